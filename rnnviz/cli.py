@@ -1,0 +1,296 @@
+"""Command line: python -m rnnviz train | predict | evaluate | gates | runs | bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .data import DataError
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that answers bad flags with one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .train import TrainConfig
+
+    defaults = TrainConfig()
+    parser = OneLineParser(prog="python -m rnnviz", description="Train and inspect the surname classifiers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    def common(p: argparse.ArgumentParser, data: bool = True) -> None:
+        p.add_argument("--runs", metavar="DIR", help="runs directory (default: $RNNVIZ_RUNS or ./runs)")
+        if data:
+            p.add_argument("--data", metavar="DIR", help="folder of <Category>.txt files (default: $RNNVIZ_DATA, "
+                                                         "./data/names, or download the official archive)")
+
+    p = sub.add_parser("train", help="train a model and save it as a run")
+    p.add_argument("--model", choices=["rnn", "lstm", "mylstm"], default=defaults.model)
+    p.add_argument("--all", action="store_true", help="train rnn, lstm and mylstm one after another")
+    p.add_argument("--hidden-size", type=int, default=0, help="0: the report's size (RNN 128, LSTM 64)")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default=defaults.optimizer)
+    p.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=defaults.lr_schedule)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="1..1024; 1 is the tutorial's")
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--clip-grad", type=float, default=defaults.clip_grad, help="max gradient norm, 0 = off")
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument("--class-balanced", action="store_true", help="weight the loss by inverse category frequency")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--val-fraction", type=_fraction, default=defaults.val_fraction)
+    p.add_argument("--test-fraction", type=_fraction, default=defaults.test_fraction)
+    p.add_argument("--eval-every", type=int, default=defaults.eval_every, help="steps between validations")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=defaults.device)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p)
+
+    p = sub.add_parser("predict", help="top-k categories for names")
+    p.add_argument("--run", required=True, help="run id or run folder")
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+    common(p, data=False)
+
+    p = sub.add_parser("evaluate", help="accuracy, confusion matrix and per-category report")
+    p.add_argument("--run", required=True, help="run id or run folder")
+    p.add_argument("--split", choices=["test", "val", "train"], default="test")
+    p.add_argument("--names-file", metavar="TSV", help="name<TAB>category file with a header line")
+    p.add_argument("--json", action="store_true")
+    common(p)
+
+    p = sub.add_parser("gates", help="per-step gate activations of an LSTM or MyLSTM run for one name")
+    p.add_argument("--run", required=True, help="run id or run folder")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    common(p, data=False)
+
+    p = sub.add_parser("runs", help="list saved runs")
+    p.add_argument("--json", action="store_true")
+    common(p, data=False)
+
+    try:
+        from . import bench
+    except ImportError:
+        bench = None  # type: ignore[assignment]
+    if bench is not None:
+        bench.add_arguments(sub.add_parser("bench", help="measure speed on this machine"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        from . import bench
+
+        handler = bench.run_cli
+    try:
+        return handler(args) or 0
+    except (UserError, DataError, ValueError) as exc:
+        print(f"rnnviz {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"rnnviz {args.command}: error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _runs_root(args: argparse.Namespace) -> Path:
+    from .runs import runs_dir
+
+    return runs_dir(args.runs)
+
+
+def _progress_bar(total_steps: list[int], stream=sys.stderr):
+    """An on_eval callback drawing a one-line progress bar."""
+
+    def draw(row: dict[str, Any]) -> None:
+        total = max(total_steps[0], 1)
+        done = min(row["step"] / total, 1.0)
+        bar = "#" * int(done * 30)
+        stream.write(
+            f"\r[{bar:<30}] {done:6.1%} epoch {row['epoch']:.1f}  loss {row['train_loss']:.3f}  "
+            f"val acc {row['val_acc']:.1%}  {row['names_per_s']:,.0f} names/s  ETA {row['eta_s']:.0f}s "
+        )
+        stream.flush()
+
+    return draw
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import ensure_data, load_folder
+    from .runs import train_run
+    from .train import TrainConfig
+
+    def download_progress(done: int, total: int | None) -> None:
+        if not args.quiet:
+            share = f" of {total / 1e6:.1f} MB" if total else ""
+            sys.stderr.write(f"\rdownloading the surname archive: {done / 1e6:.1f} MB{share}")
+
+    dataset = load_folder(ensure_data(args.data, progress=download_progress))
+    root = _runs_root(args)
+    models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
+    for model in models:
+        config = TrainConfig(
+            model=model, hidden_size=args.hidden_size if not args.all else 0, optimizer=args.optimizer,
+            learning_rate=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size, epochs=args.epochs,
+            clip_grad=args.clip_grad, weight_decay=args.weight_decay, class_balanced=args.class_balanced,
+            seed=args.seed, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
+            eval_every=args.eval_every, device=args.device,
+        )
+        total: list[int] = [0]
+        callbacks = [("on_start", lambda e: total.__setitem__(0, e["total_steps"]))]
+        if not args.quiet:
+            sys.stderr.write(f"training {model} on {len(dataset):,} names, {dataset.n_categories} categories\n")
+            callbacks.append(("on_eval", _progress_bar(total)))
+        writer, result = train_run(config, dataset, root, callbacks=callbacks)
+        if not args.quiet:
+            sys.stderr.write("\n")
+        test = result.test
+        line = (f"{model}: {result.status} after {result.epochs_done} epochs in {result.train_seconds:.1f}s; "
+                f"val acc {result.val.get('accuracy', float('nan')):.1%}, "
+                f"test acc {test.get('accuracy', float('nan')):.1%}, "
+                f"balanced {test.get('balanced_accuracy', float('nan')):.1%}")
+        if result.message:
+            line += f" ({result.message})"
+        print(line)
+        print(writer.path)
+    return 0
+
+
+def _load(args: argparse.Namespace):
+    from .runs import load_run, resolve_run
+
+    return load_run(resolve_run(args.run, _runs_root(args)))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .evaluate import predict
+
+    if args.top < 1:
+        raise UserError("--top must be at least 1")
+    run = _load(args)
+    results = predict(run.model, run.categories, args.names, args.top)
+    if args.json:
+        print(json.dumps([{"name": r.name, "used": r.used, "note": r.note,
+                           "top": [{"category": c, "probability": p} for c, p in r.top]} for r in results],
+                         indent=2))
+        return 0
+    for r in results:
+        print(f"{r.name}" + (f"  (read as {r.used!r}: {r.note})" if r.note else ""))
+        for category, probability in r.top:
+            print(f"  {probability:6.1%}  {category}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .data import load_folder, find_data_dir, split_dataset
+    from .evaluate import read_names_file, report
+
+    run = _load(args)
+    if args.names_file:
+        pairs = read_names_file(args.names_file, run.categories)
+        source = args.names_file
+    else:
+        folder = find_data_dir(args.data) or Path(json.loads((run.path / "config.json").read_text())["data"])
+        dataset = load_folder(folder)
+        if dataset.categories != run.categories:
+            raise UserError("this run was trained on other categories than the data: pass --data DIR")
+        cfg = run.config
+        pairs = split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed).part(args.split)
+        source = f"{args.split} split"
+        if not pairs:
+            raise UserError(f"the {args.split} split of this run is empty")
+    rep = report(run.model, run.categories, pairs)
+    if args.json:
+        print(json.dumps(rep.to_json(), indent=2))
+        return 0
+    print(f"{run.run_id} ({run.config.model}) on {source}: {len(pairs):,} names")
+    print(f"accuracy {rep.accuracy:.1%}   balanced accuracy {rep.balanced_accuracy:.1%}")
+    print(rep.per_category.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def cmd_gates(args: argparse.Namespace) -> int:
+    from .inspect import TRACE_KEYS, trace_name
+
+    run = _load(args)
+    if run.config.model == "rnn":
+        raise UserError("gates exist only for lstm and mylstm runs; this run is an rnn")
+    trace = trace_name(run.model, run.categories, args.name)
+    if args.json:
+        print(json.dumps(trace.to_json()))
+        return 0
+    if trace.note:
+        print(f"read as {trace.used!r}: {trace.note}")
+    print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top[:3]))
+    header = "step char " + " ".join(f"{'mean ' + k:>7}" for k in TRACE_KEYS) + "  leading after this prefix"
+    print(header)
+    for t, (ch, category, probability) in enumerate(trace.step_top()):
+        means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in TRACE_KEYS)
+        print(f"{t + 1:4d}  {ch!r:3} {means}  {category} {probability:.1%}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import list_runs
+
+    infos = list_runs(_runs_root(args))
+    if args.json:
+        print(json.dumps([{"run_id": i.run_id, "model": i.model, "status": i.status, "error": i.error,
+                           "val_accuracy": i.summary.get("val_accuracy"),
+                           "test_accuracy": i.summary.get("test_accuracy"),
+                           "train_seconds": i.summary.get("train_seconds")} for i in infos], indent=2))
+        return 0
+    if not infos:
+        print(f"no runs in {_runs_root(args)}")
+        return 0
+    print(f"{'run':40} {'model':7} {'status':12} {'val acc':>8} {'test acc':>8} {'seconds':>8}")
+    for i in infos:
+        if i.error:
+            print(f"{i.run_id:40} {'?':7} {'unreadable':12} {i.error}")
+            continue
+        s = i.summary
+
+        def pct(v):
+            return f"{v:8.1%}" if isinstance(v, (int, float)) else f"{'-':>8}"
+
+        secs = s.get("train_seconds")
+        print(f"{i.run_id:40} {i.model:7} {i.status:12} {pct(s.get('val_accuracy'))} "
+              f"{pct(s.get('test_accuracy'))} {secs if secs is not None else '-':>8}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate, "gates": cmd_gates,
+            "runs": cmd_runs}
+
+__all__ = ["main", "build_parser", "time"]

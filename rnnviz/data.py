@@ -1,0 +1,275 @@
+"""Surname data: the alphabet, transliteration, loading a folder of <Category>.txt files,
+a leak-free stratified split, padded batches, and finding (or fetching) the data folder."""
+
+from __future__ import annotations
+
+import os
+import string
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ALPHABET = string.ascii_letters + " .,;'"
+N_LETTERS = len(ALPHABET)  # 57
+CHAR_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "names"
+MAX_NAME_LENGTH = 64  # longer typed input is cut here, with a note
+
+
+class DataError(ValueError):
+    """A one-line, user-facing reason the data could not be used."""
+
+
+def to_ascii(text: str) -> str:
+    """Transliterate as the PyTorch tutorial does: NFD, drop combining marks, keep alphabet characters."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFD", text)
+        if unicodedata.category(ch) != "Mn" and ch in CHAR_INDEX
+    )
+
+
+@dataclass(frozen=True)
+class CleanName:
+    """A typed name after transliteration, with what was lost on the way."""
+
+    original: str
+    text: str
+    dropped: tuple[str, ...]  # characters (after NFD) that are outside the alphabet
+    truncated: bool
+
+    @property
+    def note(self) -> str:
+        """A short sentence for the user about what was changed, or ''."""
+        parts = []
+        if self.dropped:
+            shown = "".join(dict.fromkeys(self.dropped))
+            parts.append(f"ignored characters outside the alphabet: {shown!r}")
+        if self.truncated:
+            parts.append(f"cut to the first {MAX_NAME_LENGTH} letters")
+        return "; ".join(parts)
+
+
+def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
+    """Transliterate user input; raise DataError if nothing usable is left."""
+    if not isinstance(text, str):
+        raise DataError("a name must be text")
+    stripped = text.strip()
+    if not stripped:
+        raise DataError("the name is empty: type a surname such as 'Nakamura'")
+    decomposed = unicodedata.normalize("NFD", stripped)
+    dropped = tuple(
+        ch for ch in decomposed if unicodedata.category(ch) != "Mn" and ch not in CHAR_INDEX
+    )
+    ascii_text = to_ascii(stripped)
+    if not any(ch.isalpha() for ch in ascii_text):
+        raise DataError(
+            f"{_shorten(stripped)!r} has no letters a-z once transliterated: type a surname in Latin letters"
+        )
+    truncated = len(ascii_text) > max_length
+    return CleanName(stripped, ascii_text[:max_length], dropped, truncated)
+
+
+def _shorten(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class NameDataset:
+    """Distinct (name, category) pairs of a folder, with the counts a user wants to see."""
+
+    source: Path
+    categories: list[str]
+    names: list[str]
+    labels: list[int]
+    line_counts: dict[str, int]
+    distinct_counts: dict[str, int]
+    skipped_empty: int = 0
+
+    @property
+    def n_categories(self) -> int:
+        return len(self.categories)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def load_folder(path: str | os.PathLike) -> NameDataset:
+    """Load every <Category>.txt in a folder; categories sorted, duplicates removed."""
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise DataError(f"data folder not found: {folder}")
+    if not folder.is_dir():
+        raise DataError(f"not a folder: {folder}")
+    files = sorted(p for p in folder.glob("*.txt") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"no <Category>.txt files in {folder}")
+    categories: list[str] = []
+    pairs: dict[tuple[str, int], None] = {}  # insertion-ordered set
+    line_counts: dict[str, int] = {}
+    distinct_counts: dict[str, int] = {}
+    skipped = 0
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{file.name} is not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise DataError(f"cannot read {file.name}: {exc.strerror}") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            continue
+        label = len(categories)
+        category = file.stem
+        seen: set[str] = set()
+        for line in lines:
+            name = to_ascii(line)
+            if not name:
+                skipped += 1
+                continue
+            seen.add(name)
+            pairs[(name, label)] = None
+        if not seen:
+            continue
+        categories.append(category)
+        line_counts[category] = len(lines)
+        distinct_counts[category] = len(seen)
+    if len(categories) < 2:
+        raise DataError(f"need at least 2 categories with names in {folder}, found {len(categories)}")
+    names = [name for name, _ in pairs]
+    labels = [label for _, label in pairs]
+    return NameDataset(folder, categories, names, labels, line_counts, distinct_counts, skipped)
+
+
+@dataclass
+class Split:
+    """Train/validation/test lists of (name, label); a name sits in exactly one part."""
+
+    categories: list[str]
+    train: list[tuple[str, int]] = field(default_factory=list)
+    val: list[tuple[str, int]] = field(default_factory=list)
+    test: list[tuple[str, int]] = field(default_factory=list)
+
+    def part(self, which: str) -> list[tuple[str, int]]:
+        if which not in ("train", "val", "test"):
+            raise DataError(f"unknown split {which!r}: choose train, val or test")
+        return getattr(self, which)
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def split_dataset(
+    dataset: NameDataset, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+) -> Split:
+    """Seeded split stratified by category, grouped by name so no evaluation name is trained on.
+
+    A name listed under two categories stays whole in one part; it is stratified by its first
+    category. Each category gets round(n * fraction) names in val and test (at least one each when
+    it has three or more), so small categories are still evaluated.
+    """
+    if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise DataError("val and test fractions must be in [0, 1) and sum to less than 1")
+    groups: dict[str, list[int]] = {}
+    for name, label in zip(dataset.names, dataset.labels):
+        groups.setdefault(name, []).append(label)
+    by_category: dict[int, list[str]] = {}
+    for name, labels in groups.items():
+        by_category.setdefault(min(labels), []).append(name)
+    rng = np.random.default_rng(seed)
+    split = Split(list(dataset.categories))
+    for label in sorted(by_category):
+        members = sorted(by_category[label])
+        order = rng.permutation(len(members))
+        n = len(members)
+        n_val = _part_size(n, val_fraction)
+        n_test = _part_size(n, test_fraction)
+        if n_val + n_test >= n:
+            n_val, n_test = min(n_val, max(n - 1, 0)), 0
+        for rank, index in enumerate(order):
+            name = members[index]
+            target = split.val if rank < n_val else split.test if rank < n_val + n_test else split.train
+            target.extend((name, lab) for lab in groups[name])
+    return split
+
+
+def _part_size(n: int, fraction: float) -> int:
+    if fraction <= 0:
+        return 0
+    return max(1, round(n * fraction)) if n >= 3 else 0
+
+
+def encode(names: list[str]):
+    """Padded index tensor [B, T] and lengths [B] for names already in the alphabet."""
+    import torch
+
+    if not names:
+        raise DataError("no names to encode")
+    lengths = [len(name) for name in names]
+    if min(lengths) == 0:
+        raise DataError("cannot encode an empty name")
+    chars = torch.zeros(len(names), max(lengths), dtype=torch.long)
+    for row, name in enumerate(names):
+        chars[row, : len(name)] = torch.tensor([CHAR_INDEX[ch] for ch in name], dtype=torch.long)
+    return chars, torch.tensor(lengths, dtype=torch.long)
+
+
+class EncodedSplit:
+    """One part of a split held as tensors, cut into shuffled padded batches."""
+
+    def __init__(self, pairs: list[tuple[str, int]]):
+        import torch
+
+        if not pairs:
+            raise DataError("this part of the split is empty")
+        self.names = [name for name, _ in pairs]
+        self.chars, self.lengths = encode(self.names)
+        self.labels = torch.tensor([label for _, label in pairs], dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def batches(self, batch_size: int, generator=None, shuffle: bool = True):
+        """Yield (chars [B, T], lengths [B], labels [B]), each batch trimmed to its longest name."""
+        import torch
+
+        n = len(self.names)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            lengths = self.lengths[index]
+            yield self.chars[index, : int(lengths.max())], lengths, self.labels[index]
+
+
+def find_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The folder to read: an explicit path, else RNNVIZ_DATA, else data/names if it exists."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("RNNVIZ_DATA")
+    if env:
+        return Path(env).expanduser()
+    if DEFAULT_DATA_DIR.is_dir() and any(DEFAULT_DATA_DIR.glob("*.txt")):
+        return DEFAULT_DATA_DIR
+    return None
+
+
+def ensure_data(
+    explicit: str | os.PathLike | None = None,
+    download: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
+    url: str | None = None,
+) -> Path:
+    """Locate the data, downloading the official archive into data/ when nothing is found."""
+    found = find_data_dir(explicit)
+    if found is not None:
+        return found
+    if not download:
+        raise DataError(
+            "no surname data found: set RNNVIZ_DATA or pass --data DIR to a folder of <Category>.txt files"
+        )
+    from . import archive
+
+    return archive.fetch_names(DEFAULT_DATA_DIR.parent, url or archive.OFFICIAL_URL, progress)

@@ -1,0 +1,198 @@
+"""Background training jobs: one thread per run, metrics kept behind a lock, snapshots for readers.
+
+One JobManager serves a whole process (the app keeps a single instance), so every method is
+thread-safe. The worker threads only call the library; readers take copies with `snapshot()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .data import NameDataset, Split
+from .runs import RunError, delete_run, new_run_id, train_run
+from .train import Control, TrainConfig
+
+ACTIVE = ("queued", "running", "paused")
+
+
+class JobLimitError(ValueError):
+    """Too many trainings at once."""
+
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's state, safe to read without locks."""
+
+    run_id: str
+    config: TrainConfig
+    status: str
+    message: str
+    rows: list[dict[str, Any]]
+    step: int
+    total_steps: int
+    started: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+
+class Job:
+    def __init__(self, run_id: str, config: TrainConfig):
+        self.run_id = run_id
+        self.config = config
+        self.control = Control()
+        self.lock = threading.Lock()
+        self.rows: list[dict[str, Any]] = []
+        self.status = "running"
+        self.message = ""
+        self.total_steps = 0
+        self.started = time.time()
+        self.summary: dict[str, Any] = {}
+        self.thread: threading.Thread | None = None
+
+    def snapshot(self) -> JobSnapshot:
+        with self.lock:
+            status = self.status
+            if status == "running" and self.control.paused:
+                status = "paused"
+            step = int(self.rows[-1]["step"]) if self.rows else 0
+            return JobSnapshot(self.run_id, self.config, status, self.message, list(self.rows), step,
+                               self.total_steps, self.started, dict(self.summary))
+
+    def _on_start(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.total_steps = int(event["total_steps"])
+
+    def _on_eval(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            self.rows.append(dict(row))
+
+
+class JobManager:
+    """Starts, controls and forgets background trainings; at most `max_concurrent` at once."""
+
+    def __init__(self, root: Path, max_concurrent: int = 2):
+        self.root = Path(root)
+        self.max_concurrent = max_concurrent
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, config: TrainConfig, dataset: NameDataset, split: Split | None = None,
+              run_id: str | None = None) -> str:
+        """Launch a training thread and return its run id at once; JobLimitError when full."""
+        config.validate()
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.status in ACTIVE]
+            if len(running) >= self.max_concurrent:
+                raise JobLimitError(
+                    f"{len(running)} trainings are already running (the limit is {self.max_concurrent}): "
+                    "wait for one to finish or stop one"
+                )
+            run_id = run_id or new_run_id(config)
+            job = Job(run_id, config)
+            self._jobs[run_id] = job
+            job.thread = threading.Thread(target=self._work, args=(job, dataset, split),
+                                          name=f"rnnviz-train-{run_id}", daemon=True)
+            job.thread.start()
+        return run_id
+
+    def _work(self, job: Job, dataset: NameDataset, split: Split | None) -> None:
+        try:
+            writer, result = train_run(
+                job.config, dataset, self.root, job.control,
+                callbacks=[("on_start", job._on_start), ("on_eval", job._on_eval)],
+                run_id=job.run_id, split=split,
+            )
+            with job.lock:
+                job.status = result.status
+                job.message = result.message
+                job.summary = {"val_accuracy": result.val.get("accuracy"),
+                               "test_accuracy": result.test.get("accuracy"),
+                               "train_seconds": result.train_seconds}
+        except Exception as exc:  # the run is marked failed on disk; keep the reason for the page
+            with job.lock:
+                job.status = "failed"
+                job.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+    def jobs(self) -> list[JobSnapshot]:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return [job.snapshot() for job in jobs]
+
+    def get(self, run_id: str) -> JobSnapshot | None:
+        with self._lock:
+            job = self._jobs.get(run_id)
+        return job.snapshot() if job else None
+
+    def active_ids(self) -> set[str]:
+        with self._lock:
+            return {rid for rid, job in self._jobs.items() if job.status in ACTIVE}
+
+    def any_active(self) -> bool:
+        return bool(self.active_ids())
+
+    def _job(self, run_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(run_id)
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a run to stop; harmless when it has finished or was never here."""
+        job = self._job(run_id)
+        if job is None:
+            return False
+        job.control.stop()
+        return True
+
+    def pause(self, run_id: str) -> bool:
+        job = self._job(run_id)
+        if job is None or job.status not in ACTIVE:
+            return False
+        job.control.pause()
+        return True
+
+    def resume(self, run_id: str) -> bool:
+        job = self._job(run_id)
+        if job is None:
+            return False
+        job.control.resume()
+        return True
+
+    def wait(self, run_id: str, timeout: float | None = None) -> JobSnapshot | None:
+        job = self._job(run_id)
+        if job is None:
+            return None
+        if job.thread is not None:
+            job.thread.join(timeout)
+        return job.snapshot()
+
+    def delete(self, run_id: str, timeout: float = 10.0) -> None:
+        """Stop the run if it is training, wait for its thread, then remove its folder."""
+        job = self._job(run_id)
+        if job is not None:
+            job.control.stop()
+            if job.thread is not None:
+                job.thread.join(timeout)
+                if job.thread.is_alive():
+                    raise RunError(f"run {run_id} is still stopping: try again in a moment")
+            with self._lock:
+                self._jobs.pop(run_id, None)
+        delete_run(self.root, run_id)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.control.stop()
+        for job in jobs:
+            if job.thread is not None:
+                job.thread.join(timeout)

@@ -1,0 +1,381 @@
+"""Run directories on disk: one folder per training, written as it goes, read back safely.
+
+<runs>/<run-id>/
+  config.json     written first
+  metrics.csv     a row per evaluation, appended while training
+  snapshots/      state dicts at initialisation (epoch 0) and after each epoch
+  model.pt        final weights with config, categories and alphabet
+  summary.json    written last: status, epochs done, seconds, final accuracies
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .data import ALPHABET
+from .models import Classifier, build_model
+from .train import TrainConfig, TrainResult, Trainer
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
+                  "names_per_s", "eta_s"]
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FORMAT_VERSION = 1
+
+
+class RunError(ValueError):
+    """A one-line, user-facing reason a run could not be found, read or written."""
+
+
+def runs_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """--runs DIR, else RNNVIZ_RUNS, else runs/ in the project."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("RNNVIZ_RUNS")
+    return Path(env).expanduser() if env else PROJECT_ROOT / "runs"
+
+
+def run_path(root: Path, run_id: str) -> Path:
+    """The folder of a run id, refusing anything that could leave the runs directory."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or run_id in (".", ".."):
+        raise RunError(f"not a valid run id: {str(run_id)[:60]!r}")
+    path = (root / run_id).resolve()
+    if path.parent != root.resolve():
+        raise RunError(f"not a valid run id: {run_id!r}")
+    return path
+
+
+def resolve_run(spec: str, root: Path | None = None) -> Path:
+    """A run given as an id in the runs directory or as a path to a run folder."""
+    root = runs_dir() if root is None else root
+    candidate = Path(spec).expanduser()
+    if candidate.is_dir() and (candidate / "config.json").exists():
+        return candidate
+    try:
+        path = run_path(root, spec)
+    except RunError:
+        raise RunError(f"no run {spec!r}: give a run id from 'python -m rnnviz runs' or a run folder") from None
+    if not path.is_dir():
+        raise RunError(f"no run {spec!r} in {root}")
+    return path
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file so that readers see the old or the new content, never half of it."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_torch_atomic(obj: Any, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, values: dict[str, Any]) -> None:
+    write_atomic(path, json.dumps(values, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot save {type(value).__name__} as JSON")
+
+
+def new_run_id(config: TrainConfig) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{config.model}-s{config.seed}-{os.urandom(2).hex()}"
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+class RunWriter:
+    """Subscribes to a Trainer's events and keeps the run folder up to date."""
+
+    def __init__(self, root: Path, config: TrainConfig, dataset_source: Path | str,
+                 categories: list[str], run_id: str | None = None, snapshots: bool = True):
+        self.root = Path(root)
+        self.config = config
+        self.categories = list(categories)
+        self.run_id = run_id or new_run_id(config)
+        self.snapshots = snapshots
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.path = run_path(self.root, self.run_id)
+            self.path.mkdir()
+            write_json(self.path / "config.json", {
+                "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
+                "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
+                "created": time.time(),
+            })
+            with open(self.path / "metrics.csv", "w", newline="") as handle:
+                csv.writer(handle).writerow(METRIC_COLUMNS)
+        except OSError as exc:
+            raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
+
+    def attach(self, trainer: Trainer) -> "RunWriter":
+        trainer.add_callback("on_start", self.on_start)
+        trainer.add_callback("on_eval", self.on_eval)
+        trainer.add_callback("on_epoch_end", self.on_epoch_end)
+        return self
+
+    def on_start(self, event: dict[str, Any]) -> None:
+        if self.snapshots:
+            self._snapshot(event["model"], 0)
+
+    def on_eval(self, row: dict[str, Any]) -> None:
+        with open(self.path / "metrics.csv", "a", newline="") as handle:
+            csv.writer(handle).writerow([_finite(row[c]) for c in METRIC_COLUMNS])
+
+    def on_epoch_end(self, event: dict[str, Any]) -> None:
+        if self.snapshots:
+            self._snapshot(event["model"], event["epoch"])
+
+    def _snapshot(self, model: Classifier, epoch: int) -> None:
+        folder = self.path / "snapshots"
+        folder.mkdir(exist_ok=True)
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        save_torch_atomic({"epoch": epoch, "state_dict": state}, folder / f"epoch-{epoch:03d}.pt")
+
+    def finish(self, result: TrainResult | None, status: str | None = None, message: str = "") -> None:
+        """Write model.pt (when there is a model) and summary.json, last."""
+        summary: dict[str, Any] = {"run_id": self.run_id, "model": self.config.model,
+                                   "status": status or (result.status if result else "failed"),
+                                   "message": message or (result.message if result else ""),
+                                   "finished": time.time()}
+        if result is not None:
+            if result.status != "diverged":
+                save_torch_atomic(checkpoint(result.model, self.config, self.categories), self.path / "model.pt")
+            summary.update({
+                "epochs_done": result.epochs_done, "steps": result.steps,
+                "train_seconds": round(result.train_seconds, 3),
+                "val_accuracy": result.val.get("accuracy"), "val_balanced_accuracy": result.val.get("balanced_accuracy"),
+                "test_accuracy": result.test.get("accuracy"),
+                "test_balanced_accuracy": result.test.get("balanced_accuracy"),
+            })
+        write_json(self.path / "summary.json", summary)
+
+
+def checkpoint(model: Classifier, config: TrainConfig, categories: list[str]) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": config.to_dict(),
+        "categories": list(categories),
+        "alphabet": ALPHABET,
+    }
+
+
+@dataclass
+class RunInfo:
+    """What a listing shows of a run folder; `error` says why it cannot be used."""
+
+    run_id: str
+    path: Path
+    status: str
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    created: float = 0.0
+    error: str = ""
+    data: str = ""
+
+    @property
+    def model(self) -> str:
+        return self.config.get("model", "?")
+
+    @property
+    def has_model(self) -> bool:
+        return (self.path / "model.pt").exists()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path.name} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path.name} is unreadable ({type(exc).__name__})") from None
+    if not isinstance(values, dict):
+        raise RunError(f"{path.name} is not a JSON object")
+    return values
+
+
+def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
+    """Describe a run folder; a run with no summary that nobody is training was interrupted."""
+    info = RunInfo(path.name, path, "unreadable")
+    try:
+        meta = _read_json(path / "config.json")
+        if meta.get("format") != FORMAT_VERSION:
+            raise RunError(f"config.json is from an unknown format ({meta.get('format')!r})")
+        config = meta.get("config")
+        if not isinstance(config, dict):
+            raise RunError("config.json has no config")
+        TrainConfig.from_dict(config)
+        info.config = config
+        info.categories = list(meta.get("categories") or [])
+        info.created = float(meta.get("created") or path.stat().st_mtime)
+        info.data = str(meta.get("data", ""))
+    except (RunError, ValueError, TypeError) as exc:
+        info.error = str(exc)
+        return info
+    if (path / "summary.json").exists():
+        try:
+            info.summary = _read_json(path / "summary.json")
+            info.status = str(info.summary.get("status", "unreadable"))
+        except RunError as exc:
+            info.error = str(exc)
+    else:
+        info.status = "running" if active and path.name in active else "interrupted"
+    return info
+
+
+def list_runs(root: Path, active: set[str] | None = None) -> list[RunInfo]:
+    """Every run folder, newest first; broken ones are listed with their error, never raised."""
+    if not root.is_dir():
+        return []
+    infos = []
+    for path in root.iterdir():
+        if path.is_dir() and not path.name.startswith(".") and RUN_ID_PATTERN.match(path.name):
+            infos.append(read_run(path, active))
+    return sorted(infos, key=lambda info: (info.created, info.run_id), reverse=True)
+
+
+def load_metrics(path: Path) -> "Any":
+    """metrics.csv as a DataFrame; a torn last line (crash mid-write) is dropped."""
+    import pandas as pd
+
+    file = path / "metrics.csv"
+    try:
+        frame = pd.read_csv(file, on_bad_lines="skip")
+    except FileNotFoundError:
+        raise RunError("metrics.csv is missing") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise RunError(f"metrics.csv is unreadable ({type(exc).__name__})") from None
+    missing = [c for c in METRIC_COLUMNS if c not in frame.columns]
+    if missing:
+        raise RunError(f"metrics.csv lacks columns {', '.join(missing)}")
+    frame = frame[METRIC_COLUMNS].apply(pd.to_numeric, errors="coerce")
+    return frame.dropna(subset=["step"]).reset_index(drop=True)
+
+
+@dataclass
+class LoadedRun:
+    """A trained model ready to use, with what it was trained on."""
+
+    run_id: str
+    path: Path
+    model: Classifier
+    config: TrainConfig
+    categories: list[str]
+
+
+def _load_state(file: Path) -> dict[str, Any]:
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise RunError(f"{file.parent.name} has no {file.name}: it did not finish training") from None
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise RunError(f"{file.name} is damaged or not a checkpoint ({type(exc).__name__})") from None
+
+
+def load_run(path: Path, categories: list[str] | None = None, device: str = "cpu",
+             snapshot: int | None = None) -> LoadedRun:
+    """Rebuild a run's model from its folder alone; snapshot=N loads the weights after epoch N."""
+    ckpt = _load_state(path / "model.pt")
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "config" not in ckpt:
+        raise RunError("model.pt is not an rnnviz checkpoint")
+    if ckpt.get("alphabet") != ALPHABET:
+        raise RunError("model.pt was trained with another alphabet")
+    saved_categories = list(ckpt.get("categories") or [])
+    if categories is not None and saved_categories != list(categories):
+        raise RunError("this run was trained on other categories than the current data")
+    try:
+        config = TrainConfig.from_dict(ckpt["config"])
+        model = build_model(config.model, len(ALPHABET), config.resolved_hidden_size, len(saved_categories))
+        state = ckpt["state_dict"]
+        if snapshot is not None:
+            state = load_snapshot(path, snapshot)
+        model.load_state_dict(state)
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise RunError(f"model.pt does not match its config ({str(exc).splitlines()[0][:120]})") from None
+    model.eval()
+    return LoadedRun(path.name, path, model.to(device), config, saved_categories)
+
+
+def list_snapshots(path: Path) -> list[int]:
+    folder = path / "snapshots"
+    if not folder.is_dir():
+        return []
+    epochs = []
+    for file in folder.glob("epoch-*.pt"):
+        try:
+            epochs.append(int(file.stem.split("-")[1]))
+        except (IndexError, ValueError):
+            continue
+    return sorted(epochs)
+
+
+def load_snapshot(path: Path, epoch: int) -> dict[str, torch.Tensor]:
+    saved = _load_state(path / "snapshots" / f"epoch-{int(epoch):03d}.pt")
+    if not isinstance(saved, dict) or "state_dict" not in saved:
+        raise RunError(f"snapshot {epoch} is not a snapshot")
+    return saved["state_dict"]
+
+
+def delete_run(root: Path, run_id: str) -> None:
+    path = run_path(root, run_id)
+    if not path.is_dir():
+        raise RunError(f"no run {run_id!r}")
+    # Rename first so a listing never sees a half-deleted run.
+    trash = path.with_name(f".deleting-{run_id}-{os.urandom(3).hex()}")
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+
+def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,
+              run_id: str | None = None, split=None) -> tuple[RunWriter, TrainResult | None]:
+    """Train and record a run; an exception marks it failed (with the message) and is re-raised."""
+    trainer = Trainer(config, dataset, control, split)
+    writer = RunWriter(root, config, dataset.source, dataset.categories, run_id).attach(trainer)
+    for event, fn in (callbacks or []):
+        trainer.add_callback(event, fn)
+    try:
+        result = trainer.run()
+    except Exception as exc:
+        try:
+            writer.finish(None, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+        except OSError:
+            pass
+        raise
+    writer.finish(result)
+    return writer, result

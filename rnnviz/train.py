@@ -1,0 +1,292 @@
+"""Mini-batch training that reports through callbacks and knows nothing of any UI.
+
+`Trainer.run()` is an ordinary blocking loop. Listeners subscribe with
+`trainer.add_callback(event, fn)`; each event receives a plain dict. A `Control` object
+carries stop and pause requests, checked once per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from .data import N_LETTERS, EncodedSplit, NameDataset, Split, split_dataset
+from .models import MODELS, Classifier, build_model
+
+EVENTS = ("on_start", "on_eval", "on_epoch_end", "on_end")
+STATUSES = ("running", "paused", "finished", "stopped", "diverged", "failed", "interrupted")
+
+
+@dataclass
+class TrainConfig:
+    """Every hyperparameter of a run; saved with the model so it can be rebuilt from disk."""
+
+    model: str = "lstm"  # rnn | lstm | mylstm
+    hidden_size: int = 0  # 0: the report's size for the model (RNN 128, LSTM/MyLSTM 64)
+    optimizer: str = "adam"  # adam | sgd
+    learning_rate: float = 0.01
+    batch_size: int = 32  # 1 is the tutorial's one-name-at-a-time regime
+    epochs: int = 8
+    clip_grad: float = 1.0  # max gradient norm; 0 turns clipping off
+    weight_decay: float = 0.0
+    lr_schedule: str = "cosine"  # constant | cosine (decay to zero over the run; settles the last epochs)
+    class_balanced: bool = False  # weight the loss by inverse category frequency
+    seed: int = 0
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    eval_every: int = 0  # steps between validation passes; 0: about 8 per epoch
+    device: str = "cpu"  # auto | cpu | cuda
+
+    LIMITS = {
+        "hidden_size": (0, 1024),
+        "learning_rate": (1e-6, 10.0),
+        "batch_size": (1, 1024),
+        "epochs": (1, 200),
+        "clip_grad": (0.0, 1000.0),
+        "weight_decay": (0.0, 1.0),
+        "seed": (0, 2**31 - 1),
+        "val_fraction": (0.01, 0.5),
+        "test_fraction": (0.0, 0.5),
+        "eval_every": (0, 1_000_000),
+    }
+    CHOICES = {"model": tuple(MODELS), "optimizer": ("adam", "sgd"), "lr_schedule": ("constant", "cosine"), "device": ("auto", "cpu", "cuda")}
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for name, options in self.CHOICES.items():
+            value = getattr(self, name)
+            if value not in options:
+                raise ValueError(f"{name} must be one of {', '.join(options)} (got {value!r})")
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a number in [{low}, {high}] (got {value!r})")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be in [{low}, {high}] (got {value})")
+            if isinstance(low, int) and not isinstance(low, bool) and int(value) != value:
+                raise ValueError(f"{name} must be a whole number in [{low}, {high}] (got {value})")
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ValueError("val_fraction + test_fraction must be below 0.9")
+        if not isinstance(self.class_balanced, bool):
+            raise ValueError("class_balanced must be true or false")
+
+    @property
+    def resolved_hidden_size(self) -> int:
+        return self.hidden_size or MODELS[self.model].default_hidden
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Build from saved or user values; unknown keys are an error naming the known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available: use cpu or auto")
+    return torch.device(name)
+
+
+class Control:
+    """Stop and pause requests shared between whoever drives a run and the training loop."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to see the stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> float:
+        """Block while paused; returns the seconds spent waiting."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - start
+
+
+@dataclass
+class TrainResult:
+    status: str  # finished | stopped | diverged | failed
+    message: str
+    model: Classifier
+    epochs_done: int
+    steps: int
+    train_seconds: float
+    val: dict[str, float]
+    test: dict[str, float]
+
+
+def class_weights(labels: list[int], n_classes: int) -> torch.Tensor:
+    counts = torch.bincount(torch.tensor(labels), minlength=n_classes).float().clamp(min=1)
+    return counts.sum() / (n_classes * counts)
+
+
+@torch.no_grad()
+def evaluate_encoded(model: Classifier, part: EncodedSplit, device: torch.device,
+                     batch_size: int = 1024) -> dict[str, Any]:
+    """Loss, accuracy and predictions of a model on an encoded split."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    was_training = model.training
+    model.eval()
+    total_loss, predictions = 0.0, []
+    for chars, lengths, labels in part.batches(batch_size, shuffle=False):
+        log_probs = model(chars.to(device), lengths.to(device))
+        total_loss += F.nll_loss(log_probs, labels.to(device), reduction="sum").item()
+        predictions.append(log_probs.argmax(dim=1).cpu())
+    model.train(was_training)
+    predicted = torch.cat(predictions)
+    return {
+        "loss": total_loss / len(part),
+        "accuracy": (predicted == part.labels).float().mean().item(),
+        "balanced_accuracy": float(balanced_accuracy_score(part.labels.numpy(), predicted.numpy())),
+        "predicted": predicted,
+    }
+
+
+class Trainer:
+    """Trains one model on one split, emitting events; see EVENTS."""
+
+    def __init__(self, config: TrainConfig, dataset: NameDataset, control: Control | None = None,
+                 split: Split | None = None):
+        config.validate()
+        self.config = config
+        self.dataset = dataset
+        self.control = control or Control()
+        self.split = split or split_dataset(dataset, config.val_fraction, config.test_fraction, config.seed)
+        self.device = resolve_device(config.device)
+        self.callbacks: dict[str, list[Callable[[dict[str, Any]], None]]] = {e: [] for e in EVENTS}
+        torch.manual_seed(config.seed)
+        self.model = build_model(config.model, N_LETTERS, config.resolved_hidden_size,
+                                 dataset.n_categories).to(self.device)
+
+    def add_callback(self, event: str, fn: Callable[[dict[str, Any]], None]) -> None:
+        if event not in self.callbacks:
+            raise ValueError(f"unknown event {event!r}: choose one of {', '.join(EVENTS)}")
+        self.callbacks[event].append(fn)
+
+    def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        for fn in self.callbacks[event]:
+            fn(payload)
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        params = self.model.parameters()
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+
+    def run(self) -> TrainResult:
+        cfg, model, device = self.config, self.model, self.device
+        train = EncodedSplit(self.split.train)
+        val = EncodedSplit(self.split.val)
+        test = EncodedSplit(self.split.test) if self.split.test else None
+        weight = class_weights(train.labels.tolist(), self.dataset.n_categories).to(device) \
+            if cfg.class_balanced else None
+        optimizer = self._optimizer()
+        generator = torch.Generator().manual_seed(cfg.seed)
+        steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+        total_steps = steps_per_epoch * cfg.epochs
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps) \
+            if cfg.lr_schedule == "cosine" else None
+        eval_every = cfg.eval_every or max(1, steps_per_epoch // 8)
+        self._emit("on_start", {"model": model, "split": self.split, "total_steps": total_steps,
+                                "steps_per_epoch": steps_per_epoch})
+        step, epochs_done, seen, busy = 0, 0, 0, 0.0
+        window_loss, window_correct, window_count = 0.0, 0, 0
+        status, message = "finished", ""
+        last_val: dict[str, Any] = {}
+        model.train()
+        tick = time.perf_counter()
+        for epoch in range(1, cfg.epochs + 1):
+            for chars, lengths, labels in train.batches(cfg.batch_size, generator):
+                busy += time.perf_counter() - tick
+                self.control.wait_while_paused()
+                tick = time.perf_counter()
+                if self.control.stopped:
+                    status, message = "stopped", f"stopped at step {step}"
+                    break
+                chars, lengths, labels = chars.to(device), lengths.to(device), labels.to(device)
+                log_probs = model(chars, lengths)
+                loss = F.nll_loss(log_probs, labels, weight=weight)
+                if not torch.isfinite(loss):
+                    status = "diverged"
+                    message = (f"the loss became {loss.item()} at step {step + 1}: "
+                               "lower the learning rate or turn on gradient clipping")
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip_grad > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                step += 1
+                seen += len(labels)
+                window_loss += loss.item() * len(labels)
+                window_correct += (log_probs.argmax(1) == labels).sum().item()
+                window_count += len(labels)
+                end_of_epoch = seen >= len(train) * epoch
+                if step % eval_every == 0 or end_of_epoch:
+                    elapsed = busy + time.perf_counter() - tick
+                    last_val = evaluate_encoded(model, val, device)
+                    rate = seen / max(elapsed, 1e-9)
+                    self._emit("on_eval", {
+                        "step": step, "epoch": step / steps_per_epoch, "elapsed_s": elapsed,
+                        "train_loss": window_loss / window_count, "train_acc": window_correct / window_count,
+                        "val_loss": last_val["loss"], "val_acc": last_val["accuracy"],
+                        "names_per_s": rate,
+                        "eta_s": (total_steps - step) * elapsed / step,
+                        "total_steps": total_steps,
+                    })
+                    window_loss, window_correct, window_count = 0.0, 0, 0
+            if status != "finished":
+                break
+            epochs_done = epoch
+            self._emit("on_epoch_end", {"epoch": epoch, "step": step, "model": model})
+        train_seconds = busy + time.perf_counter() - tick
+        final_val = evaluate_encoded(model, val, device) if status != "diverged" else {}
+        final_test = evaluate_encoded(model, test, device) if test is not None and status != "diverged" else {}
+        result = TrainResult(status, message, model, epochs_done, step, train_seconds,
+                             _public(final_val), _public(final_test))
+        self._emit("on_end", {"result": result})
+        return result
+
+
+def _public(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if k != "predicted"}
