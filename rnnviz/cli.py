@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .data import DataError
 
@@ -213,7 +214,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data import load_folder, find_data_dir, split_dataset
+    from .data import find_data_dir, load_folder, split_dataset
     from .evaluate import read_names_file, report
 
     run = _load(args)

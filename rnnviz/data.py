@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -179,7 +179,7 @@ class MyLSTM(Classifier):
         return GateTrace(*masked)
 
     @classmethod
-    def from_lstm(cls, model: LSTM) -> "MyLSTM":
+    def from_lstm(cls, model: LSTM) -> MyLSTM:
         """A MyLSTM computing exactly what an LSTM model computes (nn.LSTM's gate order i, f, g, o)."""
         rnn = model.rnn
         mine = cls(model.input_size, model.hidden_size, model.output_size)

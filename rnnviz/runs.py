@@ -26,7 +26,7 @@ import torch
 
 from .data import ALPHABET
 from .models import Classifier, build_model
-from .train import TrainConfig, TrainResult, Trainer
+from .train import TrainConfig, Trainer, TrainResult
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
@@ -141,7 +141,7 @@ class RunWriter:
         except OSError as exc:
             raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
 
-    def attach(self, trainer: Trainer) -> "RunWriter":
+    def attach(self, trainer: Trainer) -> RunWriter:
         trainer.add_callback("on_start", self.on_start)
         trainer.add_callback("on_eval", self.on_eval)
         trainer.add_callback("on_epoch_end", self.on_epoch_end)
@@ -269,7 +269,7 @@ def list_runs(root: Path, active: set[str] | None = None) -> list[RunInfo]:
     return sorted(infos, key=lambda info: (info.created, info.run_id), reverse=True)
 
 
-def load_metrics(path: Path) -> "Any":
+def load_metrics(path: Path) -> Any:
     """metrics.csv as a DataFrame; a torn last line (crash mid-write) is dropped."""
     import pandas as pd
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +42,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     eval_every: int = 0  # steps between validation passes; 0: about 8 per epoch
-    device: str = "cpu"  # auto | cpu | cuda
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda
 
     LIMITS = {
         "hidden_size": (0, 1024),
@@ -86,7 +87,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from saved or user values; unknown keys are an error naming the known ones."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
