@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .data import DataError
 
 EXIT_USAGE = 2
+PROG = "python -m rnnviz"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -33,15 +34,28 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be in [1, 256] (got {value})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
     defaults = TrainConfig()
-    parser = OneLineParser(prog="python -m rnnviz", description="Train and inspect the surname classifiers.")
+    parser = OneLineParser(prog=PROG, description="Train and inspect the surname classifiers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     def common(p: argparse.ArgumentParser, data: bool = True) -> None:
         p.add_argument("--runs", metavar="DIR", help="runs directory (default: $RNNVIZ_RUNS or ./runs)")
+        p.add_argument("--threads", type=_threads, default=1, metavar="N",
+                       help="CPU threads for torch (default 1: the models are small, and more threads "
+                            "slow them down badly when other programs use the cores)")
         if data:
             p.add_argument("--data", metavar="DIR", help="folder of <Category>.txt files (default: $RNNVIZ_DATA, "
                                                          "./data/names, or download the official archive)")
@@ -101,26 +115,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad flag already reported in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler = COMMANDS.get(args.command)
     if handler is None:
         from . import bench
 
         handler = bench.run_cli
+    threads = getattr(args, "threads", None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         return handler(args) or 0
     except (UserError, DataError, ValueError) as exc:
-        print(f"rnnviz {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"rnnviz {args.command}: error: {exc.strerror or exc}", file=sys.stderr)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"{PROG} {args.command}: error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug must still reach the user as one line, not a traceback
+        print(f"{PROG} {args.command}: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return 1
 
 
-def _one_line(exc: Exception) -> str:
+def _one_line(exc: object) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -131,20 +157,61 @@ def _runs_root(args: argparse.Namespace) -> Path:
     return runs_dir(args.runs)
 
 
-def _progress_bar(total_steps: list[int], stream=sys.stderr):
-    """An on_eval callback drawing a one-line progress bar."""
+class Progress:
+    """Training progress on a stream: a bar redrawn in place on a terminal, else one line per epoch."""
 
-    def draw(row: dict[str, Any]) -> None:
-        total = max(total_steps[0], 1)
-        done = min(row["step"] / total, 1.0)
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self.total_steps = 0
+        self.last: dict[str, Any] | None = None
+        self.drawn = False
+
+    def on_start(self, event: dict[str, Any]) -> None:
+        self.total_steps = int(event["total_steps"])
+
+    def describe(self, row: dict[str, Any]) -> str:
+        return (f"epoch {row['epoch']:.1f}  loss {row['train_loss']:.3f}  val acc {row['val_acc']:.1%}  "
+                f"{row['names_per_s']:,.0f} names/s  ETA {row['eta_s']:.0f}s")
+
+    def on_eval(self, row: dict[str, Any]) -> None:
+        self.last = row
+        if not self.live:
+            return
+        done = min(row["step"] / max(self.total_steps, 1), 1.0)
         bar = "#" * int(done * 30)
-        stream.write(
-            f"\r[{bar:<30}] {done:6.1%} epoch {row['epoch']:.1f}  loss {row['train_loss']:.3f}  "
-            f"val acc {row['val_acc']:.1%}  {row['names_per_s']:,.0f} names/s  ETA {row['eta_s']:.0f}s "
-        )
-        stream.flush()
+        self.stream.write(f"\r[{bar:<30}] {done:6.1%} {self.describe(row)} ")
+        self.stream.flush()
+        self.drawn = True
 
-    return draw
+    def on_epoch_end(self, event: dict[str, Any]) -> None:
+        if not self.live and self.last is not None:
+            self.stream.write(self.describe(self.last) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line so what follows starts on a fresh one."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+    def callbacks(self) -> list[tuple[str, Any]]:
+        return [("on_start", self.on_start), ("on_eval", self.on_eval), ("on_epoch_end", self.on_epoch_end)]
+
+
+# TrainConfig names its fields in errors; the command line shows the flag the user typed.
+CONFIG_FLAGS = {"learning_rate": "--lr", "hidden_size": "--hidden-size", "batch_size": "--batch-size",
+                "epochs": "--epochs", "clip_grad": "--clip-grad", "weight_decay": "--weight-decay",
+                "seed": "--seed", "val_fraction": "--val-fraction", "test_fraction": "--test-fraction",
+                "eval_every": "--eval-every", "lr_schedule": "--lr-schedule"}
+
+
+def _config_error(exc: ValueError) -> UserError:
+    message = _one_line(exc)
+    for field_name, flag in CONFIG_FLAGS.items():
+        message = re.sub(rf"\b{field_name}\b", flag, message)
+    return UserError(message)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -152,30 +219,44 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .runs import train_run
     from .train import TrainConfig
 
-    def download_progress(done: int, total: int | None) -> None:
-        if not args.quiet:
-            share = f" of {total / 1e6:.1f} MB" if total else ""
-            sys.stderr.write(f"\rdownloading the surname archive: {done / 1e6:.1f} MB{share}")
+    stream = sys.stderr
+    live = bool(getattr(stream, "isatty", lambda: False)())
+    announced = [False]
 
-    dataset = load_folder(ensure_data(args.data, progress=download_progress))
+    def download_progress(done: int, total: int | None) -> None:
+        if args.quiet:
+            return
+        if live:
+            share = f" of {total / 1e6:.1f} MB" if total else ""
+            stream.write(f"\rdownloading the surname archive: {done / 1e6:.1f} MB{share}")
+        elif not announced[0]:
+            stream.write("downloading the surname archive...\n")
+        announced[0] = True
+
+    folder = ensure_data(args.data, progress=download_progress)
+    if announced[0] and live:
+        stream.write("\n")
+    dataset = load_folder(folder)
     root = _runs_root(args)
     models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
     for model in models:
-        config = TrainConfig(
-            model=model, hidden_size=args.hidden_size if not args.all else 0, optimizer=args.optimizer,
-            learning_rate=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size, epochs=args.epochs,
-            clip_grad=args.clip_grad, weight_decay=args.weight_decay, class_balanced=args.class_balanced,
-            seed=args.seed, val_fraction=args.val_fraction, test_fraction=args.test_fraction,
-            eval_every=args.eval_every, device=args.device,
-        )
-        total: list[int] = [0]
-        callbacks = [("on_start", lambda e: total.__setitem__(0, e["total_steps"]))]
+        try:
+            config = TrainConfig(
+                model=model, hidden_size=args.hidden_size if not args.all else 0, optimizer=args.optimizer,
+                learning_rate=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size,
+                epochs=args.epochs, clip_grad=args.clip_grad, weight_decay=args.weight_decay,
+                class_balanced=args.class_balanced, seed=args.seed, val_fraction=args.val_fraction,
+                test_fraction=args.test_fraction, eval_every=args.eval_every, device=args.device,
+            )
+        except ValueError as exc:
+            raise _config_error(exc) from None
+        progress = Progress(stream)
         if not args.quiet:
-            sys.stderr.write(f"training {model} on {len(dataset):,} names, {dataset.n_categories} categories\n")
-            callbacks.append(("on_eval", _progress_bar(total)))
-        writer, result = train_run(config, dataset, root, callbacks=callbacks)
-        if not args.quiet:
-            sys.stderr.write("\n")
+            stream.write(f"training {model} on {len(dataset):,} names, {dataset.n_categories} categories\n")
+        try:
+            writer, result = train_run(config, dataset, root, callbacks=[] if args.quiet else progress.callbacks())
+        finally:
+            progress.close()
         test = result.test
         line = (f"{model}: {result.status} after {result.epochs_done} epochs in {result.train_seconds:.1f}s; "
                 f"val acc {result.val.get('accuracy', float('nan')):.1%}, "
@@ -216,13 +297,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import find_data_dir, load_folder, split_dataset
     from .evaluate import read_names_file, report
+    from .runs import _read_json
 
     run = _load(args)
     if args.names_file:
         pairs = read_names_file(args.names_file, run.categories)
         source = args.names_file
     else:
-        folder = find_data_dir(args.data) or Path(json.loads((run.path / "config.json").read_text())["data"])
+        recorded = _read_json(run.path / "config.json").get("data")
+        folder = find_data_dir(args.data) or (Path(recorded) if recorded else None)
+        if folder is None:
+            raise UserError("no surname data found: pass --data DIR or set RNNVIZ_DATA")
         dataset = load_folder(folder)
         if dataset.categories != run.categories:
             raise UserError("this run was trained on other categories than the data: pass --data DIR")
@@ -294,4 +379,4 @@ def cmd_runs(args: argparse.Namespace) -> int:
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate, "gates": cmd_gates,
             "runs": cmd_runs}
 
-__all__ = ["main", "build_parser", "time"]
+__all__ = ["main", "build_parser"]

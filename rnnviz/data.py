@@ -40,6 +40,7 @@ class CleanName:
     text: str
     dropped: tuple[str, ...]  # characters (after NFD) that are outside the alphabet
     truncated: bool
+    max_length: int = MAX_NAME_LENGTH
 
     @property
     def note(self) -> str:
@@ -49,7 +50,7 @@ class CleanName:
             shown = "".join(dict.fromkeys(self.dropped))
             parts.append(f"ignored characters outside the alphabet: {shown!r}")
         if self.truncated:
-            parts.append(f"cut to the first {MAX_NAME_LENGTH} letters")
+            parts.append(f"cut to the first {self.max_length} letters")
         return "; ".join(parts)
 
 
@@ -70,7 +71,7 @@ def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
             f"{_shorten(stripped)!r} has no letters a-z once transliterated: type a surname in Latin letters"
         )
     truncated = len(ascii_text) > max_length
-    return CleanName(stripped, ascii_text[:max_length], dropped, truncated)
+    return CleanName(stripped, ascii_text[:max_length], dropped, truncated, max_length)
 
 
 def _shorten(text: str, limit: int = 30) -> str:

@@ -99,6 +99,8 @@ class JobManager:
                     "wait for one to finish or stop one"
                 )
             run_id = run_id or new_run_id(config)
+            if run_id in self._jobs:
+                raise ValueError(f"a job named {run_id!r} already exists")
             job = Job(run_id, config)
             self._jobs[run_id] = job
             job.thread = threading.Thread(target=self._work, args=(job, dataset, split),
@@ -186,6 +188,9 @@ class JobManager:
                     raise RunError(f"run {run_id} is still stopping: try again in a moment")
             with self._lock:
                 self._jobs.pop(run_id, None)
+            # A job that failed while setting up never wrote a folder; forgetting it is the whole delete.
+            if not (self.root / run_id).is_dir():
+                return
         delete_run(self.root, run_id)
 
     def shutdown(self, timeout: float = 10.0) -> None:

@@ -18,6 +18,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,8 @@ class RunWriter:
             summary.update({
                 "epochs_done": result.epochs_done, "steps": result.steps,
                 "train_seconds": round(result.train_seconds, 3),
-                "val_accuracy": result.val.get("accuracy"), "val_balanced_accuracy": result.val.get("balanced_accuracy"),
+                "val_accuracy": result.val.get("accuracy"),
+                "val_balanced_accuracy": result.val.get("balanced_accuracy"),
                 "test_accuracy": result.test.get("accuracy"),
                 "test_balanced_accuracy": result.test.get("balanced_accuracy"),
             })
@@ -235,16 +237,19 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
     try:
         meta = _read_json(path / "config.json")
         if meta.get("format") != FORMAT_VERSION:
-            raise RunError(f"config.json is from an unknown format ({meta.get('format')!r})")
+            raise RunError(f"config.json is from an older or unknown format ({meta.get('format')!r})")
         config = meta.get("config")
         if not isinstance(config, dict):
             raise RunError("config.json has no config")
-        TrainConfig.from_dict(config)
+        try:
+            TrainConfig.from_dict(config)
+        except (ValueError, TypeError) as exc:
+            raise RunError(f"config.json: {exc}") from None
         info.config = config
         info.categories = list(meta.get("categories") or [])
         info.created = float(meta.get("created") or path.stat().st_mtime)
         info.data = str(meta.get("data", ""))
-    except (RunError, ValueError, TypeError) as exc:
+    except (RunError, ValueError, TypeError, OSError) as exc:
         info.error = str(exc)
         return info
     if (path / "summary.json").exists():
@@ -253,24 +258,38 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
             info.status = str(info.summary.get("status", "unreadable"))
         except RunError as exc:
             info.error = str(exc)
+            return info
+        if info.status in ("finished", "stopped"):
+            info.error = _model_file_problem(path / "model.pt")
     else:
         info.status = "running" if active and path.name in active else "interrupted"
     return info
 
 
+def _model_file_problem(file: Path) -> str:
+    """Why a finished run's model.pt cannot be loaded, found cheaply: torch.save writes a zip."""
+    if not file.is_file():
+        return "model.pt is missing"
+    if not zipfile.is_zipfile(file):
+        return "model.pt is damaged (truncated or not a checkpoint)"
+    return ""
+
+
 def list_runs(root: Path, active: set[str] | None = None) -> list[RunInfo]:
     """Every run folder, newest first; broken ones are listed with their error, never raised."""
-    if not root.is_dir():
+    try:
+        entries = list(root.iterdir()) if root.is_dir() else []
+    except OSError:
         return []
     infos = []
-    for path in root.iterdir():
+    for path in entries:
         if path.is_dir() and not path.name.startswith(".") and RUN_ID_PATTERN.match(path.name):
             infos.append(read_run(path, active))
     return sorted(infos, key=lambda info: (info.created, info.run_id), reverse=True)
 
 
 def load_metrics(path: Path) -> Any:
-    """metrics.csv as a DataFrame; a torn last line (crash mid-write) is dropped."""
+    """metrics.csv as a DataFrame; a torn last line (crash mid-write) lacks the last column and is dropped."""
     import pandas as pd
 
     file = path / "metrics.csv"
@@ -284,7 +303,7 @@ def load_metrics(path: Path) -> Any:
     if missing:
         raise RunError(f"metrics.csv lacks columns {', '.join(missing)}")
     frame = frame[METRIC_COLUMNS].apply(pd.to_numeric, errors="coerce")
-    return frame.dropna(subset=["step"]).reset_index(drop=True)
+    return frame.dropna(subset=["step", METRIC_COLUMNS[-1]]).reset_index(drop=True)
 
 
 @dataclass
@@ -359,7 +378,6 @@ def delete_run(root: Path, run_id: str) -> None:
     trash = path.with_name(f".deleting-{run_id}-{os.urandom(3).hex()}")
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
-
 
 
 def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,

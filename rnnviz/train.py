@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -17,10 +18,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .data import N_LETTERS, EncodedSplit, NameDataset, Split, split_dataset
+from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, split_dataset
 from .models import MODELS, Classifier, build_model
 
 EVENTS = ("on_start", "on_eval", "on_epoch_end", "on_end")
+# Weight initialisation draws from torch's global generator, which every thread shares.
+_INIT_LOCK = threading.Lock()
 STATUSES = ("running", "paused", "finished", "stopped", "diverged", "failed", "interrupted")
 
 
@@ -56,7 +59,12 @@ class TrainConfig:
         "test_fraction": (0.0, 0.5),
         "eval_every": (0, 1_000_000),
     }
-    CHOICES = {"model": tuple(MODELS), "optimizer": ("adam", "sgd"), "lr_schedule": ("constant", "cosine"), "device": ("auto", "cpu", "cuda")}
+    CHOICES = {
+        "model": tuple(MODELS),
+        "optimizer": ("adam", "sgd"),
+        "lr_schedule": ("constant", "cosine"),
+        "device": ("auto", "cpu", "cuda"),
+    }
 
     def __post_init__(self) -> None:
         self.validate()
@@ -172,10 +180,14 @@ def evaluate_encoded(model: Classifier, part: EncodedSplit, device: torch.device
         predictions.append(log_probs.argmax(dim=1).cpu())
     model.train(was_training)
     predicted = torch.cat(predictions)
+    with warnings.catch_warnings():
+        # A small validation part may miss a category the model predicts; the score is still meaningful.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        balanced = float(balanced_accuracy_score(part.labels.numpy(), predicted.numpy()))
     return {
         "loss": total_loss / len(part),
         "accuracy": (predicted == part.labels).float().mean().item(),
-        "balanced_accuracy": float(balanced_accuracy_score(part.labels.numpy(), predicted.numpy())),
+        "balanced_accuracy": balanced,
         "predicted": predicted,
     }
 
@@ -191,10 +203,15 @@ class Trainer:
         self.control = control or Control()
         self.split = split or split_dataset(dataset, config.val_fraction, config.test_fraction, config.seed)
         self.device = resolve_device(config.device)
+        for part, label in (("train", "training"), ("val", "validation")):
+            if not self.split.part(part):
+                raise DataError(f"the {label} part of the split is empty: use more names per category "
+                                "or a larger fraction for it")
         self.callbacks: dict[str, list[Callable[[dict[str, Any]], None]]] = {e: [] for e in EVENTS}
-        torch.manual_seed(config.seed)
-        self.model = build_model(config.model, N_LETTERS, config.resolved_hidden_size,
-                                 dataset.n_categories).to(self.device)
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            model = build_model(config.model, N_LETTERS, config.resolved_hidden_size, dataset.n_categories)
+        self.model = model.to(self.device)
 
     def add_callback(self, event: str, fn: Callable[[dict[str, Any]], None]) -> None:
         if event not in self.callbacks:
@@ -247,8 +264,8 @@ class Trainer:
                 loss = F.nll_loss(log_probs, labels, weight=weight)
                 if not torch.isfinite(loss):
                     status = "diverged"
-                    message = (f"the loss became {loss.item()} at step {step + 1}: "
-                               "lower the learning rate or turn on gradient clipping")
+                    advice = "lower the learning rate" + (" or turn on gradient clipping" if cfg.clip_grad == 0 else "")
+                    message = f"the loss became {loss.item()} at step {step + 1}: {advice}"
                     break
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -1,0 +1,43 @@
+"""Home: what rnnviz is, where to go, whether the data is there, and the three model structures."""
+
+import streamlit as st
+
+from rnnviz.data import DataError
+from ui import guards, nav, resources
+
+st.title("rnnviz: see how recurrent networks learn")
+st.markdown(
+    "Train the tutorial **RNN**, a model around **nn.LSTM** and the from-scratch **MyLSTM** on the PyTorch "
+    "tutorial's surnames (18 languages). Watch their loss and accuracy move live, compare their confusion "
+    "matrices, and look at the LSTM's input, forget and output gates letter by letter for any surname."
+)
+
+links = st.columns(4)
+for column, (path, title, icon), text in zip(
+    links, nav.PAGES[1:],
+    ("Start trainings and compare their curves", "Confusion matrices and learning replay",
+     "Gates, cell state and prediction, letter by letter", "Where the surnames come from"),
+):
+    with column.container(border=True):
+        st.page_link(path, label=title, icon=icon)
+        st.caption(text)
+
+st.subheader("Data")
+folder = resources.data_folder()
+try:
+    dataset = resources.current_dataset()
+except DataError as exc:
+    st.warning(f"{guards.one_line(exc)}. The Data page can download the official archive or use a folder you name.",
+               icon=":material/warning:")
+    st.page_link(nav.DATA, label="Get the data", icon=":material/dataset:")
+else:
+    st.success(f"{len(dataset):,} distinct surnames in {dataset.n_categories} categories, read from `{folder}`.",
+               icon=":material/check_circle:")
+
+st.subheader("The three models")
+st.caption("`print(model)` at the report's sizes: RNN 128 hidden units, nn.LSTM and MyLSTM 64; 57 letters in, "
+           "18 languages out.")
+structures = resources.model_structures()
+for column, (label, text) in zip(st.columns(len(structures)), structures.items()):
+    column.markdown(f"**{label}**")
+    column.code(text, language=None)

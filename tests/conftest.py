@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny surname folders built in tmp_path for unit tests, the real data for integration tests.
+
+Every test gets its own RNNVIZ_RUNS in tmp_path, so nothing is ever written to the project's runs/.
+Torch runs on one thread in tests (see below).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnnviz.data import NameDataset, load_folder
+
+# The models are tiny: with other processes on the cores, two torch threads ran 4-100x slower than one.
+torch.set_num_threads(1)
+
+# Three made-up "languages" that a small network separates quickly: each has its own letters and ending.
+TINY_LANGUAGES = {
+    "Ashi": ("aeiksh", "shi"),
+    "Borov": ("bdorvz", "ov"),
+    "Tunson": ("lnostu", "son"),
+}
+
+
+def tiny_names(letters: str, ending: str, count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    names: set[str] = set()
+    while len(names) < count:
+        stem = "".join(rng.choice(letters) for _ in range(rng.randint(2, 5)))
+        names.add(stem.capitalize() + ending)
+    return sorted(names)
+
+
+def write_tiny_folder(folder: Path, per_category: int = 30) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, (category, (letters, ending)) in enumerate(TINY_LANGUAGES.items()):
+        names = tiny_names(letters, ending, per_category, seed)
+        (folder / f"{category}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private runs directory per test, also seen by subprocesses through RNNVIZ_RUNS."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RNNVIZ_RUNS", str(root))
+    return root
+
+
+@pytest.fixture
+def tiny_folder(tmp_path: Path) -> Path:
+    return write_tiny_folder(tmp_path / "names")
+
+
+@pytest.fixture
+def tiny_dataset(tiny_folder: Path) -> NameDataset:
+    return load_folder(tiny_folder)
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The tutorial's 18-language folder named by RNNVIZ_DATA; integration tests error without it."""
+    value = os.environ.get("RNNVIZ_DATA")
+    if not value:
+        pytest.fail("integration tests need RNNVIZ_DATA set to the folder of the 18 <Language>.txt files")
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        pytest.fail(f"RNNVIZ_DATA={value} is not a folder")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def real_dataset(real_data_dir: Path) -> NameDataset:
+    return load_folder(real_data_dir)

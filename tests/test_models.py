@@ -1,0 +1,235 @@
+"""Tests for rnnviz.models, in micrograd's style: build the same thing two ways, compare values and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnviz.data import N_LETTERS, encode
+from rnnviz.models import LSTM, MODELS, RNN, MyLSTM, as_gate_model, build_model, one_hot
+
+NAMES = ["Nakamura", "Li", "O'Neill", "Dvorak", "Abe"]
+LABELS = torch.tensor([3, 1, 0, 2, 1])
+TOLERANCE = 1e-5
+
+
+def seeded(name: str, hidden: int = 12, categories: int = 4, seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(name, N_LETTERS, hidden, categories)
+
+
+def gradients(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_rnn_prints_as_in_the_report():
+    assert str(RNN()) == (
+        "RNN(\n"
+        "  (i2h): Linear(in_features=185, out_features=128, bias=True)\n"
+        "  (i2o): Linear(in_features=185, out_features=18, bias=True)\n"
+        "  (softmax): LogSoftmax(dim=1)\n"
+        ")"
+    )
+
+
+def test_lstm_prints_as_in_the_report():
+    assert str(LSTM()) == (
+        "LSTM(\n"
+        "  (rnn): LSTM(57, 64)\n"
+        "  (out): Linear(in_features=64, out_features=18, bias=True)\n"
+        "  (softmax): LogSoftmax(dim=-1)\n"
+        ")"
+    )
+
+
+def test_mylstm_parameters_have_the_reports_names_and_shapes():
+    shapes = {name: tuple(p.shape) for name, p in MyLSTM(hidden_size=64).named_parameters()}
+    expected = {}
+    for gate in "ifgo":
+        expected |= {f"W_{gate}": (57, 64), f"U_{gate}": (64, 64), f"b_{gate}": (64,)}
+    expected |= {"out.weight": (18, 64), "out.bias": (18,)}
+    assert shapes == expected
+
+
+def test_registry_refuses_unknown_model_listing_the_options():
+    with pytest.raises(ValueError) as excinfo:
+        build_model("gru")
+    assert all(name in str(excinfo.value) for name in ("rnn", "lstm", "mylstm"))
+
+
+def test_registry_uses_the_reports_hidden_sizes():
+    assert build_model("rnn").hidden_size == 128
+    assert build_model("lstm").hidden_size == 64
+    assert build_model("mylstm").hidden_size == 64
+    assert build_model("lstm", hidden_size=7).hidden_size == 7
+
+
+def test_gate_model_exists_only_for_lstms():
+    mine = MyLSTM()
+    assert as_gate_model(mine) is mine
+    assert isinstance(as_gate_model(LSTM()), MyLSTM)
+    with pytest.raises(ValueError, match="RNN"):
+        as_gate_model(RNN())
+
+
+# --------------------------------------------------------------------------- batched equals one at a time
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_padded_batch_equals_each_name_alone_in_values_and_gradients(name):
+    model = seeded(name)
+    chars, lengths = encode(NAMES)
+    batched = model(chars, lengths)  # (B, C)
+    assert batched.shape == (len(NAMES), 4)
+    batched.gather(1, LABELS.view(-1, 1)).sum().backward()
+    batched_grads = gradients(model)
+
+    alone_rows = []
+    for row, text in enumerate(NAMES):
+        c, l = encode([text])
+        out = model(c, l)
+        out[0, LABELS[row]].backward()
+        alone_rows.append(out.detach()[0])
+    alone_grads = {n: p.grad for n, p in model.named_parameters()}
+
+    torch.testing.assert_close(batched.detach(), torch.stack(alone_rows), atol=TOLERANCE, rtol=0)
+    for key, grad in batched_grads.items():
+        torch.testing.assert_close(grad, alone_grads[key], atol=TOLERANCE, rtol=0, msg=key)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_last_prefix_prediction_equals_the_forward_output(name):
+    model = seeded(name)
+    chars, lengths = encode(NAMES)
+    with torch.no_grad():
+        steps = model.step_log_probs(one_hot(chars), lengths)  # (B, T, C)
+        final = model(chars, lengths)
+    assert steps.shape == (len(NAMES), chars.shape[1], 4)
+    last = steps[torch.arange(len(NAMES)), lengths - 1]
+    torch.testing.assert_close(last, final, atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_outputs_are_log_probabilities(name):
+    model = seeded(name)
+    with torch.no_grad():
+        out = model(*encode(NAMES))
+    torch.testing.assert_close(out.exp().sum(1), torch.ones(len(NAMES)))
+
+
+# --------------------------------------------------------------------------- MyLSTM against nn.LSTM
+
+
+def test_mylstm_from_lstm_matches_outputs_and_gradients():
+    lstm = seeded("lstm")
+    mine = MyLSTM.from_lstm(lstm)
+    chars, lengths = encode(NAMES)
+    x_lstm = one_hot(chars).requires_grad_()
+    x_mine = one_hot(chars).requires_grad_()
+
+    out_lstm = lstm.forward_onehot(x_lstm, lengths)
+    out_mine = mine.forward_onehot(x_mine, lengths)
+    torch.testing.assert_close(out_mine, out_lstm, atol=TOLERANCE, rtol=0)
+
+    out_lstm.gather(1, LABELS.view(-1, 1)).sum().backward()
+    out_mine.gather(1, LABELS.view(-1, 1)).sum().backward()
+    torch.testing.assert_close(x_mine.grad, x_lstm.grad, atol=TOLERANCE, rtol=0)
+
+    H = lstm.hidden_size
+    rnn = lstm.rnn
+    for k, gate in enumerate("ifgo"):
+        rows = slice(k * H, (k + 1) * H)
+        torch.testing.assert_close(getattr(mine, f"W_{gate}").grad, rnn.weight_ih_l0.grad[rows].T,
+                                   atol=TOLERANCE, rtol=0)
+        torch.testing.assert_close(getattr(mine, f"U_{gate}").grad, rnn.weight_hh_l0.grad[rows].T,
+                                   atol=TOLERANCE, rtol=0)
+        # nn.LSTM adds two biases where MyLSTM has one; each receives the same gradient.
+        torch.testing.assert_close(getattr(mine, f"b_{gate}").grad, rnn.bias_ih_l0.grad[rows], atol=TOLERANCE, rtol=0)
+        torch.testing.assert_close(getattr(mine, f"b_{gate}").grad, rnn.bias_hh_l0.grad[rows], atol=TOLERANCE, rtol=0)
+    torch.testing.assert_close(mine.out.weight.grad, lstm.out.weight.grad, atol=TOLERANCE, rtol=0)
+    torch.testing.assert_close(mine.out.bias.grad, lstm.out.bias.grad, atol=TOLERANCE, rtol=0)
+
+
+def reference_lstm(model: MyLSTM, name: str) -> torch.Tensor:
+    """The report's equations for one name, one character at a time, nothing fused or batched."""
+    h = torch.zeros(model.hidden_size)
+    c = torch.zeros(model.hidden_size)
+    for ch in name:
+        x = one_hot(encode([ch])[0])[0, 0]  # (V,)
+        i = torch.sigmoid(x @ model.W_i + h @ model.U_i + model.b_i)
+        f = torch.sigmoid(x @ model.W_f + h @ model.U_f + model.b_f)
+        g = torch.tanh(x @ model.W_g + h @ model.U_g + model.b_g)
+        o = torch.sigmoid(x @ model.W_o + h @ model.U_o + model.b_o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+    return torch.log_softmax(model.out.weight @ h + model.out.bias, dim=0)
+
+
+def test_mylstm_matches_a_hand_written_reference_in_values_and_gradients():
+    model = seeded("mylstm")
+    for row, name in enumerate(NAMES):
+        reference = reference_lstm(model, name)
+        reference[LABELS[row]].backward()
+        reference_grads = gradients(model)
+        out = model(*encode([name]))[0]
+        out[LABELS[row]].backward()
+        torch.testing.assert_close(out.detach(), reference.detach(), atol=TOLERANCE, rtol=0)
+        for key, grad in gradients(model).items():
+            torch.testing.assert_close(grad, reference_grads[key], atol=TOLERANCE, rtol=0, msg=key)
+
+
+# --------------------------------------------------------------------------- gate traces
+
+
+def test_trace_has_every_gate_per_step_masked_past_each_names_end():
+    model = seeded("mylstm")
+    chars, lengths = encode(NAMES)
+    trace = model.trace(chars, lengths)
+    B, T, H = len(NAMES), int(lengths.max()), model.hidden_size
+    for key in ("i", "f", "g", "o", "c", "h"):
+        values = getattr(trace, key)
+        assert values.shape == (B, T, H), key
+        for row, length in enumerate(lengths.tolist()):
+            assert torch.isfinite(values[row, :length]).all(), key
+            assert torch.isnan(values[row, length:]).all(), key
+    for key in ("i", "f", "o"):
+        valid = getattr(trace, key)[~torch.isnan(getattr(trace, key))]
+        assert ((valid > 0) & (valid < 1)).all(), key
+    assert trace.log_probs.shape == (B, T, 4)
+    assert torch.isnan(trace.log_probs[1, 2:]).all()
+
+
+def test_trace_last_step_prediction_equals_forward():
+    model = seeded("mylstm")
+    chars, lengths = encode(NAMES)
+    trace = model.trace(chars, lengths)
+    with torch.no_grad():
+        final = model(chars, lengths)
+    last = trace.log_probs[torch.arange(len(NAMES)), lengths - 1]
+    torch.testing.assert_close(last, final, atol=TOLERANCE, rtol=0)
+    h_last = trace.h[torch.arange(len(NAMES)), lengths - 1]
+    torch.testing.assert_close(model.softmax(model.out(h_last)), final, atol=TOLERANCE, rtol=0)
+
+
+def test_trace_of_one_name_matches_the_reference_cell_state():
+    model = seeded("mylstm")
+    name = "Nakamura"
+    trace = model.trace(*encode([name]))
+    with torch.no_grad():
+        h = torch.zeros(model.hidden_size)
+        c = torch.zeros(model.hidden_size)
+        for t, ch in enumerate(name):
+            x = one_hot(encode([ch])[0])[0, 0]
+            i = torch.sigmoid(x @ model.W_i + h @ model.U_i + model.b_i)
+            f = torch.sigmoid(x @ model.W_f + h @ model.U_f + model.b_f)
+            g = torch.tanh(x @ model.W_g + h @ model.U_g + model.b_g)
+            o = torch.sigmoid(x @ model.W_o + h @ model.U_o + model.b_o)
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            for key, value in {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}.items():
+                torch.testing.assert_close(getattr(trace, key)[0, t], value, atol=TOLERANCE, rtol=0)

@@ -1,0 +1,69 @@
+"""Prerequisite guards and one-line error reporting shared by the pages.
+
+A guard either returns what the page needs or shows a short explanation with a link to the page
+that fixes it and stops the script. Library errors (DataError, RunError, JobLimitError, ArchiveError
+are all ValueErrors) and disk errors become a one-line st.error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from rnnviz.data import DataError, NameDataset
+from ui import nav, resources
+
+if TYPE_CHECKING:
+    from rnnviz.runs import RunInfo
+
+USER_ERRORS = (ValueError, OSError)
+LOG = logging.getLogger("rnnviz.app")
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message, shortened; OSErrors say what failed in words."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+@contextmanager
+def reported(prefix: str = "") -> Iterator[None]:
+    """Show a library or disk error raised inside the block as one st.error line and carry on."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        st.error(f"{prefix}{one_line(exc)}", icon=":material/error:")
+
+
+def unexpected(exc: Exception) -> None:
+    """Last line of defence: log the traceback for the teacher's terminal, show the class one line."""
+    LOG.exception("unexpected error in a page")
+    st.error(f"Something went wrong: {one_line(exc)}. The details are in the server log.", icon=":material/error:")
+
+
+def require_dataset() -> NameDataset:
+    """The current data, or guidance to the Data page (and stop)."""
+    try:
+        return resources.current_dataset()
+    except DataError as exc:
+        st.info(f"{one_line(exc).rstrip('.')}. The Data page explains how to get the surnames.",
+                icon=":material/info:")
+        st.page_link(nav.DATA, label="Get the data", icon=":material/dataset:")
+        st.stop()
+
+
+def require_runs(runs: list[RunInfo], what: str, hint: str) -> list[RunInfo]:
+    """Runs the page can use, or guidance to the Train page (and stop)."""
+    if runs:
+        return runs
+    st.info(f"No {what} yet. {hint}", icon=":material/info:")
+    st.page_link(nav.TRAIN, label="Train a model", icon=":material/model_training:")
+    st.stop()

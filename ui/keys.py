@@ -1,0 +1,31 @@
+"""Every session-state and widget key the pages use, in one place so no two pages collide."""
+
+# Train page
+TRAIN_MODEL = "train.model"
+TRAIN_LIVE_IDS = "train.live_ids"  # run ids that were active when the page last ran in full
+TRAIN_ENDED = "train.ended"  # run ids whose end this session has not yet announced
+TRAIN_COMPARE = "train.compare"
+TRAIN_MANAGE = "train.manage"
+TRAIN_CONFIRM_DELETE = "train.confirm_delete"
+TRAIN_NOTICE = "train.notice"
+
+# Evaluate page
+EVAL_RUN = "evaluate.run"
+EVAL_COMPARE = "evaluate.compare"
+EVAL_SPLIT = "evaluate.split"
+EVAL_SNAPSHOT = "evaluate.snapshot"
+EVAL_CHART = "evaluate.chart"
+EVAL_TRUE = "evaluate.true"
+EVAL_PREDICTED = "evaluate.predicted"
+
+# Gates page
+GATES_RUN = "gates.run"
+GATES_NAME = "gates.name"
+GATES_SECOND = "gates.second"
+GATES_ORDER = "gates.order"
+GATES_EXTRA = "gates.extra"
+GATES_SNAPSHOT = "gates.snapshot"
+
+# Data page
+DATA_FOLDER = "data.folder"
+DATA_SAMPLE_CATEGORY = "data.sample_category"

@@ -1,0 +1,218 @@
+"""Resources shared by every session of the app, cached with st.cache_resource.
+
+The JobManager, the chosen data folder, loaded datasets, trained models and evaluation reports are
+process-wide: a training survives page switches and browser reloads, and the class shares one set
+of runs. Everything cached here is read-only once built, or guards itself with a lock.
+Torch-heavy modules are imported inside the functions that need them, so light pages start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from rnnviz.data import DataError, NameDataset, Split, find_data_dir, load_folder, split_dataset
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rnnviz.evaluate import Report
+    from rnnviz.jobs import JobManager
+    from rnnviz.runs import LoadedRun, RunInfo
+
+DEFAULT_MAX_JOBS = 2
+
+
+def max_jobs() -> int:
+    """RNNVIZ_MAX_JOBS when it is a whole number of at least 1, else the default."""
+    try:
+        value = int(os.environ.get("RNNVIZ_MAX_JOBS", DEFAULT_MAX_JOBS))
+    except ValueError:
+        return DEFAULT_MAX_JOBS
+    return value if value >= 1 else DEFAULT_MAX_JOBS
+
+
+@st.cache_resource(show_spinner=False)
+def _job_manager(root: str, limit: int) -> JobManager:
+    from rnnviz.jobs import JobManager
+
+    return JobManager(Path(root), limit)
+
+
+def runs_root() -> Path:
+    from rnnviz.runs import runs_dir
+
+    return runs_dir().expanduser().resolve()
+
+
+def job_manager() -> JobManager:
+    """The one JobManager of this runs folder, shared by every session."""
+    return _job_manager(str(runs_root()), max_jobs())
+
+
+def all_runs() -> list[RunInfo]:
+    """Every run on disk, newest first; runs this process is training count as running."""
+    from rnnviz.runs import list_runs
+
+    return list_runs(runs_root(), job_manager().active_ids())
+
+
+class _DataChoice:
+    """The folder picked on the Data page; process-wide so the whole class sees the same data."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.folder: Path | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _data_choice() -> _DataChoice:
+    return _DataChoice()
+
+
+def data_folder() -> Path | None:
+    """The folder picked on the Data page, else RNNVIZ_DATA, else data/names; None when there is none."""
+    choice = _data_choice()
+    with choice.lock:
+        picked = choice.folder
+    return find_data_dir(picked)
+
+
+def choose_data_folder(path: str) -> NameDataset:
+    """Use this folder from now on, after checking that it holds usable data (DataError if not)."""
+    folder = Path(path.strip()).expanduser()
+    if not path.strip():
+        raise DataError("type the path of a folder of <Category>.txt files")
+    dataset = dataset_at(folder)
+    choice = _data_choice()
+    with choice.lock:
+        choice.folder = folder.resolve()
+    return dataset
+
+
+def _folder_stamp(folder: Path) -> tuple:
+    """Changes when any .txt file in the folder is added, removed or rewritten."""
+    try:
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.txt")))
+    except OSError:
+        return ()
+
+
+@st.cache_resource(show_spinner="Reading the surname files…", max_entries=4)
+def _dataset(folder: str, stamp: tuple) -> NameDataset:
+    return load_folder(folder)
+
+
+def dataset_at(folder: Path) -> NameDataset:
+    return _dataset(str(Path(folder).expanduser()), _folder_stamp(Path(folder).expanduser()))
+
+
+def current_dataset() -> NameDataset:
+    """The data every page uses; DataError with the reason when there is none."""
+    folder = data_folder()
+    if folder is None:
+        raise DataError("no surname data found yet")
+    return dataset_at(folder)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _split(folder: str, stamp: tuple, val_fraction: float, test_fraction: float, seed: int) -> Split:
+    return split_dataset(_dataset(folder, stamp), val_fraction, test_fraction, seed)
+
+
+def split_of(dataset: NameDataset, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0) -> Split:
+    folder = Path(dataset.source)
+    return _split(str(folder), _folder_stamp(folder), float(val_fraction), float(test_fraction), int(seed))
+
+
+def dataset_for_run(info: RunInfo) -> NameDataset:
+    """The names a run was trained on: its recorded folder, else the current one, if the categories match."""
+    candidates = [Path(info.data)] if info.data else []
+    current = data_folder()
+    if current is not None:
+        candidates.append(current)
+    for folder in candidates:
+        try:
+            dataset = dataset_at(folder)
+        except DataError:
+            continue
+        if dataset.categories == info.categories:
+            return dataset
+    raise DataError("the names this run was trained on are not available: pick their folder on the Data page")
+
+
+def _file_stamp(file: Path) -> tuple[int, int]:
+    try:
+        stat = file.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=24)
+def _loaded_run(path: str, snapshot: int | None, stamp: tuple) -> LoadedRun:
+    from rnnviz.runs import load_run
+
+    return load_run(Path(path), snapshot=snapshot)
+
+
+def loaded_run(path: Path, snapshot: int | None = None) -> LoadedRun:
+    """A run's model, final (snapshot None) or after epoch `snapshot`; shared read-only, never trained further."""
+    return _loaded_run(str(path), snapshot, _file_stamp(path / "model.pt"))
+
+
+@st.cache_resource(show_spinner="Evaluating…", max_entries=24)
+def _report(path: str, snapshot: int | None, which: str, stamp: tuple, data: str, data_stamp: tuple,
+            val_fraction: float, test_fraction: float, seed: int) -> Report:
+    from rnnviz.evaluate import report
+
+    run = _loaded_run(path, snapshot, stamp)
+    split = _split(data, data_stamp, val_fraction, test_fraction, seed)
+    return report(run.model, run.categories, split.part(which))
+
+
+def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report:
+    """A run's confusion matrix and per-category scores on its own val or test names."""
+    from rnnviz.train import TrainConfig
+
+    config = TrainConfig.from_dict(info.config)
+    dataset = dataset_for_run(info)
+    folder = Path(dataset.source)
+    return _report(str(info.path), snapshot, which, _file_stamp(info.path / "model.pt"), str(folder),
+                   _folder_stamp(folder), config.val_fraction, config.test_fraction, config.seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _metrics(path: str, stamp: tuple) -> pd.DataFrame:
+    from rnnviz.runs import load_metrics
+
+    return load_metrics(Path(path))
+
+
+def run_metrics(path: Path) -> pd.DataFrame:
+    """A run's metrics.csv, re-read only when the file changes."""
+    return _metrics(str(path), _file_stamp(path / "metrics.csv"))
+
+
+@st.cache_resource(show_spinner="Building the three models…")
+def model_structures() -> dict[str, str]:
+    """print(model) of every registered model at the report's default sizes."""
+    from rnnviz.models import MODEL_LABELS, MODELS, build_model
+
+    return {MODEL_LABELS.get(name, name): str(build_model(name)) for name in MODELS}
+
+
+def download_official(progress) -> NameDataset:
+    """Fetch the tutorial's archive into data/names (even when a configured folder is unusable) and use it."""
+    from rnnviz import archive
+    from rnnviz.data import DEFAULT_DATA_DIR, ensure_data
+
+    if data_folder() is None:
+        folder = ensure_data(progress=progress)
+    else:
+        folder = archive.fetch_names(DEFAULT_DATA_DIR.parent, archive.OFFICIAL_URL, progress)
+    return choose_data_folder(str(folder))

@@ -1,0 +1,140 @@
+"""How runs are named, listed and picked in the app: labels, the run table, snapshot choices.
+
+Plain functions over rnnviz.runs.RunInfo and rnnviz.jobs.JobSnapshot, so they are tested without a browser.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from rnnviz.models import MODEL_LABELS, MODELS
+
+if TYPE_CHECKING:
+    from rnnviz.jobs import JobSnapshot
+    from rnnviz.runs import RunInfo
+
+USABLE = ("finished", "stopped")
+GATE_MODELS = ("lstm", "mylstm")
+FINAL = "final"
+
+
+def model_label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def hidden_of(config: dict[str, Any]) -> int | None:
+    model = config.get("model", "")
+    return int(config.get("hidden_size") or 0) or (MODELS[model].default_hidden if model in MODELS else None)
+
+
+def label_for(config: dict[str, Any], created: float, run_id: str) -> str:
+    """Short and unique: model, size, start time and the id's random tail, e.g. 'nn.LSTM 64 · 14:02:31 · 3f2a'."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(created)) if created else "?"
+    hidden = hidden_of(config)
+    size = f" {hidden}" if hidden else ""
+    return f"{model_label(config.get('model', '?'))}{size} · {stamp} · {run_id.rsplit('-', 1)[-1]}"
+
+
+def run_label(info: RunInfo) -> str:
+    return label_for(info.config, info.created, info.run_id) if info.config else info.run_id
+
+
+def job_label(job: JobSnapshot) -> str:
+    return label_for(job.config.to_dict(), job.started, job.run_id)
+
+
+def usable_runs(infos: Iterable[RunInfo], models: Sequence[str] | None = None) -> list[RunInfo]:
+    """Runs with a readable model file: finished or stopped, optionally of some model types only."""
+    return [info for info in infos
+            if info.status in USABLE and not info.error and info.has_model
+            and (models is None or info.model in models)]
+
+
+def _percent(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value == value else None
+
+
+def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.DataFrame:
+    """One row per run for the run table; live job states (paused, failed before writing) take precedence."""
+    live = {job.run_id: job for job in jobs}
+    rows = []
+    for info in infos:
+        config, summary = info.config, info.summary
+        status = info.status
+        job = live.pop(info.run_id, None)
+        if job is not None and (job.active or status in ("running", "interrupted")):
+            status = job.status
+        note = info.error or summary.get("message", "") or (job.message if job else "")
+        epochs = config.get("epochs")
+        done = summary.get("epochs_done")
+        if job is not None and job.active:
+            done = int(job.rows[-1]["epoch"]) if job.rows else 0
+        rows.append({
+            "run": run_label(info),
+            "model": model_label(info.model) if config else "?",
+            "hidden": hidden_of(config) if config else None,
+            "optimizer": config.get("optimizer"),
+            "lr": config.get("learning_rate"),
+            "schedule": config.get("lr_schedule"),
+            "batch": config.get("batch_size"),
+            "epochs": f"{done}/{epochs}" if done is not None and epochs else (str(epochs) if epochs else ""),
+            "seed": config.get("seed"),
+            "status": status,
+            "val acc": _percent(summary.get("val_accuracy")),
+            "test acc": _percent(summary.get("test_accuracy")),
+            "time s": _percent(summary.get("train_seconds")),
+            "note": note,
+            "id": info.run_id,
+        })
+    for job in live.values():  # failed while setting up: no folder was written
+        rows.append({"run": job.run_id, "model": model_label(job.config.model), "hidden": None,
+                     "optimizer": job.config.optimizer, "lr": job.config.learning_rate,
+                     "schedule": job.config.lr_schedule, "batch": job.config.batch_size,
+                     "epochs": str(job.config.epochs), "seed": job.config.seed, "status": job.status,
+                     "val acc": None, "test acc": None, "time s": None, "note": job.message, "id": job.run_id})
+    columns = ["run", "model", "hidden", "optimizer", "lr", "schedule", "batch", "epochs", "seed", "status",
+               "val acc", "test acc", "time s", "note", "id"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def snapshot_options(epochs: Sequence[int]) -> list[int | str]:
+    """Slider stops for learning replay: every saved epoch, then the final weights."""
+    return [*sorted(epochs), FINAL]
+
+
+def snapshot_label(option: int | str) -> str:
+    if option == FINAL:
+        return "final"
+    return "initialisation" if option == 0 else f"after epoch {option}"
+
+
+def snapshot_arg(option: int | str | None) -> int | None:
+    """What rnnviz.runs.load_run takes: None for the final weights, else the epoch."""
+    return None if option in (None, FINAL) else int(option)
+
+
+def progress_text(job: JobSnapshot, epochs: int) -> str:
+    """'epoch 2.4 / 8 · step 1,234 / 4,096 · 5,210 names/s · ETA 12 s' (or what is known so far)."""
+    if not job.rows:
+        return "starting… (splitting the data and building the model)"
+    row = job.rows[-1]
+    parts = [f"epoch {row['epoch']:.1f} / {epochs}",
+             f"step {int(row['step']):,} / {int(job.total_steps or row.get('total_steps', 0)):,}",
+             f"{row['names_per_s']:,.0f} names/s"]
+    if job.status == "paused":
+        parts.append("paused")
+    else:
+        parts.append(f"ETA {format_seconds(row['eta_s'])}")
+    return " · ".join(parts)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
