@@ -90,7 +90,7 @@ with right:
     st.subheader("Samples")
     table = charts.category_table(dataset.categories, dataset.names, dataset.labels, dataset.line_counts,
                                   dataset.distinct_counts)
-    st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 3,
+    st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3,
                  column_config={"sample names": st.column_config.TextColumn(width="large")})
 
 with st.expander("Use another folder of surnames"):

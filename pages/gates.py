@@ -67,7 +67,7 @@ except guards.USER_ERRORS as exc:
     st.stop()
 
 names = [first] + ([second] if second and second.strip() else [])
-columns = st.columns(len(names), gap="large")
+columns = st.columns(len(names) if len(names) > 1 else [2, 3], gap="large")
 traces = [trace_or_warn(run, name, column) for name, column in zip(names, columns)]
 shown = [(trace, column) for trace, column in zip(traces, columns) if trace is not None]
 if not shown:
@@ -76,10 +76,21 @@ for trace, column in shown:
     header(trace, column)
 
 reference = shown[0][0]  # both names use the first name's unit order, so rows line up
-for key in ("i", "f", "o", *[k for k in EXTRA if k in (extra or [])]):
+gate_keys = ["i", "f", "o", *[k for k in EXTRA if k in (extra or [])]]
+height = max(3, min(8, 360 // max(1, reference.values["i"].shape[1])))
+if len(shown) == 1:
+    for row in range(0, len(gate_keys), 3):
+        for key, column in zip(gate_keys[row : row + 3], st.columns(3, gap="medium")):
+            order = charts.unit_order(reference.gate_frame(key), order_by)
+            column.altair_chart(charts.gate_heatmap(reference.gate_frame(key), key, GATE_LABELS[key], order,
+                                                    cell_height=height), width="content")
+    columns = st.columns(2, gap="large")
+    columns[0].altair_chart(charts.gate_means_chart(reference.gate_means()), width="stretch")
+    columns[1].altair_chart(charts.prefix_chart(reference.prefix_frame()), width="stretch")
+    st.stop()
+for key in gate_keys:
     order = charts.unit_order(reference.gate_frame(key), order_by)
     for trace, column in shown:
-        height = max(3, min(8, 360 // max(1, len(order))))
         column.altair_chart(charts.gate_heatmap(trace.gate_frame(key), key, GATE_LABELS[key], order,
                                                 cell_height=height), width="content")
 for trace, column in shown:

@@ -40,7 +40,7 @@ def training_form(dataset) -> None:
         model = c1.selectbox("Model", list(MODELS), index=list(MODELS).index(defaults.model),
                              format_func=runview.model_label, help=HELP["model"], key=keys.TRAIN_MODEL)
         hidden = c1.number_input("Hidden size", min_value=1, max_value=1024, value=None, step=16,
-                                 placeholder="report default (RNN 128, LSTM 64)", help=HELP["hidden_size"])
+                                 placeholder="model default", help=HELP["hidden_size"])
         optimizer = c1.selectbox("Optimizer", TrainConfig.CHOICES["optimizer"], help=HELP["optimizer"])
         lr = c2.number_input("Learning rate", min_value=1e-6, max_value=10.0, value=defaults.learning_rate,
                              step=0.001, format="%.4f", help=HELP["learning_rate"])

@@ -17,12 +17,19 @@ CURVE_METRICS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_acc", "
 GATE_KEYS_BOUNDED = ("i", "f", "o")  # sigmoid outputs in [0, 1]; g and h are in [-1, 1]; c is unbounded
 UNIT_ORDERS = ("index", "mean", "variance")
 FONT_SIZE = 14  # readable from the back of a classroom
+PALETTE = "tableau10"  # distinct hues; shades of one colour are unreadable on a projector
+POINTS_UP_TO = 60  # rows per line below which each evaluation is also drawn as a dot
 
 # Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
 _LETTER_EXPR = (
     "substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
     ": substring(datum.label, indexof(datum.label, ':') + 1)"
 )
+
+
+def _fixed_size(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Width and height are the plot area, axes and legend come on top (not squeezed into it)."""
+    return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
 def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -74,20 +81,24 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     runs = sorted(shown["run"].unique().tolist()) if len(shown) else []
     splits = alt.Scale(domain=["train", "val"])
     if len(runs) > 1:
-        encodings = {"color": alt.Color("run:N", title="run", scale=alt.Scale(domain=runs),
-                                        legend=alt.Legend(orient="bottom", columns=1)),
-                     "strokeDash": alt.StrokeDash("split:N", title="split", scale=splits)}
+        encodings = {"color": alt.Color("run:N", title="run", scale=alt.Scale(domain=runs, scheme=PALETTE),
+                                        legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke")),
+                     "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
+                                                  legend=alt.Legend(orient="top", symbolType="stroke"))}
     else:
-        encodings = {"color": alt.Color("split:N", title="split", scale=splits, legend=alt.Legend(orient="top"))}
+        encodings = {"color": alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "val"],
+                                        scheme=PALETTE), legend=alt.Legend(orient="top", symbolType="stroke"))}
     if metric == "loss":
         y = alt.Y("value:Q", title="loss (NLL)", scale=alt.Scale(zero=False), axis=alt.Axis(format=".2f"))
     else:
         y = alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q", format=".2f"),
                alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4f")]
+    longest = int(shown.groupby(["run", "split"]).size().max()) if len(shown) else 0
+    point = alt.OverlayMarkDef(size=20) if longest <= POINTS_UP_TO else False
     chart = (
         alt.Chart(shown, title=metric, height=height, width="container")
-        .mark_line(point=alt.OverlayMarkDef(size=16), clip=True)
+        .mark_line(point=point, clip=True)
         .encode(x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(nice=False)), y=y,
                 detail="split:N", tooltip=tooltip, **encodings)
     )
@@ -115,9 +126,10 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
     tooltip = [alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q"),
                alt.Tooltip("rate:Q", format=".1%", title="share of the row")]
     base = alt.Chart(confusion, title=title, width=size, height=size)
+    shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"])
     rect = base.mark_rect(stroke="#d0d0d0", strokeWidth=0.5).encode(
         x=x, y=y, tooltip=tooltip,
-        color=alt.Color("rate:Q", title="share of row", scale=alt.Scale(scheme="blues", domain=[0, 1])),
+        color=alt.Color("rate:Q", title="share of row", scale=shades, legend=alt.Legend(format=".0%")),
     )
     if selectable:
         cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")
@@ -126,7 +138,7 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
     ).transform_filter("datum.count > 0")
-    return _style(alt.layer(rect, text))
+    return _style(_fixed_size(alt.layer(rect, text)))
 
 
 def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = None) -> alt.Chart:
@@ -141,7 +153,7 @@ def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = Non
             y=alt.Y("category:N", sort=order, title=None),
             x=alt.X("count:Q", title="names"),
             yOffset=alt.YOffset("kind:N"),
-            color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=["category:N", "kind:N", alt.Tooltip("count:Q", format=",")],
         )
     )
@@ -179,7 +191,7 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
         scale = alt.Scale(scheme="redblue", domainMid=0, reverse=True)
     else:
         scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)
-    return _style(
+    return _style(_fixed_size(
         alt.Chart(gate, title=title, width=max(cell_width * len(steps), 120),
                   height=max(cell_height * len(units), 60))
         .mark_rect()
@@ -191,10 +203,10 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
             tooltip=[alt.Tooltip("char:N", title="step:letter"), alt.Tooltip("unit:O"),
                      alt.Tooltip("value:Q", format=".4f")],
         )
-    )
+    ))
 
 
-def gate_means_chart(means: pd.DataFrame, height: int = 220) -> alt.Chart:
+def gate_means_chart(means: pd.DataFrame, height: int = 300) -> alt.Chart:
     """Mean activation of each gate per character (columns: step, char, gate, mean)."""
     steps = means.sort_values("step")["char"].unique().tolist()
     return _style(
@@ -204,13 +216,13 @@ def gate_means_chart(means: pd.DataFrame, height: int = 220) -> alt.Chart:
             x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
                                                                     labelFontSize=FONT_SIZE + 2)),
             y=alt.Y("mean:Q", scale=alt.Scale(domain=[0, 1]), title="mean over units"),
-            color=alt.Color("gate:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), "gate:N", alt.Tooltip("mean:Q", format=".3f")],
         )
     )
 
 
-def prefix_chart(prefix: pd.DataFrame, height: int = 220) -> alt.Chart:
+def prefix_chart(prefix: pd.DataFrame, height: int = 300) -> alt.Chart:
     """Probability of the leading categories after each prefix (columns: step, char, prefix, category, probability)."""
     steps = prefix.sort_values("step")["char"].unique().tolist()
     return _style(
@@ -220,16 +232,17 @@ def prefix_chart(prefix: pd.DataFrame, height: int = 220) -> alt.Chart:
             x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
                                                                     labelFontSize=FONT_SIZE + 2)),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-            color=alt.Color("category:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color("category:N", title=None, scale=alt.Scale(scheme=PALETTE),
+                            legend=alt.Legend(orient="top")),
             tooltip=["prefix:N", "category:N", alt.Tooltip("probability:Q", format=".1%")],
         )
     )
 
 
-def top_chart(top: Sequence[tuple[str, float]], height: int = 110) -> alt.Chart:
+def top_chart(top: Sequence[tuple[str, float]], height: int | None = None) -> alt.Chart:
     """Horizontal bars of the top predictions, most likely first."""
     frame = pd.DataFrame(list(top), columns=["category", "probability"])
-    bars = alt.Chart(frame, height=height, width="container").encode(
+    bars = alt.Chart(frame, height=height or 40 * len(frame) + 40, width="container").encode(
         y=alt.Y("category:N", sort=frame["category"].tolist(), title=None),
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
         tooltip=["category:N", alt.Tooltip("probability:Q", format=".2%")],

@@ -1,4 +1,5 @@
-"""Looking inside trained models: gate traces and per-prefix predictions for a typed name."""
+"""Looking inside trained models: gate traces, per-prefix predictions, gradient flow back through time
+and gate saturation (why an LSTM remembers what an RNN forgets)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import clean_name, encode
+from .data import DataError, clean_name, encode
 from .models import Classifier, as_gate_model, one_hot
 
 TRACE_KEYS = ("i", "f", "g", "o", "c", "h")
@@ -105,3 +106,168 @@ def prefix_probabilities(model: Classifier, name: str) -> np.ndarray:
     chars, lengths = encode([cleaned.text])
     x = one_hot(chars.to(device), model.input_size)
     return model.step_log_probs(x, lengths.to(device))[0].exp().cpu().numpy()
+
+
+# --- Why LSTMs win: gradient flow back through time, and gate saturation ---------------------------
+
+STAGES = ("initialisation", "trained")  # the weights a run starts from and ends with
+SATURATION_GATES = {"i": "input gate", "f": "forget gate", "o": "output gate"}
+LEFT_SATURATED = 0.1  # Karpathy, Johnson and Fei-Fei (2015): a gate below 0.1 is left-saturated
+RIGHT_SATURATED = 0.9  # and above 0.9 right-saturated
+FLOW_COLUMNS = ["model", "stage", "distance", "mean_norm", "relative", "names"]
+NAME_FLOW_COLUMNS = ["model", "stage", "target", "position", "char", "distance", "norm", "relative"]
+SATURATION_COLUMNS = ["model", "stage", "gate", "unit", "left", "right", "steps"]
+
+
+def _device(model: Classifier) -> torch.device:
+    return next(model.parameters()).device
+
+
+def input_gradient_norms(model: Classifier, chars: torch.Tensor, lengths: torch.Tensor,
+                         labels: torch.Tensor) -> np.ndarray:
+    """||dL/dx_t|| for every name and position, (B, T); NaN past each name's end.
+
+    L is the NLL of each name's own label. Summing the per-name losses keeps them apart: a name's
+    inputs only reach its own row of the batch, so its gradient is that of its own loss.
+    Only the inputs are differentiated, so the model's .grad fields are never touched.
+    """
+    device = _device(model)
+    lengths = lengths.to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            x = one_hot(chars.to(device), model.input_size).requires_grad_()  # (B, T, V)
+            log_probs = model.forward_onehot(x, lengths)  # (B, C)
+            loss = -log_probs.gather(1, labels.to(device).view(-1, 1)).sum()
+            (grad,) = torch.autograd.grad(loss, x)
+    finally:
+        model.train(was_training)
+    norms = grad.norm(dim=2)  # (B, T)
+    pad = torch.arange(norms.size(1), device=device).view(1, -1) >= lengths.view(-1, 1)
+    return norms.masked_fill(pad, float("nan")).detach().cpu().numpy()
+
+
+def _length_sorted_batches(pairs: list[tuple[str, int]], batch_size: int):
+    """Padded batches of names of similar length, so little work is spent on padding."""
+    order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][0]))
+    for start in range(0, len(order), batch_size):
+        chunk = [pairs[k] for k in order[start : start + batch_size]]
+        chars, lengths = encode([name for name, _ in chunk])
+        yield chars, lengths, torch.tensor([label for _, label in chunk], dtype=torch.long)
+
+
+def _by_distance(norms: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of the norms at each distance from the last character."""
+    B, T = norms.shape
+    distance = lengths.reshape(-1, 1) - 1 - np.arange(T).reshape(1, -1)  # (B, T)
+    valid = distance >= 0
+    sums = np.bincount(distance[valid], weights=norms[valid], minlength=T)
+    counts = np.bincount(distance[valid], minlength=T)
+    return sums, counts
+
+
+def gradient_flow(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[str, int]],
+                  min_names: int = 20, batch_size: int = 256) -> pd.DataFrame:
+    """Mean ||dL/dx_t|| over names, by distance from the last character, for each (model, stage, model object).
+
+    `pairs` are (name, label) with names already in the alphabet (a validation split). A distance is
+    kept while at least `min_names` names are that long, so the tail is not one odd name. `relative`
+    divides by the value at distance 0, which puts models of different scale on one axis.
+    """
+    if not pairs:
+        raise DataError("no names to measure the gradients on")
+    if not entries:
+        raise ValueError("choose at least one model")
+    frames = []
+    for label, stage, model in entries:
+        sums = np.zeros(0)
+        counts = np.zeros(0, dtype=int)
+        for chars, lengths, labels in _length_sorted_batches(pairs, batch_size):
+            batch_sums, batch_counts = _by_distance(input_gradient_norms(model, chars, lengths, labels),
+                                                    lengths.numpy())
+            size = max(len(sums), len(batch_sums))
+            sums = np.pad(sums, (0, size - len(sums))) + np.pad(batch_sums, (0, size - len(batch_sums)))
+            counts = np.pad(counts, (0, size - len(counts))) + np.pad(batch_counts, (0, size - len(batch_counts)))
+        keep = counts >= min(min_names, int(counts[0]))
+        distance = np.flatnonzero(keep)
+        mean = sums[keep] / counts[keep]
+        frames.append(pd.DataFrame({
+            "model": label, "stage": stage, "distance": distance, "mean_norm": mean,
+            "relative": mean / mean[0] if mean[0] > 0 else np.nan, "names": counts[keep],
+        }))
+    return pd.concat(frames, ignore_index=True)[FLOW_COLUMNS]
+
+
+@dataclass
+class NameFlow:
+    """One typed name's gradient norms per position under each model; `frame` has NAME_FLOW_COLUMNS."""
+
+    name: str
+    used: str
+    note: str
+    frame: pd.DataFrame
+
+
+def name_gradient_flow(entries: list[tuple[str, str, Classifier]], categories: list[str], name: str,
+                       category: str | None = None) -> NameFlow:
+    """||dL/dx_t|| at each letter of one typed name; L is the NLL of `category`, or of each model's own guess."""
+    cleaned = clean_name(name)
+    if category is not None and category not in categories:
+        raise DataError(f"unknown category {category!r}: choose one of {', '.join(categories)}")
+    if not entries:
+        raise ValueError("choose at least one model")
+    chars, lengths = encode([cleaned.text])
+    n = len(cleaned.text)
+    distance = np.arange(n)[::-1]
+    frames = []
+    for label, stage, model in entries:
+        if category is None:
+            with torch.no_grad():
+                target = int(model(chars.to(_device(model)), lengths.to(_device(model))).argmax(1).item())
+        else:
+            target = categories.index(category)
+        norms = input_gradient_norms(model, chars, lengths, torch.tensor([target]))[0]
+        frames.append(pd.DataFrame({
+            "model": label, "stage": stage, "target": categories[target], "position": np.arange(1, n + 1),
+            "char": [f"{t + 1}:{ch}" for t, ch in enumerate(cleaned.text)], "distance": distance, "norm": norms,
+            "relative": norms / norms[-1] if norms[-1] > 0 else np.nan,
+        }))
+    frame = pd.concat(frames, ignore_index=True)[NAME_FLOW_COLUMNS]
+    return NameFlow(cleaned.original, cleaned.text, cleaned.note, frame)
+
+
+@torch.no_grad()
+def gate_saturation(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[str, int]],
+                    batch_size: int = 512, low: float = LEFT_SATURATED, high: float = RIGHT_SATURATED
+                    ) -> pd.DataFrame:
+    """Per unit of the input, forget and output gates: the share of steps below `low` and above `high`.
+
+    Steps are every letter of every name in `pairs`; positions past a name's end are not steps.
+    Works for LSTM and MyLSTM models (the RNN has no gates: ValueError).
+    """
+    if not pairs:
+        raise DataError("no names to measure the gates on")
+    if not 0 <= low < high <= 1:
+        raise ValueError("the saturation thresholds must satisfy 0 <= low < high <= 1")
+    frames = []
+    for label, stage, model in entries:
+        gate_model = as_gate_model(model)
+        device = _device(gate_model)
+        totals = {key: [0, 0, 0] for key in SATURATION_GATES}  # left, right, steps per unit
+        for chars, lengths, _ in _length_sorted_batches(pairs, batch_size):
+            trace = gate_model.trace(chars.to(device), lengths.to(device))
+            for key, counts in totals.items():
+                values = getattr(trace, key).flatten(0, 1)  # (B * T, H)
+                values = values[~values[:, 0].isnan()]  # only real steps: a padded step is NaN in every unit
+                counts[0] += (values < low).sum(0).cpu().numpy()
+                counts[1] += (values > high).sum(0).cpu().numpy()
+                counts[2] += values.size(0)
+        for key, (left, right, steps) in totals.items():
+            units = np.arange(gate_model.hidden_size)
+            frames.append(pd.DataFrame({"model": label, "stage": stage, "gate": SATURATION_GATES[key],
+                                        "unit": units, "left": left / steps, "right": right / steps,
+                                        "steps": steps}))
+    if not frames:
+        raise ValueError("choose at least one model")
+    return pd.concat(frames, ignore_index=True)[SATURATION_COLUMNS]

@@ -192,6 +192,15 @@ def test_split_is_seeded(tmp_path):
     assert set(first.val) != set(other.val)
 
 
+def test_split_does_not_depend_on_the_order_of_lines(tmp_path):
+    folder = many_names_folder(tmp_path)
+    before = split_dataset(load_folder(folder), seed=1)
+    for file in folder.glob("*.txt"):
+        file.write_text("\n".join(reversed(file.read_text().splitlines())), encoding="utf-8")
+    after = split_dataset(load_folder(folder), seed=1)
+    assert sorted(before.val) == sorted(after.val) and sorted(before.test) == sorted(after.test)
+
+
 def test_split_keeps_each_name_in_one_part_even_when_it_has_two_categories(tmp_path):
     shared = [f"Shared{letter}" for letter in "abcdefghijklmnopqrst"]
     folder = write(tmp_path / "d", {

@@ -1,0 +1,165 @@
+"""Altair charts for "why LSTMs win" and the reproduced report: a DataFrame in, a Chart out.
+
+Gradient flow back through time, the long-range memory probe, gate saturation, the report comparison,
+and `to_image` to save any chart as PNG or SVG (through vl-convert).
+"""
+
+from __future__ import annotations
+
+import io
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from .charts import FONT_SIZE
+from .inspect import STAGES
+
+IMAGE_FORMATS = ("png", "svg")
+EXPORT_WIDTH = 560  # pixels for charts drawn with width="container", which has no width outside a page
+# Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
+_LETTER = ("substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
+           ": substring(datum.label, indexof(datum.label, ':') + 1)")
+STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid
+
+
+def _style(chart):
+    return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
+        labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
+    ).configure_title(fontSize=FONT_SIZE + 2)
+
+
+def _positive(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows a log axis can draw: finite and above zero."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    return frame[np.isfinite(values) & (values > 0)]
+
+
+def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int = 320) -> alt.Chart:
+    """Mean ||dL/dx_t|| against distance from the last letter, log scale; colour = model, dash = stage.
+
+    `flow` has rnnviz.inspect.FLOW_COLUMNS. `relative` plots each line divided by its value at distance 0.
+    """
+    column = "relative" if relative else "mean_norm"
+    title = "gradient reaching each letter, relative to the last letter" if relative else \
+        "gradient reaching each letter (mean over validation names)"
+    data = _positive(flow, column)
+    return _style(
+        alt.Chart(data, title=title, height=height, width="container")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("distance:Q", title="letters before the last one (0 = last letter)",
+                    axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
+                    title="share of the last letter's gradient" if relative else "mean ‖dL/dxₜ‖"),
+            color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+            strokeDash=alt.StrokeDash("stage:N", title="weights", scale=STAGE_DASH,
+                                      legend=alt.Legend(orient="top")),
+            detail="stage:N",
+            tooltip=["model:N", "stage:N", "distance:Q", alt.Tooltip("mean_norm:Q", format=".3g", title="mean norm"),
+                     alt.Tooltip("relative:Q", format=".3g"), alt.Tooltip("names:Q", title="names this long")],
+        )
+    )
+
+
+def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart:
+    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS."""
+    order = name_flow.sort_values("position")["char"].unique().tolist()
+    data = _positive(name_flow, "norm")
+    return _style(
+        alt.Chart(data, title="gradient reaching each letter of this name", height=height, width="container")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("char:O", sort=order, title=None,
+                    axis=alt.Axis(labelExpr=_LETTER, labelAngle=0, labelFontSize=FONT_SIZE + 2)),
+            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖dL/dxₜ‖"),
+            color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+            strokeDash=alt.StrokeDash("stage:N", title="weights", scale=STAGE_DASH, legend=alt.Legend(orient="top")),
+            detail="stage:N",
+            tooltip=["model:N", "stage:N", alt.Tooltip("target:N", title="loss of"),
+                     alt.Tooltip("char:N", title="letter"), "distance:Q", alt.Tooltip("norm:Q", format=".3g")],
+        )
+    )
+
+
+def probe_chart(results: pd.DataFrame, height: int = 320) -> alt.LayerChart:
+    """Held-out accuracy against string length, one line per model, with the chance level dashed."""
+    lines = alt.Chart(results).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
+        x=alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
+                scale=alt.Scale(zero=False)),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title="test accuracy"),
+        color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+        tooltip=["model:N", "length:Q", alt.Tooltip("accuracy:Q", format=".1%"),
+                 alt.Tooltip("final_loss:Q", format=".3f", title="last training loss"),
+                 alt.Tooltip("seconds:Q", format=".1f")],
+    )
+    chance = float(results["chance"].iloc[0]) if len(results) else np.nan
+    rule = alt.Chart(pd.DataFrame({"chance": [chance]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+        y="chance:Q", tooltip=[alt.Tooltip("chance:Q", format=".0%", title="guessing")])
+    layers = [lines, rule] if np.isfinite(chance) else [lines]
+    return _style(alt.layer(*layers).properties(title="remembering the first letter", height=height,
+                                                width="container"))
+
+
+def saturation_chart(saturation: pd.DataFrame, size: int = 240) -> alt.HConcatChart:
+    """One scatter per gate: each unit's share of steps left-saturated (x) and right-saturated (y).
+
+    Units on the diagonal x + y = 1 are always saturated (switches); near the origin, never (diffuse).
+    """
+    stages = sorted(saturation["stage"].unique().tolist()) if len(saturation) else []
+    diagonal = alt.Chart(pd.DataFrame({"left": [0.0, 1.0], "right": [1.0, 0.0]})).mark_line(
+        color="gray", strokeDash=[4, 4]).encode(x="left:Q", y="right:Q")
+    panels = []
+    for gate in ("input gate", "forget gate", "output gate"):
+        points = alt.Chart(saturation[saturation["gate"] == gate]).mark_circle(size=45, opacity=0.75).encode(
+            x=alt.X("left:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
+                    title="time left-saturated (< 0.1)"),
+            y=alt.Y("right:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
+                    title="time right-saturated (> 0.9)"),
+            color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages),
+                            legend=alt.Legend(orient="top")),
+            shape=alt.Shape("model:N", title="model", legend=alt.Legend(orient="top")),
+            tooltip=["model:N", "stage:N", "unit:O", alt.Tooltip("left:Q", format=".1%"),
+                     alt.Tooltip("right:Q", format=".1%")],
+        )
+        panels.append(alt.layer(diagonal, points).properties(title=gate, width=size, height=size))
+    return _style(alt.hconcat(*panels))
+
+
+def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
+    """Our test accuracy and balanced accuracy per model next to the report's stated accuracy."""
+    rows = []
+    for _, row in table.iterrows():
+        for label, column in (("ours: test accuracy", "test_accuracy"),
+                              ("ours: balanced accuracy", "test_balanced_accuracy"),
+                              ("the report", "report_test_accuracy")):
+            value = row[column]
+            if isinstance(value, (int, float)) and np.isfinite(value):
+                rows.append((row["model"], label, float(value)))
+    frame = pd.DataFrame(rows, columns=["model", "source", "accuracy"])
+    order = ["ours: test accuracy", "ours: balanced accuracy", "the report"]
+    bars = alt.Chart(frame, title="test accuracy: ours and the report's", height=height, width="container").encode(
+        x=alt.X("model:N", title=None, sort=table["model"].tolist(), axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("source:N", sort=order),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
+        color=alt.Color("source:N", sort=order, title=None, legend=alt.Legend(orient="top")),
+        tooltip=["model:N", "source:N", alt.Tooltip("accuracy:Q", format=".1%")],
+    )
+    text = bars.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))
+    return _style(alt.layer(bars.mark_bar(), text))
+
+
+def to_image(chart: alt.TopLevelMixin, fmt: str = "png", width: int = EXPORT_WIDTH, scale: float = 2.0) -> bytes:
+    """The chart as PNG or SVG bytes; a chart sized to its container gets `width` pixels instead."""
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}")
+    spec = chart.to_dict()
+    if spec.get("width") == "container":
+        chart = chart.properties(width=width)
+    if fmt == "svg":
+        buffer = io.StringIO()
+        chart.save(buffer, format="svg")
+        return buffer.getvalue().encode("utf-8")
+    buffer = io.BytesIO()
+    chart.save(buffer, format="png", scale_factor=scale)
+    return buffer.getvalue()
