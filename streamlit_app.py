@@ -8,7 +8,9 @@ st.set_page_config(page_title="rnnviz: see how recurrent networks learn", page_i
                    layout="wide")
 page = st.navigation([st.Page(path, title=title, icon=icon, default=path == nav.HOME)
                       for path, title, icon in nav.PAGES])
+nav.resume()
 try:
-    page.run()
+    with nav.entered():
+        page.run()
 except Exception as exc:  # a page bug must still show one line, not a traceback
     guards.unexpected(exc)

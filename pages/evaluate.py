@@ -6,6 +6,8 @@ from rnnviz import charts
 from rnnviz.runs import list_snapshots
 from ui import guards, keys, nav, resources, runview
 
+nav.require_app_entry(nav.EVALUATE)
+
 
 def pick_snapshot(info) -> int | None:
     """Learning replay: a slider over the run's saved epochs, ending at the final weights."""
@@ -37,9 +39,9 @@ def scores(report, column) -> None:
     c.metric("Names", f"{len(report.names):,}")
 
 
-def heatmap(report, title: str, size: int, selectable: bool) -> None:
+def heatmap(report, title: str, cell: int, selectable: bool) -> None:
     chart = charts.confusion_heatmap(report.confusion_frame(), report.categories, title=title,
-                                     selectable=selectable, size=size)
+                                     selectable=selectable, cell=cell)
     if selectable:
         st.altair_chart(chart, on_select=select_cell, selection_mode="cell", key=keys.EVAL_CHART, width="content")
     else:
@@ -107,7 +109,7 @@ if compare_id is None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         scores(report, st)
-        heatmap(report, f"{labels[run_id]} · {when}", 560, selectable=True)
+        heatmap(report, f"{labels[run_id]} · {when}", 28, selectable=True)
     with right:
         mistakes(report)
     per_category(report)
@@ -117,12 +119,12 @@ else:
     left, right = st.columns(2, gap="large")
     with left:
         scores(report, st)
-        heatmap(report, f"{labels[run_id]} · {when}", 440, selectable=True)
+        heatmap(report, f"{labels[run_id]} · {when}", 24, selectable=True)
     with right, guards.reported(f"{labels[compare_id]}: "):
         other_report = resources.run_report(other, which, other_snapshot)
         scores(other_report, st)
         other_when = runview.snapshot_label(runview.FINAL if other_snapshot is None else other_snapshot)
-        heatmap(other_report, f"{labels[compare_id]} · {other_when}", 440, selectable=False)
+        heatmap(other_report, f"{labels[compare_id]} · {other_when}", 24, selectable=False)
     left, right = st.columns([2, 3], gap="large")
     with left:
         mistakes(report)

@@ -6,7 +6,9 @@ from rnnviz import charts
 from rnnviz.data import DataError
 from rnnviz.inspect import GATE_LABELS, trace_name
 from rnnviz.runs import list_snapshots
-from ui import guards, keys, resources, runview
+from ui import guards, keys, nav, resources, runview
+
+nav.require_app_entry(nav.GATES)
 
 EXTRA = ("g", "c", "h")
 ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}

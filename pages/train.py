@@ -8,6 +8,8 @@ from rnnviz.models import MODELS
 from rnnviz.train import TrainConfig, resolve_device
 from ui import guards, keys, nav, resources, runview
 
+nav.require_app_entry(nav.TRAIN)
+
 REFRESH_S = 1.0  # live panel refresh while a training runs
 HELP = {
     "model": "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM written "

@@ -48,6 +48,9 @@ DOCS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync")
+# One torch thread for the figures: these models are small, and with other processes on the cores two threads
+# can train many times slower than one (the thread comparison measures it on every run).
+DEFAULT_THREADS = 1
 TASK_GAP_S = 0.02  # pause between runs of the small task, as between a server's requests
 
 # (comparison, bound) per figure key; a figure without an entry is reported without pass/miss.
@@ -181,7 +184,8 @@ def machine_info() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
         "cores": os.cpu_count() or 1, "usable_cores": usable, "cpu": cpu_model(),
-        "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+        "torch": torch.__version__, "torch_default_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
         "device": str(resolve_device("auto")), "platform": platform.platform(terse=True),
         "load_average_1m": round(load[0], 2), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -763,13 +767,31 @@ def thread_advice(result: BenchResult) -> str:
 
 
 def run_bench(data_dir: Path, settings: BenchSettings = FULL, quick: bool = False, app: Path = APP_FILE,
-              progress: Progress = _quiet) -> BenchResult:
-    """Measure everything once on this machine; a phase that fails becomes an error row, the rest still run."""
+              threads: int = DEFAULT_THREADS, progress: Progress = _quiet) -> BenchResult:
+    """Measure everything once on this machine; a phase that fails becomes an error row, the rest still run.
+
+    `threads` torch threads are used for every figure but the thread comparison (0: leave torch's setting).
+    """
     started = time.perf_counter()
     dataset = subset_dataset(load_folder(data_dir), settings.max_names)
     split = split_dataset(dataset)
+    original_threads = torch.get_num_threads()
     result = BenchResult(machine_info(), settings, quick, [])
     result.machine["names"] = len(dataset)
+    result.machine["bench_threads"] = threads or original_threads
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        _measure_all(result, dataset, split, data_dir, app, progress)
+    finally:
+        torch.set_num_threads(original_threads)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_dir: Path, app: Path,
+                 progress: Progress) -> None:
+    settings = result.settings
     trained: list[Classifier] = []
 
     def phase(name: str, keys: Sequence[str], measure: Callable[[], list[Figure]]) -> None:
@@ -804,8 +826,6 @@ def run_bench(data_dir: Path, settings: BenchSettings = FULL, quick: bool = Fals
         phase("app cold start", ("cold_start_s", "server_ready_s"),
               lambda: measure_cold_start(app, settings, data_dir, Path(runs_dir), progress))
         phase("torch thread settings", THREAD_KEYS, lambda: measure_threads(dataset, split, settings, progress))
-    result.seconds = time.perf_counter() - started
-    return result
 
 
 THROUGHPUT_KEYS = ("tutorial_names_per_s",
@@ -867,7 +887,7 @@ def format_table(result: BenchResult) -> str:
 def summary_line(result: BenchResult) -> str:
     m = result.machine
     verdicts = [f.passed for f in result.figures if f.passed is not None]
-    return (f"{m['cores']} cores ({m['cpu']}), torch {m['torch']} with {m['torch_threads']} threads, "
+    return (f"{m['cores']} cores ({m['cpu']}), torch {m['torch']} on {m['bench_threads']} thread(s), "
             f"{m['names']:,} names; {sum(verdicts)} of {len(verdicts)} targets met in {result.seconds:.0f} s")
 
 
@@ -882,7 +902,8 @@ def render_markdown(result: BenchResult) -> str:
         "## Machine",
         "",
         f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable by this process)",
-        f"- torch {m['torch']} ({m['torch_threads']} threads by default), Python {m['python']}, device {m['device']}",
+        f"- torch {m['torch']}: {m['bench_threads']} thread(s) for the figures ({m['torch_default_threads']} by "
+        f"default), Python {m['python']}, device {m['device']}",
         f"- {m['platform']}; load average {m['load_average_1m']} when the run started; {m['date']}",
         f"- {m['names']:,} surnames; {'quick' if result.quick else 'full'} settings; the run took "
         f"{result.seconds:.0f} s",
@@ -976,6 +997,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                       "./data/names)")
     parser.add_argument("--max-names", type=_count, default=0, metavar="N",
                         help="use a random subset of N names (smoke runs; 0 = all)")
+    parser.add_argument("--threads", type=_count, default=DEFAULT_THREADS, metavar="N",
+                        help=f"torch threads for every figure but the thread comparison (default {DEFAULT_THREADS}; "
+                             "0 = torch's default)")
     parser.add_argument("--app", metavar="FILE", default=str(APP_FILE),
                         help="Streamlit script whose cold start is timed (default: streamlit_app.py)")
 
@@ -989,7 +1013,8 @@ def run_cli(args: argparse.Namespace) -> int:
         sys.stderr.write(f"bench: {message}\n")
         sys.stderr.flush()
 
-    result = run_bench(data_dir, settings, quick=args.quick, app=Path(args.app).expanduser(), progress=progress)
+    result = run_bench(data_dir, settings, quick=args.quick, app=Path(args.app).expanduser(), threads=args.threads,
+                       progress=progress)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:

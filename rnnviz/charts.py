@@ -115,21 +115,24 @@ def most_confused(confusion: pd.DataFrame) -> tuple[str, str] | None:
 
 
 def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title: str = "",
-                      selectable: bool = True, size: int = 520) -> alt.LayerChart:
+                      selectable: bool = True, cell: int = 26) -> alt.LayerChart:
     """Rows true, columns predicted, colour the row-normalised rate, counts written in and in tooltips.
 
     With `selectable`, clicking a cell selects its (true, predicted) pair as the point selection "cell".
     """
     order = list(categories)
-    x = alt.X("predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=-45, labelLimit=200))
-    y = alt.Y("true:N", sort=order, title="true", axis=alt.Axis(labelLimit=200))
+    size = cell * max(1, len(order))
+    x = alt.X("predicted:N", sort=order, title="predicted",
+              axis=alt.Axis(labelAngle=-45, labelLimit=200, labelOverlap=False))
+    y = alt.Y("true:N", sort=order, title="true", axis=alt.Axis(labelLimit=200, labelOverlap=False))
     tooltip = [alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q"),
                alt.Tooltip("rate:Q", format=".1%", title="share of the row")]
     base = alt.Chart(confusion, title=title, width=size, height=size)
-    shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"])
+    shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"], interpolate="lab")  # hcl tints zero cyan
     rect = base.mark_rect(stroke="#d0d0d0", strokeWidth=0.5).encode(
         x=x, y=y, tooltip=tooltip,
-        color=alt.Color("rate:Q", title="share of row", scale=shades, legend=alt.Legend(format=".0%")),
+        color=alt.Color("rate:Q", title="share of row", scale=shades,
+                        legend=alt.Legend(format=".0%", orient="top", direction="horizontal", gradientLength=200)),
     )
     if selectable:
         cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")

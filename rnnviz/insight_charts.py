@@ -20,6 +20,7 @@ EXPORT_WIDTH = 560  # pixels for charts drawn with width="container", which has 
 # Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
 _LETTER = ("substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
            ": substring(datum.label, indexof(datum.label, ':') + 1)")
+DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
 STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid
 
 
@@ -45,7 +46,7 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
         "gradient reaching each letter (mean over validation names)"
     data = _positive(flow, column)
     return _style(
-        alt.Chart(data, title=title, height=height, width="container")
+        alt.Chart(data, title=alt.Title(title, subtitle=DASH_NOTE), height=height, width="container")
         .mark_line(point=True)
         .encode(
             x=alt.X("distance:Q", title="letters before the last one (0 = last letter)",
@@ -53,8 +54,7 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
             y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
                     title="share of the last letter's gradient" if relative else "mean ‖dL/dxₜ‖"),
             color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
-            strokeDash=alt.StrokeDash("stage:N", title="weights", scale=STAGE_DASH,
-                                      legend=alt.Legend(orient="top")),
+            strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", "distance:Q", alt.Tooltip("mean_norm:Q", format=".3g", title="mean norm"),
                      alt.Tooltip("relative:Q", format=".3g"), alt.Tooltip("names:Q", title="names this long")],
@@ -67,14 +67,15 @@ def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart
     order = name_flow.sort_values("position")["char"].unique().tolist()
     data = _positive(name_flow, "norm")
     return _style(
-        alt.Chart(data, title="gradient reaching each letter of this name", height=height, width="container")
+        alt.Chart(data, title=alt.Title("gradient reaching each letter of this name", subtitle=DASH_NOTE),
+                  height=height, width="container")
         .mark_line(point=True)
         .encode(
             x=alt.X("char:O", sort=order, title=None,
                     axis=alt.Axis(labelExpr=_LETTER, labelAngle=0, labelFontSize=FONT_SIZE + 2)),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖dL/dxₜ‖"),
             color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
-            strokeDash=alt.StrokeDash("stage:N", title="weights", scale=STAGE_DASH, legend=alt.Legend(orient="top")),
+            strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", alt.Tooltip("target:N", title="loss of"),
                      alt.Tooltip("char:N", title="letter"), "distance:Q", alt.Tooltip("norm:Q", format=".3g")],
