@@ -123,7 +123,7 @@ class Figure:
         """True or False against the target; None without a target. A missed goal or an error is a miss."""
         if self.target is None or self.status == "skipped":
             return None
-        if self.median is None:
+        if self.median is None or self.status == "error":
             return False
         op, bound = self.target
         return self.median >= bound if op == ">=" else self.median <= bound
@@ -680,6 +680,13 @@ class _BackgroundTraining:
         if self.error is not None:
             raise self.error
 
+    def wait_for_steps(self, since: float, count: int = 2, timeout_s: float = 60.0) -> None:
+        """Let training report `count` times after `since`, so even a slow setting yields a rate."""
+        deadline = time.perf_counter() + timeout_s
+        while (sum(t >= since for t, _ in self.events) < count and self.thread.is_alive()
+               and time.perf_counter() < deadline):
+            time.sleep(0.01)
+
     def rate_since(self, since: float) -> float:
         window = [(t, n) for t, n in self.events if t >= since]
         before = [(t, n) for t, n in self.events if t < since]
@@ -713,7 +720,7 @@ def measure_threads(dataset: NameDataset, split: Split, settings: BenchSettings,
             with _BackgroundTraining(dataset, train, val) as job:
                 since = time.perf_counter()
                 task[str(threads)] = _spaced_ms(lambda: small_task(rows), settings.task_repeats)
-                time.sleep(TASK_GAP_S)
+                job.wait_for_steps(since)
                 background[threads].append(job.rate_since(since))
     finally:
         torch.set_num_threads(original)
@@ -1004,6 +1011,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Streamlit script whose cold start is timed (default: streamlit_app.py)")
 
 
+def writes_report(quick: bool, write: bool, no_write: bool) -> bool:
+    """A full run writes the report unless told not to; a quick run only when asked."""
+    return not no_write and (write or not quick)
+
+
 def run_cli(args: argparse.Namespace) -> int:
     """Run the benchmark for `python -m rnnviz bench`; 1 when a measurement failed, never for slowness."""
     data_dir = ensure_data(args.data, download=False)
@@ -1023,7 +1035,7 @@ def run_cli(args: argparse.Namespace) -> int:
         if advice:
             print("\n" + advice)
         print("\n" + summary_line(result))
-    if (args.write or not args.quick) and not args.no_write:
+    if writes_report(args.quick, args.write, args.no_write):
         output = Path(args.output).expanduser()
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render_markdown(result), encoding="utf-8")

@@ -127,7 +127,7 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
     y = alt.Y("true:N", sort=order, title="true", axis=alt.Axis(labelLimit=200, labelOverlap=False))
     tooltip = [alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q"),
                alt.Tooltip("rate:Q", format=".1%", title="share of the row")]
-    base = alt.Chart(confusion, title=title, width=size, height=size)
+    base = alt.Chart(confusion, width=size, height=size)
     shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"], interpolate="lab")  # hcl tints zero cyan
     rect = base.mark_rect(stroke="#d0d0d0", strokeWidth=0.5).encode(
         x=x, y=y, tooltip=tooltip,
@@ -141,7 +141,7 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
     ).transform_filter("datum.count > 0")
-    return _style(_fixed_size(alt.layer(rect, text)))
+    return _style(_fixed_size(alt.layer(rect, text, title=title)))
 
 
 def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = None) -> alt.Chart:

@@ -18,6 +18,8 @@ CHAR_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "names"
 MAX_NAME_LENGTH = 64  # longer typed input is cut here, with a note
+MAX_INPUT_CHARS = 1000  # a paste longer than this is cut before transliteration, so no input costs much
+MAX_NOTE_CHARS = 12  # distinct dropped characters a note lists before it says how many more
 
 
 class DataError(ValueError):
@@ -41,23 +43,35 @@ class CleanName:
     dropped: tuple[str, ...]  # characters (after NFD) that are outside the alphabet
     truncated: bool
     max_length: int = MAX_NAME_LENGTH
+    input_cut: bool = False  # the typed text was longer than MAX_INPUT_CHARS; only its start was read
 
     @property
     def note(self) -> str:
         """A short sentence for the user about what was changed, or ''."""
         parts = []
         if self.dropped:
-            shown = "".join(dict.fromkeys(self.dropped))
-            parts.append(f"ignored characters outside the alphabet: {shown!r}")
+            distinct = list(dict.fromkeys(self.dropped))
+            shown = "".join(distinct[:MAX_NOTE_CHARS])
+            more = f" and {len(distinct) - MAX_NOTE_CHARS} more" if len(distinct) > MAX_NOTE_CHARS else ""
+            parts.append(f"ignored characters outside the alphabet: {shown!r}{more}")
+        if self.input_cut:
+            parts.append(f"read only the first {MAX_INPUT_CHARS:,} characters")
         if self.truncated:
             parts.append(f"cut to the first {self.max_length} letters")
         return "; ".join(parts)
 
 
 def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
-    """Transliterate user input; raise DataError if nothing usable is left."""
+    """Transliterate user input; raise DataError if nothing usable is left.
+
+    Input of any length and content is accepted: at most MAX_INPUT_CHARS characters are read, and
+    characters that cannot be encoded (lone surrogates from badly decoded bytes) become '?' and are dropped.
+    """
     if not isinstance(text, str):
         raise DataError("a name must be text")
+    # Lone surrogates (from undecodable command-line bytes) would break printing and the browser's UTF-8.
+    input_cut = len(text) > MAX_INPUT_CHARS
+    text = text[:MAX_INPUT_CHARS].encode("utf-8", "replace").decode("utf-8")
     stripped = text.strip()
     if not stripped:
         raise DataError("the name is empty: type a surname such as 'Nakamura'")
@@ -71,7 +85,7 @@ def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
             f"{_shorten(stripped)!r} has no letters a-z once transliterated: type a surname in Latin letters"
         )
     truncated = len(ascii_text) > max_length
-    return CleanName(stripped, ascii_text[:max_length], dropped, truncated, max_length)
+    return CleanName(stripped, ascii_text[:max_length], dropped, truncated, max_length, input_cut)
 
 
 def _shorten(text: str, limit: int = 30) -> str:

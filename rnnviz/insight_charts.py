@@ -12,7 +12,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import FONT_SIZE
+from .charts import FONT_SIZE, PALETTE
 from .inspect import STAGES
 
 IMAGE_FORMATS = ("png", "svg")
@@ -25,6 +25,9 @@ STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialis
 
 
 def _style(chart):
+    if getattr(chart, "width", None) == "container":
+        # Fill the width; the height is the plot's own, with title, legend and axes added on top of it.
+        chart = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
         labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
     ).configure_title(fontSize=FONT_SIZE + 2)
@@ -53,7 +56,7 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
                     axis=alt.Axis(tickMinStep=1)),
             y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
                     title="share of the last letter's gradient" if relative else "mean ‖dL/dxₜ‖"),
-            color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", "distance:Q", alt.Tooltip("mean_norm:Q", format=".3g", title="mean norm"),
@@ -74,7 +77,7 @@ def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart
             x=alt.X("char:O", sort=order, title=None,
                     axis=alt.Axis(labelExpr=_LETTER, labelAngle=0, labelFontSize=FONT_SIZE + 2)),
             y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖dL/dxₜ‖"),
-            color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", alt.Tooltip("target:N", title="loss of"),
@@ -89,7 +92,7 @@ def probe_chart(results: pd.DataFrame, height: int = 320) -> alt.LayerChart:
         x=alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
                 scale=alt.Scale(zero=False)),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title="test accuracy"),
-        color=alt.Color("model:N", title="model", legend=alt.Legend(orient="top")),
+        color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
         tooltip=["model:N", "length:Q", alt.Tooltip("accuracy:Q", format=".1%"),
                  alt.Tooltip("final_loss:Q", format=".3f", title="last training loss"),
                  alt.Tooltip("seconds:Q", format=".1f")],
@@ -117,7 +120,7 @@ def saturation_chart(saturation: pd.DataFrame, size: int = 240) -> alt.HConcatCh
                     title="time left-saturated (< 0.1)"),
             y=alt.Y("right:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
                     title="time right-saturated (> 0.9)"),
-            color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages),
+            color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages, scheme=PALETTE),
                             legend=alt.Legend(orient="top")),
             shape=alt.Shape("model:N", title="model", legend=alt.Legend(orient="top")),
             tooltip=["model:N", "stage:N", "unit:O", alt.Tooltip("left:Q", format=".1%"),
@@ -143,7 +146,8 @@ def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
         x=alt.X("model:N", title=None, sort=table["model"].tolist(), axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("source:N", sort=order),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
-        color=alt.Color("source:N", sort=order, title=None, legend=alt.Legend(orient="top")),
+        color=alt.Color("source:N", sort=order, title=None, scale=alt.Scale(scheme=PALETTE),
+                        legend=alt.Legend(orient="top")),
         tooltip=["model:N", "source:N", alt.Tooltip("accuracy:Q", format=".1%")],
     )
     text = bars.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))

@@ -271,3 +271,25 @@ def gate_saturation(entries: list[tuple[str, str, Classifier]], pairs: list[tupl
     if not frames:
         raise ValueError("choose at least one model")
     return pd.concat(frames, ignore_index=True)[SATURATION_COLUMNS]
+
+
+def flow_summary(flow: pd.DataFrame, distances: tuple[int, ...] = (1, 5, 10)) -> pd.DataFrame:
+    """Share of the last letter's gradient left at a few distances, one row per (model, stage); NaN when too few
+    names are that long."""
+    table = flow.pivot_table(index=["model", "stage"], columns="distance", values="relative", sort=False)
+    table = table.reindex(columns=list(distances))
+    table.columns = [f"{d} letter{'' if d == 1 else 's'} back" for d in distances]
+    return table.reset_index()
+
+
+def saturation_summary(saturation: pd.DataFrame, mostly: float = 0.5) -> pd.DataFrame:
+    """Per (model, stage, gate): mean share of time left- and right-saturated, and how many units are
+    saturated (either way) more than `mostly` of the time."""
+    frame = saturation.assign(saturated=saturation["left"] + saturation["right"])
+    grouped = frame.groupby(["model", "stage", "gate"], sort=False)
+    return pd.DataFrame({
+        "mean left-saturated": grouped["left"].mean(),
+        "mean right-saturated": grouped["right"].mean(),
+        f"units saturated over {mostly:.0%} of the time": grouped["saturated"].agg(lambda s: int((s > mostly).sum())),
+        "units": grouped["unit"].count(),
+    }).reset_index()

@@ -6,6 +6,10 @@
   snapshots/      state dicts at initialisation (epoch 0) and after each epoch
   model.pt        final weights with config, categories and alphabet
   summary.json    written last: status, epochs done, seconds, final accuracies
+  .training.lock  held (flock) by the process training the run; a crash releases it
+
+A run without summary.json is "running" while some process holds its lock, else "interrupted"
+(the training process died): its config and curves so far stay readable.
 """
 
 from __future__ import annotations
@@ -14,30 +18,82 @@ import csv
 import json
 import math
 import os
+import pickle
 import re
 import shutil
 import tempfile
 import time
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .data import ALPHABET
+from .data import ALPHABET, DataError
 from .models import Classifier, build_model
-from .train import TrainConfig, Trainer, TrainResult
+from .train import STATUSES, TrainConfig, Trainer, TrainResult
+
+try:
+    import fcntl
+except ImportError:  # Windows: only this process's own trainings are known to be running
+    fcntl = None
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
                   "names_per_s", "eta_s"]
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FORMAT_VERSION = 1
+TRAINING_LOCK = ".training.lock"
 
 
 class RunError(ValueError):
     """A one-line, user-facing reason a run could not be found, read or written."""
+
+
+def describe_error(exc: BaseException, limit: int = 300) -> str:
+    """One line for a user: the message of a user-facing error, the type and message of anything else."""
+    text = str(exc) if isinstance(exc, (RunError, DataError)) else f"{type(exc).__name__}: {exc}"
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def _take_training_lock(folder: Path) -> int | None:
+    """Hold the run's lock for as long as this process trains it; None where locks are unavailable."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder / TRAINING_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def is_training(folder: Path) -> bool:
+    """True while some process, this one included, holds the run's training lock."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(folder / TRAINING_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        # A shared lock is refused only while a trainer holds the exclusive one; closing drops ours.
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 def runs_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -46,6 +102,18 @@ def runs_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit).expanduser()
     env = os.environ.get("RNNVIZ_RUNS")
     return Path(env).expanduser() if env else PROJECT_ROOT / "runs"
+
+
+def ensure_runs_dir(root: Path) -> Path:
+    """Create the runs directory if needed; RunError when it cannot be a folder we write in."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RunError(f"cannot write the run folder in {root}: it is a file, not a folder") from None
+    except OSError as exc:
+        raise RunError(f"cannot write the run folder in {root}: {exc.strerror or exc}") from None
+    return root
 
 
 def run_path(root: Path, run_id: str) -> Path:
@@ -128,10 +196,16 @@ class RunWriter:
         self.categories = list(categories)
         self.run_id = run_id or new_run_id(config)
         self.snapshots = snapshots
+        self._lock: int | None = None
+        self.path = run_path(self.root, self.run_id)
+        ensure_runs_dir(self.root)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.path = run_path(self.root, self.run_id)
             self.path.mkdir()
+        except FileExistsError:
+            raise RunError(f"cannot write the run folder {self.run_id}: it already exists") from None
+        except OSError as exc:
+            raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
+        try:
             write_json(self.path / "config.json", {
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
@@ -140,9 +214,22 @@ class RunWriter:
             with open(self.path / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
         except OSError as exc:
+            # A folder without its config would only ever be listed as unreadable.
+            shutil.rmtree(self.path, ignore_errors=True)
             raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
 
+    @contextmanager
+    def _writing(self, what: str):
+        """Turn a disk error (full, gone, read-only) into a RunError that names the file and the reason."""
+        try:
+            yield
+        except OSError as exc:
+            raise RunError(f"cannot write {what} of run {self.run_id}: {exc.strerror or exc}") from None
+
     def attach(self, trainer: Trainer) -> RunWriter:
+        """Record this trainer's run; the run counts as training (for every process) until finish or close."""
+        if self._lock is None:
+            self._lock = _take_training_lock(self.path)
         trainer.add_callback("on_start", self.on_start)
         trainer.add_callback("on_eval", self.on_eval)
         trainer.add_callback("on_epoch_end", self.on_epoch_end)
@@ -153,7 +240,7 @@ class RunWriter:
             self._snapshot(event["model"], 0)
 
     def on_eval(self, row: dict[str, Any]) -> None:
-        with open(self.path / "metrics.csv", "a", newline="") as handle:
+        with self._writing("metrics.csv"), open(self.path / "metrics.csv", "a", newline="") as handle:
             csv.writer(handle).writerow([_finite(row[c]) for c in METRIC_COLUMNS])
 
     def on_epoch_end(self, event: dict[str, Any]) -> None:
@@ -162,9 +249,10 @@ class RunWriter:
 
     def _snapshot(self, model: Classifier, epoch: int) -> None:
         folder = self.path / "snapshots"
-        folder.mkdir(exist_ok=True)
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        save_torch_atomic({"epoch": epoch, "state_dict": state}, folder / f"epoch-{epoch:03d}.pt")
+        with self._writing(f"the epoch {epoch} snapshot"):
+            folder.mkdir(exist_ok=True)
+            save_torch_atomic({"epoch": epoch, "state_dict": state}, folder / f"epoch-{epoch:03d}.pt")
 
     def finish(self, result: TrainResult | None, status: str | None = None, message: str = "") -> None:
         """Write model.pt (when there is a model) and summary.json, last."""
@@ -174,7 +262,9 @@ class RunWriter:
                                    "finished": time.time()}
         if result is not None:
             if result.status != "diverged":
-                save_torch_atomic(checkpoint(result.model, self.config, self.categories), self.path / "model.pt")
+                with self._writing("model.pt"):
+                    save_torch_atomic(checkpoint(result.model, self.config, self.categories),
+                                      self.path / "model.pt")
             summary.update({
                 "epochs_done": result.epochs_done, "steps": result.steps,
                 "train_seconds": round(result.train_seconds, 3),
@@ -183,7 +273,18 @@ class RunWriter:
                 "test_accuracy": result.test.get("accuracy"),
                 "test_balanced_accuracy": result.test.get("balanced_accuracy"),
             })
-        write_json(self.path / "summary.json", summary)
+        try:
+            with self._writing("summary.json"):
+                write_json(self.path / "summary.json", summary)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the training lock (finish does this); harmless to call twice."""
+        if self._lock is not None:
+            (self.path / TRAINING_LOCK).unlink(missing_ok=True)  # a finished run folder holds only its files
+            os.close(self._lock)
+            self._lock = None
 
 
 def checkpoint(model: Classifier, config: TrainConfig, categories: list[str]) -> dict[str, Any]:
@@ -245,8 +346,11 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
             TrainConfig.from_dict(config)
         except (ValueError, TypeError) as exc:
             raise RunError(f"config.json: {exc}") from None
+        categories = meta.get("categories")
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise RunError("config.json has no list of categories")
         info.config = config
-        info.categories = list(meta.get("categories") or [])
+        info.categories = categories
         info.created = float(meta.get("created") or path.stat().st_mtime)
         info.data = str(meta.get("data", ""))
     except (RunError, ValueError, TypeError, OSError) as exc:
@@ -259,10 +363,13 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
         except RunError as exc:
             info.error = str(exc)
             return info
-        if info.status in ("finished", "stopped"):
+        if info.status not in STATUSES:
+            info.error = f"summary.json has an unknown status {info.status[:40]!r}"
+            info.status = "unreadable"
+        elif info.status in ("finished", "stopped"):
             info.error = _model_file_problem(path / "model.pt")
     else:
-        info.status = "running" if active and path.name in active else "interrupted"
+        info.status = "running" if (active and path.name in active) or is_training(path) else "interrupted"
     return info
 
 
@@ -297,7 +404,7 @@ def load_metrics(path: Path) -> Any:
         frame = pd.read_csv(file, on_bad_lines="skip")
     except FileNotFoundError:
         raise RunError("metrics.csv is missing") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # pandas' parser and decoding errors are ValueErrors
         raise RunError(f"metrics.csv is unreadable ({type(exc).__name__})") from None
     missing = [c for c in METRIC_COLUMNS if c not in frame.columns]
     if missing:
@@ -322,6 +429,10 @@ def _load_state(file: Path) -> dict[str, Any]:
         return torch.load(file, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise RunError(f"{file.parent.name} has no {file.name}: it did not finish training") from None
+    except pickle.UnpicklingError:
+        # weights_only refuses anything but tensors and plain containers: such a file could run code.
+        raise RunError(f"{file.name} is damaged or not a checkpoint: it holds more than weights, "
+                       "so it was refused") from None
     except Exception as exc:  # torch raises many types for a damaged file
         raise RunError(f"{file.name} is damaged or not a checkpoint ({type(exc).__name__})") from None
 
@@ -334,18 +445,24 @@ def load_run(path: Path, categories: list[str] | None = None, device: str = "cpu
         raise RunError("model.pt is not an rnnviz checkpoint")
     if ckpt.get("alphabet") != ALPHABET:
         raise RunError("model.pt was trained with another alphabet")
-    saved_categories = list(ckpt.get("categories") or [])
+    saved_categories = ckpt.get("categories")
+    if (not isinstance(saved_categories, list) or len(saved_categories) < 2
+            or not all(isinstance(c, str) for c in saved_categories)):
+        raise RunError("model.pt has no list of categories")
     if categories is not None and saved_categories != list(categories):
         raise RunError("this run was trained on other categories than the current data")
+    if not isinstance(ckpt["config"], dict):
+        raise RunError("model.pt has no config")
     try:
         config = TrainConfig.from_dict(ckpt["config"])
-        model = build_model(config.model, len(ALPHABET), config.resolved_hidden_size, len(saved_categories))
-        state = ckpt["state_dict"]
-        if snapshot is not None:
-            state = load_snapshot(path, snapshot)
+    except (ValueError, TypeError) as exc:
+        raise RunError(f"model.pt has a bad config ({str(exc).strip()[:120]})") from None
+    model = build_model(config.model, len(ALPHABET), config.resolved_hidden_size, len(saved_categories))
+    state = load_snapshot(path, snapshot) if snapshot is not None else ckpt["state_dict"]
+    try:
         model.load_state_dict(state)
-    except (ValueError, RuntimeError, TypeError) as exc:
-        raise RunError(f"model.pt does not match its config ({str(exc).splitlines()[0][:120]})") from None
+    except Exception as exc:  # wrong shapes, missing keys, or values that are not tensors
+        raise RunError(f"model.pt does not match its config ({str(exc).strip().splitlines()[0][:120]})") from None
     model.eval()
     return LoadedRun(path.name, path, model.to(device), config, saved_categories)
 
@@ -371,12 +488,20 @@ def load_snapshot(path: Path, epoch: int) -> dict[str, torch.Tensor]:
 
 
 def delete_run(root: Path, run_id: str) -> None:
+    """Remove a run's folder; refused while any process is training it."""
     path = run_path(root, run_id)
     if not path.is_dir():
         raise RunError(f"no run {run_id!r}")
+    if is_training(path):
+        raise RunError(f"run {run_id} is still training: stop it first")
     # Rename first so a listing never sees a half-deleted run.
     trash = path.with_name(f".deleting-{run_id}-{os.urandom(3).hex()}")
-    os.replace(path, trash)
+    try:
+        os.replace(path, trash)
+    except FileNotFoundError:  # deleted by someone else a moment ago
+        raise RunError(f"no run {run_id!r}") from None
+    except OSError as exc:
+        raise RunError(f"cannot delete run {run_id}: {exc.strerror or exc}") from None
     shutil.rmtree(trash, ignore_errors=True)
 
 
@@ -385,15 +510,18 @@ def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=
     """Train and record a run; an exception marks it failed (with the message) and is re-raised."""
     trainer = Trainer(config, dataset, control, split)
     writer = RunWriter(root, config, dataset.source, dataset.categories, run_id).attach(trainer)
-    for event, fn in (callbacks or []):
-        trainer.add_callback(event, fn)
     try:
-        result = trainer.run()
-    except Exception as exc:
+        for event, fn in (callbacks or []):
+            trainer.add_callback(event, fn)
         try:
-            writer.finish(None, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
-        except OSError:
-            pass
-        raise
-    writer.finish(result)
+            result = trainer.run()
+        except Exception as exc:
+            try:
+                writer.finish(None, "failed", describe_error(exc))
+            except RunError:
+                pass  # the disk refused the summary too; the exception below still says what happened
+            raise
+        writer.finish(result)
+    finally:
+        writer.close()
     return writer, result

@@ -8,6 +8,7 @@ carries stop and pause requests, checked once per batch.
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import time
 import warnings
@@ -72,16 +73,18 @@ class TrainConfig:
     def validate(self) -> None:
         for name, options in self.CHOICES.items():
             value = getattr(self, name)
-            if value not in options:
-                raise ValueError(f"{name} must be one of {', '.join(options)} (got {value!r})")
+            if not isinstance(value, str) or value not in options:
+                raise ValueError(f"{name} must be one of {', '.join(options)} (got {_short_repr(value)})")
         for name, (low, high) in self.LIMITS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a number in [{low}, {high}] (got {value!r})")
+            if not _is_finite_number(value):
+                raise ValueError(f"{name} must be a number in [{low}, {high}] (got {_short_repr(value)})")
             if not low <= value <= high:
-                raise ValueError(f"{name} must be in [{low}, {high}] (got {value})")
-            if isinstance(low, int) and not isinstance(low, bool) and int(value) != value:
+                raise ValueError(f"{name} must be in [{low}, {high}] (got {_short_repr(value)})")
+            if isinstance(low, int) and int(value) != value:
                 raise ValueError(f"{name} must be a whole number in [{low}, {high}] (got {value})")
+            # 2.0 epochs or a numpy integer must still work as a count, and save as plain JSON.
+            setattr(self, name, int(value) if isinstance(low, int) else float(value))
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must be below 0.9")
         if not isinstance(self.class_balanced, bool):
@@ -102,6 +105,26 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
         return cls(**values)
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A real number that is not a bool, NaN or infinite (huge integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    try:
+        return math.isfinite(value)
+    except (OverflowError, ValueError):
+        return False
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python will print
+        text = "a number too large to show"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def resolve_device(name: str) -> torch.device:

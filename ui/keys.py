@@ -1,9 +1,9 @@
 """Every session-state and widget key the pages use, in one place so no two pages collide."""
 
 # Train page
-TRAIN_MODEL = "train.model"
+TRAIN_FORM = "train.form"  # prefix of the form's widget keys: train.form.<TrainConfig field>
+TRAIN_START_ERROR = "train.start_error"
 TRAIN_LIVE_IDS = "train.live_ids"  # run ids that were active when the page last ran in full
-TRAIN_ENDED = "train.ended"  # run ids whose end this session has not yet announced
 TRAIN_COMPARE = "train.compare"
 TRAIN_MANAGE = "train.manage"
 TRAIN_CONFIRM_DELETE = "train.confirm_delete"

@@ -216,3 +216,25 @@ def download_official(progress) -> NameDataset:
     else:
         folder = archive.fetch_names(DEFAULT_DATA_DIR.parent, archive.OFFICIAL_URL, progress)
     return choose_data_folder(str(folder))
+
+
+def _train_tiny() -> None:
+    from rnnviz.data import NameDataset
+    from rnnviz.train import TrainConfig, Trainer
+
+    names = ["Abe", "Ito", "Ono", "Sato", "Ueda", "Oka", "Bek", "Drov", "Zorb", "Vosk", "Brod", "Dvor"]
+    labels = [0] * 6 + [1] * 6
+    dataset = NameDataset(Path("warm-up"), ["A", "B"], names, labels, {"A": 6, "B": 6}, {"A": 6, "B": 6})
+    try:
+        Trainer(TrainConfig(model="lstm", epochs=1, batch_size=4, eval_every=1, device="cpu"), dataset).run()
+    except Exception:  # a failed warm-up only costs the first training its head start
+        pass
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Once per process, in the background: a tiny training pays torch's and scikit-learn's first-use costs
+    (imports, kernel set-up) so the class's first real training shows its first point sooner."""
+    thread = threading.Thread(target=_train_tiny, name="rnnviz-warm-up", daemon=True)
+    thread.start()
+    return thread

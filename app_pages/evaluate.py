@@ -6,8 +6,6 @@ from rnnviz import charts
 from rnnviz.runs import list_snapshots
 from ui import guards, keys, nav, resources, runview
 
-nav.require_app_entry(nav.EVALUATE)
-
 
 def pick_snapshot(info) -> int | None:
     """Learning replay: a slider over the run's saved epochs, ending at the final weights."""

@@ -5,8 +5,6 @@ import streamlit as st
 from rnnviz.data import DataError
 from ui import guards, nav, resources
 
-nav.require_app_entry(nav.HOME)
-
 st.title("rnnviz: see how recurrent networks learn")
 st.markdown(
     "Train the tutorial **RNN**, a model around **nn.LSTM** and the from-scratch **MyLSTM** on the PyTorch "

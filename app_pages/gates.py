@@ -6,9 +6,7 @@ from rnnviz import charts
 from rnnviz.data import DataError
 from rnnviz.inspect import GATE_LABELS, trace_name
 from rnnviz.runs import list_snapshots
-from ui import guards, keys, nav, resources, runview
-
-nav.require_app_entry(nav.GATES)
+from ui import guards, keys, resources, runview
 
 EXTRA = ("g", "c", "h")
 ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
@@ -29,7 +27,8 @@ def header(trace, column) -> None:
         st.markdown(f"### {trace.name}")
         if trace.note:
             st.caption(f"Read as **{trace.used}** ({trace.note}).")
-        st.altair_chart(charts.top_chart(trace.top[:3]), width="stretch")
+        top = ", ".join(f"{category} {p:.1%}" for category, p in trace.top[:3])
+        st.altair_chart(charts.top_chart(trace.top[:3]), width="stretch", alt=f"Top predictions: {top}")
 
 
 st.title("Gates")

@@ -8,8 +8,6 @@ from rnnviz.models import MODELS
 from rnnviz.train import TrainConfig, resolve_device
 from ui import guards, keys, nav, resources, runview
 
-nav.require_app_entry(nav.TRAIN)
-
 REFRESH_S = 1.0  # live panel refresh while a training runs
 HELP = {
     "model": "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM written "
@@ -34,51 +32,69 @@ HELP = {
 }
 
 
+FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs", "clip_grad",
+          "weight_decay", "seed", "device", "class_balanced", "val_fraction", "test_fraction", "eval_every")
+
+
+def field_key(name: str) -> str:
+    return f"{keys.TRAIN_FORM}.{name}"
+
+
+def start_training(dataset) -> None:
+    """Form callback: runs before the page, so the live panel already shows the new training."""
+    values = {name: st.session_state[field_key(name)] for name in FIELDS}
+    values["hidden_size"] = int(values["hidden_size"] or 0)
+    try:
+        config = TrainConfig.from_dict(values)
+        resolve_device(config.device)
+        run_id = resources.job_manager().start(config, dataset)
+    except guards.USER_ERRORS as exc:
+        st.session_state[keys.TRAIN_START_ERROR] = f"Not started: {guards.one_line(exc)}"
+    else:
+        st.session_state[keys.TRAIN_NOTICE] = f"Started {runview.model_label(config.model)} as run {run_id}."
+
+
 def training_form(dataset) -> None:
     defaults = TrainConfig()
+    k = field_key
     with st.form("train-form"):
         st.markdown(f"**New training** on {len(dataset):,} names in {dataset.n_categories} categories")
         c1, c2, c3, c4 = st.columns(4, gap="medium")
-        model = c1.selectbox("Model", list(MODELS), index=list(MODELS).index(defaults.model),
-                             format_func=runview.model_label, help=HELP["model"], key=keys.TRAIN_MODEL)
-        hidden = c1.number_input("Hidden size", min_value=1, max_value=1024, value=None, step=16,
-                                 placeholder="model default", help=HELP["hidden_size"])
-        optimizer = c1.selectbox("Optimizer", TrainConfig.CHOICES["optimizer"], help=HELP["optimizer"])
-        lr = c2.number_input("Learning rate", min_value=1e-6, max_value=10.0, value=defaults.learning_rate,
-                             step=0.001, format="%.4f", help=HELP["learning_rate"])
-        schedule = c2.selectbox("Learning-rate schedule", TrainConfig.CHOICES["lr_schedule"],
-                                index=TrainConfig.CHOICES["lr_schedule"].index(defaults.lr_schedule),
-                                help=HELP["lr_schedule"])
-        batch = c2.number_input("Batch size", min_value=1, max_value=1024, value=defaults.batch_size,
-                                help=HELP["batch_size"])
-        epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=defaults.epochs, help=HELP["epochs"])
-        clip = c3.number_input("Gradient clipping (max norm)", min_value=0.0, max_value=1000.0,
-                               value=defaults.clip_grad, step=0.5, help=HELP["clip_grad"])
-        decay = c3.number_input("Weight decay", min_value=0.0, max_value=1.0, value=defaults.weight_decay,
-                                step=0.0001, format="%.4f", help=HELP["weight_decay"])
-        seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=defaults.seed, help=HELP["seed"])
-        device = c4.selectbox("Device", TrainConfig.CHOICES["device"], help=HELP["device"])
-        balanced = c4.checkbox("Class-balanced loss", value=defaults.class_balanced, help=HELP["class_balanced"])
+        c1.selectbox("Model", list(MODELS), index=list(MODELS).index(defaults.model),
+                     format_func=runview.model_label, help=HELP["model"], key=k("model"))
+        c1.number_input("Hidden size", min_value=1, max_value=1024, value=None, step=16, placeholder="model default",
+                        help=HELP["hidden_size"], key=k("hidden_size"))
+        c1.selectbox("Optimizer", TrainConfig.CHOICES["optimizer"], help=HELP["optimizer"], key=k("optimizer"))
+        c2.number_input("Learning rate", min_value=1e-6, max_value=10.0, value=defaults.learning_rate, step=0.001,
+                        format="%.4f", help=HELP["learning_rate"], key=k("learning_rate"))
+        c2.selectbox("Learning-rate schedule", TrainConfig.CHOICES["lr_schedule"],
+                     index=TrainConfig.CHOICES["lr_schedule"].index(defaults.lr_schedule),
+                     help=HELP["lr_schedule"], key=k("lr_schedule"))
+        c2.number_input("Batch size", min_value=1, max_value=1024, value=defaults.batch_size,
+                        help=HELP["batch_size"], key=k("batch_size"))
+        c3.number_input("Epochs", min_value=1, max_value=200, value=defaults.epochs, help=HELP["epochs"],
+                        key=k("epochs"))
+        c3.number_input("Gradient clipping (max norm)", min_value=0.0, max_value=1000.0, value=defaults.clip_grad,
+                        step=0.5, help=HELP["clip_grad"], key=k("clip_grad"))
+        c3.number_input("Weight decay", min_value=0.0, max_value=1.0, value=defaults.weight_decay, step=0.0001,
+                        format="%.4f", help=HELP["weight_decay"], key=k("weight_decay"))
+        c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=defaults.seed, help=HELP["seed"],
+                        key=k("seed"))
+        c4.selectbox("Device", TrainConfig.CHOICES["device"], help=HELP["device"], key=k("device"))
+        c4.checkbox("Class-balanced loss", value=defaults.class_balanced, help=HELP["class_balanced"],
+                    key=k("class_balanced"))
         with st.expander("Split and evaluation"):
             e1, e2, e3 = st.columns(3)
-            val_fraction = e1.number_input("Validation fraction", min_value=0.01, max_value=0.5,
-                                           value=defaults.val_fraction, step=0.05, help=HELP["val_fraction"])
-            test_fraction = e2.number_input("Test fraction", min_value=0.0, max_value=0.5,
-                                            value=defaults.test_fraction, step=0.05, help=HELP["test_fraction"])
-            eval_every = e3.number_input("Steps between curve points", min_value=0, max_value=1_000_000,
-                                         value=defaults.eval_every, help=HELP["eval_every"])
-        started = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
-    if not started:
-        return
-    with guards.reported("Not started: "):
-        config = TrainConfig(model=model, hidden_size=int(hidden or 0), optimizer=optimizer,
-                             learning_rate=float(lr), batch_size=int(batch), epochs=int(epochs),
-                             clip_grad=float(clip), weight_decay=float(decay), lr_schedule=schedule,
-                             class_balanced=bool(balanced), seed=int(seed), val_fraction=float(val_fraction),
-                             test_fraction=float(test_fraction), eval_every=int(eval_every), device=device)
-        resolve_device(config.device)
-        run_id = resources.job_manager().start(config, dataset)
-        st.toast(f"Started {runview.model_label(config.model)} ({run_id})", icon=":material/play_arrow:")
+            e1.number_input("Validation fraction", min_value=0.01, max_value=0.5, value=defaults.val_fraction,
+                            step=0.05, help=HELP["val_fraction"], key=k("val_fraction"))
+            e2.number_input("Test fraction", min_value=0.0, max_value=0.5, value=defaults.test_fraction, step=0.05,
+                            help=HELP["test_fraction"], key=k("test_fraction"))
+            e3.number_input("Steps between curve points", min_value=0, max_value=1_000_000, value=defaults.eval_every,
+                            help=HELP["eval_every"], key=k("eval_every"))
+        st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:",
+                              on_click=start_training, args=(dataset,))
+    if keys.TRAIN_START_ERROR in st.session_state:
+        st.error(st.session_state.pop(keys.TRAIN_START_ERROR), icon=":material/error:")
 
 
 def job_controls(job) -> None:
@@ -109,29 +125,26 @@ def live_panel() -> None:
     """Active trainings, refreshed every second by a fragment that exists with run_every only while one runs."""
     manager = resources.job_manager()
     active = sorted(manager.active_ids())
+    announce_ended(set(st.session_state.get(keys.TRAIN_LIVE_IDS, [])) - set(active))
     st.session_state[keys.TRAIN_LIVE_IDS] = active
 
     @st.fragment(run_every=REFRESH_S if active else None)
     def panel() -> None:
         try:
             jobs = [job for job in manager.jobs() if job.active]
-            now = sorted(job.run_id for job in jobs)
-            watched = st.session_state.get(keys.TRAIN_LIVE_IDS, [])
-            if now != watched:
-                ended = set(watched) - set(now)
-                st.session_state[keys.TRAIN_ENDED] = sorted(set(st.session_state.get(keys.TRAIN_ENDED, [])) | ended)
-                st.rerun(scope="app")  # the run table and the refresh rate follow the new set of trainings
+            if sorted(job.run_id for job in jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
+                st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
             for job in jobs:
                 show_job(job)
         except guards.USER_ERRORS as exc:
-            st.error(guards.one_line(exc))
+            st.error(guards.one_line(exc), icon=":material/error:")
 
     panel()
 
 
-def announce_ended() -> None:
+def announce_ended(run_ids: set[str]) -> None:
     manager = resources.job_manager()
-    for run_id in st.session_state.pop(keys.TRAIN_ENDED, []):
+    for run_id in sorted(run_ids):
         job = manager.get(run_id)
         if job is None:
             continue
@@ -216,9 +229,8 @@ st.title("Train")
 dataset = guards.require_dataset()
 if keys.TRAIN_NOTICE in st.session_state:
     st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
-announce_ended()
-training_form(dataset)
 live_panel()
+training_form(dataset)
 
 st.subheader("Runs")
 infos = resources.all_runs()

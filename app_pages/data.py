@@ -7,8 +7,6 @@ from rnnviz.archive import OFFICIAL_URL
 from rnnviz.data import DataError
 from ui import guards, keys, nav, resources
 
-nav.require_app_entry(nav.DATA)
-
 TUTORIAL = "https://docs.pytorch.org/tutorials/intermediate/char_rnn_classification_tutorial.html"
 
 

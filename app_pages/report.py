@@ -1,0 +1,161 @@
+"""The report, reproduced: the lab report's three models trained the same way, next to what the report stated."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from rnnviz import charts, insight_charts
+from rnnviz.jobs import JobLimitError
+from rnnviz.models import MODEL_LABELS
+from rnnviz.reproduce import REPORT_RUNS, comparison_table, data_facts, find_report_runs, reading
+from ui import guards, resources, runview
+
+# Session-state keys of this page.
+FORMAT = "report.format"
+WATCHED = "report.watched"  # report runs that were training when the page last ran in full
+
+REFRESH_S = 2.0
+MIME = {"png": "image/png", "svg": "image/svg+xml"}
+PERCENT = st.column_config.NumberColumn(format="percent")
+
+
+@st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
+def cached_facts(folder: str, names: int):
+    return data_facts(resources.dataset_at(Path(folder)))
+
+
+def percent(value) -> str:
+    return f"{value:.1%}" if isinstance(value, (int, float)) else "?"
+
+
+def download(column, chart, name: str, fmt: str, key: str) -> None:
+    """A button that renders the chart to an image only when clicked."""
+    column.download_button(f"{fmt.upper()}", data=lambda: insight_charts.to_image(chart, fmt),
+                           file_name=f"{name}.{fmt}", mime=MIME[fmt], key=key, icon=":material/download:",
+                           on_click="ignore")
+
+
+def start_missing(found, dataset) -> None:
+    manager = resources.job_manager()
+    started = []
+    try:
+        for config in found.configs_to_start():
+            manager.start(config, dataset)
+            started.append(runview.model_label(config.model))
+    except JobLimitError as exc:
+        st.warning(f"Started {', '.join(started) or 'none'}. {guards.one_line(exc)}; press again when one is done.",
+                   icon=":material/hourglass:")
+    except guards.USER_ERRORS as exc:
+        st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
+    if started:
+        st.toast(f"Training {', '.join(started)}", icon=":material/play_arrow:")
+        st.rerun()
+
+
+def runs_panel(found, dataset) -> None:
+    """Which report runs exist, live progress of those training, and a button for the missing ones."""
+    manager = resources.job_manager()
+    watched = sorted(info.run_id for info in found.running.values())
+    st.session_state[WATCHED] = watched
+
+    @st.fragment(run_every=REFRESH_S if watched else None)
+    def panel() -> None:
+        now = sorted(manager.active_ids() & set(st.session_state.get(WATCHED, [])))
+        if now != st.session_state.get(WATCHED, []):
+            st.rerun(scope="app")  # a run ended: its results join the table
+        columns = st.columns(len(REPORT_RUNS), gap="medium")
+        for column, model in zip(columns, REPORT_RUNS):
+            with column.container(border=True):
+                st.markdown(f"**{MODEL_LABELS[model]}** · hidden {REPORT_RUNS[model].resolved_hidden_size}")
+                if model in found.found:
+                    st.caption(f"reusing {runview.run_label(found.found[model])}")
+                elif model in found.running:
+                    job = manager.get(found.running[model].run_id)
+                    if job is None:
+                        st.caption("training in another process")
+                    else:
+                        st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
+                else:
+                    st.caption("not trained yet")
+
+    panel()
+    if found.missing:
+        names = ", ".join(MODEL_LABELS[m] for m in found.missing)
+        if st.button(f"Train {names} with the report's settings", type="primary", icon=":material/play_arrow:",
+                     help="Project defaults (Adam 0.01 with cosine decay, batch 32, 8 epochs, seed 0); hidden size "
+                          "128 for the RNN, 64 for the LSTMs. Runs already on disk with these settings are reused."):
+            start_missing(found, dataset)
+
+
+def comparison(found, dataset, fmt: str) -> None:
+    table = comparison_table(found.found)
+    st.subheader("Our figures and the report's")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "val_accuracy": PERCENT, "val_balanced_accuracy": PERCENT, "test_accuracy": PERCENT,
+            "test_balanced_accuracy": PERCENT, "report_test_accuracy": PERCENT,
+            "train_seconds": st.column_config.NumberColumn(format="%.1f s"),
+        })
+        st.download_button("Table as CSV", table.to_csv(index=False), file_name="report-comparison.csv",
+                           mime="text/csv", icon=":material/download:", on_click="ignore")
+        try:
+            facts = cached_facts(str(dataset.source), len(dataset))
+        except guards.USER_ERRORS as exc:
+            st.caption(f"Could not count repeated names: {guards.one_line(exc)}")
+            facts = None
+        st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
+    with right:
+        chart = insight_charts.report_chart(table)
+        st.altair_chart(chart, width="stretch")
+        download(st, chart, "report-accuracy", fmt, "report.download.summary")
+
+
+def model_column(column, model: str, info, fmt: str) -> None:
+    label = MODEL_LABELS[model]
+    with column:
+        st.markdown(f"### {label}")
+        st.caption(f"test accuracy {percent(info.summary.get('test_accuracy'))} · balanced "
+                   f"{percent(info.summary.get('test_balanced_accuracy'))} · {runview.run_label(info)}")
+        with guards.reported(f"{label}: "):
+            long = charts.curves_long(resources.run_metrics(info.path), label)
+            for metric in ("loss", "accuracy"):
+                chart = charts.curve_chart(long, metric, height=220)
+                st.altair_chart(chart, width="stretch")
+                download(st, chart, f"{model}-{metric}", fmt, f"report.download.{model}.{metric}")
+            report = resources.run_report(info, "test")
+            heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
+                                               title=f"{label}: test names", selectable=False, cell=16)
+            st.altair_chart(heatmap, width="content")
+            download(st, heatmap, f"{model}-confusion", fmt, f"report.download.{model}.confusion")
+
+
+st.title("The report, reproduced")
+st.markdown(
+    "The lab report trained the tutorial's RNN, nn.LSTM and its own MyLSTM and stated test accuracies of **42%** "
+    "for the RNN and **81%** for nn.LSTM, with MyLSTM close to nn.LSTM. Here the three are trained with one recipe "
+    "and one seed, so they differ only in the model, and their numbers are put next to the report's."
+)
+dataset = guards.require_dataset()
+try:
+    found = find_report_runs(resources.runs_root(), dataset.categories, resources.job_manager().active_ids())
+except guards.USER_ERRORS as exc:
+    st.error(guards.one_line(exc), icon=":material/error:")
+    st.stop()
+runs_panel(found, dataset)
+if not found.found:
+    st.info("The comparison appears as soon as the first of the three runs has finished.", icon=":material/info:")
+    st.stop()
+fmt = st.segmented_control("Figure downloads as", list(MIME), default="png", required=True, key=FORMAT,
+                           format_func=str.upper)
+comparison(found, dataset, fmt)
+st.subheader("Side by side")
+st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
+           "on the test names (rows: the true language).")
+columns = st.columns(len(REPORT_RUNS), gap="medium")
+for column, model in zip(columns, REPORT_RUNS):
+    if model in found.found:
+        model_column(column, model, found.found[model], fmt)
+    else:
+        column.markdown(f"### {MODEL_LABELS[model]}")
+        column.info("No finished run yet.", icon=":material/hourglass:")

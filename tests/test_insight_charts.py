@@ -1,0 +1,100 @@
+"""Charts for the "why LSTMs win" views and the reproduced report: what they encode, and saving them as images."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnviz import insight_charts as ic
+
+
+def flow_frame() -> pd.DataFrame:
+    rows = []
+    for model, stage, rate in (("RNN", "initialisation", 0.4), ("RNN", "trained", 0.9), ("nn.LSTM", "trained", 0.95)):
+        for distance in range(4):
+            rows.append((model, stage, distance, 2 * rate**distance, rate**distance, 10 - distance))
+    rows.append(("RNN", "trained", 4, 0.0, 0.0, 3))  # a zero cannot sit on a log axis
+    return pd.DataFrame(rows, columns=["model", "stage", "distance", "mean_norm", "relative", "names"])
+
+
+def test_gradient_flow_chart_overlays_models_and_stages_on_a_log_axis():
+    spec = ic.gradient_flow_chart(flow_frame()).to_dict()
+    enc = spec["encoding"]
+    assert enc["y"]["field"] == "relative" and enc["y"]["scale"]["type"] == "log"
+    assert enc["color"]["field"] == "model" and enc["strokeDash"]["field"] == "stage"
+    assert enc["strokeDash"]["scale"]["domain"] == ["initialisation", "trained"]
+    assert "dashed" in spec["title"]["subtitle"]
+    values = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert len(values) == 12 and (values["relative"] > 0).all()
+
+
+def test_gradient_flow_chart_can_show_absolute_norms():
+    spec = ic.gradient_flow_chart(flow_frame(), relative=False).to_dict()
+    assert spec["encoding"]["y"]["field"] == "mean_norm"
+
+
+def test_name_gradient_chart_keeps_the_letters_in_reading_order():
+    frame = pd.DataFrame({"model": "RNN", "stage": "trained", "target": "Czech", "position": [2, 1, 3],
+                          "char": ["2:b", "1:a", "3:c"], "distance": [1, 2, 0], "norm": [0.2, 0.1, 0.3],
+                          "relative": [0.6, 0.3, 1.0]})
+    spec = ic.name_gradient_chart(frame).to_dict()
+    assert spec["encoding"]["x"]["sort"] == ["1:a", "2:b", "3:c"]
+    assert spec["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_probe_chart_draws_accuracy_per_length_and_the_chance_level():
+    results = pd.DataFrame({"model": ["RNN", "nn.LSTM"], "length": [30, 30], "accuracy": [0.25, 1.0],
+                            "chance": [0.25, 0.25], "final_loss": [1.38, 0.01], "steps": [300, 300],
+                            "seconds": [2.0, 2.5]})
+    spec = ic.probe_chart(results).to_dict()
+    lines, rule = spec["layer"]
+    assert lines["encoding"]["x"]["field"] == "length" and lines["encoding"]["color"]["field"] == "model"
+    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert rule["mark"]["type"] == "rule"
+    assert spec["datasets"][rule["data"]["name"]] == [{"chance": 0.25}]
+
+
+def test_probe_chart_of_no_results_yet_has_no_chance_line():
+    empty = pd.DataFrame(columns=["model", "length", "accuracy", "chance", "final_loss", "steps", "seconds"])
+    assert len(ic.probe_chart(empty).to_dict()["layer"]) == 1
+
+
+def test_saturation_chart_has_one_panel_per_gate_with_the_diagonal():
+    frame = pd.DataFrame([(g, u, 0.1 * u, 0.2) for g in ("input gate", "forget gate", "output gate") for u in range(3)],
+                         columns=["gate", "unit", "left", "right"]).assign(model="nn.LSTM", stage="trained", steps=9)
+    spec = ic.saturation_chart(frame).to_dict()
+    panels = spec["hconcat"]
+    assert [p["title"] for p in panels] == ["input gate", "forget gate", "output gate"]
+    for panel in panels:
+        diagonal, points = panel["layer"]
+        assert spec["datasets"][diagonal["data"]["name"]] == [{"left": 0.0, "right": 1.0}, {"left": 1.0, "right": 0.0}]
+        assert points["encoding"]["x"]["field"] == "left" and points["encoding"]["y"]["field"] == "right"
+        assert len(spec["datasets"][points["data"]["name"]]) == 3
+
+
+def test_report_chart_puts_each_models_figures_next_to_the_reports():
+    table = pd.DataFrame({"model": ["RNN", "nn.LSTM", "MyLSTM"], "test_accuracy": [0.76, 0.81, np.nan],
+                          "test_balanced_accuracy": [0.35, 0.44, np.nan], "report_test_accuracy": [0.42, 0.81, np.nan]})
+    spec = ic.report_chart(table).to_dict()
+    values = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert len(values) == 6  # MyLSTM has no run and no stated figure
+    assert values.set_index(["model", "source"]).loc[("RNN", "the report"), "accuracy"] == 0.42
+
+
+def simple_chart() -> alt.Chart:
+    return alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]}), width="container").mark_line().encode(x="x", y="y")
+
+
+def test_to_image_saves_png_and_svg_at_a_fixed_width():
+    png = ic.to_image(simple_chart(), "png")
+    assert png.startswith(b"\x89PNG")
+    svg = ic.to_image(simple_chart(), "svg", width=333).decode()
+    assert svg.startswith("<svg") and "<path" in svg
+    assert ic.to_image(simple_chart(), "svg", width=333) != ic.to_image(simple_chart(), "svg", width=500)
+
+
+def test_to_image_names_the_formats_it_knows():
+    with pytest.raises(ValueError, match="png, svg"):
+        ic.to_image(simple_chart(), "gif")
