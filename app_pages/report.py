@@ -16,7 +16,6 @@ WATCHED = "report.watched"  # report runs that were training when the page last 
 
 REFRESH_S = 2.0
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
-PERCENT = st.column_config.NumberColumn(format="percent")
 
 
 @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
@@ -93,9 +92,14 @@ def comparison(found, dataset, fmt: str) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "val_accuracy": PERCENT, "val_balanced_accuracy": PERCENT, "test_accuracy": PERCENT,
-            "test_balanced_accuracy": PERCENT, "report_test_accuracy": PERCENT,
-            "train_seconds": st.column_config.NumberColumn(format="%.1f s"),
+            "run_id": None,  # in the CSV; the panel above names the runs
+            "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
+            "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
+            "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
+            "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
+            "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
+            "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
+            "report_says": st.column_config.TextColumn("report says"),
         })
         st.download_button("Table as CSV", table.to_csv(index=False), file_name="report-comparison.csv",
                            mime="text/csv", icon=":material/download:", on_click="ignore")
@@ -120,12 +124,12 @@ def model_column(column, model: str, info, fmt: str) -> None:
         with guards.reported(f"{label}: "):
             long = charts.curves_long(resources.run_metrics(info.path), label)
             for metric in ("loss", "accuracy"):
-                chart = charts.curve_chart(long, metric, height=220)
+                chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
                 st.altair_chart(chart, width="stretch")
                 download(st, chart, f"{model}-{metric}", fmt, f"report.download.{model}.{metric}")
             report = resources.run_report(info, "test")
             heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
-                                               title=f"{label}: test names", selectable=False, cell=16)
+                                               title=f"{label}: test names", selectable=False, cell=12)
             st.altair_chart(heatmap, width="content")
             download(st, heatmap, f"{model}-confusion", fmt, f"report.download.{model}.confusion")
 

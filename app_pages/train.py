@@ -191,6 +191,8 @@ def compare_runs(infos, jobs: dict) -> None:
 
 
 def manage_run(infos) -> None:
+    if not infos:  # a training that has just started writes its folder a moment later
+        return
     st.subheader("Download or delete")
     labels = {info.run_id: runview.run_label(info) for info in infos}
     if st.session_state.get(keys.TRAIN_MANAGE) not in labels:

@@ -22,6 +22,7 @@ FLOW_SCALE = "why.flow_scale"
 FLOW_SOURCE = "why.flow_source"
 FLOW_NAME = "why.flow_name"
 FLOW_CATEGORY = "why.flow_category"
+FLOW_MIN_LENGTH = "why.flow_min_length"
 PROBE_ACTIVE = "why.probe_active"
 SAT_RUN = "why.sat_run"
 SAT_STAGES = "why.sat_stages"
@@ -72,8 +73,8 @@ def validation_names(key: tuple) -> list:
 
 
 @st.cache_data(show_spinner="Measuring the gradient at every letter of the validation names…", max_entries=32)
-def cached_flow(specs: tuple, key: tuple) -> pd.DataFrame:
-    return gradient_flow(entries(specs), validation_names(key))
+def cached_flow(specs: tuple, key: tuple, min_length: int) -> pd.DataFrame:
+    return gradient_flow(entries(specs), validation_names(key), min_length=min_length)
 
 
 @st.cache_data(show_spinner="Counting saturated gates over the validation names…", max_entries=32)
@@ -143,13 +144,17 @@ def flow_validation(chosen, specs: tuple, relative: bool) -> None:
     if len(keys) > 1:
         st.caption(f"The runs were split differently; all are measured on the validation names of "
                    f"{runview.run_label(chosen[0])}.")
-    flow = cached_flow(specs, key)
+    min_length = st.slider(
+        "Only names of at least this many letters", min_value=1, max_value=15, value=1, key=FLOW_MIN_LENGTH,
+        help="Each distance averages over the names long enough to have it, so the far end speaks for long names "
+             "only. Raise this to measure every distance on the same names.")
+    flow = cached_flow(specs, key, int(min_length))
     st.altair_chart(insight_charts.gradient_flow_chart(flow, relative=relative), width="stretch")
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
     st.dataframe(summary, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
-    st.caption("A distance is shown while at least 20 validation names are that long. Dashed lines start from the "
+    st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
                "weights a run began with, solid lines from its trained weights.")
 
 
@@ -178,7 +183,7 @@ def probe_form() -> None:
     runner = probe_runner()
     defaults = ProbeConfig()
     with st.form("probe-form"):
-        c1, c2, c3, c4 = st.columns([3, 2, 2, 2], gap="medium")
+        c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium")
         lengths = c1.multiselect("String lengths L", PROBE_LENGTHS, default=list(defaults.lengths),
                                  help="Each string is L letters; its first letter (a, b, c or d) is the class.")
         models = c2.pills("Models", ["rnn", "lstm", "mylstm"], selection_mode="multi", default=list(defaults.models),

@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,6 +30,7 @@ MAX_EXTRACTED_BYTES = 100 * 1024 * 1024  # total uncompressed size of the .txt m
 MAX_FILES = 500  # number of category files
 MAX_COMPRESSION_RATIO = 200  # real text compresses ~4:1; far beyond this is a zip bomb
 CHUNK_BYTES = 64 * 1024  # read/write granularity, and how often progress is reported
+MAX_CATEGORY_CHARS = 100  # a category is a language name; file systems refuse names past 255 bytes
 
 DATA_HINT = "set RNNVIZ_DATA or pass --data DIR to a folder of <Category>.txt files"
 PREFERRED_FOLDER = "names"  # the official archive keeps its categories in data/names/
@@ -235,12 +237,22 @@ def _choose_members(
                 f"refused archive: {path.name} has an absurd compression ratio "
                 f"({info.file_size} bytes from {info.compress_size}); it looks like a zip bomb"
             )
+        category = path.name[: -len(path.suffix)]
+        # The name becomes a file here and a label on every chart: no blanks, control characters or essays.
+        if (not category.strip() or len(category) > MAX_CATEGORY_CHARS
+                or any(unicodedata.category(ch).startswith("C") for ch in category)):
+            raise ArchiveError(f"refused archive: {_shorten(path.name)!r} is not a usable <Category>.txt name")
         # Case-insensitive file systems would silently merge English.txt and english.txt.
         if path.name.lower() in seen:
             raise ArchiveError(f"refused archive: {path.name} appears more than once")
         seen.add(path.name.lower())
-        chosen.append((info, path.name))
+        # The data folder is read as *.txt, so English.TXT is written as English.txt.
+        chosen.append((info, f"{category}.txt"))
     return chosen
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _extract_atomically(

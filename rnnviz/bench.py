@@ -86,7 +86,7 @@ class BenchSettings:
 
 
 FULL = BenchSettings()
-QUICK = BenchSettings(repeats=3, train_names=2000, batch1_names=200, accuracy_runs=1, accuracy_budget_s=20.0,
+QUICK = BenchSettings(repeats=3, train_names=2000, batch1_names=100, accuracy_runs=1, accuracy_budget_s=20.0,
                       latency_repeats=30, chart_repeats=5, cold_starts=1, cold_start_timeout_s=45.0,
                       thread_repeats=2, thread_names=1500, task_repeats=10)
 
@@ -157,6 +157,7 @@ class BenchResult:
 
 
 Progress = Callable[[str], None]
+TORCH_DEFAULT_THREADS = torch.get_num_threads()  # before any command changes it
 
 
 def _quiet(_: str) -> None:
@@ -184,7 +185,7 @@ def machine_info() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
         "cores": os.cpu_count() or 1, "usable_cores": usable, "cpu": cpu_model(),
-        "torch": torch.__version__, "torch_default_threads": torch.get_num_threads(),
+        "torch": torch.__version__, "torch_default_threads": TORCH_DEFAULT_THREADS,
         "python": platform.python_version(),
         "device": str(resolve_device("auto")), "platform": platform.platform(terse=True),
         "load_average_1m": round(load[0], 2), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

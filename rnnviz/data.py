@@ -271,6 +271,32 @@ def find_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def allowed_data_roots() -> list[Path]:
+    """Folders inside which a folder typed in the app may be read: RNNVIZ_DATA_ROOTS (several joined by
+    os.pathsep) when set, else the project's data/ folder and the folder RNNVIZ_DATA names."""
+    env = os.environ.get("RNNVIZ_DATA_ROOTS", "")
+    roots = [Path(part).expanduser() for part in env.split(os.pathsep) if part.strip()]
+    if not roots:
+        roots = [DEFAULT_DATA_DIR.parent]
+        if os.environ.get("RNNVIZ_DATA"):
+            roots.append(Path(os.environ["RNNVIZ_DATA"]).expanduser())
+    return [root.resolve() for root in roots]
+
+
+def check_allowed_folder(path: str | os.PathLike, roots: list[Path] | None = None) -> Path:
+    """The folder, resolved, when it lies inside one of `roots` (links followed); DataError otherwise.
+
+    A server opened to a classroom must not read whatever folder a student types.
+    """
+    folder = Path(path).expanduser().resolve()
+    allowed = allowed_data_roots() if roots is None else [Path(root).expanduser().resolve() for root in roots]
+    if any(folder.is_relative_to(root) for root in allowed):
+        return folder
+    shown = ", ".join(str(root) for root in allowed)
+    raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
+                    "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+
+
 def ensure_data(
     explicit: str | os.PathLike | None = None,
     download: bool = True,

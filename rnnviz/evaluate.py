@@ -28,6 +28,8 @@ class Prediction:
 @torch.no_grad()
 def predict(model: Classifier, categories: list[str], names: list[str], top_k: int = 3) -> list[Prediction]:
     """Top-k prediction per name; DataError for a name with nothing usable."""
+    if isinstance(names, str):  # one name, not its letters
+        names = [names]
     cleaned = [clean_name(name) for name in names]
     device = next(model.parameters()).device
     chars, lengths = encode([c.text for c in cleaned])

@@ -24,10 +24,16 @@ DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
 STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid
 
 
-def _style(chart):
+def fit_width(chart):
+    """A container-wide chart whose height is the plot's own, with title, legend and axes added on top of it
+    (Vega-Lite's default fit squeezes them into the height, which flattens small charts)."""
     if getattr(chart, "width", None) == "container":
-        # Fill the width; the height is the plot's own, with title, legend and axes added on top of it.
-        chart = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+        return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return chart
+
+
+def _style(chart):
+    chart = fit_width(chart)
     return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
         labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
     ).configure_title(fontSize=FONT_SIZE + 2)
@@ -147,7 +153,7 @@ def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
         xOffset=alt.XOffset("source:N", sort=order),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
         color=alt.Color("source:N", sort=order, title=None, scale=alt.Scale(scheme=PALETTE),
-                        legend=alt.Legend(orient="top")),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=["model:N", "source:N", alt.Tooltip("accuracy:Q", format=".1%")],
     )
     text = bars.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))

@@ -168,15 +168,21 @@ def _by_distance(norms: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np
 
 
 def gradient_flow(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[str, int]],
-                  min_names: int = 20, batch_size: int = 256) -> pd.DataFrame:
+                  min_names: int = 20, batch_size: int = 256, min_length: int = 1) -> pd.DataFrame:
     """Mean ||dL/dx_t|| over names, by distance from the last character, for each (model, stage, model object).
 
     `pairs` are (name, label) with names already in the alphabet (a validation split). A distance is
     kept while at least `min_names` names are that long, so the tail is not one odd name. `relative`
     divides by the value at distance 0, which puts models of different scale on one axis.
+    Each distance averages over the names long enough to have it, so far distances speak for long
+    names only; `min_length` keeps only names of at least that many letters, so that every distance
+    below it averages over the same names.
     """
     if not pairs:
         raise DataError("no names to measure the gradients on")
+    pairs = [(name, label) for name, label in pairs if len(name) >= min_length]
+    if not pairs:
+        raise DataError(f"no names have {min_length} letters or more: choose a smaller length")
     if not entries:
         raise ValueError("choose at least one model")
     frames = []

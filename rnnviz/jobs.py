@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .data import NameDataset, Split
-from .runs import RunError, delete_run, new_run_id, train_run
+from .runs import RunError, delete_run, describe_error, ensure_runs_dir, new_run_id, run_path, train_run
 from .train import Control, TrainConfig
 
 ACTIVE = ("queued", "running", "paused")
+KEEP_ENDED = 64  # ended jobs remembered for the pages' end-of-run notices; older ones live on disk only
 
 
 class JobLimitError(ValueError):
@@ -89,8 +90,14 @@ class JobManager:
 
     def start(self, config: TrainConfig, dataset: NameDataset, split: Split | None = None,
               run_id: str | None = None) -> str:
-        """Launch a training thread and return its run id at once; JobLimitError when full."""
+        """Launch a training thread and return its run id at once.
+
+        JobLimitError when full; RunError for a bad run id or a runs directory that cannot be written.
+        """
         config.validate()
+        if run_id is not None:
+            run_path(self.root, run_id)
+        ensure_runs_dir(self.root)
         with self._lock:
             running = [j for j in self._jobs.values() if j.status in ACTIVE]
             if len(running) >= self.max_concurrent:
@@ -98,15 +105,34 @@ class JobManager:
                     f"{len(running)} trainings are already running (the limit is {self.max_concurrent}): "
                     "wait for one to finish or stop one"
                 )
-            run_id = run_id or new_run_id(config)
-            if run_id in self._jobs:
+            if run_id is None:
+                run_id = self._fresh_id(config)
+            elif run_id in self._jobs or (self.root / run_id).exists():
                 raise ValueError(f"a job named {run_id!r} already exists")
+            self._forget_old_ended()
             job = Job(run_id, config)
             self._jobs[run_id] = job
             job.thread = threading.Thread(target=self._work, args=(job, dataset, split),
                                           name=f"rnnviz-train-{run_id}", daemon=True)
-            job.thread.start()
+            try:
+                job.thread.start()
+            except RuntimeError as exc:  # the system refused a new thread: the job must not hold a slot
+                del self._jobs[run_id]
+                raise RunError(f"could not start the training: {exc}") from None
         return run_id
+
+    def _fresh_id(self, config: TrainConfig) -> str:
+        """A new id that neither a job nor a folder has; ids stamped in the same second can collide."""
+        for _ in range(100):
+            run_id = new_run_id(config)
+            if run_id not in self._jobs and not (self.root / run_id).exists():
+                return run_id
+        raise RunError(f"could not find a free run id in {self.root}")
+
+    def _forget_old_ended(self) -> None:
+        ended = sorted((j for j in self._jobs.values() if j.status not in ACTIVE), key=lambda j: j.started)
+        for job in ended[: max(0, len(ended) - KEEP_ENDED + 1)]:
+            del self._jobs[job.run_id]
 
     def _work(self, job: Job, dataset: NameDataset, split: Split | None) -> None:
         try:
@@ -124,7 +150,7 @@ class JobManager:
         except Exception as exc:  # the run is marked failed on disk; keep the reason for the page
             with job.lock:
                 job.status = "failed"
-                job.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                job.message = describe_error(exc)
 
     def jobs(self) -> list[JobSnapshot]:
         with self._lock:

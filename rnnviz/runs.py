@@ -15,6 +15,7 @@ A run without summary.json is "running" while some process holds its lock, else 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 import os
@@ -199,23 +200,26 @@ class RunWriter:
         self._lock: int | None = None
         self.path = run_path(self.root, self.run_id)
         ensure_runs_dir(self.root)
+        exists = RunError(f"cannot write the run folder {self.run_id}: it already exists")
+        if os.path.lexists(self.path):
+            raise exists
+        # The folder is filled under a hidden name and renamed into place, so a listing never sees it half-made.
+        staging = None
         try:
-            self.path.mkdir()
-        except FileExistsError:
-            raise RunError(f"cannot write the run folder {self.run_id}: it already exists") from None
-        except OSError as exc:
-            raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
-        try:
-            write_json(self.path / "config.json", {
+            staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".new-{self.run_id}-"))
+            write_json(staging / "config.json", {
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
                 "created": time.time(),
             })
-            with open(self.path / "metrics.csv", "w", newline="") as handle:
+            with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
+            os.rename(staging, self.path)
         except OSError as exc:
-            # A folder without its config would only ever be listed as unreadable.
-            shutil.rmtree(self.path, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise exists from None
             raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
 
     @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import archive
@@ -157,9 +158,9 @@ def test_home_shows_the_three_model_structures(tiny_data):
     assert_clean(at)
     code = [c.value for c in at.code]
     assert len(code) == 3
-    assert "nn.Linear" not in code[0] and "Linear(in_features=185" in code[0]  # RNN: 57 letters + 128 hidden
-    assert "LSTM(57, 64" in code[1]
-    assert "W_i" not in code[2] and "MyLSTM(" in code[2]
+    assert code[0].startswith("RNN(") and "Linear(in_features=185, out_features=128" in code[0]  # 57 letters + 128
+    assert code[1].startswith("LSTM(") and "LSTM(57, 64)" in code[1]
+    assert code[2].startswith("MyLSTM(") and "W_i: 57 x 64" in code[2] and "U_f: 64 x 64" in code[2]
 
 
 # ---------------------------------------------------------------- data page
@@ -169,7 +170,7 @@ def test_data_page_switches_to_a_folder_typed_in(no_data, tmp_path):
     folder = write_tiny_folder(tmp_path / "usb-stick")
     at = open_page(nav.DATA)
     at.text_input[0].input(str(folder))
-    at.button[1].click().run()  # the form's submit button
+    next(b for b in at.button if b.label == "Use this folder").click().run()
     assert not at.exception
     assert resources.data_folder() == folder.resolve()
     at.switch_page(nav.HOME).run()
@@ -181,7 +182,7 @@ def test_data_page_rejects_a_folder_without_names(no_data, tmp_path):
     empty.mkdir()
     at = open_page(nav.DATA)
     at.text_input[0].input(str(empty))
-    at.button[1].click().run()
+    next(b for b in at.button if b.label == "Use this folder").click().run()
     assert not at.exception
     assert "no <Category>.txt files" in at.error[0].value
 
@@ -287,14 +288,15 @@ def test_starting_beyond_the_job_limit_says_so(tiny_data, monkeypatch):
     assert len(resources.job_manager().jobs()) == 1
 
 
-def test_bad_setting_is_refused_with_one_line(tiny_data):
+def test_bad_setting_is_refused_with_one_line(tiny_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     at = open_page(nav.TRAIN)
     fill_form(at, device="cuda", hidden_size=8, epochs=1)
     submit(at)
     assert not at.exception
-    if resources.job_manager().jobs():  # a machine with a GPU accepts cuda
-        return
-    assert "no CUDA GPU" in at.error[0].value
+    assert at.error[0].value == ("Not started: device 'cuda' was asked for but no CUDA GPU is available: "
+                                 "use cpu or auto")
+    assert not resources.job_manager().jobs()
 
 
 def test_compare_overlays_the_selected_runs(tiny_runs):

@@ -187,3 +187,14 @@ def test_on_real_names_the_rnn_forgets_early_letters_at_initialisation(real_data
     # A linear recurrence with small random weights: each letter further back gets a fraction of the gradient.
     assert flow.loc[("initialisation", 5), "relative"] < 0.1
     assert flow.loc[("trained", 5), "relative"] > flow.loc[("initialisation", 5), "relative"]
+
+
+def test_gradient_flow_can_keep_only_long_names_so_every_distance_averages_the_same_names():
+    model = small_model("rnn")
+    pairs = [("Ab", 0), ("Abcd", 1), ("Kowal", 2)]
+    flow = gradient_flow([("RNN", "trained", model)], pairs, min_names=1, min_length=4)
+    assert flow["names"].tolist() == [2, 2, 2, 2, 1]
+    only_long = gradient_flow([("RNN", "trained", model)], pairs[1:], min_names=1)
+    np.testing.assert_allclose(flow["mean_norm"], only_long["mean_norm"])
+    with pytest.raises(DataError, match="no names have 9 letters or more"):
+        gradient_flow([("RNN", "trained", model)], pairs, min_length=9)

@@ -1,7 +1,6 @@
 """The "Why LSTM wins" and "The report, reproduced" pages in Streamlit's AppTest, with and without runs.
 
-The pages are run inside a small st.navigation entry script next to a link to the project's pages/ folder,
-as streamlit_app.py runs them, so their links to other pages resolve.
+The pages run through streamlit_app.py, as in the app, with both registered in its navigation.
 """
 
 from __future__ import annotations
@@ -16,39 +15,32 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.reproduce import REPORT_RUNS
 from rnnviz.runs import list_runs, train_run
 from rnnviz.train import TrainConfig
+from ui import nav, resources
 
-PROJECT = Path(__file__).resolve().parent.parent
-ENTRY = '''
-import contextlib
-
-import streamlit as st
-
-from ui import nav
-
-known = [path for path, _, _ in nav.PAGES]
-pages = [st.Page(path, title=title, default=path == {target!r}) for path, title, _ in nav.PAGES]
-pages += [st.Page(path, title=path, default=path == {target!r}) for path in ("pages/why.py", "pages/report.py")
-          if path not in known]
-with getattr(nav, "entered", contextlib.nullcontext)():
-    st.navigation(pages).run()
-'''
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+PAGE_DIR = Path(nav.HOME).parent
+WHY = str(PAGE_DIR / "why.py")
+REPORT = str(PAGE_DIR / "report.py")
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
-    """Build an AppTest of one of the two pages, with the tiny data and this test's runs folder."""
+def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
+    """Open one of the two pages in the app, with the tiny data and this test's runs folder."""
     monkeypatch.setenv("RNNVIZ_DATA", str(tiny_folder))
-    folder = tmp_path / "app"
-    folder.mkdir()
-    (folder / "pages").symlink_to(PROJECT / "pages")
-    st.cache_resource.clear()  # the probe runner and job managers are process-wide
+    known = [path for path, _, _ in nav.PAGES]
+    extra = tuple((path, title, ":material/insights:") for path, title in
+                  ((WHY, "Why LSTM wins"), (REPORT, "The report, reproduced")) if path not in known)
+    monkeypatch.setattr(nav, "PAGES", (*nav.PAGES, *extra))
+    st.cache_resource.clear()  # the probe runner, job managers and the chosen data folder are process-wide
     st.cache_data.clear()
 
     def make(page: str) -> AppTest:
-        (folder / "entry.py").write_text(ENTRY.format(target=page), encoding="utf-8")
-        return AppTest.from_file(str(folder / "entry.py"), default_timeout=60)
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        at.switch_page(page)
+        return at
 
-    return make
+    yield make
+    resources.job_manager().shutdown(timeout=30)
 
 
 @pytest.fixture
@@ -69,7 +61,7 @@ def charts_of(at: AppTest):
 
 
 def test_why_page_guides_to_training_when_there_are_no_runs(app):
-    at = app("pages/why.py").run()
+    at = app(WHY).run()
     no_problem(at)
     assert any("No finished runs yet" in info.value for info in at.info)
     at.segmented_control(key="why.view").set_value("saturation").run()
@@ -81,7 +73,7 @@ def test_why_page_guides_to_training_when_there_are_no_runs(app):
 
 
 def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, trained):
-    at = app("pages/why.py").run()
+    at = app(WHY).run()
     no_problem(at)
     assert len(charts_of(at)) == 1
     summary = at.dataframe[0].value
@@ -97,7 +89,7 @@ def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, trained):
 
 
 def test_why_page_shows_gate_saturation_of_an_lstm_run(app, trained):
-    at = app("pages/why.py").run()
+    at = app(WHY).run()
     at.segmented_control(key="why.view").set_value("saturation").run()
     no_problem(at)
     assert len(charts_of(at)) == 1
@@ -106,7 +98,7 @@ def test_why_page_shows_gate_saturation_of_an_lstm_run(app, trained):
 
 
 def test_why_page_runs_the_memory_probe_in_the_background(app):
-    at = app("pages/why.py").run()
+    at = app(WHY).run()
     at.segmented_control(key="why.view").set_value("probe").run()
     at.multiselect[0].set_value([5])
     at.number_input[1].set_value(50)  # training steps
@@ -126,13 +118,13 @@ def test_why_page_runs_the_memory_probe_in_the_background(app):
 
 def test_report_page_explains_how_to_get_data_when_there_is_none(app, monkeypatch, tmp_path):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "nowhere"))
-    at = app("pages/report.py").run()
+    at = app(REPORT).run()
     no_problem(at)
     assert any("Data page" in info.value for info in at.info)
 
 
 def test_report_page_trains_the_missing_runs_when_asked(app, isolated_runs):
-    at = app("pages/report.py").run()
+    at = app(REPORT).run()
     no_problem(at)
     assert any("first of the three runs" in info.value for info in at.info)
     assert len(at.button) == 1
@@ -154,10 +146,20 @@ def test_report_page_trains_the_missing_runs_when_asked(app, isolated_runs):
 def test_report_page_compares_finished_report_runs(app, tiny_dataset, isolated_runs):
     for config in REPORT_RUNS.values():
         train_run(TrainConfig.from_dict({**config.to_dict(), "epochs": 8}), tiny_dataset, isolated_runs)
-    at = app("pages/report.py").run()
+    at = app(REPORT).run()
     no_problem(at)
     table = at.dataframe[0].value
     assert table["model"].tolist() == ["RNN", "nn.LSTM", "MyLSTM"] and table["test_accuracy"].notna().all()
     assert not any(button.label.startswith("Train") for button in at.button)
     assert len(charts_of(at)) == 1 + 3 * 3  # the summary, then loss, accuracy and confusion per model
     assert any("42%" in markdown.value for markdown in at.markdown)
+
+
+def test_why_page_can_measure_long_names_only_and_says_when_there_are_none(app, trained):
+    at = app(WHY).run()
+    at.slider(key="why.flow_min_length").set_value(6).run()
+    no_problem(at)
+    assert len(charts_of(at)) == 1
+    at.slider(key="why.flow_min_length").set_value(15).run()
+    assert not at.exception
+    assert any("no names have 15 letters or more" in error.value for error in at.error)

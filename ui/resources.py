@@ -200,10 +200,17 @@ def run_metrics(path: Path) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Building the three models…")
 def model_structures() -> dict[str, str]:
-    """print(model) of every registered model at the report's default sizes."""
+    """print(model) of every registered model at the report's default sizes, then its weights' shapes."""
     from rnnviz.models import MODEL_LABELS, MODELS, build_model
 
-    return {MODEL_LABELS.get(name, name): str(build_model(name)) for name in MODELS}
+    texts = {}
+    for name in MODELS:
+        model = build_model(name)
+        shapes = [f"  {weight}: {' x '.join(str(n) for n in tensor.shape)}"
+                  for weight, tensor in model.named_parameters()]
+        total = sum(tensor.numel() for tensor in model.parameters())
+        texts[MODEL_LABELS.get(name, name)] = "\n".join([str(model), "", f"weights ({total:,} numbers):", *shapes])
+    return texts
 
 
 def download_official(progress) -> NameDataset:

@@ -1,0 +1,229 @@
+"""End to end in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright,
+against `streamlit run streamlit_app.py` on a free port of 127.0.0.1, on the tutorial data (RNNVIZ_DATA).
+
+One journey: start a training, watch the live chart gain points, pause and resume it, switch pages while
+it runs, see it finish and the auto-refresh stop, pick a confusion-matrix cell, and read the gates of a
+surname. A screenshot of every page goes to docs/screenshots/. Timings are printed (pytest -s shows them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PROGRESS = "[data-testid=stProgress]"
+WIDTH = 1600  # a projector-sized window
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, real_data_dir):
+    """The app served by `streamlit run` with its own runs folder; stopped after the module."""
+    port = free_port()
+    env = dict(os.environ, RNNVIZ_RUNS=str(tmp_path_factory.mktemp("browser-runs")),
+               RNNVIZ_DATA=str(real_data_dir), RNNVIZ_MAX_JOBS="2")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                pytest.fail(f"streamlit did not start: {server.communicate()[0].decode()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+def settle(page: Page) -> None:
+    page.wait_for_selector(SETTLED, timeout=120_000)
+
+
+def go(page: Page, title: str) -> float:
+    """Click a page in the sidebar; seconds until its title is shown and its script has finished."""
+    began = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.wait_for_selector(f"h1:has-text('{title}')")
+    settle(page)
+    return time.perf_counter() - began
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page: the window is stretched to the content, which scrolls inside Streamlit's main area."""
+    time.sleep(0.5)  # let vega finish drawing
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section')]"
+                           ".map(e => e.scrollHeight))")
+    page.set_viewport_size({"width": WIDTH, "height": min(int(height) + 40, 8000)})
+    time.sleep(0.5)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": WIDTH, "height": 1000})
+    return path
+
+
+def progress_text(page: Page) -> str:
+    return page.locator(PROGRESS).first.inner_text()
+
+
+def step_of(text: str) -> int:
+    return int(text.split("step ", 1)[1].split(" ", 1)[0].replace(",", ""))
+
+
+# Points drawn in the live loss chart (the page's first chart): vertices of its SVG line paths.
+LINE_POINTS = (
+    "() => { const chart = document.querySelector('[data-testid=stVegaLiteChart]');"
+    " if (!chart) return 0;"
+    " return [...chart.querySelectorAll('g.mark-line path')]"
+    "   .reduce((n, p) => n + (p.getAttribute('d') || '').split(/[ML]/).length - 1, 0); }"
+)
+
+
+def line_points(page: Page) -> int:
+    return page.evaluate(LINE_POINTS)
+
+
+def test_train_live_then_evaluate_and_gates_in_a_real_browser(app_url, page):
+    timings: dict[str, float] = {}
+    sent: list[float] = []  # every message the browser sends: reruns, including the live panel's refreshes
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.perf_counter())))
+
+    began = time.perf_counter()
+    page.goto(app_url)
+    page.wait_for_selector("h1:has-text('rnnviz')")
+    timings["first render of Home, title (s)"] = time.perf_counter() - began
+    page.wait_for_selector("[data-testid=stCode] >> nth=2")
+    settle(page)
+    timings["first render of Home, complete with the model structures (s)"] = time.perf_counter() - began
+    assert page.get_by_text("17,993 distinct surnames in 18 categories").is_visible()
+    assert page.locator("[data-testid=stCode]").count() == 3
+    screenshot(page, "home")
+
+    go(page, "Data")
+    page.wait_for_selector("[data-testid=stVegaLiteChart] g.mark-rect path")
+    assert page.get_by_text("Names per category").is_visible()
+    screenshot(page, "data")
+
+    go(page, "Train")
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("4")
+    page.get_by_text("Split and evaluation").click()
+    page.get_by_role("spinbutton", name="Steps between curve points", exact=True).fill("20")
+    started = time.perf_counter()
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stProgress]')].some(e => e.innerText.includes('names/s'))",
+        timeout=120_000)
+    page.wait_for_function("() => document.querySelector('[data-testid=stVegaLiteChart] g.mark-line path')")
+    timings["Start to first point on the chart (s)"] = time.perf_counter() - started
+
+    # Pause holds the training still, Resume lets it go on: both show within a second or two.
+    began = time.perf_counter()
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=stProgress]').innerText.includes('paused')")
+    timings["Pause click to 'paused' shown (s)"] = time.perf_counter() - began
+    time.sleep(1.5)  # an evaluation that was under way when the pause came in lands first
+    held = progress_text(page)
+    time.sleep(2)
+    assert progress_text(page) == held, "a paused training must not move"
+    points = line_points(page)
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector('[data-testid=stProgress]')?.innerText || '';"
+        f" const m = t.match(/step ([0-9,]+)/); return m && parseInt(m[1].replace(/,/g, '')) > {step_of(held)}; }}",
+        timeout=120_000)
+    assert step_of(progress_text(page)) > step_of(held)
+    page.wait_for_function(f"(before) => ({LINE_POINTS})() > before", arg=points, timeout=60_000)
+    assert line_points(page) > points, "the live chart gains points while the training runs"
+
+    # Other pages stay responsive while the training runs in the background, and it is still there on return.
+    timings["switch to Data while training (s)"] = go(page, "Data")
+    began = time.perf_counter()
+    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    page.wait_for_selector(PROGRESS)
+    timings["switch back to Train, live panel shown (s)"] = time.perf_counter() - began
+    page.get_by_text("Split and evaluation").click()
+    began = time.perf_counter()
+    page.get_by_role("spinbutton", name="Steps between curve points", exact=True).wait_for()
+    timings["open a form section while training (s)"] = time.perf_counter() - began
+
+    page.wait_for_selector("[data-testid=stAlertContentSuccess]:has-text('finished')", timeout=300_000)
+    timings["Start to finished (s)"] = time.perf_counter() - started
+    assert page.locator(PROGRESS).count() == 0
+    settle(page)
+    quiet_from = len(sent)
+    time.sleep(3)
+    assert len(sent) == quiet_from, "the live panel must stop refreshing once no training runs"
+    screenshot(page, "train")
+
+    go(page, "Evaluate")
+    page.wait_for_selector("[data-testid=stVegaLiteChart] g.mark-rect path")
+    assert page.get_by_text("Balanced accuracy").is_visible()
+    cell = page.locator("[data-testid=stVegaLiteChart] g.mark-rect path"
+                        "[aria-label^='predicted: English; true: Russian;']").first
+    began = time.perf_counter()
+    cell.click(position={"x": 3, "y": 3}, force=True)  # a corner, away from the count written in the cell
+    page.wait_for_selector("text=/[0-9,]+ Russian names predicted as English/")
+    settle(page)
+    timings["click a matrix cell to its names listed (s)"] = time.perf_counter() - began
+    screenshot(page, "evaluate")
+
+    go(page, "Gates")
+    began = time.perf_counter()
+    surname = page.get_by_role("textbox", name="Surname", exact=True)
+    surname.fill("Nakamura")
+    page.get_by_role("textbox", name="Second surname (optional)", exact=True).fill("Schmidt")
+    page.get_by_role("textbox", name="Second surname (optional)", exact=True).press("Enter")
+    settle(page)
+    timings["type a surname to its gates drawn (s)"] = time.perf_counter() - began
+    tops = page.locator("[aria-label^='Top predictions: ']")
+    assert tops.count() == 2
+    assert page.locator("h3:has-text('Nakamura')").is_visible() and page.locator("h3:has-text('Schmidt')").is_visible()
+    heatmaps = page.locator("[data-testid=stVegaLiteChart] g.mark-rect")
+    assert heatmaps.count() >= 6  # input, forget and output gates for each name
+    screenshot(page, "gates")
+
+    for what, seconds in timings.items():
+        print(f"{what}: {seconds:.2f}")
+    assert timings["Pause click to 'paused' shown (s)"] < 5
