@@ -69,7 +69,7 @@ def mistakes(report) -> None:
 def per_category(report) -> None:
     st.markdown("**Per category**")
     bar = {"min_value": 0.0, "max_value": 1.0, "format": "percent"}
-    st.dataframe(report.per_category, hide_index=True, width="stretch", height=36 * (len(report.categories) + 1) + 3,
+    st.dataframe(report.per_category, hide_index=True, width="stretch", height=35 * (len(report.categories) + 1) + 3,
                  column_config={"precision": st.column_config.ProgressColumn(**bar),
                                 "recall": st.column_config.ProgressColumn(**bar),
                                 "f1": st.column_config.ProgressColumn(**bar)})

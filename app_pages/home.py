@@ -40,4 +40,4 @@ st.caption("`print(model)` at the report's sizes: RNN 128 hidden units, nn.LSTM 
 structures = resources.model_structures()
 for column, (label, text) in zip(st.columns(len(structures)), structures.items()):
     column.markdown(f"**{label}**")
-    column.code(text, language=None)
+    column.code(text, language=None, wrap_lines=True)

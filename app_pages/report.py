@@ -13,6 +13,7 @@ from ui import guards, resources, runview
 # Session-state keys of this page.
 FORMAT = "report.format"
 WATCHED = "report.watched"  # report runs that were training when the page last ran in full
+PENDING = "report.pending"  # report models this session asked for that wait for a free training slot
 
 REFRESH_S = 2.0
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -34,26 +35,34 @@ def download(column, chart, name: str, fmt: str, key: str) -> None:
                            on_click="ignore")
 
 
-def start_missing(found, dataset) -> None:
-    manager = resources.job_manager()
+def start_pending(found, dataset) -> None:
+    """Start the report runs this session asked for that are still missing, as many as may train at once."""
+    pending = [model for model in st.session_state.get(PENDING, []) if model in found.missing]
+    configs = {config.model: config for config in found.configs_to_start()}
     started = []
-    try:
-        for config in found.configs_to_start():
-            manager.start(config, dataset)
-            started.append(runview.model_label(config.model))
-    except JobLimitError as exc:
-        st.warning(f"Started {', '.join(started) or 'none'}. {guards.one_line(exc)}; press again when one is done.",
-                   icon=":material/hourglass:")
-    except guards.USER_ERRORS as exc:
-        st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
+    for model in list(pending):
+        try:
+            resources.job_manager().start(configs[model], dataset)
+        except JobLimitError:
+            break  # the rest start when a training ends (the live panel reruns the page then)
+        except guards.USER_ERRORS as exc:
+            st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
+            pending = []
+            break
+        started.append(model)
+        pending.remove(model)
+    st.session_state[PENDING] = pending
     if started:
-        st.toast(f"Training {', '.join(started)}", icon=":material/play_arrow:")
+        st.toast(f"Training {', '.join(MODEL_LABELS[m] for m in started)}", icon=":material/play_arrow:")
         st.rerun()
 
 
 def runs_panel(found, dataset) -> None:
     """Which report runs exist, live progress of those training, and a button for the missing ones."""
     manager = resources.job_manager()
+    if st.session_state.get(PENDING):
+        start_pending(found, dataset)
+    pending = st.session_state.get(PENDING, [])
     watched = sorted(info.run_id for info in found.running.values())
     st.session_state[WATCHED] = watched
 
@@ -74,16 +83,20 @@ def runs_panel(found, dataset) -> None:
                         st.caption("training in another process")
                     else:
                         st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
+                elif model in pending:
+                    st.caption("waiting for a free training slot (two train at a time)")
                 else:
                     st.caption("not trained yet")
 
     panel()
-    if found.missing:
-        names = ", ".join(MODEL_LABELS[m] for m in found.missing)
+    asked = [model for model in found.missing if model not in pending]
+    if asked:
+        names = ", ".join(MODEL_LABELS[m] for m in asked)
         if st.button(f"Train {names} with the report's settings", type="primary", icon=":material/play_arrow:",
                      help="Project defaults (Adam 0.01 with cosine decay, batch 32, 8 epochs, seed 0); hidden size "
                           "128 for the RNN, 64 for the LSTMs. Runs already on disk with these settings are reused."):
-            start_missing(found, dataset)
+            st.session_state[PENDING] = [*pending, *asked]
+            start_pending(found, dataset)
 
 
 def comparison(found, dataset, fmt: str) -> None:

@@ -171,10 +171,16 @@ def compare_runs(infos, jobs: dict) -> None:
         st.caption("Curves appear here once a run has started.")
         return
     labels = {info.run_id: runview.run_label(info) for info in with_curves}
-    chosen = [r for r in st.session_state.get(keys.TRAIN_COMPARE, []) if r in labels]
-    if keys.TRAIN_COMPARE not in st.session_state or chosen != st.session_state[keys.TRAIN_COMPARE]:
-        st.session_state[keys.TRAIN_COMPARE] = chosen or [i.run_id for i in runview.usable_runs(with_curves)][:3]
+    if keys.TRAIN_COMPARE_CHOICE in st.session_state:
+        st.session_state[keys.TRAIN_COMPARE] = [r for r in st.session_state[keys.TRAIN_COMPARE_CHOICE] if r in labels]
+    else:  # until someone picks, show the newest finished runs (the one that just finished among them)
+        st.session_state[keys.TRAIN_COMPARE] = [i.run_id for i in runview.usable_runs(with_curves)][:3]
+
+    def remember() -> None:
+        st.session_state[keys.TRAIN_COMPARE_CHOICE] = list(st.session_state[keys.TRAIN_COMPARE])
+
     selected = st.multiselect("Runs to overlay", list(labels), format_func=labels.get, key=keys.TRAIN_COMPARE,
+                              on_change=remember,
                               help="Pick RNN, nn.LSTM and MyLSTM runs with the same seed to compare them on the "
                                    "same split. Dashed lines are validation.")
     if not selected:
@@ -186,8 +192,8 @@ def compare_runs(infos, jobs: dict) -> None:
                 frames.append(curves_of(info, jobs))
     long = pd.concat(frames, ignore_index=True) if frames else charts.curves_long(None)
     loss, accuracy = st.columns(2, gap="large")
-    loss.altair_chart(charts.curve_chart(long, "loss", height=320), width="stretch")
-    accuracy.altair_chart(charts.curve_chart(long, "accuracy", height=320), width="stretch")
+    loss.altair_chart(charts.curve_chart(long, "loss", height=260), width="stretch")
+    accuracy.altair_chart(charts.curve_chart(long, "accuracy", height=260), width="stretch")
 
 
 def manage_run(infos) -> None:

@@ -212,6 +212,8 @@ def probe_view() -> None:
     )
     probe_form()
     runner = probe_runner()
+    if runner.snapshot().active:  # also a sweep started from another session: rerun the page when it ends
+        st.session_state[PROBE_ACTIVE] = True
 
     @st.fragment(run_every=REFRESH_S if runner.snapshot().active else None)
     def live() -> None:

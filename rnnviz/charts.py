@@ -32,6 +32,11 @@ def _fixed_size(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
+def _fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """As wide as the page column allows; the height is the plot's, legend and title come on top."""
+    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
 def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
         labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
@@ -55,11 +60,16 @@ def downsample(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS, by: str 
     return frame.iloc[keep].copy()
 
 
-def curves_long(metrics: pd.DataFrame, run: str = "") -> pd.DataFrame:
-    """Metric rows (epoch, train_loss, val_loss, train_acc, val_acc) as long form: run, epoch, metric, split, value."""
+def curves_long(metrics: pd.DataFrame, run: str = "", max_points: int | None = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """Metric rows (epoch, train_loss, val_loss, train_acc, val_acc) as long form: run, epoch, metric, split, value.
+
+    Rows are downsampled to max_points first (None keeps all), so a long run costs no more to draw than a short one.
+    """
     columns = ["run", "epoch", "step", "metric", "split", "value"]
     if metrics is None or len(metrics) == 0:
         return pd.DataFrame(columns=columns)
+    if max_points is not None:
+        metrics = downsample(metrics, max_points)
     frames = []
     for metric, (train_column, val_column) in CURVE_METRICS.items():
         for split, column in (("train", train_column), ("val", val_column)):
@@ -72,12 +82,14 @@ def curves_long(metrics: pd.DataFrame, run: str = "") -> pd.DataFrame:
 
 
 def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POINTS,
-                height: int = 280) -> alt.Chart:
+                height: int = 220) -> alt.Chart:
     """One metric ("loss" or "accuracy") over epochs; one run is coloured by split, several by run (dashed = val)."""
     if metric not in CURVE_METRICS:
         raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(CURVE_METRICS)}")
     data = long[long["metric"] == metric]
-    shown = downsample(data, max_points, by=["run", "split"]) if len(data) else data
+    longest = int(data.groupby(["run", "split"]).size().max()) if len(data) else 0
+    shown = downsample(data, max_points, by=["run", "split"]) if longest > max_points else data
+    longest = min(longest, max_points)
     runs = sorted(shown["run"].unique().tolist()) if len(shown) else []
     splits = alt.Scale(domain=["train", "val"])
     if len(runs) > 1:
@@ -94,7 +106,6 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
         y = alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"))
     tooltip = [alt.Tooltip("run:N"), alt.Tooltip("split:N"), alt.Tooltip("epoch:Q", format=".2f"),
                alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4f")]
-    longest = int(shown.groupby(["run", "split"]).size().max()) if len(shown) else 0
     point = alt.OverlayMarkDef(size=20) if longest <= POINTS_UP_TO else False
     chart = (
         alt.Chart(shown, title=metric, height=height, width="container")
@@ -102,7 +113,7 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
         .encode(x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(nice=False)), y=y,
                 detail="split:N", tooltip=tooltip, **encodings)
     )
-    return _style(chart)
+    return _style(_fit_width(chart))
 
 
 def most_confused(confusion: pd.DataFrame) -> tuple[str, str] | None:
@@ -136,7 +147,11 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
     )
     if selectable:
         cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")
-        rect = rect.add_params(cell).encode(opacity=alt.condition(cell, alt.value(1.0), alt.value(0.35)))
+        # The picked cell gets a thick outline; the others keep their colour so the matrix stays readable.
+        rect = rect.add_params(cell).encode(
+            stroke=alt.condition(cell, alt.value("#e4572e"), alt.value("#d0d0d0"), empty=False),
+            strokeWidth=alt.condition(cell, alt.value(3), alt.value(0.5), empty=False),
+        )
     text = base.mark_text(fontSize=11).encode(
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
@@ -149,8 +164,8 @@ def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = Non
     order = (dataset_counts[dataset_counts["kind"] == dataset_counts["kind"].iloc[0]]
              .sort_values("count", ascending=False)["category"].tolist()) if len(dataset_counts) else []
     n = max(1, len(order))
-    return _style(
-        alt.Chart(dataset_counts, height=height or 34 * n, width="container")
+    return _style(_fit_width(
+        alt.Chart(dataset_counts, height=height or 30 * n, width="container")
         .mark_bar()
         .encode(
             y=alt.Y("category:N", sort=order, title=None),
@@ -159,7 +174,7 @@ def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = Non
             color=alt.Color("kind:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=["category:N", "kind:N", alt.Tooltip("count:Q", format=",")],
         )
-    )
+    ))
 
 
 def counts_frame(line_counts: dict[str, int], distinct_counts: dict[str, int]) -> pd.DataFrame:
@@ -209,10 +224,10 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
     ))
 
 
-def gate_means_chart(means: pd.DataFrame, height: int = 300) -> alt.Chart:
+def gate_means_chart(means: pd.DataFrame, height: int = 200) -> alt.Chart:
     """Mean activation of each gate per character (columns: step, char, gate, mean)."""
     steps = means.sort_values("step")["char"].unique().tolist()
-    return _style(
+    return _style(_fit_width(
         alt.Chart(means, title="mean gate activation per character", height=height, width="container")
         .mark_line(point=True)
         .encode(
@@ -222,13 +237,13 @@ def gate_means_chart(means: pd.DataFrame, height: int = 300) -> alt.Chart:
             color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), "gate:N", alt.Tooltip("mean:Q", format=".3f")],
         )
-    )
+    ))
 
 
-def prefix_chart(prefix: pd.DataFrame, height: int = 300) -> alt.Chart:
+def prefix_chart(prefix: pd.DataFrame, height: int = 200) -> alt.Chart:
     """Probability of the leading categories after each prefix (columns: step, char, prefix, category, probability)."""
     steps = prefix.sort_values("step")["char"].unique().tolist()
-    return _style(
+    return _style(_fit_width(
         alt.Chart(prefix, title="prediction as each character is read", height=height, width="container")
         .mark_line(point=True)
         .encode(
@@ -239,20 +254,20 @@ def prefix_chart(prefix: pd.DataFrame, height: int = 300) -> alt.Chart:
                             legend=alt.Legend(orient="top")),
             tooltip=["prefix:N", "category:N", alt.Tooltip("probability:Q", format=".1%")],
         )
-    )
+    ))
 
 
 def top_chart(top: Sequence[tuple[str, float]], height: int | None = None) -> alt.Chart:
     """Horizontal bars of the top predictions, most likely first."""
     frame = pd.DataFrame(list(top), columns=["category", "probability"])
-    bars = alt.Chart(frame, height=height or 40 * len(frame) + 40, width="container").encode(
+    bars = alt.Chart(frame, height=height or 34 * len(frame), width="container").encode(
         y=alt.Y("category:N", sort=frame["category"].tolist(), title=None),
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
         tooltip=["category:N", alt.Tooltip("probability:Q", format=".2%")],
     )
     labels = bars.mark_text(align="left", dx=4, fontSize=FONT_SIZE).encode(text=alt.Text("probability:Q",
                                                                                            format=".1%"))
-    return _style(alt.layer(bars.mark_bar(), labels))
+    return _style(_fit_width(alt.layer(bars.mark_bar(), labels)))
 
 
 def category_table(categories: Sequence[str], names: Sequence[str], labels: Sequence[int],

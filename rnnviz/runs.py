@@ -1,12 +1,12 @@
 """Run directories on disk: one folder per training, written as it goes, read back safely.
 
-<runs>/<run-id>/
+<runs>/<run-id>/          assembled as <runs>/.new-<run-id>-*/ and renamed, so no listing sees it half-made
   config.json     written first
   metrics.csv     a row per evaluation, appended while training
   snapshots/      state dicts at initialisation (epoch 0) and after each epoch
   model.pt        final weights with config, categories and alphabet
   summary.json    written last: status, epochs done, seconds, final accuracies
-  .training.lock  held (flock) by the process training the run; a crash releases it
+  .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
 
 A run without summary.json is "running" while some process holds its lock, else "interrupted"
 (the training process died): its config and curves so far stay readable.
@@ -44,7 +44,7 @@ except ImportError:  # Windows: only this process's own trainings are known to b
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
                   "names_per_s", "eta_s"]
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" would let "id\n" in
 FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
 
@@ -119,7 +119,7 @@ def ensure_runs_dir(root: Path) -> Path:
 
 def run_path(root: Path, run_id: str) -> Path:
     """The folder of a run id, refusing anything that could leave the runs directory."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or run_id in (".", ".."):
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id) or run_id in (".", ".."):
         raise RunError(f"not a valid run id: {str(run_id)[:60]!r}")
     path = (root / run_id).resolve()
     if path.parent != root.resolve():
@@ -204,9 +204,10 @@ class RunWriter:
         if os.path.lexists(self.path):
             raise exists
         # The folder is filled under a hidden name and renamed into place, so a listing never sees it half-made.
-        staging = None
+        staging: Path | None = None
         try:
-            staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".new-{self.run_id}-"))
+            staging = self.root / f".new-{self.run_id}-{os.urandom(3).hex()}"
+            staging.mkdir()
             write_json(staging / "config.json", {
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
@@ -394,7 +395,7 @@ def list_runs(root: Path, active: set[str] | None = None) -> list[RunInfo]:
         return []
     infos = []
     for path in entries:
-        if path.is_dir() and not path.name.startswith(".") and RUN_ID_PATTERN.match(path.name):
+        if path.is_dir() and not path.name.startswith(".") and RUN_ID_PATTERN.fullmatch(path.name):
             infos.append(read_run(path, active))
     return sorted(infos, key=lambda info: (info.created, info.run_id), reverse=True)
 

@@ -239,6 +239,7 @@ def test_training_started_from_the_form_runs_in_background_and_finishes(tiny_dat
     table = at.dataframe[0].value
     assert list(table["status"]) == ["finished"] and list(table["epochs"]) == ["2/2"]
     assert "finished: validation accuracy" in at.success[0].value
+    assert at.multiselect(key="train.compare").value == [job.run_id]  # the new run is overlaid by default
 
 
 def test_live_panel_shows_progress_and_curves_of_a_running_training(tiny_data):
@@ -310,6 +311,16 @@ def test_compare_overlays_the_selected_runs(tiny_runs):
         assert {label.split(" ")[0] for label in frame["run"]} == {"RNN", "nn.LSTM"}
     spec = json.loads(charts_of(at)[0].proto.spec)
     assert spec["encoding"]["color"]["field"] == "run" and spec["encoding"]["strokeDash"]["field"] == "split"
+
+
+def test_overlay_choice_survives_a_page_switch(tiny_runs):
+    at = open_page(nav.TRAIN)
+    assert len(at.multiselect(key="train.compare").value) == 3  # the newest finished runs until one picks
+    at.multiselect(key="train.compare").set_value([tiny_runs["mylstm"]]).run()
+    at.switch_page(nav.DATA).run()
+    at.switch_page(nav.TRAIN).run()
+    assert_clean(at)
+    assert at.multiselect(key="train.compare").value == [tiny_runs["mylstm"]]
 
 
 def test_delete_asks_for_confirmation_then_removes_the_run(tiny_runs, isolated_runs):
@@ -430,6 +441,20 @@ def test_gates_orders_units_and_shows_extra_states(tiny_runs):
     assert list(means.loc[by_mean]) == sorted(means, reverse=True)
     titles = [json.loads(c.proto.spec).get("title") for c in charts_of(at)]
     assert "cell state c" in titles and "input gate" in titles
+
+
+def test_gates_replays_learning_from_snapshots(tiny_runs):
+    at = open_page(nav.GATES)
+    at.selectbox(key="gates.run").set_value(tiny_runs["mylstm"])
+    at.text_input(key="gates.name").input("Borov")
+    at.text_input(key="gates.second").input("").run()
+    final = next(c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions"))
+    slider = at.select_slider(key=f"gates.snapshot.{tiny_runs['mylstm']}")
+    assert list(slider.options) == ["initialisation", "after epoch 1", "after epoch 2", "final"]
+    slider.set_value(0).run()
+    assert_clean(at)
+    initial = next(c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions"))
+    assert initial != final  # the untrained weights predict something else
 
 
 def test_gates_traces_a_real_surname_on_a_real_data_lstm_run(real_dataset, isolated_runs, monkeypatch):

@@ -106,7 +106,8 @@ def test_predict_takes_a_single_name_as_one_name_not_its_letters(model):
 def test_very_long_input_is_capped_and_the_note_says_so():
     cleaned = clean_name("Nakamura" * 10_000)
     assert cleaned.text == ("Nakamura" * 8)[:MAX_NAME_LENGTH] and cleaned.truncated and cleaned.input_cut
-    assert f"first {MAX_INPUT_CHARS:,} characters" in cleaned.note and f"first {MAX_NAME_LENGTH} letters" in cleaned.note
+    assert f"first {MAX_INPUT_CHARS:,} characters" in cleaned.note
+    assert f"first {MAX_NAME_LENGTH} letters" in cleaned.note
 
 
 def test_a_long_run_of_unknown_characters_is_summarised_in_the_note():
@@ -172,7 +173,8 @@ def test_whole_float_counts_become_integers_that_train(tiny_dataset, tmp_path):
 
 
 def test_every_setting_is_covered_by_the_property_tests():
-    assert set(TrainConfig.LIMITS) | set(TrainConfig.CHOICES) | {"class_balanced"} == {f.name for f in fields(TrainConfig)}
+    covered = set(TrainConfig.LIMITS) | set(TrainConfig.CHOICES) | {"class_balanced"}
+    assert covered == {f.name for f in fields(TrainConfig)}
     with pytest.raises(ValueError, match="true or false"):
         TrainConfig(class_balanced="no")
 

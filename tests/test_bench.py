@@ -97,6 +97,20 @@ def test_only_a_full_run_writes_the_report_unless_told_otherwise():
     assert bench.writes_report(quick=True, write=True, no_write=False)
 
 
+def thread_result(main2: float, worker2: float, task2: float) -> bench.BenchResult:
+    values = {"threads_train_1_names_per_s": 1000.0, "threads_train_2_names_per_s": main2,
+              "threads_worker_1_names_per_s": 1000.0, "threads_worker_2_names_per_s": worker2,
+              "threads_task_idle_ms": 10.0, "threads_task_train_1_ms": 20.0, "threads_task_train_2_ms": task2}
+    return bench.BenchResult({}, bench.QUICK, True, [bench.Figure(k, k, "", [v]) for k, v in values.items()])
+
+
+def test_thread_advice_keeps_two_threads_only_when_they_pay_off_everywhere():
+    assert "one thread per core" in bench.thread_advice(thread_result(1800.0, 1700.0, 20.0))
+    assert "set_num_threads(1)" in bench.thread_advice(thread_result(40.0, 1700.0, 20.0))
+    assert "set_num_threads(1)" in bench.thread_advice(thread_result(1800.0, 1700.0, 40.0))
+    assert bench.thread_advice(bench.BenchResult({}, bench.QUICK, True, [])) == ""
+
+
 def test_subset_keeps_the_categories_and_takes_at_most_the_asked_names(tiny_dataset):
     small = bench.subset_dataset(tiny_dataset, 20)
     assert len(small) == 20

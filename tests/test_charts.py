@@ -133,7 +133,8 @@ def test_confusion_heatmap_has_rows_true_columns_predicted_and_a_cell_selection(
     assert {t["field"] for t in rect["encoding"]["tooltip"]} == {"true", "predicted", "count", "rate"}
     (cell,) = out["params"]  # altair lifts the rect layer's selection to the top
     assert cell["name"] == "cell" and cell["select"]["fields"] == ["true", "predicted"]
-    assert rect["encoding"]["opacity"]["condition"]["param"] == "cell"
+    outline = rect["encoding"]["strokeWidth"]["condition"]
+    assert outline["param"] == "cell" and outline["empty"] is False  # nothing outlined until a cell is clicked
     assert rect["encoding"]["x"]["axis"]["labelOverlap"] is False  # every category name is shown
     assert out["title"] == "val"
 
@@ -142,7 +143,7 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
     cats = list("ABCD")
     frame = confusion(cats, np.eye(4) * 3 + 1)
     out = spec(charts.confusion_heatmap(frame, cats, selectable=False, cell=20))
-    assert "params" not in out and "opacity" not in out["layer"][0]["encoding"]
+    assert "params" not in out and "strokeWidth" not in out["layer"][0]["encoding"]
     assert out["width"] == 80 and out["height"] == 80
 
 

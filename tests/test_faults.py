@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import threading
 import time
 
 import pytest
@@ -127,13 +128,13 @@ def test_a_summary_the_disk_refuses_is_reported_and_the_run_lists_as_interrupted
     assert info.status == "interrupted" and len(load_metrics(info.path)) == len(job.rows)
 
 
-def test_a_run_folder_removed_during_training_fails_the_job_with_the_reason(manager, tiny_dataset):
+def test_a_run_folder_removed_during_training_fails_the_job_with_the_reason(manager, tiny_dataset, tmp_path):
     run_id = manager.start(TrainConfig(model="lstm", hidden_size=8, batch_size=8, epochs=200, eval_every=1),
                            tiny_dataset)
     deadline = time.monotonic() + 30
     while manager.get(run_id).step < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    runs.shutil.rmtree(manager.root / run_id)  # someone cleans up the disk by hand
+    (manager.root / run_id).rename(tmp_path / "moved-away")  # someone tidies the disk by hand
     job = finished(manager, run_id)
     assert job.status == "failed" and "No such file or directory" in job.message and run_id in job.message
 
@@ -164,3 +165,25 @@ def test_a_failed_job_frees_its_slot(tmp_path, tiny_dataset, monkeypatch):
         assert finished(manager, second).status == "finished"
     finally:
         manager.shutdown()
+
+
+def test_a_run_folder_that_cannot_be_written_leaves_nothing_behind(tmp_path, tiny_dataset, monkeypatch):
+    def refuse(path, data):
+        raise FULL
+
+    monkeypatch.setattr(runs, "write_atomic", refuse)
+    with pytest.raises(RunError, match="cannot write the run folder .*No space left on device"):
+        train_run(TrainConfig(model="lstm", **QUICK), tiny_dataset, tmp_path / "runs", run_id="doomed")
+    assert list((tmp_path / "runs").iterdir()) == [], "no half-made or hidden folder is left"
+
+
+def test_a_thread_the_system_refuses_does_not_hold_a_training_slot(manager, tiny_dataset, monkeypatch):
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(RunError, match="could not start the training: can't start new thread"):
+        manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+    monkeypatch.undo()
+    assert manager.jobs() == [] and manager.active_ids() == set()
+    assert finished(manager, manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)).status == "finished"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import jobs
 from rnnviz.jobs import JobManager
 from rnnviz.runs import (
     RunError,
@@ -259,3 +260,14 @@ def test_a_training_process_killed_mid_run_leaves_an_interrupted_run_with_its_cu
         load_run(run)
     delete_run(isolated_runs, "victim")  # nobody holds it any more
     assert list_runs(isolated_runs) == []
+
+
+def test_the_manager_forgets_the_oldest_ended_jobs_but_never_their_runs(manager, tiny_dataset, monkeypatch):
+    monkeypatch.setattr(jobs, "KEEP_ENDED", 3)
+    started = []
+    for seed in range(5):
+        started.append(manager.start(TrainConfig(**QUICK, seed=seed), tiny_dataset))
+        assert manager.wait(started[-1], 60).status == "finished"
+    remembered = [job.run_id for job in manager.jobs()]
+    assert len(remembered) == 3 and remembered[-1] == started[-1] and started[0] not in remembered
+    assert {info.run_id for info in list_runs(manager.root)} == set(started)

@@ -5,6 +5,7 @@ TRAIN_FORM = "train.form"  # prefix of the form's widget keys: train.form.<Train
 TRAIN_START_ERROR = "train.start_error"
 TRAIN_LIVE_IDS = "train.live_ids"  # run ids that were active when the page last ran in full
 TRAIN_COMPARE = "train.compare"
+TRAIN_COMPARE_CHOICE = "train.compare_choice"  # the overlay picked by hand; outlives the widget on page switches
 TRAIN_MANAGE = "train.manage"
 TRAIN_CONFIRM_DELETE = "train.confirm_delete"
 TRAIN_NOTICE = "train.notice"

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from rnnviz.runs import LoadedRun, RunInfo
 
 DEFAULT_MAX_JOBS = 2
+# The models are small and the server shares its cores with every training: there one torch thread trains many
+# times faster than two (docs/benchmarks.md, "Torch threads on a shared server"), as the command line does.
+TORCH_THREADS = 1
 
 
 def max_jobs() -> int:
@@ -37,9 +40,19 @@ def max_jobs() -> int:
 
 
 @st.cache_resource(show_spinner=False)
+def torch_threads() -> int:
+    """Set torch's process-wide thread count once, before the first training or inference."""
+    import torch
+
+    torch.set_num_threads(TORCH_THREADS)
+    return TORCH_THREADS
+
+
+@st.cache_resource(show_spinner=False)
 def _job_manager(root: str, limit: int) -> JobManager:
     from rnnviz.jobs import JobManager
 
+    torch_threads()
     return JobManager(Path(root), limit)
 
 
@@ -242,6 +255,7 @@ def _train_tiny() -> None:
 def warm_up() -> threading.Thread:
     """Once per process, in the background: a tiny training pays torch's and scikit-learn's first-use costs
     (imports, kernel set-up) so the class's first real training shows its first point sooner."""
+    torch_threads()
     thread = threading.Thread(target=_train_tiny, name="rnnviz-warm-up", daemon=True)
     thread.start()
     return thread

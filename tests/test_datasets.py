@@ -1,0 +1,124 @@
+"""Named user datasets: added from a zip or a folder after full validation, listed, deleted, never outside the root."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rnnviz.data import load_folder
+from rnnviz.datasets import (
+    DatasetError,
+    add_from_bytes,
+    add_from_folder,
+    add_from_zip,
+    dataset_path,
+    datasets_root,
+    delete_dataset,
+    list_datasets,
+)
+
+
+def zip_bytes(files: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+GENDER = {"first/Female.txt": "Anna\nMaria\nSofia\nEmma\n", "first/Male.txt": "Jonas\nLukas\nPaul\nFelix\n"}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "datasets"
+
+
+def test_zip_of_two_categories_becomes_a_listed_dataset(root):
+    added = add_from_bytes("first-names", zip_bytes(GENDER), root)
+    assert added.path == root.resolve() / "first-names"
+    assert load_folder(added.path).categories == ["Female", "Male"]
+    [info] = list_datasets(root)
+    assert (info.name, info.categories, info.n_names, info.error) == ("first-names", ["Female", "Male"], 8, "")
+
+
+def test_zip_with_one_category_is_refused_and_leaves_nothing(root):
+    with pytest.raises(DatasetError, match="at least 2 categories"):
+        add_from_bytes("one", zip_bytes({"Only.txt": "Anna\nBen\n"}), root)
+    assert list_datasets(root) == []
+    assert [p.name for p in root.iterdir()] == []
+
+
+def test_not_a_zip_is_refused_with_a_one_line_reason(root):
+    with pytest.raises(DatasetError, match="not a valid zip") as caught:
+        add_from_bytes("junk", b"this is not a zip", root)
+    assert "\n" not in str(caught.value)
+
+
+def test_non_utf8_file_is_refused_naming_the_file(root):
+    data = zip_bytes({"A.txt": "Anna\n", "B.txt": "Bj\xf6rn\n".encode("latin-1")})
+    with pytest.raises(DatasetError, match="B.txt is not UTF-8"):
+        add_from_bytes("latin", data, root)
+
+
+def test_unsafe_zip_member_is_refused(root):
+    with pytest.raises(DatasetError, match="unsafe path"):
+        add_from_bytes("evil", zip_bytes({"../A.txt": "Anna\n", "B.txt": "Ben\n"}), root)
+    assert not (root.parent / "A.txt").exists()
+
+
+def test_characters_outside_the_alphabet_are_reported_with_counts(root):
+    added = add_from_bytes("cities", zip_bytes({"Japan.txt": "Tokyo\nOsaka-shi\n", "Germany.txt": "Köln\nMünchen\n"}),
+                           root)
+    assert added.unsupported == {"-": 1}
+    assert "'-' (1)" in added.notice
+    assert "Koln" in load_folder(added.path).names  # accents are transliterated, not dropped
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", " ", ".hidden", "x" * 65, "..", "nul\x00"])
+def test_unsafe_names_are_refused(root, name):
+    with pytest.raises(DatasetError, match="not a usable dataset name"):
+        dataset_path(name, root)
+
+
+def test_existing_name_is_kept_unless_replacing(root):
+    add_from_bytes("first", zip_bytes(GENDER), root)
+    other = zip_bytes({"X.txt": "Xa\nXe\n", "Y.txt": "Ya\nYe\n", "Z.txt": "Za\nZe\n"})
+    with pytest.raises(DatasetError, match="already exists"):
+        add_from_bytes("first", other, root)
+    assert load_folder(root / "first").categories == ["Female", "Male"]
+    add_from_bytes("first", other, root, replace=True)
+    assert load_folder(root / "first").categories == ["X", "Y", "Z"]
+
+
+def test_folder_is_copied_in_and_the_original_left_alone(root, tiny_folder):
+    added = add_from_folder("tiny", tiny_folder, root)
+    assert added.dataset.categories == load_folder(tiny_folder).categories
+    assert sorted(p.name for p in tiny_folder.iterdir()) == sorted(p.name for p in added.path.iterdir())
+
+
+def test_folder_over_the_size_limit_is_refused(root, tiny_folder):
+    with pytest.raises(DatasetError, match="over the"):
+        add_from_folder("big", tiny_folder, root, max_bytes=10)
+
+
+def test_delete_removes_the_dataset_and_unknown_names_are_reported(root):
+    add_from_bytes("first", zip_bytes(GENDER), root)
+    delete_dataset("first", root)
+    assert list_datasets(root) == []
+    with pytest.raises(DatasetError, match="no dataset named 'first'"):
+        delete_dataset("first", root)
+
+
+def test_root_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "elsewhere"))
+    assert datasets_root() == tmp_path / "elsewhere"
+
+
+def test_zip_path_is_accepted_as_well_as_bytes(root, tmp_path):
+    file = tmp_path / "upload.zip"
+    file.write_bytes(zip_bytes(GENDER))
+    assert add_from_zip("from-file", file, root).dataset.n_categories == 2

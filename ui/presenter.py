@@ -1,0 +1,44 @@
+"""Presenter mode: larger type and charts for a projector, and a switch pages read to hide advanced controls.
+
+The CSS and chart styling are plain values and functions (no Streamlit calls) so they can be tested; the
+pages inject the CSS with st.html and pass every chart through `style_chart`.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+from rnnviz import charts
+
+FONT_SCALE = 1.6  # chart text and sizes relative to the normal view
+CHART_FONT = round(charts.FONT_SIZE * FONT_SCALE)
+
+CSS = """
+<style>
+/* presenter mode: readable from the back of a classroom */
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stWidgetLabel"] p, [data-testid="stMetricLabel"] p { font-size: 1.35rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
+[data-testid="stDataFrame"] { zoom: 1.3; }
+.block-container { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
+</style>
+"""
+
+
+def style_chart(chart: alt.TopLevelMixin, presenting: bool) -> alt.TopLevelMixin:
+    """The chart unchanged, or with fonts, lines and marks enlarged for a projector."""
+    if not presenting:
+        return chart
+    return (chart.configure_axis(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT, tickSize=8)
+            .configure_legend(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT, symbolSize=240,
+                              labelLimit=480, symbolStrokeWidth=4)
+            .configure_title(fontSize=CHART_FONT + 4)
+            .configure_line(strokeWidth=4)
+            .configure_text(fontSize=round(11 * FONT_SCALE)))
+
+
+def chart_height(height: int, presenting: bool) -> int:
+    """A chart's height in pixels, taller when presenting."""
+    return round(height * FONT_SCALE) if presenting else height

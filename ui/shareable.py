@@ -1,0 +1,226 @@
+"""Settings that live in the page's URL, so a teacher can hand out a link that opens the same setup.
+
+Pure functions over a plain dict of query parameters (what `st.query_params.to_dict()` gives): parsing
+never raises; every value that cannot be used falls back to its default and is named in a notice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnviz.data import DataError, clean_name
+from rnnviz.smoothing import MAX_WEIGHT
+from rnnviz.train import TrainConfig
+
+PRESENT = "present"  # ?present=1 turns presenter mode on
+TRAIN_FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs",
+                "clip_grad", "weight_decay", "class_balanced", "seed", "val_fraction", "test_fraction",
+                "eval_every")  # device is the server's business, not the link's
+ALIASES = {"lr": "learning_rate"}
+DATASET = "data"  # a named dataset; absent means the surname data
+GATES_RUN, GATES_NAME = "run", "name"
+CURVE_X = ("step", "epoch", "time")
+SMOOTH, XAXIS, LOG = "smooth", "x", "log"
+MAX_PARAM_CHARS = 200  # longer values are never valid and are not echoed back in full
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+@dataclass
+class Parsed:
+    """Values to use (defaults where the URL said nothing usable) and one notice per ignored value."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def notice(self) -> str:
+        """All notices as one line for the page, or ''."""
+        return ("Ignored from the link: " + "; ".join(self.notices) + ".") if self.notices else ""
+
+
+def _last(value: str | Sequence[str] | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value[-1]) if len(value) else None
+
+
+def _show(text: str) -> str:
+    return repr(text if len(text) <= 30 else text[:29] + "…")
+
+
+def _parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError("not true/false")
+
+
+def _convert(name: str, text: str) -> Any:
+    default = getattr(TrainConfig(), name)
+    if isinstance(default, bool):
+        return _parse_bool(text)
+    if isinstance(default, int):
+        number = float(text)
+        if not math.isfinite(number) or number != int(number):
+            raise ValueError("not a whole number")
+        return int(number)
+    if isinstance(default, float):
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError("not finite")
+        return number
+    return text.strip().lower()
+
+
+def _rule(name: str) -> str:
+    if name in TrainConfig.CHOICES:
+        return "one of " + ", ".join(TrainConfig.CHOICES[name])
+    if name in TrainConfig.LIMITS:
+        low, high = TrainConfig.LIMITS[name]
+        return f"a number in [{low}, {high}]"
+    return "true or false"
+
+
+def parse_train(params: Mapping[str, Any], datasets: Sequence[str] = ()) -> Parsed:
+    """TrainConfig values (every field, defaults filled in) and the dataset name from a Train page URL."""
+    defaults = TrainConfig().to_dict()
+    parsed = Parsed(values=dict(defaults))
+    parsed.values[DATASET] = ""
+    for key, raw in params.items():
+        name = ALIASES.get(key, key)
+        text = _last(raw)
+        if text is None or name in (PRESENT, SMOOTH, XAXIS, LOG):
+            continue
+        if len(text) > MAX_PARAM_CHARS:
+            parsed.notices.append(f"{key} (too long)")
+            continue
+        if name == DATASET:
+            if text in datasets:
+                parsed.values[DATASET] = text
+            elif text:
+                parsed.notices.append(f"{key}={_show(text)} (no such dataset; using the surname data)")
+            continue
+        if name not in TRAIN_FIELDS:
+            parsed.notices.append(f"{_show(key)} (not a setting of this page)")
+            continue
+        try:
+            value = _convert(name, text)
+            TrainConfig(**{**defaults, name: value})
+        except (ValueError, TypeError):
+            parsed.notices.append(f"{key}={_show(text)} (must be {_rule(name)})")
+            continue
+        parsed.values[name] = value
+    config = {k: v for k, v in parsed.values.items() if k != DATASET}
+    try:
+        TrainConfig(**config)
+    except ValueError as exc:
+        # Each value was fine alone; only the fractions are checked together.
+        parsed.values["val_fraction"], parsed.values["test_fraction"] = (defaults["val_fraction"],
+                                                                         defaults["test_fraction"])
+        parsed.notices.append(f"val_fraction and test_fraction ({exc})")
+    return parsed
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def train_query(config: TrainConfig | Mapping[str, Any], dataset: str = "") -> dict[str, str]:
+    """Query parameters for a Train page link: the model always, other settings where they differ from defaults."""
+    values = config.to_dict() if isinstance(config, TrainConfig) else dict(config)
+    defaults = TrainConfig().to_dict()
+    query = {"model": str(values["model"])}
+    for name in TRAIN_FIELDS[1:]:
+        if name in values and values[name] != defaults[name]:
+            query[name] = _text(values[name])
+    if dataset:
+        query[DATASET] = dataset
+    return query
+
+
+def parse_gates(params: Mapping[str, Any], run_ids: Sequence[str]) -> Parsed:
+    """The run and surname of a Gates page URL; run '' and name '' when absent or unusable."""
+    parsed = Parsed(values={GATES_RUN: "", GATES_NAME: ""})
+    run = _last(params.get(GATES_RUN))
+    if run:
+        if run in run_ids:
+            parsed.values[GATES_RUN] = run
+        else:
+            parsed.notices.append(f"run={_show(run)} (no such run with gates on this server)")
+    name = _last(params.get(GATES_NAME))
+    if name:
+        try:
+            clean_name(name)
+        except DataError as exc:
+            parsed.notices.append(f"name={_show(name)} ({exc})")
+        else:
+            parsed.values[GATES_NAME] = name[:MAX_PARAM_CHARS]
+    return parsed
+
+
+def gates_query(run: str, name: str) -> dict[str, str]:
+    return {k: v for k, v in ((GATES_RUN, run), (GATES_NAME, name)) if v}
+
+
+def parse_curves(params: Mapping[str, Any]) -> Parsed:
+    """Curve display settings: smoothing weight, x axis (step | epoch | time) and log-scale loss."""
+    parsed = Parsed(values={SMOOTH: 0.0, XAXIS: "epoch", LOG: False})
+    smooth = _last(params.get(SMOOTH))
+    if smooth is not None:
+        try:
+            weight = float(smooth)
+            if not 0.0 <= weight <= MAX_WEIGHT:
+                raise ValueError
+            parsed.values[SMOOTH] = weight
+        except ValueError:
+            parsed.notices.append(f"smooth={_show(smooth)} (must be a number in [0, {MAX_WEIGHT}])")
+    axis = _last(params.get(XAXIS))
+    if axis is not None:
+        if axis.strip().lower() in CURVE_X:
+            parsed.values[XAXIS] = axis.strip().lower()
+        else:
+            parsed.notices.append(f"x={_show(axis)} (must be one of {', '.join(CURVE_X)})")
+    log = _last(params.get(LOG))
+    if log is not None:
+        try:
+            parsed.values[LOG] = _parse_bool(log)
+        except ValueError:
+            parsed.notices.append(f"log={_show(log)} (must be 1 or 0)")
+    return parsed
+
+
+def curves_query(smooth: float, x: str, log: bool) -> dict[str, str]:
+    query = {}
+    if smooth:
+        query[SMOOTH] = repr(float(smooth))
+    if x != "epoch":
+        query[XAXIS] = x
+    if log:
+        query[LOG] = "1"
+    return query
+
+
+def presenting(params: Mapping[str, Any]) -> bool:
+    """Whether the URL asks for presenter mode (?present=1)."""
+    value = _last(params.get(PRESENT))
+    if value is None:
+        return False
+    try:
+        return _parse_bool(value)
+    except ValueError:
+        return False
+
+
+def known_train_keys() -> set[str]:
+    return {*TRAIN_FIELDS, *ALIASES, DATASET, PRESENT, SMOOTH, XAXIS, LOG}
+
