@@ -1,6 +1,6 @@
 """Shared fixtures: tiny surname folders built in tmp_path for unit tests, the real data for integration tests.
 
-Every test gets its own RNNVIZ_RUNS in tmp_path, so nothing is ever written to the project's runs/.
+Every test gets its own RNNVIZ_RUNS and RNNVIZ_DATASETS in tmp_path, so nothing is ever written to the project's runs/.
 Torch runs on one thread in tests (see below).
 """
 
@@ -48,6 +48,7 @@ def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private runs directory per test, also seen by subprocesses through RNNVIZ_RUNS."""
     root = tmp_path / "runs"
     monkeypatch.setenv("RNNVIZ_RUNS", str(root))
+    monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "datasets"))  # named datasets, likewise private
     return root
 
 

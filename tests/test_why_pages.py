@@ -18,19 +18,14 @@ from rnnviz.train import TrainConfig
 from ui import nav, resources
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-PAGE_DIR = Path(nav.HOME).parent
-WHY = str(PAGE_DIR / "why.py")
-REPORT = str(PAGE_DIR / "report.py")
+WHY = nav.WHY
+REPORT = nav.REPORT
 
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
     """Open one of the two pages in the app, with the tiny data and this test's runs folder."""
     monkeypatch.setenv("RNNVIZ_DATA", str(tiny_folder))
-    known = [path for path, _, _ in nav.PAGES]
-    extra = tuple((path, title, ":material/insights:") for path, title in
-                  ((WHY, "Why LSTM wins"), (REPORT, "The report, reproduced")) if path not in known)
-    monkeypatch.setattr(nav, "PAGES", (*nav.PAGES, *extra))
     st.cache_resource.clear()  # the probe runner, job managers and the chosen data folder are process-wide
     st.cache_data.clear()
 

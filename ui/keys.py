@@ -30,3 +30,6 @@ GATES_SNAPSHOT = "gates.snapshot"
 # Data page
 DATA_FOLDER = "data.folder"
 DATA_SAMPLE_CATEGORY = "data.sample_category"
+
+# Whole app
+PRESENTER = "app.presenter"  # presenter mode: the sidebar toggle's key, seeded from ?present=1

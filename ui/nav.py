@@ -10,11 +10,15 @@ TRAIN = "app_pages/train.py"
 EVALUATE = "app_pages/evaluate.py"
 GATES = "app_pages/gates.py"
 DATA = "app_pages/data.py"
+WHY = "app_pages/why.py"
+REPORT = "app_pages/report.py"
 
 PAGES = (
     (HOME, "Home", ":material/home:"),
     (TRAIN, "Train", ":material/model_training:"),
     (EVALUATE, "Evaluate", ":material/grid_on:"),
     (GATES, "Gates", ":material/tune:"),
+    (WHY, "Why LSTM?", ":material/psychology:"),
+    (REPORT, "The report", ":material/description:"),
     (DATA, "Data", ":material/dataset:"),
 )

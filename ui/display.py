@@ -1,0 +1,88 @@
+"""How pages show charts and tables: presenter styling, and PNG / SVG / CSV downloads beside each one.
+
+Every chart and table goes through `chart` and `table`, so presenter mode and the download buttons behave
+the same on every page. Downloads are rendered only when clicked (deferred download data), so a page
+that refreshes every second pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from rnnviz import export
+from ui import keys, presenter, shareable
+
+
+def presenting() -> bool:
+    """Whether this session is in presenter mode (sidebar toggle or ?present=1)."""
+    return bool(st.session_state.get(keys.PRESENTER, False))
+
+
+def height(pixels: int) -> int:
+    """A chart height, taller in presenter mode."""
+    return presenter.chart_height(pixels, presenting())
+
+
+def _render(chart: alt.TopLevelMixin, fmt: str) -> Callable[[], bytes]:
+    def build() -> bytes:
+        return export.chart_bytes(chart, fmt)
+
+    return build
+
+
+def chart(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame | None = None,
+          downloads: bool = True) -> None:
+    """Show an altair chart full width; below it, PNG and SVG downloads (and CSV of `data` when given).
+
+    `name` makes the file names and the widget keys, so it must be unique on the page.
+    """
+    where = where if where is not None else st
+    showing = presenting()
+    where.altair_chart(presenter.style_chart(figure, showing), width="stretch")
+    if downloads and not showing:
+        download_row(figure, name, where, data)
+
+
+def download_row(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame | None = None) -> None:
+    where = where if where is not None else st
+    stem = export.file_stem("rnnviz", name)
+    with where.popover("Download", icon=":material/download:", width="content"):
+        st.download_button("PNG image", data=_render(figure, "png"), file_name=f"{stem}.png", mime="image/png",
+                           on_click="ignore", key=f"dl-png-{name}", icon=":material/image:", width="stretch")
+        st.download_button("SVG image", data=_render(figure, "svg"), file_name=f"{stem}.svg",
+                           mime="image/svg+xml", on_click="ignore", key=f"dl-svg-{name}",
+                           icon=":material/draw:", width="stretch")
+        if data is not None:
+            st.download_button("Data as CSV", data=lambda: export.table_csv(data), file_name=f"{stem}.csv",
+                               mime="text/csv", on_click="ignore", key=f"dl-csv-{name}", icon=":material/table:",
+                               width="stretch")
+
+
+def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -> None:
+    """A download button for a table as CSV (hidden in presenter mode)."""
+    if presenting():
+        return
+    where = where if where is not None else st
+    stem = export.file_stem("rnnviz", name)
+    where.download_button(label, data=lambda: export.table_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
+                          on_click="ignore", key=f"dl-table-{name}", icon=":material/table:")
+
+
+def presenter_toggle() -> None:
+    """The sidebar switch for presenter mode, on from the start when the link says ?present=1."""
+    params = st.query_params.to_dict()
+    if keys.PRESENTER not in st.session_state and shareable.presenting(params):
+        st.session_state[keys.PRESENTER] = True
+    st.sidebar.toggle("Presenter mode", key=keys.PRESENTER,
+                      help="Large type and charts for a projector; advanced controls and downloads are hidden. "
+                           "Add ?present=1 to a link to open the app this way.")
+    if presenting():
+        st.html(presenter.CSS)
+        if params.get(shareable.PRESENT) != "1":
+            st.query_params[shareable.PRESENT] = "1"
+    elif shareable.PRESENT in params:
+        del st.query_params[shareable.PRESENT]
