@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz.data import DataError
-from ui import guards, nav, resources
+from ui import display, guards, nav, resources
 
 st.title("rnnviz: see how recurrent networks learn")
 st.markdown(
@@ -12,15 +12,23 @@ st.markdown(
     "matrices, and look at the LSTM's input, forget and output gates letter by letter for any surname."
 )
 
-links = st.columns(4)
-for column, (path, title, icon), text in zip(
-    links, nav.PAGES[1:],
-    ("Start trainings and compare their curves", "Confusion matrices and learning replay",
-     "Gates, cell state and prediction, letter by letter", "Where the surnames come from"),
-):
-    with column.container(border=True):
-        st.page_link(path, label=title, icon=icon)
-        st.caption(text)
+WHAT = {
+    nav.TRAIN: "Start trainings, watch and compare their curves; the demo races RNN against nn.LSTM",
+    nav.EVALUATE: "Confusion matrices, per-language scores and learning replay",
+    nav.GATES: "Gates, cell state and prediction, letter by letter, for any surname",
+    nav.WHY: "Why the LSTM wins: gradients over distance, a memory probe, gate saturation",
+    nav.REPORT: "The lab report's three models retrained and set beside its figures",
+    nav.DATA: "Where the surnames come from, and your own datasets",
+}
+pages = [(path, title, icon) for path, title, icon in nav.PAGES if path in WHAT]
+for row in range(0, len(pages), 3):
+    for column, (path, title, icon) in zip(st.columns(3), pages[row : row + 3]):
+        with column.container(border=True):
+            st.page_link(path, label=title, icon=icon)
+            st.caption(WHAT[path])
+if not display.presenting():
+    st.caption("Before class on a slow machine: `python -m rnnviz train --all` trains the report's three models "
+               "ahead of time; they appear here like any other run.")
 
 st.subheader("Data")
 folder = resources.data_folder()

@@ -8,7 +8,7 @@ from rnnviz import charts, insight_charts
 from rnnviz.jobs import JobLimitError
 from rnnviz.models import MODEL_LABELS
 from rnnviz.reproduce import REPORT_RUNS, comparison_table, data_facts, find_report_runs, reading
-from ui import guards, resources, runview
+from ui import display, guards, resources, runview
 
 # Session-state keys of this page.
 FORMAT = "report.format"
@@ -29,7 +29,9 @@ def percent(value) -> str:
 
 
 def download(column, chart, name: str, fmt: str, key: str) -> None:
-    """A button that renders the chart to an image only when clicked."""
+    """A button that renders the chart to an image only when clicked (none in presenter mode)."""
+    if display.presenting():
+        return
     column.download_button(f"{fmt.upper()}", data=lambda: insight_charts.to_image(chart, fmt),
                            file_name=f"{name}.{fmt}", mime=MIME[fmt], key=key, icon=":material/download:",
                            on_click="ignore")
@@ -114,8 +116,7 @@ def comparison(found, dataset, fmt: str) -> None:
             "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
             "report_says": st.column_config.TextColumn("report says"),
         })
-        st.download_button("Table as CSV", table.to_csv(index=False), file_name="report-comparison.csv",
-                           mime="text/csv", icon=":material/download:", on_click="ignore")
+        display.csv_button(table, "report-comparison", label="Table as CSV")
         try:
             facts = cached_facts(str(dataset.source), len(dataset))
         except guards.USER_ERRORS as exc:
@@ -124,7 +125,7 @@ def comparison(found, dataset, fmt: str) -> None:
         st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
     with right:
         chart = insight_charts.report_chart(table)
-        st.altair_chart(chart, width="stretch")
+        display.chart(chart, "report-accuracy", downloads=False)
         download(st, chart, "report-accuracy", fmt, "report.download.summary")
 
 
@@ -138,12 +139,12 @@ def model_column(column, model: str, info, fmt: str) -> None:
             long = charts.curves_long(resources.run_metrics(info.path), label)
             for metric in ("loss", "accuracy"):
                 chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
-                st.altair_chart(chart, width="stretch")
+                display.chart(chart, f"{model}-{metric}", downloads=False)
                 download(st, chart, f"{model}-{metric}", fmt, f"report.download.{model}.{metric}")
             report = resources.run_report(info, "test")
             heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
                                                title=f"{label}: test names", selectable=False, cell=12)
-            st.altair_chart(heatmap, width="content")
+            display.chart(heatmap, f"{model}-confusion", downloads=False, width="content")
             download(st, heatmap, f"{model}-confusion", fmt, f"report.download.{model}.confusion")
 
 

@@ -11,7 +11,7 @@ from rnnviz.inspect import STAGES, flow_summary, gate_saturation, gradient_flow,
 from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, ProbeRunner
 from rnnviz.runs import list_snapshots
 from rnnviz.train import TrainConfig
-from ui import guards, resources, runview
+from ui import display, guards, resources, runview
 
 # Session-state keys of this page.
 VIEW = "why.view"
@@ -149,7 +149,7 @@ def flow_validation(chosen, specs: tuple, relative: bool) -> None:
         help="Each distance averages over the names long enough to have it, so the far end speaks for long names "
              "only. Raise this to measure every distance on the same names.")
     flow = cached_flow(specs, key, int(min_length))
-    st.altair_chart(insight_charts.gradient_flow_chart(flow, relative=relative), width="stretch")
+    display.chart(insight_charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
     st.dataframe(summary, hide_index=True, width="stretch",
@@ -173,7 +173,7 @@ def flow_one_name(chosen, specs: tuple) -> None:
         return
     if result.note:
         st.caption(f"Read as **{result.used}** ({result.note}).")
-    st.altair_chart(insight_charts.name_gradient_chart(result.frame), width="stretch")
+    display.chart(insight_charts.name_gradient_chart(result.frame), f"gradient-{result.used}", data=result.frame)
     targets = result.frame.drop_duplicates(["model", "stage"])
     st.caption("Loss of: " + "; ".join(f"{row.model} {STAGE_LABELS[row.stage]}: {row.target}"
                                        for row in targets.itertuples()))
@@ -238,7 +238,7 @@ def probe_view() -> None:
         elif snap.message:
             (st.error if snap.status == "failed" else st.caption)(snap.message)
         if len(snap.results):
-            st.altair_chart(insight_charts.probe_chart(snap.results), width="stretch")
+            display.chart(insight_charts.probe_chart(snap.results), "memory-probe", data=snap.results)
             st.dataframe(snap.results, hide_index=True, width="stretch",
                          column_config={"accuracy": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
                                                                                     format="percent"),
@@ -272,7 +272,7 @@ def saturation_view() -> None:
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         st.stop()
-    st.altair_chart(insight_charts.saturation_chart(saturation), width="content")
+    display.chart(insight_charts.saturation_chart(saturation), "gate-saturation", data=saturation, width="content")
     summary = saturation_summary(saturation)
     st.dataframe(summary, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})

@@ -232,6 +232,9 @@ def encode(names: list[str]):
     return chars, torch.tensor(lengths, dtype=torch.long)
 
 
+POOL_BATCHES = 50  # batches' worth of shuffled names sorted by length together when training
+
+
 class EncodedSplit:
     """One part of a split held as tensors, cut into shuffled padded batches."""
 
@@ -247,16 +250,44 @@ class EncodedSplit:
     def __len__(self) -> int:
         return len(self.names)
 
-    def batches(self, batch_size: int, generator=None, shuffle: bool = True):
-        """Yield (chars [B, T], lengths [B], labels [B]), each batch trimmed to its longest name."""
+    def batches(self, batch_size: int, generator=None, shuffle: bool = True, pool_batches: int = POOL_BATCHES):
+        """Yield (chars [B, T], lengths [B], labels [B]), each batch trimmed to its longest name.
+
+        Shuffled batches are length-bucketed: the names are shuffled, taken `pool_batches` batches' worth at a
+        time, sorted by length within that pool and cut into batches, and the batches of all pools are shuffled.
+        Names in a batch are then of similar length, so little work is spent on padding, yet every epoch
+        still sees every name exactly once in a new, seeded order. pool_batches=0 gives plain random batches.
+        Unshuffled batches keep the names' order.
+        """
         import torch
 
         n = len(self.names)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        if not shuffle:
+            order = torch.arange(n)
+        elif pool_batches > 0:
+            order = _bucketed_order(self.lengths, batch_size, pool_batches, generator)
+        else:
+            order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             lengths = self.lengths[index]
             yield self.chars[index, : int(lengths.max())], lengths, self.labels[index]
+
+
+def _bucketed_order(lengths, batch_size: int, pool_batches: int, generator=None):
+    """A seeded order of range(len(lengths)) whose consecutive batch_size blocks hold names of similar length.
+
+    Only the last block can be short, as with plain random batches, so an epoch has the same number of steps.
+    """
+    import torch
+
+    n = len(lengths)
+    order = torch.randperm(n, generator=generator)
+    pool = batch_size * pool_batches
+    # A stable sort keeps the shuffled order among names of equal length.
+    pools = [chunk[torch.sort(lengths[chunk], stable=True).indices] for chunk in order.split(pool)]
+    blocks = torch.cat(pools).split(batch_size)
+    return torch.cat([blocks[k] for k in torch.randperm(len(blocks), generator=generator).tolist()])
 
 
 def find_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:

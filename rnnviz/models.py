@@ -55,22 +55,32 @@ class RNN(Classifier):
         self.i2o = nn.Linear(input_size + hidden_size, output_size)
         self.softmax = nn.LogSoftmax(dim=1)
 
-    def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Hidden state *before* each step, [B, T, H]; frozen once a name has ended."""
+    def _states(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden state before each step, run straight through the padding: [B, T, H].
+
+        A name's states up to its last character do not depend on the padding after it, so the loop needs
+        no masking; callers read each name's states up to its own last index.
+        """
         B, T, _ = x.shape
         W_x, W_h = self.i2h.weight.split([self.input_size, self.hidden_size], dim=1)
-        x_proj = F.linear(x, W_x, self.i2h.bias)  # (B, T, H): all input steps at once
-        h = x.new_zeros(B, self.hidden_size)
-        before = []
-        active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(B, 1)  # (B, T)
-        for t in range(T):
-            before.append(h)
-            h_new = x_proj[:, t] + h @ W_h.T  # (B, H)
-            h = torch.where(active[:, t : t + 1], h_new, h)
-        return torch.stack(before, dim=1)  # (B, T, H)
+        x_proj = F.linear(x.transpose(0, 1), W_x, self.i2h.bias)  # (T, B, H): all input steps at once
+        W_hT = W_h.T  # (H, H)
+        states = [x.new_zeros(B, self.hidden_size)]
+        for t in range(T - 1):  # the state after the last step feeds nothing
+            # h_{t+1} = x_t W_x + b + h_t W_h; the first state is zero, so its product is left out.
+            states.append(x_proj[0] if t == 0 else torch.addmm(x_proj[t], states[-1], W_hT))  # (B, H)
+        return torch.stack(states, dim=1)  # (B, T, H)
+
+    def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Hidden state *before* each step, [B, T, H]; frozen once a name has ended."""
+        states = self._states(x)  # (B, T, H)
+        T = x.size(1)
+        # Before step t a name holds the state after min(t, length) steps.
+        index = torch.minimum(torch.arange(T, device=x.device).view(1, T), lengths.to(x.device).view(-1, 1))
+        return states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(2)))
 
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        before = self.hidden_states(x, lengths)  # (B, T, H)
+        before = self._states(x)  # (B, T, H)
         combined = torch.cat([_last_step(x, lengths), _last_step(before, lengths)], dim=1)  # (B, V+H)
         return self.softmax(self.i2o(combined))  # (B, C)
 
@@ -120,7 +130,8 @@ class MyLSTM(Classifier):
     """An LSTM written out gate by gate, with the report's W/U/b names.
 
     i = sigmoid(x W_i + h U_i + b_i), f and o likewise, g = tanh(x W_g + h U_g + b_g),
-    c = f * c + i * g, h = o * tanh(c). The four gates' products are fused per step.
+    c = f * c + i * g, h = o * tanh(c). The four gates' products are fused per step, and every step's
+    input product is taken at once before the loop.
     """
 
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 64, output_size: int = N_CATEGORIES):
@@ -134,46 +145,58 @@ class MyLSTM(Classifier):
         self.out = nn.Linear(hidden_size, output_size)
         self.softmax = nn.LogSoftmax(dim=-1)
 
-    def _run(self, x: torch.Tensor, lengths: torch.Tensor, keep: bool):
+    def _fused(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The report's parameters side by side in the order i, f, o, g, so one sigmoid covers three gates."""
+        order = ("i", "f", "o", "g")
+        W = torch.cat([getattr(self, f"W_{k}") for k in order], dim=1)  # (V, 4H)
+        U = torch.cat([getattr(self, f"U_{k}") for k in order], dim=1)  # (H, 4H)
+        b = torch.cat([getattr(self, f"b_{k}") for k in order])  # (4H,)
+        return W, U, b
+
+    def _run(self, x: torch.Tensor, keep: bool):
+        """Every step's h (and, when keep, c and the gates i, f, g, o), run straight through the padding.
+
+        A name's states up to its last character do not depend on the padding after it, so the loop needs
+        no masking; callers read each name's values up to its own last index.
+        """
         B, T, _ = x.shape
         H = self.hidden_size
-        W = torch.cat([self.W_i, self.W_f, self.W_g, self.W_o], dim=1)  # (V, 4H)
-        U = torch.cat([self.U_i, self.U_f, self.U_g, self.U_o], dim=1)  # (H, 4H)
-        b = torch.cat([self.b_i, self.b_f, self.b_g, self.b_o])  # (4H,)
-        x_proj = torch.addmm(b, x.reshape(B * T, -1), W).view(B, T, 4 * H)  # (B, T, 4H)
-        active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(B, 1)  # (B, T)
-        h = x.new_zeros(B, H)
-        c = x.new_zeros(B, H)
-        steps = []
+        W, U, b = self._fused()  # gradients flow back through the concatenation to W_i, U_i, b_i, ...
+        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, 4 * H)  # all steps at once
+        hs, cs, gates = [], [], []
+        h = c = None
         for t in range(T):
-            z = x_proj[:, t] + h @ U  # (B, 4H)
-            z_i, z_f, z_g, z_o = z.chunk(4, dim=1)
-            i, f, g, o = torch.sigmoid(z_i), torch.sigmoid(z_f), torch.tanh(z_g), torch.sigmoid(z_o)
-            c_new = f * c + i * g  # (B, H)
-            h_new = o * torch.tanh(c_new)  # (B, H)
-            still = active[:, t : t + 1]  # (B, 1): names that have not ended keep moving
-            c = torch.where(still, c_new, c)
-            h = torch.where(still, h_new, h)
+            z = x_proj[0] if t == 0 else torch.addmm(x_proj[t], h, U)  # (B, 4H); h and c start at zero
+            ifo = torch.sigmoid(z[:, : 3 * H])  # (B, 3H)
+            g = torch.tanh(z[:, 3 * H :])  # (B, H)
+            i, f, o = ifo.chunk(3, dim=1)
+            c = i * g if t == 0 else torch.addcmul(f * c, i, g)  # c = f * c + i * g
+            h = o * torch.tanh(c)  # (B, H)
+            hs.append(h)
             if keep:
-                steps.append((i, f, g, o, c_new, h_new))
-        return h, steps, active
+                cs.append(c)
+                gates.append((i, f, g, o))
+        return hs, cs, gates
 
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        h, _, _ = self._run(x, lengths, keep=False)
-        return self.softmax(self.out(h))  # (B, C)
+        hs, _, _ = self._run(x, keep=False)
+        h_last = _last_step(torch.stack(hs, dim=1), lengths)  # (B, H)
+        return self.softmax(self.out(h_last))  # (B, C)
 
     def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        _, steps, _ = self._run(x, lengths, keep=True)
-        hs = torch.stack([s[5] for s in steps], dim=1)  # (B, T, H)
-        return self.softmax(self.out(hs))  # (B, T, C)
+        hs, _, _ = self._run(x, keep=False)
+        return self.softmax(self.out(torch.stack(hs, dim=1)))  # (B, T, C)
 
     @torch.no_grad()
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
         """Gate activations, cell and hidden states, and prefix predictions at every step."""
         x = one_hot(chars, self.input_size)
-        _, steps, active = self._run(x, lengths, keep=True)
-        stacked = [torch.stack([s[k] for s in steps], dim=1) for k in range(6)]  # 6 x (B, T, H)
+        hs, cs, gates = self._run(x, keep=True)
+        stacked = [torch.stack([step[k] for step in gates], dim=1) for k in range(4)]  # i, f, g, o: (B, T, H)
+        stacked += [torch.stack(cs, dim=1), torch.stack(hs, dim=1)]
         log_probs = self.softmax(self.out(stacked[5]))  # (B, T, C)
+        T = x.size(1)
+        active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(-1, 1)  # (B, T)
         pad = ~active.unsqueeze(-1)  # (B, T, 1)
         masked = [t.masked_fill(pad, float("nan")) for t in stacked + [log_probs]]
         return GateTrace(*masked)

@@ -35,14 +35,15 @@ def _render(chart: alt.TopLevelMixin, fmt: str) -> Callable[[], bytes]:
 
 
 def chart(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame | None = None,
-          downloads: bool = True) -> None:
+          downloads: bool = True, width: str = "stretch", **kwargs) -> None:
     """Show an altair chart full width; below it, PNG and SVG downloads (and CSV of `data` when given).
 
-    `name` makes the file names and the widget keys, so it must be unique on the page.
+    `name` makes the file names and the widget keys, so it must be unique on the page; other keyword
+    arguments go to st.altair_chart (e.g. `alt` text, or `on_select` for a selectable chart).
     """
     where = where if where is not None else st
     showing = presenting()
-    where.altair_chart(presenter.style_chart(figure, showing), width="stretch")
+    where.altair_chart(presenter.style_chart(figure, showing), width=width, **kwargs)
     if downloads and not showing:
         download_row(figure, name, where, data)
 
@@ -50,7 +51,7 @@ def chart(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame |
 def download_row(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame | None = None) -> None:
     where = where if where is not None else st
     stem = export.file_stem("rnnviz", name)
-    with where.popover("Download", icon=":material/download:", width="content"):
+    with where.popover("Download", icon=":material/download:", type="tertiary", width="content"):
         st.download_button("PNG image", data=_render(figure, "png"), file_name=f"{stem}.png", mime="image/png",
                            on_click="ignore", key=f"dl-png-{name}", icon=":material/image:", width="stretch")
         st.download_button("SVG image", data=_render(figure, "svg"), file_name=f"{stem}.svg",
