@@ -1,10 +1,21 @@
-"""Evaluate: confusion matrices, per-category scores, misclassified names, and a replay of learning."""
+"""Evaluate: confusion matrices, per-category scores, misclassified names, and a replay of learning.
 
+Every chart downloads as PNG and SVG (and its data as CSV), every table as CSV, and the whole run as one
+offline HTML report; downloads are built only when clicked and hidden in presenter mode.
+"""
+
+import html
+
+import pandas as pd
 import streamlit as st
 
-from rnnviz import charts
+from rnnviz import charts, export
 from rnnviz.runs import list_snapshots
-from ui import guards, keys, nav, resources, runview
+from ui import display, guards, keys, nav, resources, runview
+
+MATRIX_SIDE = 520  # pixels a confusion matrix aims for, alone; two side by side get COMPARE_SIDE each
+COMPARE_SIDE = 440
+MIN_CELL, MAX_CELL = 16, 56  # a 2-category matrix is not a postage stamp, a 25-category one still fits
 
 
 def pick_snapshot(info) -> int | None:
@@ -37,16 +48,44 @@ def scores(report, column) -> None:
     c.metric("Names", f"{len(report.names):,}")
 
 
-def heatmap(report, title: str, cell: int, selectable: bool) -> None:
-    chart = charts.confusion_heatmap(report.confusion_frame(), report.categories, title=title,
-                                     selectable=selectable, cell=cell)
+def cell_size(n_categories: int, side: int) -> int:
+    """Pixels per matrix cell so the matrix is about `side` pixels (taller in presenter mode)."""
+    return max(MIN_CELL, min(MAX_CELL, display.height(side) // max(1, n_categories)))
+
+
+def heatmap(report, title: str, side: int, selectable: bool, name: str) -> None:
+    frame = report.confusion_frame()
+    chart = charts.confusion_heatmap(frame, report.categories, title=title, selectable=selectable,
+                                     cell=cell_size(len(report.categories), side))
     if selectable:
-        st.altair_chart(chart, on_select=select_cell, selection_mode="cell", key=keys.EVAL_CHART, width="content")
+        display.chart(chart, name, data=frame, width="content", on_select=select_cell, selection_mode="cell",
+                      key=keys.EVAL_CHART)
     else:
-        st.altair_chart(chart, width="content")
+        display.chart(chart, name, data=frame, width="content")
 
 
-def mistakes(report) -> None:
+def report_html(info, report, which: str, title: str) -> bytes:
+    """The run's offline HTML report; a failure becomes a short page saying why, never a traceback."""
+    try:
+        page = export.run_folder_report(info.path, report, split=which, title=title)
+    except guards.USER_ERRORS as exc:
+        page = (f"<!DOCTYPE html><meta charset='utf-8'><title>rnnviz</title>"
+                f"<p>The report could not be made: {html.escape(guards.one_line(exc))}</p>")
+    return page.encode("utf-8")
+
+
+def report_button(where, info, report, which: str, title: str) -> None:
+    if display.presenting():
+        return
+    where.download_button("Run report (HTML)", data=lambda: report_html(info, report, which, title),
+                          file_name=f"{export.file_stem('rnnviz', info.run_id, which)}-report.html",
+                          mime="text/html", on_click="ignore", key=f"dl-report-{info.run_id}",
+                          icon=":material/description:", width="stretch",
+                          help="One HTML file that opens offline: settings, training curves, this confusion "
+                               "matrix and the per-category table.")
+
+
+def mistakes(report, report_name: str) -> None:
     frame = report.confusion_frame()
     categories = report.categories
     for key in (keys.EVAL_TRUE, keys.EVAL_PREDICTED):
@@ -63,16 +102,21 @@ def mistakes(report) -> None:
     verb = "correctly classified" if true == predicted else f"predicted as {predicted}"
     st.markdown(f"{len(names):,} {true} names {verb}")
     if names:
-        st.dataframe({"name": names}, hide_index=True, width="stretch", height=min(36 * (len(names) + 1) + 3, 320))
+        table = pd.DataFrame({"name": names})
+        st.dataframe(table, hide_index=True, width="stretch",
+                     height=min(36 * (len(names) + 1) + 3, display.height(320)))
+        display.csv_button(table, f"{report_name}-{true}-as-{predicted}", label="Names as CSV")
 
 
-def per_category(report) -> None:
+def per_category(report, report_name: str) -> None:
     st.markdown("**Per category**")
     bar = {"min_value": 0.0, "max_value": 1.0, "format": "percent"}
-    st.dataframe(report.per_category, hide_index=True, width="stretch", height=35 * (len(report.categories) + 1) + 3,
+    st.dataframe(report.per_category, hide_index=True, width="stretch",
+                 height=min(35 * (len(report.categories) + 1) + 3, display.height(680)),
                  column_config={"precision": st.column_config.ProgressColumn(**bar),
                                 "recall": st.column_config.ProgressColumn(**bar),
                                 "f1": st.column_config.ProgressColumn(**bar)})
+    display.csv_button(report.per_category, f"{report_name}-per-category", label="Per category as CSV")
 
 
 st.title("Evaluate")
@@ -84,7 +128,7 @@ for key in (keys.EVAL_RUN, keys.EVAL_COMPARE):
     if st.session_state.get(key) not in labels:
         st.session_state.pop(key, None)
 
-c1, c2, c3 = st.columns([3, 3, 2], gap="medium")
+c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium", vertical_alignment="bottom")
 run_id = c1.selectbox("Run", list(labels), format_func=labels.get, key=keys.EVAL_RUN)
 others = [r for r in labels if r != run_id]
 compare_id = c2.selectbox("Side by side with", [None, *others], key=keys.EVAL_COMPARE,
@@ -103,28 +147,32 @@ except guards.USER_ERRORS as exc:
     st.stop()
 
 when = runview.snapshot_label(runview.FINAL if snapshot is None else snapshot)
+name = f"{run_id}-{which}" + ("" if snapshot is None else f"-epoch{snapshot}")
+report_button(c4, info, report, which, f"{labels[run_id]} · {when} · {which} names")
 if compare_id is None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         scores(report, st)
-        heatmap(report, f"{labels[run_id]} · {when}", 28, selectable=True)
+        heatmap(report, f"{labels[run_id]} · {when}", MATRIX_SIDE, selectable=True, name=f"confusion-{name}")
     with right:
-        mistakes(report)
-    per_category(report)
+        mistakes(report, name)
+    per_category(report, name)
 else:
     other = by_id[compare_id]
     other_snapshot = snapshot if snapshot is not None and snapshot in list_snapshots(other.path) else None
     left, right = st.columns(2, gap="large")
     with left:
         scores(report, st)
-        heatmap(report, f"{labels[run_id]} · {when}", 24, selectable=True)
+        heatmap(report, f"{labels[run_id]} · {when}", COMPARE_SIDE, selectable=True, name=f"confusion-{name}")
     with right, guards.reported(f"{labels[compare_id]}: "):
         other_report = resources.run_report(other, which, other_snapshot)
         scores(other_report, st)
         other_when = runview.snapshot_label(runview.FINAL if other_snapshot is None else other_snapshot)
-        heatmap(other_report, f"{labels[compare_id]} · {other_when}", 24, selectable=False)
+        other_name = f"{compare_id}-{which}" + ("" if other_snapshot is None else f"-epoch{other_snapshot}")
+        heatmap(other_report, f"{labels[compare_id]} · {other_when}", COMPARE_SIDE, selectable=False,
+                name=f"confusion-{other_name}")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        mistakes(report)
+        mistakes(report, name)
     with right:
-        per_category(report)
+        per_category(report, name)

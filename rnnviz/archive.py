@@ -238,9 +238,7 @@ def _choose_members(
                 f"({info.file_size} bytes from {info.compress_size}); it looks like a zip bomb"
             )
         category = path.name[: -len(path.suffix)]
-        # The name becomes a file here and a label on every chart: no blanks, control characters or essays.
-        if (not category.strip() or len(category) > MAX_CATEGORY_CHARS
-                or any(unicodedata.category(ch).startswith("C") for ch in category)):
+        if not usable_category(category):
             raise ArchiveError(f"refused archive: {_shorten(path.name)!r} is not a usable <Category>.txt name")
         # Case-insensitive file systems would silently merge English.txt and english.txt.
         if path.name.lower() in seen:
@@ -249,6 +247,13 @@ def _choose_members(
         # The data folder is read as *.txt, so English.TXT is written as English.txt.
         chosen.append((info, f"{category}.txt"))
     return chosen
+
+
+def usable_category(category: str) -> bool:
+    """Whether a file stem can be a category: it becomes a file name and a label on every chart, so no blanks,
+    control or invisible format characters, and nothing longer than MAX_CATEGORY_CHARS."""
+    return (bool(category.strip()) and len(category) <= MAX_CATEGORY_CHARS
+            and not any(unicodedata.category(ch).startswith("C") for ch in category))
 
 
 def _shorten(text: str, limit: int = 60) -> str:

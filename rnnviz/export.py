@@ -2,7 +2,8 @@
 
 Charts are rendered by vl-convert (through altair's `chart.save`), so no browser is needed. The HTML report
 embeds its charts as inline SVG and its styles inline: it opens offline, with no script or stylesheet fetched
-from anywhere.
+from anywhere. Every string that comes from a user (run names, category names from uploaded files, settings)
+is HTML-escaped, and a Content-Security-Policy forbids scripts in the file altogether.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import html
 import io
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,11 +71,22 @@ def file_stem(*parts: str) -> str:
     return safe[:120] or "rnnviz"
 
 
-def _svg(chart: alt.TopLevelMixin) -> str:
+_ID = re.compile(r'(\bid=")([^"]+)(")|(url\(#)([^)]+)(\))|((?:xlink:)?href="#)([^"]+)(")')
+
+
+def _svg(chart: alt.TopLevelMixin, prefix: str = "") -> str:
     svg = chart_bytes(chart, "svg").decode("utf-8")
     # Drop the XML prolog so the SVG can sit inside HTML.
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    svg = svg[start:] if start >= 0 else svg
+    if prefix:
+        # Ids (gradients, clip paths) are per document in HTML: give each chart's its own prefix.
+        def rename(match: re.Match) -> str:
+            groups = [g for g in match.groups() if g is not None]
+            return f"{groups[0]}{prefix}-{groups[1]}{groups[2]}"
+
+        svg = _ID.sub(rename, svg)
+    return svg
 
 
 def _format_value(value: Any) -> str:
@@ -98,6 +111,8 @@ def _frame_table(frame: pd.DataFrame) -> str:
     return shown.to_html(index=False, escape=True, border=0, classes="table")
 
 
+# No script may run and nothing may be fetched: styles and images are inline, everything else is refused.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto; max-width: 1000px;
        color: #222; padding: 0 1rem; }
@@ -123,28 +138,33 @@ def run_report_html(config: dict[str, Any], metrics: pd.DataFrame | None, summar
     if data:
         settings["data"] = data
     if categories:
-        settings["categories"] = f"{len(categories)}: " + ", ".join(categories)
+        settings["categories"] = f"{len(categories)}: " + ", ".join(str(c) for c in categories)
     parts += ["<h2>Settings</h2>", _key_value_table(settings)]
     long = charts.curves_long(metrics) if metrics is not None else None
     if long is not None and len(long):
         parts.append("<h2>Training curves</h2>")
         for metric in charts.CURVE_METRICS:
-            parts.append(f"<div class='chart'>{_svg(charts.curve_chart(long, metric))}</div>")
+            parts.append(f"<div class='chart'>{_svg(charts.curve_chart(long, metric), metric)}</div>")
     else:
         parts += ["<h2>Training curves</h2>", "<p class='note'>No evaluations were recorded.</p>"]
     if report is not None:
         heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories, selectable=False)
         parts += [f"<h2>Confusion matrix ({html.escape(split)} names: {len(report.true):,})</h2>",
                   f"<p>accuracy {report.accuracy:.1%}, balanced accuracy {report.balanced_accuracy:.1%}</p>",
-                  f"<div class='chart'>{_svg(heatmap)}</div>",
+                  f"<div class='chart'>{_svg(heatmap, 'confusion')}</div>",
                   "<h2>Per category</h2>", _frame_table(report.per_category)]
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def run_folder_report(path: str | Path, report: Report | None = None, split: str = "test") -> str:
-    """The HTML report of a run folder, read from its config.json, summary.json and metrics.csv."""
+def run_folder_report(path: str | Path, report: Report | None = None, split: str = "test",
+                      title: str | None = None) -> str:
+    """The HTML report of a run folder, read from its config.json, summary.json and metrics.csv.
+
+    `report` is the confusion matrix and per-category table to include (the page passes the one it shows);
+    `title` defaults to the run's id."""
     from .runs import RunError, load_metrics
 
     folder = Path(path)
@@ -164,5 +184,5 @@ def run_folder_report(path: str | Path, report: Report | None = None, split: str
         metrics = None
     categories = meta.get("categories") if isinstance(meta.get("categories"), list) else None
     return run_report_html(meta["config"], metrics, summary if isinstance(summary, dict) else None, report,
-                           title=f"rnnviz run {folder.name}", split=split, categories=categories,
+                           title=title or f"rnnviz run {folder.name}", split=split, categories=categories,
                            data=str(meta.get("data", "")))

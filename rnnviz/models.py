@@ -63,7 +63,8 @@ class RNN(Classifier):
         """
         B, T, _ = x.shape
         W_x, W_h = self.i2h.weight.split([self.input_size, self.hidden_size], dim=1)
-        x_proj = F.linear(x.transpose(0, 1), W_x, self.i2h.bias)  # (T, B, H): all input steps at once
+        # All input steps at once; unbind (not x_proj[t]) so backward gathers the steps' gradients in one go.
+        x_proj = F.linear(x.transpose(0, 1), W_x, self.i2h.bias).unbind(0)  # T x (B, H)
         W_hT = W_h.T  # (H, H)
         states = [x.new_zeros(B, self.hidden_size)]
         for t in range(T - 1):  # the state after the last step feeds nothing
@@ -126,6 +127,79 @@ class GateTrace:
     log_probs: torch.Tensor  # (B, T, C): prediction after each prefix
 
 
+FUSED_ORDER = ("i", "f", "o", "g")  # MyLSTM's internal gate order: the three sigmoid gates first
+
+
+def _gate_loop(x_proj: torch.Tensor, U: torch.Tensor, keep: bool = True):
+    """The report's equations over every step, given x_proj[t] = x_t W + b: (T, B, 4H), U: (H, 4H).
+
+    Returns h and c after each step, the sigmoid gates i, f, o side by side (T, B, 3H) and g (T, B, H);
+    with keep=False only h (the others are what backward and traces need).
+    """
+    T, B, H4 = x_proj.shape
+    H = H4 // 4
+    hs, cs, sigs, gs = [], [], [], []
+    c = None
+    for t in range(T):
+        z = x_proj[t] if t == 0 else torch.addmm(x_proj[t], hs[-1], U)  # (B, 4H); h and c start at zero
+        sig = torch.sigmoid(z[:, : 3 * H])  # i, f, o
+        g = torch.tanh(z[:, 3 * H :])
+        i, f, o = sig.chunk(3, dim=1)
+        c = i * g if t == 0 else torch.addcmul(f * c, i, g)  # c = f * c + i * g
+        hs.append(o * torch.tanh(c))  # h = o * tanh(c)
+        if keep:
+            cs.append(c)
+            sigs.append(sig)
+            gs.append(g)
+    if not keep:
+        return torch.stack(hs)
+    return torch.stack(hs), torch.stack(cs), torch.stack(sigs), torch.stack(gs)
+
+
+class _GateLoop(torch.autograd.Function):
+    """_gate_loop's h for every step, with backpropagation through time written out by hand.
+
+    Autograd would record about a dozen small operations per step and replay them one at a time; this
+    backward is one loop of the same length as the forward one, which is what lets MyLSTM train nearly as
+    fast as nn.LSTM's compiled loop. tests/test_models.py checks its gradients against autograd's.
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+        hs, cs, sig, g = _gate_loop(x_proj, U)
+        ctx.save_for_backward(U, hs, cs, sig, g)
+        return hs  # (T, B, H)
+
+    @staticmethod
+    def backward(ctx, grad_hs: torch.Tensor):
+        U, hs, cs, sig, g = ctx.saved_tensors
+        T, B, H = hs.shape
+        i, f, o = sig.chunk(3, dim=2)  # (T, B, H) each
+        tanh_c = torch.tanh(cs)
+        c_prev = torch.cat([torch.zeros_like(cs[:1]), cs[:-1]])  # c before each step
+        # Everything that does not depend on later steps' gradients, for all steps at once:
+        # dL/dc_t gets dL/dh_t * o_t * tanh'(c_t), and dL/dz_t = [dc_t, dc_t, dh_t, dc_t] * local, gate by gate:
+        # i' = g * sigmoid'(z_i), f' = c_{t-1} * sigmoid'(z_f), o' = tanh(c_t) * sigmoid'(z_o), g' = i * tanh'(z_g).
+        h_to_c = o * (1 - tanh_c * tanh_c)  # (T, B, H)
+        local = torch.cat([g, c_prev, tanh_c], dim=2).mul_(sig * (1 - sig))  # (T, B, 3H)
+        local = torch.cat([local, i * (1 - g * g)], dim=2)  # (T, B, 4H)
+        grad_z = torch.empty_like(local)  # dL/dz for every step, gates in FUSED_ORDER
+        U_T = U.T
+        steps = list(zip(grad_hs.unbind(0), h_to_c.unbind(0), f.unbind(0), local.unbind(0), grad_z.unbind(0)))
+        dz = dc = f_next = None
+        for t in reversed(range(T)):  # the recurrence only: through h into the next z, through c into the next c
+            grad_h, h_to_c_t, f_t, local_t, grad_z_t = steps[t]
+            dh = grad_h if dz is None else torch.addmm(grad_h, dz, U_T)  # h_t feeds z_{t+1} = ... + h_t U
+            dc = dh * h_to_c_t if dc is None else torch.addcmul(dh * h_to_c_t, dc, f_next)  # c_{t+1} = f c_t + ...
+            dz = torch.mul(torch.cat([dc, dc, dh, dc], dim=1), local_t, out=grad_z_t)
+            f_next = f_t
+        grad_x_proj = grad_z if ctx.needs_input_grad[0] else None
+        grad_U = None
+        if ctx.needs_input_grad[1]:  # z_t depends on U through h_{t-1}; h before the first step is zero
+            grad_U = hs[:-1].reshape(-1, H).T @ grad_z[1:].reshape(-1, 4 * H)  # (H, 4H)
+        return grad_x_proj, grad_U
+
+
 class MyLSTM(Classifier):
     """An LSTM written out gate by gate, with the report's W/U/b names.
 
@@ -146,56 +220,47 @@ class MyLSTM(Classifier):
         self.softmax = nn.LogSoftmax(dim=-1)
 
     def _fused(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The report's parameters side by side in the order i, f, o, g, so one sigmoid covers three gates."""
-        order = ("i", "f", "o", "g")
-        W = torch.cat([getattr(self, f"W_{k}") for k in order], dim=1)  # (V, 4H)
-        U = torch.cat([getattr(self, f"U_{k}") for k in order], dim=1)  # (H, 4H)
-        b = torch.cat([getattr(self, f"b_{k}") for k in order])  # (4H,)
+        """The report's parameters side by side in the order i, f, o, g, so one sigmoid covers three gates.
+
+        Gradients flow back through the concatenation to W_i, U_i, b_i and the others.
+        """
+        W = torch.cat([getattr(self, f"W_{k}") for k in FUSED_ORDER], dim=1)  # (V, 4H)
+        U = torch.cat([getattr(self, f"U_{k}") for k in FUSED_ORDER], dim=1)  # (H, 4H)
+        b = torch.cat([getattr(self, f"b_{k}") for k in FUSED_ORDER])  # (4H,)
         return W, U, b
 
-    def _run(self, x: torch.Tensor, keep: bool):
-        """Every step's h (and, when keep, c and the gates i, f, g, o), run straight through the padding.
+    def _sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden state after every step, [T, B, H], run straight through the padding.
 
         A name's states up to its last character do not depend on the padding after it, so the loop needs
         no masking; callers read each name's values up to its own last index.
         """
         B, T, _ = x.shape
-        H = self.hidden_size
-        W, U, b = self._fused()  # gradients flow back through the concatenation to W_i, U_i, b_i, ...
-        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, 4 * H)  # all steps at once
-        hs, cs, gates = [], [], []
-        h = c = None
-        for t in range(T):
-            z = x_proj[0] if t == 0 else torch.addmm(x_proj[t], h, U)  # (B, 4H); h and c start at zero
-            ifo = torch.sigmoid(z[:, : 3 * H])  # (B, 3H)
-            g = torch.tanh(z[:, 3 * H :])  # (B, H)
-            i, f, o = ifo.chunk(3, dim=1)
-            c = i * g if t == 0 else torch.addcmul(f * c, i, g)  # c = f * c + i * g
-            h = o * torch.tanh(c)  # (B, H)
-            hs.append(h)
-            if keep:
-                cs.append(c)
-                gates.append((i, f, g, o))
-        return hs, cs, gates
+        W, U, b = self._fused()
+        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, -1)  # every step's x W + b
+        if torch.is_grad_enabled() and (x_proj.requires_grad or U.requires_grad):
+            return _GateLoop.apply(x_proj, U)
+        return _gate_loop(x_proj, U, keep=False)  # evaluation: nothing kept for a backward pass
 
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        hs, _, _ = self._run(x, keep=False)
-        h_last = _last_step(torch.stack(hs, dim=1), lengths)  # (B, H)
+        hs = self._sequence(x)  # (T, B, H)
+        h_last = hs[(lengths - 1).to(x.device), torch.arange(x.size(0), device=x.device)]  # (B, H)
         return self.softmax(self.out(h_last))  # (B, C)
 
     def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        hs, _, _ = self._run(x, keep=False)
-        return self.softmax(self.out(torch.stack(hs, dim=1)))  # (B, T, C)
+        return self.softmax(self.out(self._sequence(x).transpose(0, 1)))  # (B, T, C)
 
     @torch.no_grad()
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
         """Gate activations, cell and hidden states, and prefix predictions at every step."""
         x = one_hot(chars, self.input_size)
-        hs, cs, gates = self._run(x, keep=True)
-        stacked = [torch.stack([step[k] for step in gates], dim=1) for k in range(4)]  # i, f, g, o: (B, T, H)
-        stacked += [torch.stack(cs, dim=1), torch.stack(hs, dim=1)]
+        B, T, _ = x.shape
+        W, U, b = self._fused()
+        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, -1)
+        hs, cs, sig, g = _gate_loop(x_proj, U)  # (T, B, H), (T, B, H), (T, B, 3H), (T, B, H)
+        i, f, o = sig.chunk(3, dim=2)
+        stacked = [v.transpose(0, 1) for v in (i, f, g, o, cs, hs)]  # 6 x (B, T, H)
         log_probs = self.softmax(self.out(stacked[5]))  # (B, T, C)
-        T = x.size(1)
         active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(-1, 1)  # (B, T)
         pad = ~active.unsqueeze(-1)  # (B, T, 1)
         masked = [t.masked_fill(pad, float("nan")) for t in stacked + [log_probs]]

@@ -22,7 +22,7 @@ def metrics_frame(n: int, start_epoch: float = 0.0) -> pd.DataFrame:
 
 
 def spec(chart: alt.TopLevelMixin) -> dict:
-    return chart.to_dict()  # also validates against the Vega-Lite schema
+    return chart.to_dict(validate=True)  # against the Vega-Lite schema (curve charts skip it unless asked)
 
 
 # ---------------------------------------------------------------- downsampling
@@ -76,36 +76,138 @@ def test_curves_long_drops_missing_values_and_accepts_nothing():
     assert charts.curves_long(None).empty and list(charts.curves_long(None).columns) == list(long.columns)
 
 
+def lines_of(chart) -> list[dict]:
+    """The line layers of a curve chart's spec (raw faint line first when smoothing)."""
+    return [layer for layer in spec(chart)["layer"] if layer["mark"]["type"] == "line"]
+
+
+def lines_data(chart) -> pd.DataFrame:
+    """The curve points (altair lifts them to the top when every layer shares them)."""
+    return chart.data if isinstance(chart.data, pd.DataFrame) else lines_data(chart)
+
+
+def test_curves_long_carries_the_training_time():
+    frame = metrics_frame(4).assign(elapsed_s=[0.5, 1.0, 1.5, 2.0])
+    long = charts.curves_long(frame, "r")
+    assert "elapsed_s" in long.columns and set(long["elapsed_s"]) == {0.5, 1.0, 1.5, 2.0}
+    assert charts.curves_long(metrics_frame(2))["elapsed_s"].isna().all()  # older rows without it
+
+
 def test_curve_chart_of_one_run_colours_by_split_and_downsamples():
     long = charts.curves_long(metrics_frame(5000), "only")
     chart = charts.curve_chart(long, "loss", max_points=100)
-    assert isinstance(chart, alt.Chart)
-    encoding = spec(chart)["encoding"]
+    assert isinstance(chart, alt.LayerChart)
+    (line,) = lines_of(chart)
+    encoding = line["encoding"]
     assert encoding["color"]["field"] == "split" and "strokeDash" not in encoding
     assert encoding["x"]["field"] == "epoch" and encoding["y"]["field"] == "value"
-    data = chart.data
-    assert set(data["metric"]) == {"loss"} and len(data) == 2 * 100
+    data = lines_data(chart)
+    assert set(data["split"]) == {"train", "val"} and len(data) == 2 * 100
     assert data["step"].min() == 1 and data["step"].max() == 5000
 
 
 def test_curve_chart_of_several_runs_colours_by_run_and_dashes_validation():
     long = pd.concat([charts.curves_long(metrics_frame(20), "RNN"), charts.curves_long(metrics_frame(30), "LSTM")])
-    encoding = spec(charts.curve_chart(long, "accuracy"))["encoding"]
+    (line,) = lines_of(charts.curve_chart(long, "accuracy"))
+    encoding = line["encoding"]
     assert encoding["color"]["field"] == "run" and encoding["color"]["scale"]["domain"] == ["LSTM", "RNN"]
     assert encoding["strokeDash"]["field"] == "split"
     assert encoding["y"]["scale"]["domain"] == [0, 1]
 
 
 def test_curve_chart_draws_points_only_on_short_curves():
-    short = spec(charts.curve_chart(charts.curves_long(metrics_frame(10), "r"), "loss"))["mark"]
-    long = spec(charts.curve_chart(charts.curves_long(metrics_frame(500), "r"), "loss"))["mark"]
+    short = lines_of(charts.curve_chart(charts.curves_long(metrics_frame(10), "r"), "loss"))[0]["mark"]
+    long = lines_of(charts.curve_chart(charts.curves_long(metrics_frame(500), "r"), "loss"))[0]["mark"]
     assert short.get("point") and not long.get("point")
 
 
-def test_curve_chart_accepts_an_empty_frame_and_refuses_unknown_metrics():
+def test_curve_chart_accepts_an_empty_frame_and_refuses_unknown_metrics_and_axes():
     spec(charts.curve_chart(charts.curves_long(None), "loss"))
     with pytest.raises(ValueError, match="loss, accuracy"):
         charts.curve_chart(charts.curves_long(None), "perplexity")
+    with pytest.raises(ValueError, match="step, epoch, time"):
+        charts.curve_chart(charts.curves_long(None), "loss", x="hours")
+    with pytest.raises(ValueError, match="smoothing"):
+        charts.curve_chart(charts.curves_long(None), "loss", smooth=1.5)
+
+
+def test_smoothing_draws_the_smoothed_curve_over_a_faint_raw_one():
+    frame = metrics_frame(50)
+    frame["train_loss"] = np.where(np.arange(50) % 2, 2.0, 1.0)  # zig-zag: smoothing must calm it
+    chart = charts.curve_chart(charts.curves_long(frame, "r"), "loss", smooth=0.9)
+    raw, smoothed = lines_of(chart)
+    assert raw["encoding"]["y"]["field"] == "value" and raw["mark"]["opacity"] < 0.5
+    assert smoothed["encoding"]["y"]["field"] == "smoothed" and "opacity" not in smoothed["mark"]
+    data = lines_data(chart)
+    train = data[data["split"] == "train"].sort_values("step")
+    assert train["smoothed"].iloc[0] == train["value"].iloc[0]  # debiased: starts at the first value
+    assert train["smoothed"].iloc[10:].std() < 0.2 * train["value"].iloc[10:].std()
+
+
+def test_smoothing_works_per_run_and_split():
+    a = charts.curves_long(metrics_frame(30), "A")
+    b = charts.curves_long(metrics_frame(30).assign(val_loss=100.0), "B")
+    smoothed = charts.smoothed_curves(pd.concat([a, b], ignore_index=True), 0.9)
+    a_val = smoothed[(smoothed["run"] == "A") & (smoothed["metric"] == "loss") & (smoothed["split"] == "val")]
+    assert a_val["smoothed"].max() < 5  # B's 100s never leak into A
+
+
+def test_x_axis_by_step_epoch_or_training_time():
+    long = charts.curves_long(metrics_frame(10).assign(elapsed_s=np.arange(10) * 0.5), "r")
+    for x, field, title in (("step", "step", "step"), ("epoch", "epoch", "epoch"),
+                            ("time", "elapsed_s", "training time (s)")):
+        line = lines_of(charts.curve_chart(long, "loss", x=x))[0]
+        assert line["encoding"]["x"]["field"] == field and line["encoding"]["x"]["title"] == title
+    no_times = charts.curves_long(metrics_frame(10), "r")
+    assert len(lines_data(charts.curve_chart(no_times, "loss", x="time"))) == 0  # nothing to place, no error
+
+
+def test_log_scale_applies_to_loss_only_and_drops_non_positive_values():
+    frame = metrics_frame(10)
+    frame.loc[3, "train_loss"] = 0.0
+    long = charts.curves_long(frame, "r")
+    chart = charts.curve_chart(long, "loss", log=True)
+    line = lines_of(chart)[0]
+    assert line["encoding"]["y"]["scale"]["type"] == "log" and "log" in line["encoding"]["y"]["title"]
+    assert (lines_data(chart)["value"] > 0).all()
+    accuracy = lines_of(charts.curve_chart(long, "accuracy", log=True))[0]
+    assert accuracy["encoding"]["y"]["scale"] == {"domain": [0, 1]}
+
+
+def test_hover_rule_lists_every_line_at_the_nearest_x():
+    long = pd.concat([charts.curves_long(metrics_frame(20), "RNN"), charts.curves_long(metrics_frame(30), "LSTM")])
+    out = spec(charts.curve_chart(long, "loss", smooth=0.5))
+    (param,) = out["params"]
+    assert param["name"] == charts.HOVER and param["views"] == [charts.HOVER_VIEW]
+    assert param["select"]["nearest"] is True and param["select"]["fields"] == ["epoch"]
+    rule = next(layer for layer in out["layer"] if layer.get("name") == charts.HOVER_VIEW)
+    titles = [t["title"] for t in rule["encoding"]["tooltip"]]
+    assert titles == ["epoch", "LSTM · train", "LSTM · val", "RNN · train", "RNN · val"]
+    filtered = [layer for layer in out["layer"] if layer.get("transform")]
+    assert len(filtered) == 2 and all(layer["transform"][0]["filter"]["param"] == charts.HOVER for layer in filtered)
+    assert "params" not in spec(charts.curve_chart(long, "loss", hover=False))
+
+
+def test_hover_frames_pick_each_series_nearest_value_inside_its_own_range():
+    shown = pd.DataFrame({"run": ["a", "a", "a", "b", "b"], "split": ["val"] * 5,
+                          "elapsed_s": [1.0, 2.0, 3.0, 1.1, 1.9], "value": [10.0, 20.0, 30.0, 5.0, 6.0]})
+    shown["smoothed"] = shown["value"]
+    aligned, wide, series = charts.hover_frames(shown, "elapsed_s", smoothed=False)
+    assert [(c, r) for c, r, _ in series] == [("s0", "a"), ("s1", "b")]
+    assert list(wide["elapsed_s"]) == [1.0, 1.1, 1.9, 2.0, 3.0]
+    assert list(wide["s0"]) == ["10.0000", "10.0000", "20.0000", "20.0000", "30.0000"]
+    assert list(wide["s1"]) == ["", "5.0000", "6.0000", "", ""]  # b ran from 1.1 to 1.9 only
+    assert len(aligned) == 5 + 2
+    _, wide, _ = charts.hover_frames(shown.assign(smoothed=shown["value"] / 2), "elapsed_s", smoothed=True)
+    assert wide["s0"].iloc[0] == "5.0000 (raw 10.0000)"
+
+
+def test_curve_chart_stays_small_for_long_runs_and_is_valid_vega_lite():
+    long = pd.concat([charts.curves_long(metrics_frame(20_000), name) for name in ("a", "b", "c")])
+    chart = charts.curve_chart(long, "loss", max_points=120, smooth=0.6, x="step", log=True)
+    spec(chart)
+    assert all(len(layer.data) <= 3 * 2 * 120 for layer in chart.layer if isinstance(layer.data, pd.DataFrame))
+    assert chart.to_dict(validate=True) == chart.to_dict()  # validation is only skipped, nothing else differs
 
 
 # ---------------------------------------------------------------- confusion matrix

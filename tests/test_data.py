@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import string
 import threading
 import unicodedata
@@ -268,6 +269,60 @@ def test_batches_cover_every_name_once_trimmed_to_the_longest(tiny_dataset):
             assert not row[int(length):].any()
             seen[(name, int(label))] += 1
     assert seen == Counter(pairs)
+
+
+def varied_pairs(count: int = 700, seed: int = 0) -> list[tuple[str, int]]:
+    """Distinct names of 1 to 20 letters, as spread in length as real surnames are."""
+    rng = random.Random(seed)
+    names = {"".join(rng.choice(string.ascii_letters) for _ in range(rng.randint(1, 20))) for _ in range(count)}
+    return [(name, rng.randrange(5)) for name in sorted(names)]
+
+
+def epoch(encoded: EncodedSplit, batch_size: int, generator, **options) -> list[list[str]]:
+    batches = []
+    for chars, lengths, _ in encoded.batches(batch_size, generator, **options):
+        batches.append(["".join(ALPHABET[i] for i in row[: int(n)].tolist()) for row, n in zip(chars, lengths)])
+    return batches
+
+
+def test_training_batches_hold_every_name_exactly_once_per_epoch():
+    pairs = varied_pairs()
+    encoded = EncodedSplit(pairs)
+    generator = torch.Generator().manual_seed(0)
+    epochs = [epoch(encoded, 32, generator) for _ in range(3)]
+    for batches in epochs:
+        assert Counter(name for batch in batches for name in batch) == Counter(name for name, _ in pairs)
+        # As many steps as plain batches: every batch is full but at most one.
+        assert len(batches) == -(-len(pairs) // 32)
+        assert sum(len(batch) < 32 for batch in batches) <= 1
+    assert epochs[0] != epochs[1]  # a new order every epoch
+
+
+def test_training_batches_are_reproducible_for_a_seed():
+    encoded = EncodedSplit(varied_pairs())
+    first = epoch(encoded, 16, torch.Generator().manual_seed(3))
+    assert first == epoch(encoded, 16, torch.Generator().manual_seed(3))
+    assert first != epoch(encoded, 16, torch.Generator().manual_seed(4))
+
+
+def test_length_bucketed_batches_pad_much_less_than_random_ones():
+    encoded = EncodedSplit(varied_pairs())
+
+    def padded_cells(**options) -> int:
+        batches = encoded.batches(32, torch.Generator().manual_seed(0), **options)
+        return sum(chars.numel() for chars, _, _ in batches)
+
+    letters = int(encoded.lengths.sum())
+    bucketed, random_ = padded_cells(), padded_cells(pool_batches=0)
+    assert bucketed < 0.8 * random_
+    assert bucketed < 1.25 * letters  # nearly no padding left
+
+
+def test_unshuffled_batches_keep_the_order_for_evaluation():
+    pairs = varied_pairs(100)
+    encoded = EncodedSplit(pairs)
+    names = [name for batch in epoch(encoded, 32, None, shuffle=False) for name in batch]
+    assert names == [name for name, _ in pairs]
 
 
 def test_empty_split_part_cannot_be_encoded():

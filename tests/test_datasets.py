@@ -122,3 +122,90 @@ def test_zip_path_is_accepted_as_well_as_bytes(root, tmp_path):
     file = tmp_path / "upload.zip"
     file.write_bytes(zip_bytes(GENDER))
     assert add_from_zip("from-file", file, root).dataset.n_categories == 2
+
+
+def test_replacing_keeps_the_old_dataset_when_the_new_one_cannot_move_in(root, monkeypatch):
+    import os
+
+    from rnnviz import datasets
+
+    add_from_bytes("first", zip_bytes(GENDER), root)
+    real_rename = os.rename
+
+    def failing(src, dst):
+        if Path(dst) == root.resolve() / "first" and ".incoming-" in str(src):  # the new folder moving in
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(datasets.os, "rename", failing)
+    other = zip_bytes({"X.txt": "Xa\nXe\n", "Y.txt": "Ya\nYe\n"})
+    with pytest.raises(DatasetError, match="could not store the dataset: No space left on device"):
+        add_from_bytes("first", other, root, replace=True)
+    assert load_folder(root / "first").categories == ["Female", "Male"]
+    assert sorted(p.name for p in root.iterdir()) == ["first"]  # no staging or backup left behind
+
+
+def test_delete_leaves_no_hidden_remains(root):
+    add_from_bytes("first", zip_bytes(GENDER), root)
+    delete_dataset("first", root)
+    assert list(root.iterdir()) == []
+
+
+def test_an_upload_over_the_archive_limit_is_refused_before_it_is_written(root, monkeypatch):
+    from rnnviz import datasets
+
+    monkeypatch.setattr(datasets, "MAX_ARCHIVE_BYTES", 100)
+    with pytest.raises(DatasetError, match=r"cities.zip is 0.0 MB, over the 0 MB limit for an upload"):
+        add_from_bytes("big", zip_bytes(GENDER), root, filename="cities.zip")
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_messages_name_the_uploaded_file_not_a_temporary_one(root):
+    with pytest.raises(DatasetError, match=r"^my cities.zip is not a valid zip archive"):
+        add_from_bytes("junk", b"PK but not really", root, filename="C:\\Users\\me\\my cities.zip")
+
+
+def test_files_without_usable_names_and_small_categories_are_noted(root):
+    added = add_from_bytes("mixed", zip_bytes({"A.txt": "Anna\nAbel\nAda\nAmy\n", "B.txt": "Ben\nBo\n",
+                                               "Kanji.txt": "東京\n大阪\n", "Empty.txt": "\n\n"}), root)
+    assert added.dataset.categories == ["A", "B"]
+    assert added.left_out == ["Empty.txt", "Kanji.txt"]
+    assert "files without usable names were left out: Empty.txt, Kanji.txt" in added.notice
+    assert "fewer than 3 names are never evaluated: B" in added.notice
+    assert "2 line(s) had no usable letters" in added.notice
+
+
+def test_a_byte_order_mark_is_not_reported_as_a_dropped_character(root):
+    added = add_from_bytes("bom", zip_bytes({"A.txt": "\ufeffAnna\nAda\n".encode(), "B.txt": "Ben\nBo\n"}), root)
+    assert added.unsupported == {}
+
+
+def test_a_folder_with_a_link_to_another_file_is_refused(root, tmp_path):
+    folder = tmp_path / "sneaky"
+    folder.mkdir()
+    (folder / "A.txt").write_text("Anna\nAda\n")
+    secret = tmp_path / "secret"
+    secret.write_text("password\n")
+    (folder / "B.txt").symlink_to(secret)
+    with pytest.raises(DatasetError, match="B.txt is a link to another file"):
+        add_from_folder("sneaky", folder, root)
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_an_unusable_stored_dataset_is_listed_with_its_reason(root):
+    (root / "broken").mkdir(parents=True)
+    (root / "broken" / "Only.txt").write_text("Anna\n")
+    (root / ".incoming-xyz").mkdir()  # staging folders are never listed
+    [info] = list_datasets(root)
+    assert info.name == "broken" and "at least 2 categories" in info.error and str(root) not in info.error
+    assert info.status.startswith("unusable: ")
+
+
+@pytest.mark.parametrize(("filename", "name"), [("My cities (2).zip", "My-cities-2"), ("Städte.zip", "Stadte"),
+                                                ("C:\\data\\names.zip", "names"), ("日本.zip", ""), ("..zip", "")])
+def test_a_name_is_suggested_from_the_upload(filename, name):
+    from rnnviz.datasets import check_name, suggest_name
+
+    assert suggest_name(filename) == name
+    if name:
+        assert check_name(name) == name

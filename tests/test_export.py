@@ -69,3 +69,55 @@ def test_report_of_a_folder_without_config_is_refused_in_one_line(tmp_path):
     folder.mkdir()
     with pytest.raises(ExportError, match="no readable config.json"):
         run_folder_report(folder)
+
+
+HOSTILE = ["<script>alert(1)<", "<img src=x onerror=alert(2)>", "Tom & \"Jerry\""]
+
+
+def test_report_escapes_run_and_category_names_from_uploaded_data(tmp_path, isolated_runs):
+    from html.parser import HTMLParser
+
+    from rnnviz.data import load_folder
+
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for k, category in enumerate(HOSTILE):  # '/' cannot be in a file name; everything else can
+        (folder / f"{category}.txt").write_text("\n".join(f"Name{k}{c}" for c in "abcdefgh") + "\n", encoding="utf-8")
+    dataset = load_folder(folder)
+    assert sorted(dataset.categories) == sorted(HOSTILE)
+    config = TrainConfig(model="rnn", epochs=1, batch_size=8, device="cpu")
+    writer, _ = train_run(config, dataset, isolated_runs)
+    run = load_run(writer.path)
+    split = split_dataset(dataset, config.val_fraction, config.test_fraction, config.seed)
+    page = run_folder_report(writer.path, report(run.model, run.categories, split.test),
+                             title="<b>my run</b> & co")
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.handlers = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.handlers += [name for name, _ in attrs if name.startswith("on")]
+
+    parser = Tags()
+    parser.feed(page)
+    assert "script" not in parser.tags and "img" not in parser.tags and "b" not in parser.tags
+    assert parser.handlers == []
+    assert "&lt;script&gt;alert(1)&lt;" in page and "&lt;b&gt;my run&lt;/b&gt; &amp; co" in page
+    assert "Tom &amp; &quot;Jerry&quot;" in page
+    # Defence in depth: the file itself forbids scripts and fetching anything.
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+
+
+def test_each_inline_svg_gets_its_own_ids(tiny_dataset, isolated_runs):
+    config = TrainConfig(model="rnn", epochs=1, batch_size=8, eval_every=2, device="cpu")
+    writer, _ = train_run(config, tiny_dataset, isolated_runs)
+    run = load_run(writer.path)
+    split = split_dataset(tiny_dataset, config.val_fraction, config.test_fraction, config.seed)
+    page = run_folder_report(writer.path, report(run.model, run.categories, split.val), split="val")
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids))
+    for target in re.findall(r"url\(#([^)]+)\)", page):
+        assert target in ids

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnviz.data import N_LETTERS, encode
-from rnnviz.models import LSTM, MODELS, RNN, MyLSTM, as_gate_model, build_model, one_hot
+from rnnviz.models import LSTM, MODELS, RNN, MyLSTM, _gate_loop, _GateLoop, as_gate_model, build_model, one_hot
 
 NAMES = ["Nakamura", "Li", "O'Neill", "Dvorak", "Abe"]
 LABELS = torch.tensor([3, 1, 0, 2, 1])
@@ -54,6 +54,16 @@ def test_mylstm_parameters_have_the_reports_names_and_shapes():
         expected |= {f"W_{gate}": (57, 64), f"U_{gate}": (64, 64), f"b_{gate}": (64,)}
     expected |= {"out.weight": (18, 64), "out.bias": (18,)}
     assert shapes == expected
+
+
+def test_mylstm_prints_only_its_read_out():
+    # The fused weights are built in forward, never stored: the printout and state_dict keep the report's names.
+    assert str(MyLSTM()) == (
+        "MyLSTM(\n"
+        "  (out): Linear(in_features=64, out_features=18, bias=True)\n"
+        "  (softmax): LogSoftmax(dim=-1)\n"
+        ")"
+    )
 
 
 def test_registry_refuses_unknown_model_listing_the_options():
@@ -233,3 +243,67 @@ def test_trace_of_one_name_matches_the_reference_cell_state():
             h = o * torch.tanh(c)
             for key, value in {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}.items():
                 torch.testing.assert_close(getattr(trace, key)[0, t], value, atol=TOLERANCE, rtol=0)
+
+
+# --------------------------------------------------------------------------- the fast paths against plain versions
+
+
+def test_rnn_hidden_states_stay_frozen_after_each_names_end():
+    model = seeded("rnn")
+    chars, lengths = encode(NAMES)
+    x = one_hot(chars)
+    W_x, W_h = model.i2h.weight.split([model.input_size, model.hidden_size], dim=1)
+    with torch.no_grad():
+        states = model.hidden_states(x, lengths)
+        h = torch.zeros(len(NAMES), model.hidden_size)
+        for t in range(x.size(1)):  # the masked loop written out: a name that has ended keeps its state
+            torch.testing.assert_close(states[:, t], h, atol=TOLERANCE, rtol=0)
+            still = (t < lengths).view(-1, 1)
+            h = torch.where(still, x[:, t] @ W_x.T + h @ W_h.T + model.i2h.bias, h)
+
+
+def autograd_gate_loop(x_proj: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+    return _gate_loop(x_proj, U, keep=False)  # the same loop, differentiated by autograd
+
+
+@pytest.mark.parametrize("steps", [1, 2, 7])
+def test_hand_written_backward_matches_autograd(steps):
+    torch.manual_seed(steps)
+    x_proj = torch.randn(steps, 5, 4 * 6, requires_grad=True)
+    U = (torch.randn(6, 4 * 6) * 0.5).requires_grad_()
+    weights = torch.randn(steps, 5, 6)  # a loss that reads h at every step, as padding-free names would not
+    (_GateLoop.apply(x_proj, U) * weights).sum().backward()
+    fast = (x_proj.grad.clone(), U.grad.clone())
+    x_proj.grad = U.grad = None
+    (autograd_gate_loop(x_proj, U) * weights).sum().backward()
+    torch.testing.assert_close(fast[0], x_proj.grad, atol=TOLERANCE, rtol=0)
+    expected_U = torch.zeros_like(U) if U.grad is None else U.grad  # one step never reaches U
+    torch.testing.assert_close(fast[1], expected_U, atol=TOLERANCE, rtol=0)
+
+
+def test_hand_written_backward_passes_gradcheck():
+    torch.manual_seed(0)
+    x_proj = torch.randn(4, 3, 4 * 2, dtype=torch.double, requires_grad=True)
+    U = torch.randn(2, 4 * 2, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(_GateLoop.apply, (x_proj, U))
+
+
+def test_mylstm_gives_the_same_output_with_and_without_gradients():
+    model = seeded("mylstm")
+    chars, lengths = encode(NAMES)
+    with torch.no_grad():
+        evaluated = model(chars, lengths)
+    torch.testing.assert_close(model(chars, lengths).detach(), evaluated, atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["rnn", "mylstm"])
+def test_input_gradients_of_a_padded_batch_equal_each_name_alone(name):
+    model = seeded(name)
+    chars, lengths = encode(NAMES)
+    x = one_hot(chars).requires_grad_()
+    model.forward_onehot(x, lengths).gather(1, LABELS.view(-1, 1)).sum().backward()
+    for row, text in enumerate(NAMES):
+        alone = one_hot(encode([text])[0]).requires_grad_()
+        model.forward_onehot(alone, lengths[row : row + 1])[0, LABELS[row]].backward()
+        torch.testing.assert_close(x.grad[row, : len(text)], alone.grad[0], atol=TOLERANCE, rtol=0)
+        assert not x.grad[row, len(text) :].any()  # padding never reaches the output

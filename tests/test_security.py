@@ -98,8 +98,6 @@ def test_by_default_the_project_data_folder_and_rnnviz_data_are_allowed(tmp_path
         check_allowed_folder(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the app change in the robustness report: ui/resources.choose_data_folder "
-                                       "must call rnnviz.data.check_allowed_folder")
 def test_the_data_page_does_not_read_a_folder_outside_the_allowed_roots(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(write_tiny_folder(tmp_path / "class" / "names")))
     secret = tmp_path / "home" / "teacher"
@@ -117,6 +115,37 @@ def test_the_data_page_does_not_read_a_folder_outside_the_allowed_roots(tmp_path
         assert any("outside the folders this server reads" in e.value for e in at.error)
     finally:
         resources._data_choice.clear()
+
+
+def test_a_file_in_an_allowed_folder_that_links_outside_is_not_read(tmp_path, monkeypatch):
+    allowed = write_tiny_folder(tmp_path / "class" / "names")
+    secret = tmp_path / "home" / "notes.txt"
+    secret.parent.mkdir()
+    secret.write_text("Hunter\nSwordfish\n")
+    (allowed / "Leak.txt").symlink_to(secret)
+    monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path / "class"))
+    resources._data_choice.clear()
+    try:
+        with pytest.raises(DataError, match="Leak.txt .* links to a file outside the folders this server reads"):
+            resources.choose_data_folder(str(allowed))
+        assert resources.data_folder() != allowed.resolve()
+        with pytest.raises(DataError, match="links to a file outside"):
+            resources.add_folder_dataset("leak", str(allowed))
+    finally:
+        resources._data_choice.clear()
+    assert not (tmp_path / "datasets").exists() or list((tmp_path / "datasets").iterdir()) == []
+
+
+def test_a_named_dataset_is_copied_only_from_inside_the_allowed_roots(tmp_path, monkeypatch):
+    allowed = write_tiny_folder(tmp_path / "class" / "tiny")
+    secret = write_tiny_folder(tmp_path / "home" / "teacher")
+    (allowed.parent / "escape").symlink_to(secret)
+    monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path / "class"))
+    for outside in (secret, allowed / ".." / ".." / "home" / "teacher", allowed.parent / "escape", "/etc", "~"):
+        with pytest.raises(DataError, match="outside the folders this server reads"):
+            resources.add_folder_dataset("stolen", str(outside))
+    assert not (tmp_path / "datasets").exists() or list((tmp_path / "datasets").iterdir()) == []
+    assert resources.add_folder_dataset("tiny", str(allowed)).dataset.n_categories == 3
 
 
 # --------------------------------------------------------------------------- archives

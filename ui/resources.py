@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from rnnviz.data import DataError, NameDataset, Split, find_data_dir, load_folder, split_dataset
+from rnnviz import datasets
+from rnnviz.data import (
+    DataError,
+    NameDataset,
+    Split,
+    allowed_data_roots,
+    check_allowed_folder,
+    find_data_dir,
+    load_folder,
+    split_dataset,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,16 +105,44 @@ def data_folder() -> Path | None:
     return find_data_dir(picked)
 
 
-def choose_data_folder(path: str) -> NameDataset:
-    """Use this folder from now on, after checking that it holds usable data (DataError if not)."""
-    folder = Path(path.strip()).expanduser()
-    if not path.strip():
+def allowed_folder(path: str) -> Path:
+    """A folder typed in the app, resolved, when the server may read it: inside the allowed roots
+    (rnnviz.data.allowed_data_roots), and none of its .txt files a link to a file outside them. DataError if not.
+
+    A server opened to a classroom must not read whatever folder, or file, a student names."""
+    if not isinstance(path, str) or not path.strip():
         raise DataError("type the path of a folder of <Category>.txt files")
-    dataset = dataset_at(folder)
+    roots = allowed_data_roots()
+    folder = check_allowed_folder(path.strip(), roots)
+    try:
+        files = list(folder.glob("*.txt"))
+    except OSError:
+        files = []
+    for file in files:
+        if not any(file.resolve().is_relative_to(root) for root in roots):
+            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
+    return folder
+
+
+def _use_folder(folder: Path) -> None:
     choice = _data_choice()
     with choice.lock:
-        choice.folder = folder.resolve()
+        choice.folder = folder
+
+
+def choose_data_folder(path: str) -> NameDataset:
+    """Use this folder from now on, after checking that the server may read it and that it holds usable data
+    (DataError if not)."""
+    folder = allowed_folder(path)
+    dataset = dataset_at(folder)
+    _use_folder(folder)
     return dataset
+
+
+def use_default_data() -> Path | None:
+    """Forget the folder picked on the Data page: back to RNNVIZ_DATA or data/names."""
+    _use_folder(None)
+    return data_folder()
 
 
 def _folder_stamp(folder: Path) -> tuple:
@@ -235,7 +273,71 @@ def download_official(progress) -> NameDataset:
         folder = ensure_data(progress=progress)
     else:
         folder = archive.fetch_names(DEFAULT_DATA_DIR.parent, archive.OFFICIAL_URL, progress)
-    return choose_data_folder(str(folder))
+    dataset = dataset_at(Path(folder).resolve())  # the app's own download folder: no need to check the roots
+    _use_folder(Path(folder).resolve())
+    return dataset
+
+
+# ---------------------------------------------------------------- named datasets of the user's own
+
+
+def stored_datasets() -> list[datasets.DatasetInfo]:
+    """Every named dataset with its categories and size (read through the cache), or why it is unusable."""
+    return datasets.list_datasets(load=dataset_at)
+
+
+def dataset_names() -> list[str]:
+    """Names of the usable named datasets, sorted."""
+    return [info.name for info in stored_datasets() if not info.error]
+
+
+def named_dataset(name: str) -> NameDataset:
+    """The names of dataset `name` (DataError when it is missing or unusable)."""
+    path = datasets.dataset_path(name)
+    if not path.is_dir():
+        raise datasets.DatasetError(f"no dataset named {path.name!r}")
+    return dataset_at(path)
+
+
+def dataset_name_of(folder: str | Path | None) -> str | None:
+    """The name of the named dataset stored at `folder`, or None when it is some other folder."""
+    if folder is None or str(folder) == "":
+        return None
+    try:
+        path = Path(folder).expanduser().resolve()
+        base = datasets.datasets_root().resolve()
+    except (OSError, RuntimeError):
+        return None
+    return path.name if path.parent == base and datasets.NAME_PATTERN.match(path.name) else None
+
+
+def add_uploaded_dataset(name: str, data: bytes, filename: str = "upload.zip",
+                         replace: bool = False) -> datasets.AddedDataset:
+    """Store an uploaded zip as dataset `name` (DatasetError, one line, when it is unusable)."""
+    return datasets.add_from_bytes(name, data, replace=replace, filename=filename)
+
+
+def add_folder_dataset(name: str, path: str, replace: bool = False) -> datasets.AddedDataset:
+    """Copy a server folder in as dataset `name`; only folders the server may read (see allowed_folder)."""
+    datasets.check_name(name)
+    return datasets.add_from_folder(name, allowed_folder(path), replace=replace)
+
+
+def delete_named_dataset(name: str) -> None:
+    """Delete dataset `name`; if the whole app was using it, it goes back to the default data."""
+    path = datasets.dataset_path(name)
+    datasets.delete_dataset(name)
+    choice = _data_choice()
+    with choice.lock:
+        if choice.folder is not None and Path(choice.folder) == path:
+            choice.folder = None
+
+
+def use_named_dataset(name: str) -> NameDataset:
+    """Make dataset `name` the data of every page (Train trains on it), as a folder picked on the Data page."""
+    dataset = named_dataset(name)
+    _use_folder(Path(dataset.source).resolve())
+    return dataset
 
 
 def _train_tiny() -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.data import DataError, clean_name
-from rnnviz.smoothing import MAX_WEIGHT
 from rnnviz.train import TrainConfig
 
 PRESENT = "present"  # ?present=1 turns presenter mode on
@@ -24,6 +23,8 @@ DATASET = "data"  # a named dataset; absent means the surname data
 GATES_RUN, GATES_NAME = "run", "name"
 CURVE_X = ("step", "epoch", "time")
 SMOOTH, XAXIS, LOG = "smooth", "x", "log"
+MAX_SMOOTH = 0.99  # the slider's end; TensorBoard's too (rnnviz.smoothing itself accepts up to 0.999)
+CURVE_DEFAULTS = {SMOOTH: 0.0, XAXIS: "epoch", LOG: False}
 MAX_PARAM_CHARS = 200  # longer values are never valid and are not echoed back in full
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -174,16 +175,16 @@ def gates_query(run: str, name: str) -> dict[str, str]:
 
 def parse_curves(params: Mapping[str, Any]) -> Parsed:
     """Curve display settings: smoothing weight, x axis (step | epoch | time) and log-scale loss."""
-    parsed = Parsed(values={SMOOTH: 0.0, XAXIS: "epoch", LOG: False})
+    parsed = Parsed(values=dict(CURVE_DEFAULTS))
     smooth = _last(params.get(SMOOTH))
     if smooth is not None:
         try:
             weight = float(smooth)
-            if not 0.0 <= weight <= MAX_WEIGHT:
+            if not 0.0 <= weight <= MAX_SMOOTH:
                 raise ValueError
-            parsed.values[SMOOTH] = weight
+            parsed.values[SMOOTH] = round(weight, 2)
         except ValueError:
-            parsed.notices.append(f"smooth={_show(smooth)} (must be a number in [0, {MAX_WEIGHT}])")
+            parsed.notices.append(f"smooth={_show(smooth)} (must be a number in [0, {MAX_SMOOTH}])")
     axis = _last(params.get(XAXIS))
     if axis is not None:
         if axis.strip().lower() in CURVE_X:
@@ -200,10 +201,11 @@ def parse_curves(params: Mapping[str, Any]) -> Parsed:
 
 
 def curves_query(smooth: float, x: str, log: bool) -> dict[str, str]:
+    """Query parameters for the curve display settings that differ from the defaults."""
     query = {}
     if smooth:
-        query[SMOOTH] = repr(float(smooth))
-    if x != "epoch":
+        query[SMOOTH] = repr(round(float(smooth), 2))
+    if x != CURVE_DEFAULTS[XAXIS]:
         query[XAXIS] = x
     if log:
         query[LOG] = "1"
@@ -223,4 +225,23 @@ def presenting(params: Mapping[str, Any]) -> bool:
 
 def known_train_keys() -> set[str]:
     return {*TRAIN_FIELDS, *ALIASES, DATASET, PRESENT, SMOOTH, XAXIS, LOG}
+
+
+def query_changes(current: Mapping[str, Any], wanted: Mapping[str, str], keep: Sequence[str] = (PRESENT,)
+                  ) -> tuple[dict[str, str], list[str]]:
+    """What to set and what to delete so the URL's query holds `wanted` plus the `keep` keys it already has.
+
+    Every other key goes: settings back at their defaults, and values a notice already said were ignored.
+    """
+    to_set = {key: value for key, value in wanted.items() if _last(current.get(key)) != value}
+    to_delete = sorted(key for key in current if key not in wanted and key not in keep)
+    return to_set, to_delete
+
+
+def share_link(page_url: str | None, query: Mapping[str, str], page_path: str = "/train") -> str:
+    """The link to hand out: the page's URL as the browser has it (st.context.url), else its path, plus the query."""
+    from urllib.parse import urlencode
+
+    base = (page_url or page_path).split("?", 1)[0].split("#", 1)[0]
+    return f"{base}?{urlencode(dict(query))}" if query else base
 

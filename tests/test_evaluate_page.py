@@ -1,0 +1,160 @@
+"""The Evaluate page (and Gates) with runs trained on named datasets of any number of categories, its
+downloads (charts as PNG/SVG/CSV, tables as CSV, the run report as HTML), and presenter mode."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from rnnviz.data import load_folder
+from rnnviz.datasets import add_from_folder
+from rnnviz.runs import train_run
+from rnnviz.train import TrainConfig
+from tests.conftest import tiny_names, write_tiny_folder
+from tests.test_app import chart_frames, charts_of
+from ui import keys, nav, resources
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def fresh_app_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(write_tiny_folder(tmp_path / "tiny-names")))
+    resources._data_choice.clear()
+    yield
+    resources.job_manager().shutdown(timeout=30)
+    resources._data_choice.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """File name -> data callable of every download button rendered (deferred data is built on a click)."""
+    made: dict = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return made
+
+
+def named_dataset(tmp_path: Path, name: str, n_categories: int, per_category: int = 12) -> Path:
+    """A named dataset of n made-up categories, each with its own letters and a two-letter ending."""
+    folder = tmp_path / f"{name}-source"
+    folder.mkdir()
+    letters = string.ascii_lowercase
+    for k in range(n_categories):
+        own = "".join(letters[(k * 3 + j) % 26] for j in range(5))
+        ending = letters[k % 26] + letters[(k * 7 + 3) % 26]
+        names = tiny_names(own, ending, per_category, seed=k)
+        (folder / f"Cat{k:02d}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    return add_from_folder(name, folder).path
+
+
+def train(folder: Path, root: Path, model: str = "lstm", epochs: int = 1) -> str:
+    config = TrainConfig(model=model, hidden_size=8, epochs=epochs, batch_size=8)
+    writer, result = train_run(config, load_folder(folder), root)
+    assert result is not None and result.status == "finished"
+    return writer.run_id
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(page).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def matrix(at: AppTest):
+    chart = charts_of(at)[0]
+    return chart_frames(chart)[0], json.loads(chart.proto.spec)
+
+
+@pytest.mark.parametrize("n_categories", [2, 25])
+def test_evaluate_works_for_a_run_on_a_named_dataset_of_any_size(tmp_path, isolated_runs, n_categories):
+    folder = named_dataset(tmp_path, f"set{n_categories}", n_categories)
+    train(folder, isolated_runs)
+    at = open_page(nav.EVALUATE)
+    assert_clean(at)
+    cells, spec = matrix(at)
+    assert len(cells) == n_categories ** 2
+    assert set(cells["true"]) == {f"Cat{k:02d}" for k in range(n_categories)}
+    side = spec["width"]
+    assert 2 * 56 <= side <= 620, "a 2-category matrix is not tiny and a 25-category one still fits the column"
+    per_category = next(d.value for d in at.dataframe if "recall" in d.value.columns)
+    assert len(per_category) == n_categories
+    at.selectbox(key=keys.EVAL_TRUE).set_value("Cat01")
+    at.selectbox(key=keys.EVAL_PREDICTED).set_value("Cat00").run()
+    assert_clean(at)
+
+
+def test_gates_traces_names_with_a_run_on_a_named_dataset(tmp_path, isolated_runs):
+    folder = named_dataset(tmp_path, "cities", 4)
+    train(folder, isolated_runs, model="mylstm")
+    at = open_page(nav.GATES)
+    at.text_input(key=keys.GATES_NAME).input("Paris")
+    at.text_input(key=keys.GATES_SECOND).input("").run()
+    assert_clean(at)
+    top = next(c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions"))
+    assert "Cat0" in top
+
+
+def test_a_run_whose_named_dataset_was_deleted_says_so_in_one_line(tmp_path, isolated_runs):
+    folder = named_dataset(tmp_path, "gone", 3)
+    train(folder, isolated_runs)
+    resources.delete_named_dataset("gone")
+    at = open_page(nav.EVALUATE)
+    assert not at.exception
+    assert "not available" in at.error[0].value and "\n" not in at.error[0].value
+
+
+def test_every_chart_and_table_downloads_and_the_run_report_is_offered(tmp_path, isolated_runs, downloads):
+    folder = named_dataset(tmp_path, "three", 3)
+    run_id = train(folder, isolated_runs)
+    at = open_page(nav.EVALUATE)
+    assert_clean(at)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"PNG image", "SVG image", "Data as CSV", "Per category as CSV", "Run report (HTML)"} <= labels
+    stem = f"rnnviz-confusion-{run_id}-val"
+    assert downloads[f"{stem}.png"]().startswith(b"\x89PNG")
+    assert b"<svg" in downloads[f"{stem}.svg"]()
+    assert downloads[f"{stem}.csv"]().decode("utf-8-sig").startswith("true,predicted,count,rate")
+    assert b"recall" in downloads[f"rnnviz-{run_id}-val-per-category.csv"]()
+    page = downloads[f"rnnviz-{run_id}-val-report.html"]().decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 3 and "Cat02" in page
+    assert "validation" in page or "val names" in page
+
+
+def test_side_by_side_gives_each_matrix_its_own_downloads(tmp_path, isolated_runs, downloads):
+    folder = named_dataset(tmp_path, "three", 3)
+    first, second = train(folder, isolated_runs), train(folder, isolated_runs, model="rnn")
+    at = open_page(nav.EVALUATE)
+    shown = at.selectbox(key=keys.EVAL_RUN).value
+    downloads.clear()
+    at.selectbox(key=keys.EVAL_COMPARE).set_value(first if shown == second else second).run()
+    assert_clean(at)
+    svgs = sorted(name for name in downloads if name.endswith(".svg"))
+    assert svgs == sorted(f"rnnviz-confusion-{run}-val.svg" for run in (first, second))
+
+
+def test_presenter_mode_hides_the_downloads_and_enlarges_the_matrix(tmp_path, isolated_runs):
+    folder = named_dataset(tmp_path, "many", 12)
+    train(folder, isolated_runs)
+    at = open_page(nav.EVALUATE)
+    normal = matrix(at)[1]["width"]
+    at.toggle(key=keys.PRESENTER).set_value(True).run()
+    assert_clean(at)
+    assert not at.get("download_button")
+    assert matrix(at)[1]["width"] > normal

@@ -1,0 +1,325 @@
+"""The Train page's classroom features through AppTest: links that carry the settings, the one-click demo,
+the dataset selector, presenter mode, TensorBoard-like curve settings and the downloads.
+
+Tiny made-up languages (conftest.write_tiny_folder) are the surname data; named datasets live in the
+per-test RNNVIZ_DATASETS folder that conftest sets up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz.train import TrainConfig
+from tests.conftest import tiny_names, write_tiny_folder
+from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
+from ui import keys, nav, resources
+
+TRAIN = "app_pages/train.py"
+PETS = {"Cats": ("aeimouw", "ow"), "Dogs": ("bdgkorx", "rex")}  # a named dataset with other categories
+
+
+@pytest.fixture(autouse=True)
+def fresh_app_state(isolated_runs):
+    resources._data_choice.clear()
+    yield
+    resources.job_manager().shutdown(timeout=30)
+    resources._data_choice.clear()
+
+
+@pytest.fixture
+def tiny_data(tmp_path, monkeypatch) -> Path:
+    folder = write_tiny_folder(tmp_path / "tiny-names")
+    monkeypatch.setenv("RNNVIZ_DATA", str(folder))
+    return folder
+
+
+@pytest.fixture
+def datasets_dir(tmp_path) -> Path:
+    return tmp_path / "datasets"  # conftest points RNNVIZ_DATASETS here
+
+
+def write_pets(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, (category, (letters, ending)) in enumerate(PETS.items()):
+        (folder / f"{category}.txt").write_text("\n".join(tiny_names(letters, ending, 30, seed)) + "\n",
+                                                encoding="utf-8")
+    return folder
+
+
+def open_train(query: dict[str, str] | None = None, presenter: bool = False) -> AppTest:
+    """The Train page opened from a link (as a browser does: the first run already has the query)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(TRAIN)
+    at.query_params.update(query or {})
+    if presenter:
+        at.session_state[keys.PRESENTER] = True
+    return at.run()
+
+
+def form(at: AppTest, name: str):
+    return next(w for kind in (at.number_input, at.selectbox, at.checkbox) for w in kind
+                if w.key == f"train.form.{name}")
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def query(at: AppTest) -> dict:
+    return dict(at.query_params)
+
+
+def link_text(at: AppTest) -> str:
+    return next(c.value for c in at.code if "/train" in c.value)
+
+
+def layers(chart) -> list[dict]:
+    return json.loads(chart.proto.spec)["layer"]
+
+
+# ---------------------------------------------------------------- settings in the link
+
+
+def test_a_shared_link_prefills_the_form_and_stays_in_the_address(tiny_data):
+    at = open_train({"model": "rnn", "hidden_size": "32", "lr": "0.005", "epochs": "3", "data": ""})
+    assert_clean(at)
+    assert not [i for i in at.info if "Ignored" in i.value], "a good link needs no notice"
+    assert form(at, "model").value == "rnn" and form(at, "hidden_size").value == 32
+    assert form(at, "learning_rate").value == pytest.approx(0.005) and form(at, "epochs").value == 3
+    assert form(at, "batch_size").value == TrainConfig().batch_size
+    # the address now says the same thing in its own words (lr -> learning_rate)
+    assert query(at) == {"model": "rnn", "hidden_size": "32", "learning_rate": "0.005", "epochs": "3"}
+    assert link_text(at) == "/train?model=rnn&hidden_size=32&learning_rate=0.005&epochs=3"
+
+
+def test_a_malformed_value_falls_back_with_one_notice_naming_it(tiny_data):
+    at = open_train({"model": "rnn", "epochs": "lots", "colour": "red", "smooth": "7"})
+    assert_clean(at)
+    notices = [i.value for i in at.info if "link" in i.value]
+    assert len(notices) == 1
+    notice = notices[0]
+    assert notice.startswith("Ignored from the link") and "epochs='lots'" in notice
+    assert "'colour'" in notice and "smooth='7'" in notice and "\n" not in notice
+    assert form(at, "model").value == "rnn" and form(at, "epochs").value == TrainConfig().epochs
+    assert query(at) == {"model": "rnn"}  # what was ignored leaves the address
+
+
+def test_changed_settings_go_into_the_link_and_the_session_wins_over_the_address(tiny_data):
+    at = open_train({"model": "rnn"})
+    form(at, "model").set_value("mylstm")
+    form(at, "hidden_size").set_value(16)
+    button(at, "Update link").click().run()
+    assert_clean(at)
+    assert query(at) == {"model": "mylstm", "hidden_size": "16"}
+    assert "model=mylstm&hidden_size=16" in link_text(at)
+    assert not resources.job_manager().jobs(), "Update link starts nothing"
+    at.query_params["model"] = "rnn"  # an old address must not undo the user's edits
+    at.run()
+    assert form(at, "model").value == "mylstm" and query(at)["model"] == "mylstm"
+
+
+def test_starting_a_training_puts_its_settings_in_the_link(tiny_data):
+    at = open_train()
+    form(at, "model").set_value("rnn")
+    form(at, "hidden_size").set_value(8)
+    form(at, "epochs").set_value(1)
+    form(at, "batch_size").set_value(8)
+    button(at, "Start training").click().run()
+    assert_clean(at)
+    (job,) = resources.job_manager().jobs()
+    assert (job.config.model, job.config.hidden_size, job.config.epochs) == ("rnn", 8, 1)
+    assert query(at) == {"model": "rnn", "hidden_size": "8", "batch_size": "8", "epochs": "1"}
+    wait_for_jobs()
+
+
+def test_settings_survive_a_page_switch(tiny_data):
+    at = open_train({"model": "rnn", "seed": "7"})
+    at.switch_page(nav.DATA).run()
+    at.switch_page(TRAIN).run()
+    assert_clean(at)
+    assert form(at, "model").value == "rnn" and form(at, "seed").value == 7
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def test_demo_starts_rnn_and_lstm_on_one_split_and_overlays_them(tiny_data):
+    at = open_train()
+    began = time.perf_counter()
+    button(at, "Demo: RNN vs nn.LSTM").click().run()
+    assert time.perf_counter() - began < 15, "the demo must start in the background"
+    assert_clean(at)
+    jobs = resources.job_manager().jobs()
+    configs = {job.config.model: job.config for job in jobs}
+    assert sorted(configs) == ["lstm", "rnn"]
+    defaults = {k: v for k, v in TrainConfig().to_dict().items() if k != "model"}
+    for config in configs.values():  # the report's settings: defaults, hidden size per model, one seed
+        assert {k: v for k, v in config.to_dict().items() if k != "model"} == defaults
+    run_ids = {job.config.model: job.run_id for job in jobs}
+    assert sorted(at.multiselect(key=keys.TRAIN_COMPARE).value) == sorted(run_ids.values())
+    assert "Demo started" in at.success[0].value
+    wait_for_jobs()
+    at.run()
+    assert_clean(at)
+    overlay = [f for c in charts_of(at) for f in chart_frames(c) if "value" in f]
+    assert overlay and {label.split(" ")[0] for label in overlay[0]["run"]} == {"RNN", "nn.LSTM"}
+    # same seed and fractions: both runs were scored on the very same validation names
+    from rnnviz.runs import list_runs
+
+    infos = {info.model: info for info in list_runs(resources.runs_root())}
+    assert infos["rnn"].config["seed"] == infos["lstm"].config["seed"]
+    assert infos["rnn"].data == infos["lstm"].data == str(tiny_data)
+
+
+def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_data_dir, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(real_data_dir))  # long enough to still be running when paused
+    at = open_train()
+    button(at, "Demo: RNN vs nn.LSTM").click().run()
+    manager = resources.job_manager()
+    for job in manager.jobs():
+        manager.pause(job.run_id)
+    at.run()
+    assert_clean(at)
+    assert len(at.get("progress")) == 2
+    assert sum("Its curves are in Compare runs" in c.value for c in at.caption) == 2
+    assert len(charts_of(at)) == 2, "one overlay (loss, accuracy), not one pair per training as well"
+    for job in manager.jobs():
+        manager.stop(job.run_id)
+
+
+@pytest.mark.parametrize("limit, running, reason", [
+    ("1", 0, "this server runs at most 1 training at once"),
+    ("2", 1, "1 trainings are already running (the limit is 2)"),
+])
+def test_demo_respects_the_job_limit_with_one_line(tiny_data, monkeypatch, limit, running, reason):
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", limit)
+    at = open_train()
+    if running:
+        form(at, "hidden_size").set_value(8)
+        form(at, "epochs").set_value(200)
+        form(at, "batch_size").set_value(4)
+        button(at, "Start training").click().run()
+    button(at, "Demo: RNN vs nn.LSTM").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Demo not started:") and reason in errors[0]
+    assert len(resources.job_manager().jobs()) == running
+    for job in resources.job_manager().jobs():
+        resources.job_manager().stop(job.run_id)
+
+
+# ---------------------------------------------------------------- dataset selector
+
+
+def test_named_datasets_are_offered_and_unusable_ones_listed_with_their_error(tiny_data, datasets_dir):
+    write_pets(datasets_dir / "pets")
+    (datasets_dir / "broken").mkdir(parents=True)
+    (datasets_dir / "broken" / "Only.txt").write_text("Abc\n", encoding="utf-8")
+    at = open_train({"data": "pets"})
+    assert_clean(at)
+    picker = at.selectbox(key="train.data")
+    assert picker.options[1:] == ["pets (60 names, 2 categories)"] and picker.options[0].startswith("Surnames")
+    assert picker.value == "pets" and query(at)["data"] == "pets"
+    assert any(c.value.startswith("Not usable: broken (") for c in at.caption)
+    assert "**pets**: 60 names in 2 categories" in "\n".join(m.value for m in at.markdown)
+    picker.set_value("").run()
+    assert "data" not in query(at)
+
+
+def test_a_link_to_a_missing_dataset_falls_back_to_the_surnames(tiny_data):
+    at = open_train({"data": "gone"})
+    assert not at.exception
+    assert any("data='gone' (no such dataset" in i.value for i in at.info)
+    assert at.selectbox(key="train.data").value == ""
+
+
+def test_a_run_on_a_named_dataset_is_evaluated_on_its_own_names(tiny_data, datasets_dir):
+    pets = write_pets(datasets_dir / "pets")
+    at = open_train({"data": "pets", "model": "lstm", "hidden_size": "8", "epochs": "2", "batch_size": "8"})
+    button(at, "Start training").click().run()
+    (job,) = wait_for_jobs()
+    assert job.status == "finished"
+    from rnnviz.runs import list_runs
+
+    (info,) = list_runs(resources.runs_root())
+    assert Path(info.data) == pets.resolve() or Path(info.data) == pets
+    assert info.categories == ["Cats", "Dogs"]
+    at.switch_page(nav.EVALUATE).run()
+    assert_clean(at)
+    cells = chart_frames(charts_of(at)[0])[0]
+    assert set(cells["true"]) == {"Cats", "Dogs"}
+    at.switch_page(nav.GATES).run()
+    assert_clean(at)
+    assert charts_of(at), "the gates of a named-dataset LSTM are traced"
+
+
+# ---------------------------------------------------------------- presenter mode
+
+
+def test_presenter_mode_hides_advanced_controls_and_keeps_the_demo(tiny_runs_on_disk):
+    at = open_train(presenter=True)
+    assert_clean(at)
+    assert button(at, "Demo: RNN vs nn.LSTM").proto.type == "primary"
+    labels = [e.label for e in at.expander]
+    assert "Split and evaluation" not in labels and "New training" in labels
+    assert not any(s.value == "Download or delete" for s in at.subheader)
+    assert not any(b.label == "Delete…" for b in at.button)
+    shown = {w.key for kind in (at.number_input, at.selectbox) for w in kind}
+    assert "train.form.device" not in shown and "train.form.optimizer" not in shown
+    assert "train.form.model" in shown
+    assert not at.get("download_button"), "no downloads on the projector"
+    heights = [json.loads(c.proto.spec)["height"] for c in charts_of(at)]
+    assert heights and min(heights) > 260  # display.height enlarges charts
+
+
+def test_normal_mode_has_the_advanced_controls(tiny_runs_on_disk):
+    at = open_train()
+    assert "Split and evaluation" in [e.label for e in at.expander]
+    assert any(s.value == "Download or delete" for s in at.subheader)
+
+
+@pytest.fixture
+def tiny_runs_on_disk(tiny_data, isolated_runs) -> dict[str, str]:
+    return {model: tiny_run(tiny_data, isolated_runs, model) for model in ("rnn", "lstm")}
+
+
+# ---------------------------------------------------------------- curves and exports
+
+
+def test_curve_settings_come_from_the_link_and_shape_the_charts(tiny_runs_on_disk):
+    at = open_train({"smooth": "0.6", "x": "step", "log": "1"})
+    assert_clean(at)
+    assert at.slider(key="train.curves.smooth").value == pytest.approx(0.6)
+    assert at.toggle(key="train.curves.log").value is True
+    loss = next(c for c in charts_of(at) if json.loads(c.proto.spec)["title"] == "loss")
+    raw, smoothed = layers(loss)[:2]
+    assert raw["mark"]["opacity"] < 0.5 and raw["encoding"]["y"]["field"] == "value"
+    assert smoothed["encoding"]["y"]["field"] == "smoothed"
+    assert smoothed["encoding"]["x"]["field"] == "step" and smoothed["encoding"]["y"]["scale"]["type"] == "log"
+    at.slider(key="train.curves.smooth").set_value(0.0).run()
+    assert "smooth" not in query(at) and query(at)["x"] == "step"
+    loss = next(c for c in charts_of(at) if json.loads(c.proto.spec)["title"] == "loss")
+    assert layers(loss)[0]["encoding"]["y"]["field"] == "value" and "opacity" not in layers(loss)[0]["mark"]
+
+
+def test_overlay_tooltip_lists_every_run_at_the_hovered_x(tiny_runs_on_disk):
+    at = open_train()
+    loss = next(c for c in charts_of(at) if json.loads(c.proto.spec)["title"] == "loss")
+    spec = json.loads(loss.proto.spec)
+    assert spec["params"][0]["select"]["nearest"] is True and spec["params"][0]["select"]["on"] == "pointerover"
+    hover = next(layer for layer in spec["layer"] if layer.get("name") == "hover_rule")
+    titles = [t.get("title", "") for t in hover["encoding"]["tooltip"]][1:]
+    assert len(titles) == 4  # two runs x (train, val)
+    assert {t.split(" ")[0] for t in titles} == {"RNN", "nn.LSTM"}
+
+
+def test_every_chart_and_the_run_table_download(tiny_runs_on_disk):
+    at = open_train()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("PNG image") == labels.count("SVG image") == labels.count("Data as CSV") == len(charts_of(at))
+    assert "Run table CSV" in labels
