@@ -92,11 +92,8 @@ def overview(dataset, name: str) -> None:
 def current_data(dataset) -> None:
     named = resources.dataset_name_of(dataset.source)
     if named:
-        st.markdown(f"Every page uses your dataset **{named}** (`{dataset.source}`). Names are transliterated to "
+        st.markdown(f"The data folder is your dataset **{named}** (`{dataset.source}`). Names are transliterated to "
                     "plain letters, and duplicates within a category are removed.")
-        if not display.presenting() and st.button("Back to the tutorial's surnames", icon=":material/undo:"):
-            resources.use_default_data()
-            st.rerun()
     else:
         st.markdown(
             f"Read from `{dataset.source}`. These are the surnames of the PyTorch tutorial "
@@ -185,7 +182,7 @@ def add_forms() -> None:
     left, right = st.columns(2, gap="large")
     with left.container(border=True):
         st.markdown("**Upload a zip** of `<Category>.txt` files")
-        with st.form("data-upload", clear_on_submit=True, border=False):
+        with st.form("data-upload", border=False):
             file = st.file_uploader("Zip of <Category>.txt files", type=["zip"], max_upload_size=MAX_UPLOAD_MB,
                                     key=UPLOAD, help=f"The zip's .txt files must sit in one folder; {LIMITS}.")
             name = st.text_input("Dataset name", key=UPLOAD_NAME, placeholder="blank: the zip's file name",
@@ -264,15 +261,9 @@ def show_dataset(stored: list[datasets.DatasetInfo]) -> None:
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         return
-    current = resources.data_folder()
-    if current is not None and resources.dataset_name_of(current) == name:
-        use.caption(f"**{name}** is the data of every page now.")
-    elif not display.presenting() and use.button(f"Use {name} on every page", icon=":material/check:",
-                                                  help="Train trains on it and Home counts it, for the whole class; "
-                                                       "runs keep the data they were trained on."):
-        with guards.reported():
-            resources.use_named_dataset(name)
-            st.rerun()
+    with use:
+        st.page_link(nav.TRAIN, label=f"Train on {name}: pick it on the Train page", icon=":material/model_training:",
+                     query_params={"data": name})
     overview(dataset, f"dataset-{name}")
 
 

@@ -197,7 +197,7 @@ def dataset_picker(surnames, surname_error: str, named: list[DatasetInfo], where
     def label(option: str) -> str:
         if option == SURNAMES:
             folder = Path(surnames.source).name
-            return f"Surnames ({folder}: {len(surnames):,} names, {surnames.n_categories} languages)"
+            return f"Surnames from {folder}/ ({len(surnames):,} names, {surnames.n_categories} languages)"
         info = usable[option]
         return f"{option} ({info.n_names:,} names, {len(info.categories)} categories)"
 
@@ -390,7 +390,7 @@ def show_job(job, overlaid: bool) -> None:
         st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
         job_controls(job)
         if overlaid:
-            st.caption("Its curves are in Compare runs.")
+            st.caption("Its curves are in Compare runs, below.")
             return
         curve_pair(charts.curves_long(pd.DataFrame(job.rows), runview.job_label(job)), f"live-{job.run_id}", 220)
 
@@ -588,11 +588,18 @@ sync_url(data_name)
 share_box(top[2], data_name)
 
 live_panel()
+active = resources.job_manager().active_ids()
+watching = any(run_id in active for run_id in st.session_state.get(keys.TRAIN_COMPARE, []))
 if presenting:  # the class watches the curves; the form waits folded below them
     compare_runs(infos, labels)
     with st.expander("New training", expanded=keys.TRAIN_START_ERROR in st.session_state):
         training_form(dataset, data_name)
     run_table(infos, jobs)
+elif watching:  # overlaid trainings are running (the demo): their curves come right under their progress
+    compare_runs(infos, labels)
+    training_form(dataset, data_name)
+    run_table(infos, jobs)
+    manage_run(infos)
 else:
     training_form(dataset, data_name)
     run_table(infos, jobs)

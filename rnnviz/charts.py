@@ -201,13 +201,13 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     splits = alt.Scale(domain=["train", "val"])
     if several:
         color = alt.Color("run:N", title="run", scale=alt.Scale(domain=runs, scheme=PALETTE),
-                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke"))
+                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke", symbolOpacity=1))
         encodings = {"color": color,
                      "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
                                                   legend=alt.Legend(orient="top", symbolType="stroke"))}
     else:
         color = alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "val"], scheme=PALETTE),
-                          legend=alt.Legend(orient="top", symbolType="stroke"))
+                          legend=alt.Legend(orient="top", symbolType="stroke", symbolOpacity=1))
         encodings = {"color": color}
     title, x_format = CURVE_X[x][1], CURVE_X[x][2]
     x_enc = alt.X(f"{x_field}:Q", title=title, scale=alt.Scale(nice=False, zero=False),

@@ -83,7 +83,7 @@ def lines_of(chart) -> list[dict]:
 
 def lines_data(chart) -> pd.DataFrame:
     """The curve points (altair lifts them to the top when every layer shares them)."""
-    return chart.data if isinstance(chart.data, pd.DataFrame) else lines_data(chart)
+    return chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
 
 
 def test_curves_long_carries_the_training_time():

@@ -125,3 +125,28 @@ def test_presenter_mode_enlarges_chart_fonts_and_leaves_normal_charts_alone():
 
 def test_presenter_css_enlarges_text():
     assert "<style>" in presenter.CSS and "font-size" in presenter.CSS
+
+
+# ---------------------------------------------------------------- keeping the address bar a link (pure)
+
+
+def test_smoothing_in_a_link_stops_at_the_sliders_end():
+    assert shareable.parse_curves({"smooth": "0.99"}).values["smooth"] == 0.99
+    assert shareable.parse_curves({"smooth": "0.995"}).values["smooth"] == 0.0
+    assert "[0, 0.99]" in shareable.parse_curves({"smooth": "0.995"}).notice
+
+
+def test_query_changes_set_what_differs_and_drop_the_rest_but_presenter_mode():
+    current = {"model": "rnn", "epochs": "3", "colour": "red", "present": "1", "lr": "0.1"}
+    to_set, to_delete = shareable.query_changes(current, {"model": "rnn", "hidden_size": "32"})
+    assert to_set == {"hidden_size": "32"}
+    assert to_delete == ["colour", "epochs", "lr"]
+
+
+def test_share_link_uses_the_browser_url_or_the_page_path():
+    query = {"model": "rnn", "learning_rate": "0.005"}
+    assert shareable.share_link(None, query) == "/train?model=rnn&learning_rate=0.005"
+    assert shareable.share_link("http://class:8501/train", query) == (
+        "http://class:8501/train?model=rnn&learning_rate=0.005")
+    assert shareable.share_link("http://class:8501/train?old=1", {}) == "http://class:8501/train"
+    assert shareable.share_link(None, {"data": "a b&c"}) == "/train?data=a+b%26c"

@@ -157,18 +157,28 @@ def test_a_folder_inside_the_allowed_roots_is_copied_in_and_one_outside_is_refus
     assert list(stored_table(at)["dataset"]) == ["tiny"]  # named after the folder
 
 
-def test_use_on_every_page_switches_the_app_to_the_dataset_and_back():
+def test_a_stored_dataset_links_to_the_train_page_with_it_picked():
     at = upload(open_data(), zip_bytes(CITIES))
-    button(at, "Use cities on every page").click().run()
-    assert_clean(at)
-    assert resources.data_folder() == (datasets_root() / "cities").resolve()
-    assert "your dataset **cities**" in at.markdown[0].value
-    button(at, "Back to the tutorial's surnames").click().run()
-    assert resources.data_folder() != (datasets_root() / "cities").resolve()
+    link = next(link.proto for link in at.get("page_link") if link.proto.label.startswith("Train on cities"))
+    assert link.page == "train" and "data=cities" in link.query_string
 
 
-def test_charts_and_tables_offer_downloads_and_presenter_mode_hides_them_and_the_forms():
+def test_charts_and_tables_offer_downloads_and_presenter_mode_hides_them_and_the_forms(monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
     at = upload(open_data(), zip_bytes(CITIES))
+    assert made["rnnviz-dataset-cities-counts.png"]().startswith(b"\x89PNG")
+    assert b"Germany" in made["rnnviz-dataset-cities-counts.svg"]()
+    assert made["rnnviz-dataset-cities-samples.csv"]().decode("utf-8-sig").startswith("category,lines,distinct")
+    assert "cities,3,18,ready" in made["rnnviz-datasets.csv"]().decode("utf-8-sig")
     labels = [b.proto.label for b in at.get("download_button")]
     # the surname data's chart and samples, the stored table, then the dataset's chart and samples
     assert labels.count("PNG image") == 2 and labels.count("SVG image") == 2 and labels.count("Data as CSV") == 2

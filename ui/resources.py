@@ -139,12 +139,6 @@ def choose_data_folder(path: str) -> NameDataset:
     return dataset
 
 
-def use_default_data() -> Path | None:
-    """Forget the folder picked on the Data page: back to RNNVIZ_DATA or data/names."""
-    _use_folder(None)
-    return data_folder()
-
-
 def _folder_stamp(folder: Path) -> tuple:
     """Changes when any .txt file in the folder is added, removed or rewritten."""
     try:
@@ -331,13 +325,6 @@ def delete_named_dataset(name: str) -> None:
     with choice.lock:
         if choice.folder is not None and Path(choice.folder) == path:
             choice.folder = None
-
-
-def use_named_dataset(name: str) -> NameDataset:
-    """Make dataset `name` the data of every page (Train trains on it), as a folder picked on the Data page."""
-    dataset = named_dataset(name)
-    _use_folder(Path(dataset.source).resolve())
-    return dataset
 
 
 def _train_tiny() -> None:
