@@ -254,7 +254,7 @@ def show_dataset(stored: list[datasets.DatasetInfo]) -> None:
     if st.session_state.get(SHOW) not in usable:
         st.session_state[SHOW] = usable[0]
     st.subheader("A look at one dataset")
-    pick, use, _ = st.columns([3, 2, 2], vertical_alignment="bottom")
+    pick, use, _ = st.columns([3, 3, 1], vertical_alignment="bottom")
     name = pick.selectbox("Dataset", usable, key=SHOW)
     try:
         dataset = resources.named_dataset(name)
@@ -262,8 +262,8 @@ def show_dataset(stored: list[datasets.DatasetInfo]) -> None:
         st.error(guards.one_line(exc), icon=":material/error:")
         return
     with use:
-        st.page_link(nav.TRAIN, label=f"Train on {name}: pick it on the Train page", icon=":material/model_training:",
-                     query_params={"data": name})
+        st.page_link(nav.TRAIN, label=f"Train on {name}", icon=":material/model_training:",
+                     query_params={"data": name}, help="Pick it in the Train page's dataset box.")
     overview(dataset, f"dataset-{name}")
 
 

@@ -36,10 +36,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory, real_data_dir):
+def runs_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("browser-runs")
+
+
+@pytest.fixture(scope="module")
+def app_url(runs_dir, real_data_dir):
     """The app served by `streamlit run` with its own runs folder; stopped after the module."""
     port = free_port()
-    env = dict(os.environ, RNNVIZ_RUNS=str(tmp_path_factory.mktemp("browser-runs")),
+    env = dict(os.environ, RNNVIZ_RUNS=str(runs_dir),
                RNNVIZ_DATA=str(real_data_dir), RNNVIZ_MAX_JOBS="2")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
@@ -162,7 +167,7 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     screenshot(page, "data")
 
     go(page, "Train")
-    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("2")
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("8")
     page.get_by_role("spinbutton", name="Batch size", exact=True).fill("64")
     page.get_by_text("Split and evaluation").click()
     page.get_by_role("spinbutton", name="Steps between curve points", exact=True).fill("10")
@@ -201,8 +206,9 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     overlay.press("ArrowDown")
     overlay.press("Enter")
     overlay.press("Escape")
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stVegaLiteChart]').length >= 4")
-    timings["overlay a run (widget, full rerun) while training (s)"] = time.perf_counter() - began
+    page.wait_for_selector("text=Its curves are in Compare runs")
+    page.wait_for_function(f"(before) => ({LINE_POINTS})() > 0", arg=0)
+    timings["overlay the running training (widget, full rerun) while training (s)"] = time.perf_counter() - began
     screenshot(page, "train-live")
     timings["switch to Data while training (s)"] = go(page, "Data")
     began = time.perf_counter()
@@ -210,8 +216,13 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     page.wait_for_selector(PROGRESS)
     timings["switch back to Train, live panel shown (s)"] = time.perf_counter() - began
 
-    page.wait_for_selector("[data-testid=stAlertContentSuccess]:has-text('finished')", timeout=300_000)
-    timings["Start to finished (s)"] = time.perf_counter() - started
+    page.wait_for_function("() => document.querySelector('[data-testid=stProgress]')?.innerText.includes('epoch 2')",
+                           timeout=300_000)  # a stopped run keeps its weights once it has learnt something
+    began = time.perf_counter()
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_selector("[data-testid=stAlertContentSuccess]:has-text('stopped')", timeout=60_000)
+    timings["Stop click to 'stopped' shown (s)"] = time.perf_counter() - began
+    timings["Start to stopped (s)"] = time.perf_counter() - started
     assert page.locator(PROGRESS).count() == 0
     settle(page)
     quiet_from = len(sent)

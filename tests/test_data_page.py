@@ -159,7 +159,7 @@ def test_a_folder_inside_the_allowed_roots_is_copied_in_and_one_outside_is_refus
 
 def test_a_stored_dataset_links_to_the_train_page_with_it_picked():
     at = upload(open_data(), zip_bytes(CITIES))
-    link = next(link.proto for link in at.get("page_link") if link.proto.label.startswith("Train on cities"))
+    link = next(link.proto for link in at.get("page_link") if link.proto.label == "Train on cities")
     assert link.page == "train" and "data=cities" in link.query_string
 
 

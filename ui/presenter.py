@@ -18,10 +18,9 @@ CSS = """
 /* presenter mode: readable from the back of a classroom */
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
-[data-testid="stWidgetLabel"] p, [data-testid="stMetricLabel"] p { font-size: 1.35rem !important; }
+[data-testid="stWidgetLabel"] p { font-size: 1.35rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
-[data-testid="stDataFrame"] { zoom: 1.3; }
 .block-container { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
 </style>
 """
