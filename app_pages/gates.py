@@ -43,14 +43,16 @@ def settings_from_link(run_ids: list[str]) -> None:
         st.session_state[keys.GATES_RUN] = parsed.values[shareable.GATES_RUN]
     if parsed.values[shareable.GATES_NAME]:
         st.session_state[keys.GATES_NAME] = parsed.values[shareable.GATES_NAME]
+        # A link shows what it names: the second surname only when it gives one (?vs=...).
+        st.session_state[keys.GATES_SECOND] = parsed.values[shareable.GATES_SECOND]
     if parsed.notice:
         st.info(parsed.notice, icon=":material/link_off:")
 
 
-def link_to(run_id: str, name: str) -> None:
-    """Keep the URL in step with the run and surname, so the address bar is always a link to hand out."""
-    query = shareable.gates_query(run_id, name.strip())
-    for key in (shareable.GATES_RUN, shareable.GATES_NAME):
+def link_to(run_id: str, name: str, second: str) -> None:
+    """Keep the URL in step with the run and surnames, so the address bar is always a link to hand out."""
+    query = shareable.gates_query(run_id, name.strip(), second.strip())
+    for key in (shareable.GATES_RUN, shareable.GATES_NAME, shareable.GATES_SECOND):
         if key not in query and key in st.query_params:
             del st.query_params[key]
     for key, value in query.items():
@@ -73,9 +75,11 @@ if keys.GATES_NAME not in st.session_state:
     st.session_state[keys.GATES_NAME] = "Nakamura"
 first = c2.text_input("Surname", max_chars=64, key=keys.GATES_NAME,
                       help="Accents are transliterated as in training (Müller → Muller); other characters are dropped.")
-second = c3.text_input("Second surname (optional)", value="Schmidt", max_chars=64, key=keys.GATES_SECOND,
+if keys.GATES_SECOND not in st.session_state:
+    st.session_state[keys.GATES_SECOND] = "Schmidt"
+second = c3.text_input("Second surname (optional)", max_chars=64, key=keys.GATES_SECOND,
                        help="Shown side by side with the first; leave empty for one name.")
-link_to(run_id, first)
+link_to(run_id, first, second)
 o1, o2, o3 = st.columns([2, 2, 3], gap="medium")
 order_by = "index"  # presenter mode keeps the plain unit order and hides the control
 if not display.presenting():
@@ -111,13 +115,15 @@ for trace, column in shown:
 
 reference = shown[0][0]  # both names use the first name's unit order, so rows line up
 gate_keys = ["i", "f", "o", *[k for k in EXTRA if k in (extra or [])]]
-height = max(3, min(8, 360 // max(1, reference.values["i"].shape[1])))
+height = round(max(3, min(8, 360 // max(1, reference.values["i"].shape[1]))) * display.scale())
+width = 34  # letters keep their width so three gates still fit side by side
 if len(shown) == 1:
     for row in range(0, len(gate_keys), 3):
         for key, column in zip(gate_keys[row : row + 3], st.columns(3, gap="medium")):
             order = charts.unit_order(reference.gate_frame(key), order_by)
             frame = reference.gate_frame(key)
-            display.chart(charts.gate_heatmap(frame, key, GATE_LABELS[key], order, cell_height=height),
+            display.chart(charts.gate_heatmap(frame, key, GATE_LABELS[key], order, cell_height=height,
+                                            cell_width=width),
                           f"gate-{key}-{reference.used}", where=column, data=frame, width="content")
     columns = st.columns(2, gap="large")
     display.chart(charts.gate_means_chart(reference.gate_means()), f"gate-means-{reference.used}", where=columns[0],
@@ -129,7 +135,8 @@ for key in gate_keys:
     order = charts.unit_order(reference.gate_frame(key), order_by)
     for index, (trace, column) in enumerate(shown):
         frame = trace.gate_frame(key)
-        display.chart(charts.gate_heatmap(frame, key, GATE_LABELS[key], order, cell_height=height),
+        display.chart(charts.gate_heatmap(frame, key, GATE_LABELS[key], order, cell_height=height,
+                                            cell_width=width),
                       f"gate-{key}-{index}-{trace.used}", where=column, data=frame, width="content")
 for index, (trace, column) in enumerate(shown):
     display.chart(charts.gate_means_chart(trace.gate_means()), f"gate-means-{index}-{trace.used}", where=column,

@@ -374,6 +374,10 @@ def curve_pair(long: pd.DataFrame, name: str, height: int) -> None:
 def job_controls(job) -> None:
     manager = resources.job_manager()
     left, right, _ = st.columns([1, 1, 6])
+    if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
+        left.button("Pause", key=f"pause-{job.run_id}", icon=":material/pause:", disabled=True, width="stretch")
+        right.button("Stop", key=f"stop-{job.run_id}", icon=":material/stop:", disabled=True, width="stretch")
+        return
     if job.status == "paused":
         left.button("Resume", key=f"resume-{job.run_id}", icon=":material/play_arrow:",
                     on_click=manager.resume, args=(job.run_id,), width="stretch")

@@ -970,7 +970,9 @@ def render_markdown(result: BenchResult) -> str:
         "",
         "- **Training throughput**: one epoch of the real `Trainer` (Adam 0.01, cosine schedule, gradient clipping "
         "1.0) over a shuffled slice of the training split, names/s from its last `on_eval` event. Validation uses "
-        "one name per category here, so the figure is training speed. Rounds interleave all models.",
+        "one name per category here, so the figure is training speed. Rounds interleave all models. Training "
+        "batches are length-bucketed as in every run (`EncodedSplit.batches`: names of similar length share a "
+        "batch, so little time goes to padding), and Adam is torch's fused one.",
         "- **Tutorial loop**: the PyTorch tutorial's regime written out in `rnnviz/bench.py`: a random category, a "
         "random name of it, `lineToTensor` one-hot built per name, `rnn(input[i], hidden)` per letter with the "
         f"tutorial's RNN ({TUTORIAL_HIDDEN} hidden), and `p.data.add_(p.grad, alpha=-{TUTORIAL_LR})`. Speed-ups "

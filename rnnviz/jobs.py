@@ -16,7 +16,7 @@ from .data import NameDataset, Split
 from .runs import RunError, delete_run, describe_error, ensure_runs_dir, new_run_id, run_path, train_run
 from .train import Control, TrainConfig
 
-ACTIVE = ("queued", "running", "paused")
+ACTIVE = ("queued", "running", "paused", "stopping")  # stopping: asked to stop, final evaluation under way
 KEEP_ENDED = 64  # ended jobs remembered for the pages' end-of-run notices; older ones live on disk only
 
 
@@ -64,7 +64,9 @@ class Job:
     def snapshot(self) -> JobSnapshot:
         with self.lock:
             status = self.status
-            if status == "running" and self.control.paused:
+            if status == "running" and self.control.stopped:
+                status = "stopping"
+            elif status == "running" and self.control.paused:
                 status = "paused"
             step = int(self.rows[-1]["step"]) if self.rows else 0
             return JobSnapshot(self.run_id, self.config, status, self.message, list(self.rows), step,

@@ -2,7 +2,7 @@
 against `streamlit run streamlit_app.py` on a free port of 127.0.0.1, on the tutorial data (RNNVIZ_DATA).
 
 One journey: start a training, watch the live chart gain points, pause and resume it, switch pages while
-it runs, see it finish and the auto-refresh stop, pick a confusion-matrix cell, and read the gates of a
+it runs, stop it and see the auto-refresh stop, pick a confusion-matrix cell, and read the gates of a
 surname. A screenshot of every page goes to docs/screenshots/. Timings are printed (pytest -s shows them).
 """
 
@@ -144,6 +144,7 @@ def test_train_live_then_evaluate_and_gates_in_a_real_browser(app_url, page, tmp
         for what, seconds in timings.items():
             print(f"{what}: {seconds:.2f}")
     assert timings["Pause click to 'paused' shown (s)"] < 5
+    assert timings["Stop click to 'stopping' shown (s)"] < 5
 
 
 def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
@@ -220,8 +221,11 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
                            timeout=300_000)  # a stopped run keeps its weights once it has learnt something
     began = time.perf_counter()
     page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stProgress]')]"
+                           ".some(e => e.innerText.includes('stopping'))", timeout=10_000)
+    timings["Stop click to 'stopping' shown (s)"] = time.perf_counter() - began
     page.wait_for_selector("[data-testid=stAlertContentSuccess]:has-text('stopped')", timeout=60_000)
-    timings["Stop click to 'stopped' shown (s)"] = time.perf_counter() - began
+    timings["Stop click to 'stopped' shown, final scores in (s)"] = time.perf_counter() - began
     timings["Start to stopped (s)"] = time.perf_counter() - started
     assert page.locator(PROGRESS).count() == 0
     settle(page)
@@ -256,3 +260,38 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     heatmaps = page.locator("[data-testid=stVegaLiteChart] g.mark-rect")
     assert heatmaps.count() >= 6  # input, forget and output gates for each name
     screenshot(page, "gates")
+
+
+def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, real_dataset, page):
+    """A teacher's links: the Gates page on a given run and surname in presenter mode, and Train settings."""
+    from rnnviz.runs import train_run
+    from rnnviz.train import TrainConfig
+
+    writer, result = train_run(TrainConfig(model="mylstm", hidden_size=16, epochs=1, batch_size=256), real_dataset,
+                               runs_dir)
+    assert result is not None and result.status == "finished"
+
+    began = time.perf_counter()
+    page.goto(f"{app_url}/gates?run={writer.run_id}&name=Schmidt&present=1")
+    page.wait_for_selector("h3:has-text('Schmidt')")
+    settle(page)
+    print(f"shared Gates link to gates drawn (s): {time.perf_counter() - began:.2f}")
+    assert page.get_by_role("textbox", name="Surname", exact=True).input_value() == "Schmidt"
+    assert page.get_by_role("switch", name="Presenter mode").is_checked()
+    assert page.locator("[data-testid=stPopover]").count() == 0  # no downloads while presenting
+    title_size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)")
+    assert title_size >= 44, title_size
+    screenshot(page, "gates-presenter")
+
+    page.goto(f"{app_url}/train?model=rnn&hidden_size=32&lr=0.005&epochs=bogus")
+    page.wait_for_selector("text=Ignored from the link")
+    settle(page)
+    assert "epochs='bogus'" in page.locator("[data-testid=stAlert]").first.inner_text()
+    assert page.get_by_role("spinbutton", name="Hidden size", exact=True).input_value() == "32"
+    assert page.get_by_role("spinbutton", name="Learning rate", exact=True).input_value().startswith("0.005")
+    model_box = page.locator("[data-testid=stSelectbox]").filter(has=page.get_by_text("Model", exact=True))
+    shown = model_box.first.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value)"
+                                     ".join(' ') + ' ' + (e.querySelector('[aria-selected], [title]')?.title || '')")
+    assert "RNN" in shown and "LSTM" not in shown, shown
+    assert not page.get_by_role("switch", name="Presenter mode").is_checked()
+    assert "epochs=" not in page.url and "hidden_size=32" in page.url

@@ -85,13 +85,17 @@ def test_link_of_the_default_settings_is_short():
 
 def test_gates_link_keeps_a_known_run_and_a_usable_name():
     parsed = shareable.parse_gates({"run": "r1", "name": "Nakamura"}, ["r1", "r2"])
-    assert parsed.values == {"run": "r1", "name": "Nakamura"} and parsed.notices == []
+    assert parsed.values == {"run": "r1", "name": "Nakamura", "vs": ""} and parsed.notices == []
+    both = shareable.parse_gates({"run": "r2", "name": "Nakamura", "vs": "Schmidt"}, ["r1", "r2"])
+    assert both.values == {"run": "r2", "name": "Nakamura", "vs": "Schmidt"}
+    assert shareable.gates_query("r2", "Nakamura", "Schmidt") == {"run": "r2", "name": "Nakamura", "vs": "Schmidt"}
+    assert shareable.gates_query("r2", "Nakamura", "") == {"run": "r2", "name": "Nakamura"}
 
 
 def test_gates_link_with_an_unknown_run_or_unusable_name_falls_back_with_notices():
-    parsed = shareable.parse_gates({"run": "nope", "name": "1234"}, ["r1"])
-    assert parsed.values == {"run": "", "name": ""}
-    assert "run='nope'" in parsed.notice and "name='1234'" in parsed.notice
+    parsed = shareable.parse_gates({"run": "nope", "name": "1234", "vs": "😀"}, ["r1"])
+    assert parsed.values == {"run": "", "name": "", "vs": ""}
+    assert "run='nope'" in parsed.notice and "name='1234'" in parsed.notice and "vs='😀'" in parsed.notice
 
 
 def test_curve_settings_parse_and_fall_back():

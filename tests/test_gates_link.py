@@ -52,7 +52,9 @@ def test_shared_link_opens_the_same_run_and_surname(lstm_runs):
     assert not at.exception and not at.error
     assert at.selectbox(key=keys.GATES_RUN).value == older
     assert at.text_input(key=keys.GATES_NAME).value == "Borov"
-    assert any(m.value == "### Borov" for m in at.markdown)
+    assert [m.value for m in at.markdown if m.value.startswith("### ")] == ["### Borov"]  # no second name
+    two = open_gates({"run": older, "name": "Borov", "vs": "Ashi"})
+    assert [m.value for m in two.markdown if m.value.startswith("### ")] == ["### Borov", "### Ashi"]
     assert at.query_params["run"] == [older] or at.query_params["run"] == older
 
 

@@ -93,6 +93,19 @@ def test_a_paused_job_can_be_stopped(manager, tiny_dataset):
     assert manager.wait(run_id, 30).status == "stopped"
 
 
+def test_a_stop_shows_as_stopping_until_the_run_has_ended(manager, tiny_dataset):
+    run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
+    wait_for(lambda: manager.get(run_id).step >= 2)
+    manager.pause(run_id)  # holds the loop still, so the stop below lands before the run can end
+    time.sleep(0.2)
+    manager.stop(run_id)
+    seen = manager.get(run_id).status
+    assert seen in ("stopping", "stopped") and seen != "running"
+    if seen == "stopping":
+        assert manager.get(run_id).active  # the page keeps showing it until the final scores are in
+    assert manager.wait(run_id, 30).status == "stopped"
+
+
 def test_deleting_a_running_job_stops_it_and_removes_its_folder(manager, tiny_dataset):
     run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
     wait_for(lambda: manager.get(run_id).step >= 2)

@@ -22,6 +22,11 @@ def presenting() -> bool:
     return bool(st.session_state.get(keys.PRESENTER, False))
 
 
+def scale() -> float:
+    """How much larger charts are drawn: presenter.FONT_SCALE in presenter mode, else 1."""
+    return presenter.FONT_SCALE if presenting() else 1.0
+
+
 def height(pixels: int) -> int:
     """A chart height, taller in presenter mode."""
     return presenter.chart_height(pixels, presenting())

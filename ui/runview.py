@@ -125,7 +125,9 @@ def progress_text(job: JobSnapshot, epochs: int) -> str:
     parts = [f"epoch {row['epoch']:.1f} / {epochs}",
              f"step {int(row['step']):,} / {int(job.total_steps or row.get('total_steps', 0)):,}",
              f"{row['names_per_s']:,.0f} names/s"]
-    if job.status == "paused":
+    if job.status == "stopping":
+        parts.append("stopping: scoring the final weights on the validation and test names")
+    elif job.status == "paused":
         parts.append("paused")
     else:
         parts.append(f"ETA {format_seconds(row['eta_s'])}")

@@ -20,7 +20,7 @@ TRAIN_FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedu
                 "eval_every")  # device is the server's business, not the link's
 ALIASES = {"lr": "learning_rate"}
 DATASET = "data"  # a named dataset; absent means the surname data
-GATES_RUN, GATES_NAME = "run", "name"
+GATES_RUN, GATES_NAME, GATES_SECOND = "run", "name", "vs"
 CURVE_X = ("step", "epoch", "time")
 SMOOTH, XAXIS, LOG = "smooth", "x", "log"
 MAX_SMOOTH = 0.99  # the slider's end; TensorBoard's too (rnnviz.smoothing itself accepts up to 0.999)
@@ -150,27 +150,30 @@ def train_query(config: TrainConfig | Mapping[str, Any], dataset: str = "") -> d
 
 
 def parse_gates(params: Mapping[str, Any], run_ids: Sequence[str]) -> Parsed:
-    """The run and surname of a Gates page URL; run '' and name '' when absent or unusable."""
-    parsed = Parsed(values={GATES_RUN: "", GATES_NAME: ""})
+    """The run and surnames of a Gates page URL; '' for each one absent or unusable."""
+    parsed = Parsed(values={GATES_RUN: "", GATES_NAME: "", GATES_SECOND: ""})
     run = _last(params.get(GATES_RUN))
     if run:
         if run in run_ids:
             parsed.values[GATES_RUN] = run
         else:
             parsed.notices.append(f"run={_show(run)} (no such run with gates on this server)")
-    name = _last(params.get(GATES_NAME))
-    if name:
+    for key in (GATES_NAME, GATES_SECOND):
+        name = _last(params.get(key))
+        if not name:
+            continue
         try:
             clean_name(name)
         except DataError as exc:
-            parsed.notices.append(f"name={_show(name)} ({exc})")
+            parsed.notices.append(f"{key}={_show(name)} ({exc})")
         else:
-            parsed.values[GATES_NAME] = name[:MAX_PARAM_CHARS]
+            parsed.values[key] = name[:MAX_PARAM_CHARS]
     return parsed
 
 
-def gates_query(run: str, name: str) -> dict[str, str]:
-    return {k: v for k, v in ((GATES_RUN, run), (GATES_NAME, name)) if v}
+def gates_query(run: str, name: str, second: str = "") -> dict[str, str]:
+    """Query parameters for a Gates page link: run, surname and (as vs) the second surname, where given."""
+    return {k: v for k, v in ((GATES_RUN, run), (GATES_NAME, name), (GATES_SECOND, second)) if v}
 
 
 def parse_curves(params: Mapping[str, Any]) -> Parsed:
