@@ -204,8 +204,9 @@ class MyLSTM(Classifier):
     """An LSTM written out gate by gate, with the report's W/U/b names.
 
     i = sigmoid(x W_i + h U_i + b_i), f and o likewise, g = tanh(x W_g + h U_g + b_g),
-    c = f * c + i * g, h = o * tanh(c). The four gates' products are fused per step, and every step's
-    input product is taken at once before the loop.
+    c = f * c + i * g, h = o * tanh(c). The four gates' products are fused per step, every step's input
+    product is taken at once before the loop, and backpropagation through time is written out by hand
+    (_GateLoop); the parameters stay the report's twelve, concatenated in forward.
     """
 
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 64, output_size: int = N_CATEGORIES):
@@ -229,15 +230,19 @@ class MyLSTM(Classifier):
         b = torch.cat([getattr(self, f"b_{k}") for k in FUSED_ORDER])  # (4H,)
         return W, U, b
 
+    def _input_products(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_t W + b for every step at once, [T, B, 4H], and the fused U."""
+        B, T, _ = x.shape
+        W, U, b = self._fused()
+        return torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, -1), U
+
     def _sequence(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden state after every step, [T, B, H], run straight through the padding.
 
         A name's states up to its last character do not depend on the padding after it, so the loop needs
         no masking; callers read each name's values up to its own last index.
         """
-        B, T, _ = x.shape
-        W, U, b = self._fused()
-        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, -1)  # every step's x W + b
+        x_proj, U = self._input_products(x)
         if torch.is_grad_enabled() and (x_proj.requires_grad or U.requires_grad):
             return _GateLoop.apply(x_proj, U)
         return _gate_loop(x_proj, U, keep=False)  # evaluation: nothing kept for a backward pass
@@ -254,10 +259,8 @@ class MyLSTM(Classifier):
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
         """Gate activations, cell and hidden states, and prefix predictions at every step."""
         x = one_hot(chars, self.input_size)
-        B, T, _ = x.shape
-        W, U, b = self._fused()
-        x_proj = torch.addmm(b, x.transpose(0, 1).reshape(T * B, -1), W).view(T, B, -1)
-        hs, cs, sig, g = _gate_loop(x_proj, U)  # (T, B, H), (T, B, H), (T, B, 3H), (T, B, H)
+        T = x.size(1)
+        hs, cs, sig, g = _gate_loop(*self._input_products(x))  # (T, B, H), (T, B, H), (T, B, 3H), (T, B, H)
         i, f, o = sig.chunk(3, dim=2)
         stacked = [v.transpose(0, 1) for v in (i, f, g, o, cs, hs)]  # 6 x (B, T, H)
         log_probs = self.softmax(self.out(stacked[5]))  # (B, T, C)

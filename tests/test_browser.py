@@ -262,8 +262,17 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     screenshot(page, "gates")
 
 
-def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, real_dataset, page):
+def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, real_dataset, page, tmp_path):
     """A teacher's links: the Gates page on a given run and surname in presenter mode, and Train settings."""
+    try:
+        shared_links(app_url, runs_dir, real_dataset, page)
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"screenshot at the failure: {tmp_path / 'failure.png'}")
+        raise
+
+
+def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page) -> None:
     from rnnviz.runs import train_run
     from rnnviz.train import TrainConfig
 
