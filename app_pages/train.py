@@ -356,13 +356,17 @@ def curve_controls() -> None:
                                 shareable.LOG: bool(log)}
 
 
-def curve_pair(long: pd.DataFrame, name: str, height: int) -> None:
-    """Loss and accuracy side by side, with the page's curve settings; each downloadable (PNG, SVG, CSV)."""
+def curve_pair(long: pd.DataFrame, name: str, height: int, live: bool = False) -> None:
+    """Loss and accuracy side by side, with the page's curve settings; each downloadable (PNG, SVG, CSV).
+
+    Charts redrawn every second (`live`) get a tooltip per point instead of the hover rule: a redraw would
+    drop the rule under the pointer anyway, and leaving it out halves the server's time per refresh.
+    """
     curves = curve_settings()
     loss, accuracy = st.columns(2, gap="large")
     for metric, column in (("loss", loss), ("accuracy", accuracy)):
         chart = charts.curve_chart(long, metric, height=display.height(height), smooth=curves[shareable.SMOOTH],
-                                   x=curves[shareable.XAXIS], log=curves[shareable.LOG])
+                                   x=curves[shareable.XAXIS], log=curves[shareable.LOG], hover=not live)
         display.chart(chart, f"{name}-{metric}", where=column, data=long)
     if curves[shareable.XAXIS] == "time" and len(long) and long["elapsed_s"].isna().all():
         st.caption("These runs recorded no training times: pick step or epoch for the x axis.")
@@ -396,7 +400,8 @@ def show_job(job, overlaid: bool) -> None:
         if overlaid:
             st.caption("Its curves are in Compare runs, below.")
             return
-        curve_pair(charts.curves_long(pd.DataFrame(job.rows), runview.job_label(job)), f"live-{job.run_id}", 220)
+        curve_pair(charts.curves_long(pd.DataFrame(job.rows), runview.job_label(job)), f"live-{job.run_id}", 220,
+                   live=True)
 
 
 def live_panel() -> None:
@@ -477,7 +482,8 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
     selected = st.multiselect("Runs to overlay", list(labels), format_func=labels.get, key=keys.TRAIN_COMPARE,
                               on_change=remember,
                               help="Pick RNN, nn.LSTM and MyLSTM runs with the same seed to compare them on the "
-                                   "same split. Dashed lines are validation; hover a chart to read every line.")
+                                   "same split. Dashed lines are validation; once the runs have ended, hover a "
+                                   "chart to read every line at one step.")
     if not selected:
         return
     manager = resources.job_manager()
@@ -491,7 +497,7 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
             with guards.reported(f"{labels[run_id]}: "):
                 frames.append(curves_of(run_id, labels[run_id], infos_by_id, manager))
         long = pd.concat(frames, ignore_index=True) if frames else charts.curves_long(None)
-        curve_pair(long, "compare", 260)
+        curve_pair(long, "compare", 260, live=live)
 
     overlay()
 

@@ -447,8 +447,8 @@ def _refresh_with_app_charts(runs: dict[str, list[dict[str, Any]]]) -> int:
     frames = [charts.curves_long(pd.DataFrame(list(rows)), label) for label, rows in runs.items()]
     long = pd.concat(frames, ignore_index=True)
     size = 0
-    for metric in charts.CURVE_METRICS:
-        size += len(json.dumps(charts.curve_chart(long, metric).to_dict()))
+    for metric in charts.CURVE_METRICS:  # as the Train page draws charts that refresh: no hover layers
+        size += len(json.dumps(charts.curve_chart(long, metric, hover=False).to_dict()))
     return size
 
 

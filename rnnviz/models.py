@@ -306,3 +306,11 @@ def as_gate_model(model: Classifier) -> MyLSTM:
     if isinstance(model, LSTM):
         return MyLSTM.from_lstm(model)
     raise ValueError("gates exist only for LSTM and MyLSTM runs; the RNN has none")
+
+
+def structure_text(name: str) -> str:
+    """`print(model)` of a freshly built model at the report's sizes, then its weights' names and shapes."""
+    model = build_model(name)
+    shapes = [f"  {weight}: {' x '.join(str(n) for n in tensor.shape)}" for weight, tensor in model.named_parameters()]
+    total = sum(tensor.numel() for tensor in model.parameters())
+    return "\n".join([str(model), "", f"weights ({total:,} numbers):", *shapes])

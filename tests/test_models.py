@@ -307,3 +307,12 @@ def test_input_gradients_of_a_padded_batch_equal_each_name_alone(name):
         model.forward_onehot(alone, lengths[row : row + 1])[0, LABELS[row]].backward()
         torch.testing.assert_close(x.grad[row, : len(text)], alone.grad[0], atol=TOLERANCE, rtol=0)
         assert not x.grad[row, len(text) :].any()  # padding never reaches the output
+
+
+def test_the_structures_the_home_page_shows_match_freshly_built_models():
+    from rnnviz.models import MODEL_LABELS, structure_text
+    from rnnviz.structures import STRUCTURES
+
+    assert set(STRUCTURES) == {MODEL_LABELS[name] for name in MODELS}
+    for name in MODELS:
+        assert STRUCTURES[MODEL_LABELS[name]] == structure_text(name)

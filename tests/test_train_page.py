@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -323,3 +324,16 @@ def test_every_chart_and_the_run_table_download(tiny_runs_on_disk):
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("PNG image") == labels.count("SVG image") == labels.count("Data as CSV") == len(charts_of(at))
     assert "Run table CSV" in labels
+
+
+def test_live_charts_use_point_tooltips_and_finished_ones_the_hover_rule():
+    from rnnviz import charts
+
+    long = charts.curves_long(pd.DataFrame([
+        {"step": s, "epoch": s / 10, "train_loss": 1.0 / s, "val_loss": 1.1 / s, "train_acc": 0.5, "val_acc": 0.4,
+         "elapsed_s": float(s)} for s in range(1, 30)]), "run A")
+    still = charts.curve_chart(long, "loss").to_dict()
+    live = charts.curve_chart(long, "loss", hover=False).to_dict()
+    assert any(layer.get("name") == "hover_rule" for layer in still["layer"])
+    assert not any(layer.get("name") == "hover_rule" for layer in live["layer"])
+    assert any("tooltip" in layer.get("encoding", {}) for layer in live["layer"])

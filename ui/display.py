@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import export
-from ui import keys, presenter, shareable
+from ui import keys, presenter
 
 
 def presenting() -> bool:
@@ -81,14 +81,14 @@ def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -
 def presenter_toggle() -> None:
     """The sidebar switch for presenter mode, on from the start when the link says ?present=1."""
     params = st.query_params.to_dict()
-    if keys.PRESENTER not in st.session_state and shareable.presenting(params):
+    if keys.PRESENTER not in st.session_state and presenter.link_asks(params):
         st.session_state[keys.PRESENTER] = True
     st.sidebar.toggle("Presenter mode", key=keys.PRESENTER,
                       help="Large type and charts for a projector; advanced controls and downloads are hidden. "
                            "Add ?present=1 to a link to open the app this way.")
     if presenting():
         st.html(presenter.CSS)
-        if params.get(shareable.PRESENT) != "1":
-            st.query_params[shareable.PRESENT] = "1"
-    elif shareable.PRESENT in params:
-        del st.query_params[shareable.PRESENT]
+        if params.get(presenter.PRESENT) != "1":
+            st.query_params[presenter.PRESENT] = "1"
+    elif presenter.PRESENT in params:
+        del st.query_params[presenter.PRESENT]

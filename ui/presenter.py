@@ -6,9 +6,15 @@ pages inject the CSS with st.html and pass every chart through `style_chart`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import altair as alt
 
 from rnnviz import charts
+
+PRESENT = "present"  # ?present=1 in a link turns presenter mode on
+ON_WORDS = ("1", "true", "yes", "on")
 
 FONT_SCALE = 1.6  # chart text and sizes relative to the normal view
 CHART_FONT = round(charts.FONT_SIZE * FONT_SCALE)
@@ -41,3 +47,11 @@ def style_chart(chart: alt.TopLevelMixin, presenting: bool) -> alt.TopLevelMixin
 def chart_height(height: int, presenting: bool) -> int:
     """A chart's height in pixels, taller when presenting."""
     return round(height * FONT_SCALE) if presenting else height
+
+
+def link_asks(params: Mapping[str, Any]) -> bool:
+    """Whether a page's query parameters ask for presenter mode (?present=1, true, yes or on)."""
+    value = params.get(PRESENT)
+    if value is not None and not isinstance(value, str):
+        value = str(value[-1]) if len(value) else None  # repeated: the last one counts, as in Streamlit
+    return value is not None and value.strip().lower() in ON_WORDS

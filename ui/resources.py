@@ -243,19 +243,11 @@ def run_metrics(path: Path) -> pd.DataFrame:
     return _metrics(str(path), _file_stamp(path / "metrics.csv"))
 
 
-@st.cache_resource(show_spinner="Building the three models…")
 def model_structures() -> dict[str, str]:
-    """print(model) of every registered model at the report's default sizes, then its weights' shapes."""
-    from rnnviz.models import MODEL_LABELS, MODELS, build_model
+    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import)."""
+    from rnnviz.structures import STRUCTURES
 
-    texts = {}
-    for name in MODELS:
-        model = build_model(name)
-        shapes = [f"  {weight}: {' x '.join(str(n) for n in tensor.shape)}"
-                  for weight, tensor in model.named_parameters()]
-        total = sum(tensor.numel() for tensor in model.parameters())
-        texts[MODEL_LABELS.get(name, name)] = "\n".join([str(model), "", f"weights ({total:,} numbers):", *shapes])
-    return texts
+    return dict(STRUCTURES)
 
 
 def download_official(progress) -> NameDataset:

@@ -13,8 +13,9 @@ from typing import Any
 
 from rnnviz.data import DataError, clean_name
 from rnnviz.train import TrainConfig
+from ui import presenter
 
-PRESENT = "present"  # ?present=1 turns presenter mode on
+PRESENT = presenter.PRESENT  # ?present=1 turns presenter mode on
 TRAIN_FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs",
                 "clip_grad", "weight_decay", "class_balanced", "seed", "val_fraction", "test_fraction",
                 "eval_every")  # device is the server's business, not the link's
@@ -26,7 +27,7 @@ SMOOTH, XAXIS, LOG = "smooth", "x", "log"
 MAX_SMOOTH = 0.99  # the slider's end; TensorBoard's too (rnnviz.smoothing itself accepts up to 0.999)
 CURVE_DEFAULTS = {SMOOTH: 0.0, XAXIS: "epoch", LOG: False}
 MAX_PARAM_CHARS = 200  # longer values are never valid and are not echoed back in full
-TRUE_WORDS = ("1", "true", "yes", "on")
+TRUE_WORDS = presenter.ON_WORDS
 FALSE_WORDS = ("0", "false", "no", "off")
 
 
@@ -217,13 +218,7 @@ def curves_query(smooth: float, x: str, log: bool) -> dict[str, str]:
 
 def presenting(params: Mapping[str, Any]) -> bool:
     """Whether the URL asks for presenter mode (?present=1)."""
-    value = _last(params.get(PRESENT))
-    if value is None:
-        return False
-    try:
-        return _parse_bool(value)
-    except ValueError:
-        return False
+    return presenter.link_asks(params)
 
 
 def known_train_keys() -> set[str]:
