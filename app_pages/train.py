@@ -400,7 +400,7 @@ def show_job(job, overlaid: bool) -> None:
         if overlaid:
             st.caption("Its curves are in Compare runs, below.")
             return
-        curve_pair(charts.curves_long(pd.DataFrame(job.rows), runview.job_label(job)), f"live-{job.run_id}", 220,
+        curve_pair(charts.curves_long(charts.rows_frame(job.rows), runview.job_label(job)), f"live-{job.run_id}", 220,
                    live=True)
 
 
@@ -466,7 +466,7 @@ def curves_of(run_id: str, label: str, infos_by_id: dict, manager) -> pd.DataFra
     """A run's curves: the trainer's rows while this process knows the job, else its metrics.csv."""
     job = manager.get(run_id)
     if job is not None and (job.active or run_id not in infos_by_id):
-        return charts.curves_long(pd.DataFrame(job.rows), label)
+        return charts.curves_long(charts.rows_frame(job.rows), label)
     return charts.curves_long(resources.run_metrics(infos_by_id[run_id].path), label)
 
 

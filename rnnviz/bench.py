@@ -444,10 +444,11 @@ def logged_rows(points: int, seed: int = 0, steps_per_epoch: int = 450) -> list[
 def _refresh_with_app_charts(runs: dict[str, list[dict[str, Any]]]) -> int:
     from . import charts
 
-    frames = [charts.curves_long(pd.DataFrame(list(rows)), label) for label, rows in runs.items()]
+    # As the Train page's live charts: rows picked from the snapshot, long form, no hover layers.
+    frames = [charts.curves_long(charts.rows_frame(list(rows)), label) for label, rows in runs.items()]
     long = pd.concat(frames, ignore_index=True)
     size = 0
-    for metric in charts.CURVE_METRICS:  # as the Train page draws charts that refresh: no hover layers
+    for metric in charts.CURVE_METRICS:
         size += len(json.dumps(charts.curve_chart(long, metric, hover=False).to_dict()))
     return size
 
@@ -475,8 +476,8 @@ def live_refresh_function() -> tuple[Callable[[dict[str, list[dict[str, Any]]]],
     try:
         from . import charts
 
-        if all(hasattr(charts, name) for name in ("curves_long", "curve_chart", "CURVE_METRICS")):
-            return _refresh_with_app_charts, ("snapshot copy, DataFrame, charts.curves_long per run, "
+        if all(hasattr(charts, name) for name in ("rows_frame", "curves_long", "curve_chart", "CURVE_METRICS")):
+            return _refresh_with_app_charts, ("snapshot copy, charts.rows_frame and charts.curves_long per run, "
                                               "charts.curve_chart for loss and accuracy, Vega-Lite JSON")
     except ImportError:
         pass

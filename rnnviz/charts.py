@@ -75,11 +75,26 @@ def downsample(frame: pd.DataFrame, max_points: int = MAX_CURVE_POINTS, by: str 
             return frame.copy()
         parts = [downsample(group, max_points) for _, group in frame.groupby(by, sort=False)]
         return pd.concat(parts).sort_index()
-    n = len(frame)
-    if n <= max_points:
+    if len(frame) <= max_points:
         return frame.copy()
-    keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-    return frame.iloc[keep].copy()
+    return frame.iloc[even_indices(len(frame), max_points)].copy()
+
+
+def even_indices(n: int, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """Indices of at most max_points evenly spaced items out of n, first and last included."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+
+
+def rows_frame(rows: Sequence[dict], max_points: int | None = MAX_CURVE_POINTS) -> pd.DataFrame:
+    """A live run's metric rows as a DataFrame, keeping only the rows `curves_long` would keep.
+
+    Picking them from the list first spares building a frame of every logged row on each refresh.
+    """
+    if max_points is None:
+        return pd.DataFrame(list(rows))
+    return pd.DataFrame([rows[i] for i in even_indices(len(rows), max_points)])
 
 
 def curves_long(metrics: pd.DataFrame, run: str = "", max_points: int | None = MAX_CURVE_POINTS) -> pd.DataFrame:

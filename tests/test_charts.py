@@ -346,3 +346,13 @@ def test_top_chart_lists_the_predictions_most_likely_first():
     assert bars["mark"]["type"] == "bar" and labels["mark"]["type"] == "text"
     assert bars["encoding"]["y"]["sort"] == ["Japanese", "Chinese", "Korean"]
     assert list(chart.data["probability"]) == [0.9, 0.06, 0.04]
+
+
+def test_rows_picked_before_the_frame_give_the_same_curves_as_the_whole_frame():
+    rows = [{"step": s, "epoch": s / 100, "elapsed_s": s * 0.01, "train_loss": 2.0 / s, "val_loss": 2.2 / s,
+             "train_acc": min(1.0, s / 900), "val_acc": min(1.0, s / 1000)} for s in range(1, 1234)]
+    picked = charts.rows_frame(rows)
+    assert len(picked) == charts.MAX_CURVE_POINTS
+    assert picked["step"].iloc[0] == 1 and picked["step"].iloc[-1] == 1233  # first and last kept
+    pd.testing.assert_frame_equal(charts.curves_long(picked, "r"), charts.curves_long(pd.DataFrame(rows), "r"))
+    assert len(charts.rows_frame(rows[:10])) == 10
