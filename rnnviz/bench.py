@@ -62,6 +62,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "gate_trace_ms": ("<=", 20.0),
     "live_refresh_ms": ("<=", 100.0),
     "cold_start_s": ("<=", 5.0),
+    "page_rerun_training_ms": ("<=", 300.0),
 }
 
 
@@ -79,6 +80,7 @@ class BenchSettings:
     chart_points: int = 5000
     chart_repeats: int = 20
     cold_starts: int = 3
+    page_repeats: int = 10  # Train page reruns timed with and without a training
     cold_start_timeout_s: float = 60.0
     thread_repeats: int = 3
     thread_names: int = 4000  # names per training measurement in the thread comparison
@@ -88,7 +90,7 @@ class BenchSettings:
 
 FULL = BenchSettings()
 QUICK = BenchSettings(repeats=3, train_names=2000, batch1_names=100, accuracy_runs=1, accuracy_budget_s=20.0,
-                      latency_repeats=30, chart_repeats=5, cold_starts=1, cold_start_timeout_s=45.0,
+                      latency_repeats=30, chart_repeats=5, cold_starts=1, page_repeats=4, cold_start_timeout_s=45.0,
                       thread_repeats=2, thread_names=1500, task_repeats=10)
 
 
@@ -566,6 +568,34 @@ class _Browser:
         self.browser = self.playwright = None
 
 
+def measure_page_rerun(settings: BenchSettings, data_dir: Path, root: Path = PROJECT_ROOT) -> list[Figure]:
+    """Server time of a Train page rerun after a widget change, idle and beside a training (ui/page_timing.py).
+
+    It runs in a subprocess because it drives the project's Train page through Streamlit, which the library
+    never imports.
+    """
+    app = root / "ui" / "page_timing.py"
+    keys = ("page_rerun_idle_ms", "page_rerun_training_ms")
+    labels = ("Train page rerun after a widget change, no training",
+              "Train page rerun after a widget change, while nn.LSTM trains")
+    if not app.is_file():
+        return [Figure(k, label, "ms", note="skipped: no app", status="skipped") for k, label in zip(keys, labels)]
+    out = subprocess.run([sys.executable, "-m", "ui.page_timing", "--data", str(data_dir),
+                          "--repeats", str(settings.page_repeats)],
+                         cwd=root, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(_last_line_of(out.stderr) or f"exit code {out.returncode}")
+    times = json.loads(out.stdout.strip().splitlines()[-1])
+    how = "AppTest, server side: the curve-scale toggle, 3 finished runs listed"
+    return [Figure(keys[0], labels[0], "ms", times["idle_ms"], note=how),
+            Figure(keys[1], labels[1], "ms", times["training_ms"], note=how + "; the live panel refreshing too")]
+
+
+def _last_line_of(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
 def measure_cold_start(app: Path, settings: BenchSettings, data_dir: Path | None = None,
                        runs_dir: Path | None = None, progress: Progress = _quiet) -> list[Figure]:
     """Seconds from `streamlit run` to the first page rendered in Chromium (or to the health check answering)."""
@@ -867,6 +897,8 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         phase("live chart refresh", ("live_refresh_ms",), lambda: [measure_live_refresh(settings)])
         phase("app cold start", ("cold_start_s", "server_ready_s"),
               lambda: measure_cold_start(app, settings, data_dir, Path(runs_dir), progress))
+        phase("Train page rerun", ("page_rerun_idle_ms", "page_rerun_training_ms"),
+              lambda: measure_page_rerun(settings, data_dir))
         phase("torch thread settings", THREAD_KEYS, lambda: measure_threads(dataset, split, settings, progress))
 
 
@@ -879,7 +911,8 @@ THREAD_KEYS = ("threads_train_1_names_per_s", "threads_train_2_names_per_s", "th
                "threads_task_train_1_ms", "threads_task_train_2_ms", "threads_bg_train_1_names_per_s",
                "threads_bg_train_2_names_per_s")
 FIGURE_KEYS = (*THROUGHPUT_KEYS, "time_to_80_lstm_s", "time_to_80_mylstm_s", "gate_trace_ms", "predict_ms",
-               "live_refresh_ms", "cold_start_s", "server_ready_s", *THREAD_KEYS)
+               "live_refresh_ms", "cold_start_s", "server_ready_s", "page_rerun_idle_ms", "page_rerun_training_ms",
+               *THREAD_KEYS)
 
 
 # ---------------------------------------------------------------- output

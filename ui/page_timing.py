@@ -1,0 +1,77 @@
+"""Server time of the Train page's rerun after a widget change, with no training and while one trains.
+
+Run by `python -m rnnviz bench` in a subprocess (`python -m ui.page_timing --data DIR --repeats N`), because
+the library never imports Streamlit. It drives the real page through Streamlit's AppTest, in a runs folder of
+its own, and prints one JSON object: {"idle_ms": [...], "training_ms": [...]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_TOGGLE = "train.curves.log"  # a widget whose change reruns the whole page
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="folder of <Category>.txt files")
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="rnnviz-page-timing-") as runs:
+        os.environ["RNNVIZ_RUNS"] = runs
+        os.environ["RNNVIZ_DATA"] = args.data
+        os.environ["RNNVIZ_DATASETS"] = str(Path(runs) / "datasets")
+        print(json.dumps(measure(Path(args.data), Path(runs), args.repeats)))
+    return 0
+
+
+def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
+    import torch
+    from streamlit.testing.v1 import AppTest
+
+    from rnnviz.data import load_folder
+    from rnnviz.runs import train_run
+    from rnnviz.train import TrainConfig
+    from ui import resources
+
+    torch.set_num_threads(1)  # as the app's server runs
+    dataset = load_folder(data)
+    for model in ("rnn", "lstm", "mylstm"):  # a run table and an overlay to draw, as after a first lesson
+        train_run(TrainConfig(model=model, epochs=1, batch_size=256, hidden_size=16), dataset, runs)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app.switch_page("app_pages/train.py").run()
+
+    def reruns() -> list[float]:
+        times = []
+        for k in range(repeats):
+            began = time.perf_counter()
+            app.toggle(key=LOG_TOGGLE).set_value(k % 2 == 0).run()
+            times.append((time.perf_counter() - began) * 1000)
+        return times
+
+    idle = reruns()
+    manager = resources.job_manager()
+    run_id = manager.start(TrainConfig(model="lstm", epochs=50), dataset)
+    try:
+        deadline = time.time() + 60
+        while not (manager.get(run_id).rows or time.time() > deadline):
+            time.sleep(0.05)  # the live panel has curves to draw
+        training = reruns()
+        still = manager.get(run_id).active
+    finally:
+        manager.stop(run_id)
+        manager.shutdown(timeout=60)
+    if not still:
+        raise RuntimeError("the training ended before the reruns were timed")
+    return {"idle_ms": idle, "training_ms": training}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
