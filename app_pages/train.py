@@ -338,7 +338,7 @@ def training_form(dataset, data_name: str) -> None:
 
 def share_box(where, data_name: str) -> None:
     link = shareable.share_link(page_url(), link_query(data_name))
-    with where.popover("Copy link", icon=":material/link:", width="stretch"):
+    with where.popover("Link" if display.presenting() else "Copy link", icon=":material/link:", width="stretch"):
         st.caption("This link opens the Train page with these settings, dataset and curve display "
                    "(the copy icon is at the box's right).")
         st.code(link, language=None, wrap_lines=True)
@@ -582,7 +582,7 @@ if keys.TRAIN_NOTICE in st.session_state:
     st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
 
 presenting = display.presenting()
-top = st.columns([4, 2, 1] if not presenting else [3, 3, 1], gap="medium", vertical_alignment="bottom")
+top = st.columns([4, 2, 1] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
 dataset, data_name = dataset_picker(surnames, surname_error, named, top[0])
 top[1].button("Demo: RNN vs nn.LSTM", type="primary", icon=":material/compare_arrows:", width="stretch",
               on_click=start_demo, args=(dataset,), help=HELP["demo"], key="train.demo")
