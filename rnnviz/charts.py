@@ -215,11 +215,13 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     several = len(runs) > 1
     splits = alt.Scale(domain=["train", "val"])
     if several:
-        color = alt.Color("run:N", title="run", scale=alt.Scale(domain=runs, scheme=PALETTE),
-                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke", symbolOpacity=1))
+        color = alt.Color("run:N", title="run (solid: training, dashed: validation)",
+                          scale=alt.Scale(domain=runs, scheme=PALETTE),
+                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke", symbolOpacity=1,
+                                            titleLimit=0))
         encodings = {"color": color,
                      "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
-                                                  legend=alt.Legend(orient="top", symbolType="stroke"))}
+                                                  legend=None)}  # the run legend's title says it
     else:
         color = alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "val"], scheme=PALETTE),
                           legend=alt.Legend(orient="top", symbolType="stroke", symbolOpacity=1))

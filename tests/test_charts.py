@@ -112,6 +112,7 @@ def test_curve_chart_of_several_runs_colours_by_run_and_dashes_validation():
     encoding = line["encoding"]
     assert encoding["color"]["field"] == "run" and encoding["color"]["scale"]["domain"] == ["LSTM", "RNN"]
     assert encoding["strokeDash"]["field"] == "split"
+    assert "dashed: validation" in encoding["color"]["title"]  # the one legend says what the dashes mean
     assert encoding["y"]["scale"]["domain"] == [0, 1]
 
 
