@@ -1,0 +1,48 @@
+"""The device option on a machine with a CUDA GPU: training there, and its model inspected there or on the CPU.
+
+Without a GPU these tests skip (the CPU path is what every other test runs); `device="cuda"` on such a
+machine is refused with one line, which tests/test_app.py covers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz.evaluate import predict
+from rnnviz.inspect import trace_name
+from rnnviz.runs import load_run, train_run
+from rnnviz.train import TrainConfig, Trainer, resolve_device
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+
+
+@needs_cuda
+@pytest.mark.parametrize("model", ["rnn", "lstm", "mylstm"])
+def test_training_on_cuda_keeps_the_model_on_the_gpu_and_saves_a_cpu_loadable_run(model, tiny_dataset,
+                                                                                    isolated_runs):
+    assert resolve_device("auto").type == "cuda"
+    config = TrainConfig(model=model, hidden_size=16, epochs=3, batch_size=8, device="cuda")
+    trainer = Trainer(config, tiny_dataset)
+    assert next(trainer.model.parameters()).is_cuda
+    writer, result = train_run(config, tiny_dataset, isolated_runs)
+    assert result is not None and result.status == "finished"
+    assert result.val["accuracy"] > 0.5  # three separable made-up languages
+    loaded = load_run(writer.path)
+    assert not next(loaded.model.parameters()).is_cuda
+
+
+@needs_cuda
+def test_a_model_on_the_gpu_predicts_and_traces_like_on_the_cpu(tiny_dataset, isolated_runs):
+    writer, _ = train_run(TrainConfig(model="lstm", hidden_size=16, epochs=2, batch_size=8), tiny_dataset,
+                          isolated_runs)
+    cpu = load_run(writer.path)
+    gpu = load_run(writer.path, device="cuda")
+    assert next(gpu.model.parameters()).is_cuda
+    name = tiny_dataset.names[0]
+    on_cpu, on_gpu = trace_name(cpu.model, cpu.categories, name), trace_name(gpu.model, gpu.categories, name)
+    for key in ("i", "f", "o", "c", "h"):
+        np.testing.assert_allclose(on_cpu.values[key], on_gpu.values[key], atol=1e-5)
+    assert predict(cpu.model, cpu.categories, [name])[0].top[0][0] == predict(gpu.model, gpu.categories,
+                                                                               [name])[0].top[0][0]
