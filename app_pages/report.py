@@ -14,6 +14,8 @@ from ui import display, guards, resources, runview
 FORMAT = "report.format"
 WATCHED = "report.watched"  # report runs that were training when the page last ran in full
 PENDING = "report.pending"  # report models this session asked for that wait for a free training slot
+STARTING = "report.starting"  # report models this session started whose run folder is not written yet
+WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
 REFRESH_S = 2.0
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -54,6 +56,7 @@ def start_pending(found, dataset) -> None:
         started.append(model)
         pending.remove(model)
     st.session_state[PENDING] = pending
+    st.session_state[STARTING] = [*st.session_state.get(STARTING, []), *started]
     if started:
         st.toast(f"Training {', '.join(MODEL_LABELS[m] for m in started)}", icon=":material/play_arrow:")
         st.rerun()
@@ -65,14 +68,23 @@ def runs_panel(found, dataset) -> None:
     if st.session_state.get(PENDING):
         start_pending(found, dataset)
     pending = st.session_state.get(PENDING, [])
+    # A training writes its folder a moment after it starts; until then it is listed as starting, as long as
+    # the job manager still runs a training of that model.
+    training = {job.config.model for job in manager.jobs() if job.active}
+    starting = [model for model in st.session_state.get(STARTING, [])
+                if model not in found.found and model not in found.running and model in training]
+    st.session_state[STARTING] = starting
     watched = sorted(info.run_id for info in found.running.values())
     st.session_state[WATCHED] = watched
 
-    @st.fragment(run_every=REFRESH_S if watched else None)
+    st.session_state[WHOLE_RUN] = True
+
+    @st.fragment(run_every=REFRESH_S if watched or starting or pending else None)
     def panel() -> None:
+        by_timer = not st.session_state.pop(WHOLE_RUN, False)  # drawn by the page's run, or by a refresh
         now = sorted(manager.active_ids() & set(st.session_state.get(WATCHED, [])))
-        if now != st.session_state.get(WATCHED, []):
-            st.rerun(scope="app")  # a run ended: its results join the table
+        if now != st.session_state.get(WATCHED, []) or (starting and by_timer):
+            st.rerun(scope="app")  # a run ended (its results join the table) or a new one has its folder now
         columns = st.columns(len(REPORT_RUNS), gap="medium")
         for column, model in zip(columns, REPORT_RUNS):
             with column.container(border=True):
@@ -85,13 +97,15 @@ def runs_panel(found, dataset) -> None:
                         st.caption("training in another process")
                     else:
                         st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
+                elif model in starting:
+                    st.caption("starting…")
                 elif model in pending:
                     st.caption("waiting for a free training slot (two train at a time)")
                 else:
                     st.caption("not trained yet")
 
     panel()
-    asked = [model for model in found.missing if model not in pending]
+    asked = [model for model in found.missing if model not in pending and model not in starting]
     if asked:
         names = ", ".join(MODEL_LABELS[m] for m in asked)
         if st.button(f"Train {names} with the report's settings", type="primary", icon=":material/play_arrow:",

@@ -147,6 +147,29 @@ def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
     assert not at.button  # nothing left to train
 
 
+def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app, isolated_runs, monkeypatch):
+    import threading
+
+    from rnnviz import jobs
+
+    gate = threading.Event()  # holds every training before it writes its folder, as a slow data split would
+    real_train_run = jobs.train_run
+
+    def slow_train_run(*args, **kwargs):
+        gate.wait(60)
+        return real_train_run(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "train_run", slow_train_run)
+    at = app(REPORT).run()
+    at.button[0].click().run()
+    no_problem(at)
+    captions = [caption.value for caption in at.caption]
+    assert captions.count("starting…") == 2 and not any("not trained yet" in c for c in captions)
+    assert not any(button.label.startswith("Train") for button in at.button)  # nothing offered twice
+    gate.set()
+    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["lstm", "rnn"]
+
+
 def test_report_page_compares_finished_report_runs(app, tiny_dataset, isolated_runs):
     for config in REPORT_RUNS.values():
         train_run(TrainConfig.from_dict({**config.to_dict(), "epochs": 8}), tiny_dataset, isolated_runs)
