@@ -26,8 +26,9 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stWidgetLabel"] p { font-size: 1.35rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
-[data-testid="stSelectbox"] div, [data-testid="stMultiSelect"] span, [data-testid="stNumberInput"] input,
+[data-testid="stSelectbox"] input, [data-testid="stMultiSelect"] span, [data-testid="stNumberInput"] input,
 [data-testid="stTextInput"] input { font-size: 1.25rem !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.1rem !important; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
 .block-container { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
 </style>
