@@ -46,3 +46,15 @@ def test_a_model_on_the_gpu_predicts_and_traces_like_on_the_cpu(tiny_dataset, is
         np.testing.assert_allclose(on_cpu.values[key], on_gpu.values[key], atol=1e-5)
     assert predict(cpu.model, cpu.categories, [name])[0].top[0][0] == predict(gpu.model, gpu.categories,
                                                                                [name])[0].top[0][0]
+
+
+@needs_cuda
+def test_the_app_inspects_runs_on_the_gpu_when_there_is_one(tiny_dataset, isolated_runs):
+    from ui import resources
+
+    writer, _ = train_run(TrainConfig(model="mylstm", hidden_size=16, epochs=1, batch_size=8), tiny_dataset,
+                          isolated_runs)
+    run = resources.loaded_run(writer.path)
+    assert next(run.model.parameters()).is_cuda
+    trace = trace_name(run.model, run.categories, tiny_dataset.names[0])
+    assert trace.values["f"].shape[1] == 16

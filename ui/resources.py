@@ -201,8 +201,10 @@ def _file_stamp(file: Path) -> tuple[int, int]:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
 def _loaded_run(path: str, snapshot: int | None, stamp: tuple) -> LoadedRun:
     from rnnviz.runs import load_run
+    from rnnviz.train import resolve_device
 
-    return load_run(Path(path), snapshot=snapshot)
+    # Inspection runs where training would: on the GPU when there is one (pages move inputs to the model).
+    return load_run(Path(path), snapshot=snapshot, device=str(resolve_device("auto")))
 
 
 def loaded_run(path: Path, snapshot: int | None = None) -> LoadedRun:
