@@ -80,7 +80,7 @@ if keys.GATES_SECOND not in st.session_state:
 second = c3.text_input("Second surname (optional)", max_chars=64, key=keys.GATES_SECOND,
                        help="Shown side by side with the first; leave empty for one name.")
 link_to(run_id, first, second)
-o1, o2, o3 = st.columns([2, 2, 3], gap="medium")
+o1, o2, o3 = st.columns([2, 2, 3] if not display.presenting() else [0.01, 4, 3], gap="medium")
 order_by = "index"  # presenter mode keeps the plain unit order and hides the control
 if not display.presenting():
     order_by = o1.segmented_control("Order units by", list(ORDER_LABELS), default="index", required=True,
