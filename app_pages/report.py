@@ -11,14 +11,12 @@ from rnnviz.reproduce import REPORT_RUNS, comparison_table, data_facts, find_rep
 from ui import display, guards, resources, runview
 
 # Session-state keys of this page.
-FORMAT = "report.format"
 WATCHED = "report.watched"  # report runs that were training when the page last ran in full
 PENDING = "report.pending"  # report models this session asked for that wait for a free training slot
 STARTING = "report.starting"  # report models this session started whose run folder is not written yet
 WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
 REFRESH_S = 2.0
-MIME = {"png": "image/png", "svg": "image/svg+xml"}
 
 
 @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
@@ -28,15 +26,6 @@ def cached_facts(folder: str, names: int):
 
 def percent(value) -> str:
     return f"{value:.1%}" if isinstance(value, (int, float)) else "?"
-
-
-def download(column, chart, name: str, fmt: str, key: str) -> None:
-    """A button that renders the chart to an image only when clicked (none in presenter mode)."""
-    if display.presenting():
-        return
-    column.download_button(f"{fmt.upper()}", data=lambda: insight_charts.to_image(chart, fmt),
-                           file_name=f"{name}.{fmt}", mime=MIME[fmt], key=key, icon=":material/download:",
-                           on_click="ignore")
 
 
 def start_pending(found, dataset) -> None:
@@ -115,7 +104,7 @@ def runs_panel(found, dataset) -> None:
             start_pending(found, dataset)
 
 
-def comparison(found, dataset, fmt: str) -> None:
+def comparison(found, dataset) -> None:
     table = comparison_table(found.found)
     st.subheader("Our figures and the report's")
     left, right = st.columns([3, 2], gap="large")
@@ -139,11 +128,10 @@ def comparison(found, dataset, fmt: str) -> None:
         st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
     with right:
         chart = insight_charts.report_chart(table)
-        display.chart(chart, "report-accuracy", downloads=False)
-        download(st, chart, "report-accuracy", fmt, "report.download.summary")
+        display.chart(chart, "report-accuracy")
 
 
-def model_column(column, model: str, info, fmt: str) -> None:
+def model_column(column, model: str, info) -> None:
     label = MODEL_LABELS[model]
     with column:
         st.markdown(f"### {label}")
@@ -153,13 +141,11 @@ def model_column(column, model: str, info, fmt: str) -> None:
             long = charts.curves_long(resources.run_metrics(info.path), label)
             for metric in ("loss", "accuracy"):
                 chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
-                display.chart(chart, f"{model}-{metric}", downloads=False)
-                download(st, chart, f"{model}-{metric}", fmt, f"report.download.{model}.{metric}")
+                display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])
             report = resources.run_report(info, "test")
             heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
                                                title=f"{label}: test names", selectable=False, cell=12)
-            display.chart(heatmap, f"{model}-confusion", downloads=False, width="content")
-            download(st, heatmap, f"{model}-confusion", fmt, f"report.download.{model}.confusion")
+            display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame(), width="content")
 
 
 st.title("The report, reproduced")
@@ -178,16 +164,14 @@ runs_panel(found, dataset)
 if not found.found:
     st.info("The comparison appears as soon as the first of the three runs has finished.", icon=":material/info:")
     st.stop()
-fmt = st.segmented_control("Figure downloads as", list(MIME), default="png", required=True, key=FORMAT,
-                           format_func=str.upper)
-comparison(found, dataset, fmt)
+comparison(found, dataset)
 st.subheader("Side by side")
 st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
            "on the test names (rows: the true language).")
 columns = st.columns(len(REPORT_RUNS), gap="medium")
 for column, model in zip(columns, REPORT_RUNS):
     if model in found.found:
-        model_column(column, model, found.found[model], fmt)
+        model_column(column, model, found.found[model])
     else:
         column.markdown(f"### {MODEL_LABELS[model]}")
         column.info("No finished run yet.", icon=":material/hourglass:")

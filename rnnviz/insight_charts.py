@@ -1,12 +1,10 @@
 """Altair charts for "why LSTMs win" and the reproduced report: a DataFrame in, a Chart out.
 
-Gradient flow back through time, the long-range memory probe, gate saturation, the report comparison,
-and `to_image` to save any chart as PNG or SVG (through vl-convert).
+Gradient flow back through time, the long-range memory probe, gate saturation and the report comparison;
+rnnviz.export saves any of them as PNG or SVG.
 """
 
 from __future__ import annotations
-
-import io
 
 import altair as alt
 import numpy as np
@@ -15,8 +13,6 @@ import pandas as pd
 from .charts import FONT_SIZE, PALETTE
 from .inspect import STAGES
 
-IMAGE_FORMATS = ("png", "svg")
-EXPORT_WIDTH = 560  # pixels for charts drawn with width="container", which has no width outside a page
 # Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
 _LETTER = ("substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
            ": substring(datum.label, indexof(datum.label, ':') + 1)")
@@ -158,19 +154,3 @@ def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
     )
     text = bars.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))
     return _style(alt.layer(bars.mark_bar(), text))
-
-
-def to_image(chart: alt.TopLevelMixin, fmt: str = "png", width: int = EXPORT_WIDTH, scale: float = 2.0) -> bytes:
-    """The chart as PNG or SVG bytes; a chart sized to its container gets `width` pixels instead."""
-    if fmt not in IMAGE_FORMATS:
-        raise ValueError(f"unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}")
-    spec = chart.to_dict()
-    if spec.get("width") == "container":
-        chart = chart.properties(width=width)
-    if fmt == "svg":
-        buffer = io.StringIO()
-        chart.save(buffer, format="svg")
-        return buffer.getvalue().encode("utf-8")
-    buffer = io.BytesIO()
-    chart.save(buffer, format="png", scale_factor=scale)
-    return buffer.getvalue()

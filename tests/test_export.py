@@ -32,6 +32,12 @@ def test_svg_export_is_an_svg_with_the_charts_title(curve):
     assert "<svg" in svg and ">loss<" in svg
 
 
+def test_a_chart_that_fills_its_container_is_drawn_at_the_width_asked_for(curve):
+    narrow, wide = chart_bytes(curve, "svg", width=333).decode(), chart_bytes(curve, "svg", width=700).decode()
+    assert narrow != wide
+    assert float(narrow.split('width="', 1)[1].split('"', 1)[0]) < float(wide.split('width="', 1)[1].split('"', 1)[0])
+
+
 def test_unknown_format_is_refused(curve):
     with pytest.raises(ExportError, match="choose one of png, svg"):
         chart_bytes(curve, "gif")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import altair as alt
 import numpy as np
 import pandas as pd
-import pytest
 
 from rnnviz import insight_charts as ic
 
@@ -85,16 +84,3 @@ def test_report_chart_puts_each_models_figures_next_to_the_reports():
 
 def simple_chart() -> alt.Chart:
     return alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]}), width="container").mark_line().encode(x="x", y="y")
-
-
-def test_to_image_saves_png_and_svg_at_a_fixed_width():
-    png = ic.to_image(simple_chart(), "png")
-    assert png.startswith(b"\x89PNG")
-    svg = ic.to_image(simple_chart(), "svg", width=333).decode()
-    assert svg.startswith("<svg") and "<path" in svg
-    assert ic.to_image(simple_chart(), "svg", width=333) != ic.to_image(simple_chart(), "svg", width=500)
-
-
-def test_to_image_names_the_formats_it_knows():
-    with pytest.raises(ValueError, match="png, svg"):
-        ic.to_image(simple_chart(), "gif")
