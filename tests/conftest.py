@@ -58,6 +58,24 @@ def tiny_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def tiny_data(tiny_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny folder as the app's and the command line's data (RNNVIZ_DATA)."""
+    monkeypatch.setenv("RNNVIZ_DATA", str(tiny_folder))
+    return tiny_folder
+
+
+@pytest.fixture
+def fresh_app(isolated_runs: Path):
+    """App tests start with no data folder picked on the Data page and leave no training thread behind."""
+    from ui import resources  # only app tests pay for importing Streamlit
+
+    resources._data_choice.clear()
+    yield
+    resources.job_manager().shutdown(timeout=30)
+    resources._data_choice.clear()
+
+
+@pytest.fixture
 def tiny_dataset(tiny_folder: Path) -> NameDataset:
     return load_folder(tiny_folder)
 

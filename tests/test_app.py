@@ -29,20 +29,7 @@ PAGES = [path for path, _, _ in nav.PAGES]
 TIMEOUT = 120  # seconds per script run; the machine may be shared
 
 
-@pytest.fixture(autouse=True)
-def fresh_app_state(isolated_runs):
-    """Each test starts with no folder picked on the Data page and leaves no training thread behind."""
-    resources._data_choice.clear()
-    yield
-    resources.job_manager().shutdown(timeout=30)
-    resources._data_choice.clear()
-
-
-@pytest.fixture
-def tiny_data(tmp_path, monkeypatch) -> Path:
-    folder = write_tiny_folder(tmp_path / "tiny-names")
-    monkeypatch.setenv("RNNVIZ_DATA", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.data import load_folder
 from rnnviz.datasets import datasets_root
 from tests.conftest import write_tiny_folder
-from ui import keys, nav, resources
+from ui import keys, nav
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 TIMEOUT = 120
@@ -35,12 +35,7 @@ def zip_bytes(files: dict[str, bytes | str]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def fresh_app_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_DATA", str(write_tiny_folder(tmp_path / "tiny-names")))
-    resources._data_choice.clear()
-    yield
-    resources._data_choice.clear()
+pytestmark = pytest.mark.usefixtures("tiny_data", "fresh_app")
 
 
 def open_data() -> AppTest:

@@ -15,7 +15,7 @@ from rnnviz.data import load_folder
 from rnnviz.datasets import add_from_folder
 from rnnviz.runs import train_run
 from rnnviz.train import TrainConfig
-from tests.conftest import tiny_names, write_tiny_folder
+from tests.conftest import tiny_names
 from tests.test_app import chart_frames, charts_of
 from ui import keys, nav, resources
 
@@ -23,13 +23,7 @@ APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 TIMEOUT = 120
 
 
-@pytest.fixture(autouse=True)
-def fresh_app_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_DATA", str(write_tiny_folder(tmp_path / "tiny-names")))
-    resources._data_choice.clear()
-    yield
-    resources.job_manager().shutdown(timeout=30)
-    resources._data_choice.clear()
+pytestmark = pytest.mark.usefixtures("tiny_data", "fresh_app")
 
 
 @pytest.fixture

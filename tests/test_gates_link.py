@@ -11,26 +11,21 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.data import load_folder
 from rnnviz.runs import train_run
 from rnnviz.train import TrainConfig
-from tests.conftest import write_tiny_folder
-from ui import keys, nav, presenter, resources
+from ui import keys, nav, presenter
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
 
 @pytest.fixture
-def lstm_runs(tmp_path, monkeypatch, isolated_runs) -> list[str]:
-    folder = write_tiny_folder(tmp_path / "tiny-names")
-    monkeypatch.setenv("RNNVIZ_DATA", str(folder))
-    resources._data_choice.clear()
+def lstm_runs(tiny_data, fresh_app, isolated_runs) -> list[str]:
+    folder = tiny_data
     ids = []
     for model in ("lstm", "mylstm"):
         writer, result = train_run(TrainConfig(model=model, hidden_size=8, epochs=1, batch_size=8), load_folder(folder),
                                    isolated_runs)
         assert result is not None and result.status == "finished"
         ids.append(writer.run_id)
-    yield ids
-    resources.job_manager().shutdown(timeout=30)
-    resources._data_choice.clear()
+    return ids
 
 
 def open_gates(params: dict[str, str]) -> AppTest:

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.train import TrainConfig
-from tests.conftest import tiny_names, write_tiny_folder
+from tests.conftest import tiny_names
 from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
 from ui import keys, nav, resources
 
@@ -24,19 +24,7 @@ TRAIN = "app_pages/train.py"
 PETS = {"Cats": ("aeimouw", "ow"), "Dogs": ("bdgkorx", "rex")}  # a named dataset with other categories
 
 
-@pytest.fixture(autouse=True)
-def fresh_app_state(isolated_runs):
-    resources._data_choice.clear()
-    yield
-    resources.job_manager().shutdown(timeout=30)
-    resources._data_choice.clear()
-
-
-@pytest.fixture
-def tiny_data(tmp_path, monkeypatch) -> Path:
-    folder = write_tiny_folder(tmp_path / "tiny-names")
-    monkeypatch.setenv("RNNVIZ_DATA", str(folder))
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_app")
 
 
 @pytest.fixture
