@@ -4,8 +4,6 @@ presenter mode hides the advanced controls; charts and tables download."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.data import load_folder
 from rnnviz.datasets import datasets_root
 from tests.conftest import write_tiny_folder
+from tests.test_datasets import zip_bytes
 from ui import keys, nav
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -25,14 +24,6 @@ CITIES = {
     "cities/Germany.txt": "Berlin\nKöln\nMünchen\nHamburg\nDüsseldorf\nBremen\n",
     "cities/Japan.txt": "Tokyo\nOsaka\nKyoto\nNagoya\nSapporo\nKobe\n",
 }
-
-
-def zip_bytes(files: dict[str, bytes | str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 pytestmark = pytest.mark.usefixtures("tiny_data", "fresh_app")
