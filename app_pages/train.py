@@ -12,7 +12,7 @@ import streamlit as st
 
 from rnnviz import charts
 from rnnviz.data import DataError
-from rnnviz.datasets import DatasetInfo, datasets_root, list_datasets
+from rnnviz.datasets import DatasetInfo
 from rnnviz.models import MODELS
 from rnnviz.train import TrainConfig, resolve_device
 from ui import display, guards, keys, nav, resources, runview, shareable
@@ -159,24 +159,6 @@ def page_url() -> str | None:
 
 
 # ---------------------------------------------------------------- datasets
-
-
-def _datasets_stamp(root: Path) -> tuple:
-    try:
-        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in root.iterdir()))
-    except OSError:
-        return ()
-
-
-@st.cache_data(show_spinner=False, ttl=60, max_entries=8)
-def _named_datasets(root: str, stamp: tuple) -> list[DatasetInfo]:
-    return list_datasets(root)
-
-
-def named_datasets() -> list[DatasetInfo]:
-    """Every named dataset (re-read when one is added or removed; each is loaded to check it)."""
-    root = datasets_root()
-    return _named_datasets(str(root), _datasets_stamp(root))
 
 
 def surname_data() -> tuple[object, str]:
@@ -571,7 +553,7 @@ def manage_run(infos) -> None:
 
 st.title("Train")
 surnames, surname_error = surname_data()
-named = named_datasets()
+named = resources.stored_datasets()
 if surnames is None and not any(not info.error for info in named):
     guards.require_dataset()  # no data at all: guidance to the Data page, and stop
 read_link([info.name for info in named if not info.error])
