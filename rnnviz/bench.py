@@ -514,10 +514,9 @@ def _healthy(port: int) -> bool:
 
 def _last_line(log: Path) -> str:
     try:
-        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        return _last_line_of(log.read_text(errors="replace"))
     except OSError:
         return ""
-    return lines[-1][:200] if lines else ""
 
 
 # True once the first script run has finished with something on the page, or has shown an exception.
@@ -592,8 +591,8 @@ def measure_page_rerun(settings: BenchSettings, data_dir: Path, root: Path = PRO
 
 
 def _last_line_of(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def measure_cold_start(app: Path, settings: BenchSettings, data_dir: Path | None = None,
