@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.data import load_folder
 from rnnviz.train import TrainConfig
 from tests.conftest import tiny_names
 from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
@@ -325,3 +326,20 @@ def test_live_charts_use_point_tooltips_and_finished_ones_the_hover_rule():
     assert any(layer.get("name") == "hover_rule" for layer in still["layer"])
     assert not any(layer.get("name") == "hover_rule" for layer in live["layer"])
     assert any("tooltip" in layer.get("encoding", {}) for layer in live["layer"])
+
+
+def test_the_live_panel_of_a_running_training_draws_without_the_hover_rule(tiny_data):
+    manager = resources.job_manager()
+    run_id = manager.start(TrainConfig(model="rnn", hidden_size=8, epochs=200, batch_size=8, eval_every=1),
+                           load_folder(tiny_data))
+    try:
+        deadline = time.time() + 60
+        while not manager.get(run_id).rows and time.time() < deadline:
+            time.sleep(0.05)
+        at = open_train()
+        assert_clean(at)
+        assert manager.get(run_id).active
+        live = [c for c in charts_of(at) if json.loads(c.proto.spec).get("title") in ("loss", "accuracy")]
+        assert live and not any(layer.get("name") == "hover_rule" for c in live for layer in layers(c))
+    finally:
+        manager.stop(run_id)
