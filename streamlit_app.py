@@ -1,16 +1,56 @@
-"""rnnviz in the browser: `streamlit run streamlit_app.py` opens the multipage explorer over the rnnviz library."""
+"""rnnviz in the browser: `streamlit run streamlit_app.py`. This file is the Home page; the others are in pages/.
+
+Home: what rnnviz is, where to go, whether the data is there, and the three model structures.
+"""
 
 import streamlit as st
 
-from ui import display, guards, nav, resources
+from rnnviz.data import DataError
+from ui import display, frame, guards, nav, resources
 
-st.set_page_config(page_title="rnnviz: see how recurrent networks learn", page_icon=":material/insights:",
-                   layout="wide")
-page = st.navigation([st.Page(path, title=title, icon=icon, default=path == nav.HOME)
-                      for path, title, icon in nav.PAGES])
-resources.warm_up()
-display.presenter_toggle()
-try:
-    page.run()
-except Exception as exc:  # a page bug must still show one line, not a traceback
-    guards.unexpected(exc)
+with frame.page(nav.HOME):
+
+    st.title("rnnviz: see how recurrent networks learn")
+    st.markdown(
+        "Train the tutorial **RNN**, a model around **nn.LSTM** and the from-scratch **MyLSTM** on the PyTorch "
+        "tutorial's surnames (18 languages). Watch their loss and accuracy move live, compare their confusion "
+        "matrices, and look at the LSTM's input, forget and output gates letter by letter for any surname."
+    )
+
+    WHAT = {
+        nav.TRAIN: "Start trainings, watch and compare their curves; the demo races RNN against nn.LSTM",
+        nav.EVALUATE: "Confusion matrices, per-language scores and learning replay",
+        nav.GATES: "Gates, cell state and prediction, letter by letter, for any surname",
+        nav.WHY: "Why the LSTM wins: gradients over distance, a memory probe, gate saturation",
+        nav.REPORT: "The lab report's three models retrained and set beside its figures",
+        nav.DATA: "Where the surnames come from, and your own datasets",
+    }
+    pages = [(path, title, icon) for path, title, icon in nav.PAGES if path in WHAT]
+    for row in range(0, len(pages), 3):
+        for column, (path, title, icon) in zip(st.columns(3), pages[row : row + 3]):
+            with column.container(border=True):
+                nav.link(path, label=title, icon=icon)
+                st.caption(WHAT[path])
+    if not display.presenting():
+        st.caption("Before class on a slow machine: `python -m rnnviz train --all` trains the report's three models "
+                   "ahead of time; they appear here like any other run.")
+
+    st.subheader("Data")
+    folder = resources.data_folder()
+    try:
+        dataset = resources.current_dataset()
+    except DataError as exc:
+        st.warning(f"{guards.one_line(exc)}. The Data page can download the official archive or use a folder you name.",
+                   icon=":material/warning:")
+        nav.link(nav.DATA, label="Get the data", icon=":material/dataset:")
+    else:
+        st.success(f"{len(dataset):,} distinct surnames in {dataset.n_categories} categories, read from `{folder}`.",
+                   icon=":material/check_circle:")
+
+    st.subheader("The three models")
+    st.caption("`print(model)` at the report's sizes: RNN 128 hidden units, nn.LSTM and MyLSTM 64; 57 letters in, "
+               "18 languages out.")
+    structures = resources.model_structures()
+    for column, (label, text) in zip(st.columns(len(structures)), structures.items()):
+        column.markdown(f"**{label}**")
+        column.code(text, language=None, wrap_lines=True)

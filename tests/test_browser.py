@@ -90,7 +90,7 @@ def settle(page: Page) -> None:
 def go(page: Page, title: str) -> float:
     """Click a page in the sidebar; seconds until its title is shown and its script has finished."""
     began = time.perf_counter()
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text(title, exact=True).click()
     page.wait_for_selector(f"h1:has-text('{title}')")
     settle(page)
     return time.perf_counter() - began
@@ -214,7 +214,7 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     screenshot(page, "train-live")
     timings["switch to Data while training (s)"] = go(page, "Data")
     began = time.perf_counter()
-    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("Train", exact=True).click()
     page.wait_for_selector(PROGRESS)
     timings["switch back to Train, live panel shown (s)"] = time.perf_counter() - began
 

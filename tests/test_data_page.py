@@ -169,7 +169,7 @@ def test_charts_and_tables_offer_downloads_and_presenter_mode_hides_them_and_the
     # the surname data's chart and samples, the stored table, then the dataset's chart and samples
     assert labels.count("PNG image") == 2 and labels.count("SVG image") == 2 and labels.count("Data as CSV") == 2
     assert labels.count("Samples as CSV") == 2 and "Table as CSV" in labels
-    at.toggle(key=keys.PRESENTER).set_value(True).run()
+    at.toggle(key=keys.PRESENTER_TOGGLE).set_value(True).run()
     assert_clean(at)
     assert not at.get("download_button") and not at.get("file_uploader")
     assert not any(b.label in ("Delete…", "Copy in as a dataset", "Use this folder") for b in at.button)

@@ -148,7 +148,7 @@ def test_presenter_mode_hides_the_downloads_and_enlarges_the_matrix(tmp_path, is
     train(folder, isolated_runs)
     at = open_page(nav.EVALUATE)
     normal = matrix(at)[1]["width"]
-    at.toggle(key=keys.PRESENTER).set_value(True).run()
+    at.toggle(key=keys.PRESENTER_TOGGLE).set_value(True).run()
     assert_clean(at)
     assert not at.get("download_button")
     assert matrix(at)[1]["width"] > normal

@@ -79,8 +79,8 @@ def test_presenter_link_enlarges_charts_and_hides_downloads(lstm_runs):
     normal = open_gates({"name": "Ashi"})
     presenting = open_gates({"name": "Ashi", "present": "1"})
     assert not presenting.exception and not presenting.error
-    assert presenting.toggle(key=keys.PRESENTER).value is True
-    assert normal.toggle(key=keys.PRESENTER).value is False
+    assert presenting.toggle(key=keys.PRESENTER_TOGGLE).value is True
+    assert normal.toggle(key=keys.PRESENTER_TOGGLE).value is False
     assert normal.get("popover") and not presenting.get("popover")
     order_controls = [b for b in presenting.get("button_group") if b.key == keys.GATES_ORDER]
     assert not order_controls and [b for b in normal.get("button_group") if b.key == keys.GATES_ORDER]

@@ -21,7 +21,7 @@ from tests.conftest import tiny_names
 from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
 from ui import keys, nav, resources
 
-TRAIN = "app_pages/train.py"
+TRAIN = "pages/train.py"
 PETS = {"Cats": ("aeimouw", "ow"), "Dogs": ("bdgkorx", "rex")}  # a named dataset with other categories
 
 

@@ -79,11 +79,19 @@ def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -
 
 
 def presenter_toggle() -> None:
-    """The sidebar switch for presenter mode, on from the start when the link says ?present=1."""
+    """The sidebar switch for presenter mode, on from the start when the link says ?present=1.
+
+    The choice lives in keys.PRESENTER, outside the widget: each page file is its own script, and Streamlit
+    forgets a widget's state when another page is opened."""
     params = st.query_params.to_dict()
-    if keys.PRESENTER not in st.session_state and presenter.link_asks(params):
-        st.session_state[keys.PRESENTER] = True
-    st.sidebar.toggle("Presenter mode", key=keys.PRESENTER,
+    if keys.PRESENTER not in st.session_state:
+        st.session_state[keys.PRESENTER] = presenter.link_asks(params)
+    st.session_state[keys.PRESENTER_TOGGLE] = st.session_state[keys.PRESENTER]
+
+    def flipped() -> None:
+        st.session_state[keys.PRESENTER] = st.session_state[keys.PRESENTER_TOGGLE]
+
+    st.sidebar.toggle("Presenter mode", key=keys.PRESENTER_TOGGLE, on_change=flipped,
                       help="Large type and charts for a projector; advanced controls and downloads are hidden. "
                            "Add ?present=1 to a link to open the app this way.")
     if presenting():

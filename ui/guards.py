@@ -56,7 +56,7 @@ def require_dataset() -> NameDataset:
     except DataError as exc:
         st.info(f"{one_line(exc).rstrip('.')}. The Data page explains how to get the surnames.",
                 icon=":material/info:")
-        st.page_link(nav.DATA, label="Get the data", icon=":material/dataset:")
+        nav.link(nav.DATA, label="Get the data", icon=":material/dataset:")
         st.stop()
 
 
@@ -65,5 +65,5 @@ def require_runs(runs: list[RunInfo], what: str, hint: str) -> list[RunInfo]:
     if runs:
         return runs
     st.info(f"No {what} yet. {hint}", icon=":material/info:")
-    st.page_link(nav.TRAIN, label="Train a model", icon=":material/model_training:")
+    nav.link(nav.TRAIN, label="Train a model", icon=":material/model_training:")
     st.stop()

@@ -32,4 +32,5 @@ DATA_FOLDER = "data.folder"
 DATA_SAMPLE_CATEGORY = "data.sample_category"
 
 # Whole app
-PRESENTER = "app.presenter"  # presenter mode: the sidebar toggle's key, seeded from ?present=1
+PRESENTER = "app.presenter"  # presenter mode on or off for this session, seeded from ?present=1
+PRESENTER_TOGGLE = "app.presenter.toggle"  # the sidebar switch that sets PRESENTER

@@ -46,7 +46,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
     for model in ("rnn", "lstm", "mylstm"):  # a run table and an overlay to draw, as after a first lesson
         train_run(TrainConfig(model=model, epochs=1, batch_size=256, hidden_size=16), dataset, runs)
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
-    app.switch_page("app_pages/train.py").run()
+    app.switch_page("pages/train.py").run()
 
     def reruns() -> list[float]:
         times = []

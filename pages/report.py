@@ -1,0 +1,180 @@
+"""The report, reproduced: the lab report's three models trained the same way, next to what the report stated."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from rnnviz import charts, insight_charts
+from rnnviz.jobs import JobLimitError
+from rnnviz.models import MODEL_LABELS
+from rnnviz.reproduce import REPORT_RUNS, comparison_table, data_facts, find_report_runs, reading
+from ui import display, frame, guards, nav, resources, runview
+
+with frame.page(nav.REPORT):
+
+    # Session-state keys of this page.
+    WATCHED = "report.watched"  # report runs that were training when the page last ran in full
+    PENDING = "report.pending"  # report models this session asked for that wait for a free training slot
+    STARTING = "report.starting"  # report models this session started whose run folder is not written yet
+    WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
+
+    REFRESH_S = 2.0
+
+
+    @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
+    def cached_facts(folder: str, names: int):
+        return data_facts(resources.dataset_at(Path(folder)))
+
+
+    def percent(value) -> str:
+        return f"{value:.1%}" if isinstance(value, (int, float)) else "?"
+
+
+    def start_pending(found, dataset) -> None:
+        """Start the report runs this session asked for that are still missing, as many as may train at once."""
+        pending = [model for model in st.session_state.get(PENDING, []) if model in found.missing]
+        configs = {config.model: config for config in found.configs_to_start()}
+        started = []
+        for model in list(pending):
+            try:
+                resources.job_manager().start(configs[model], dataset)
+            except JobLimitError:
+                break  # the rest start when a training ends (the live panel reruns the page then)
+            except guards.USER_ERRORS as exc:
+                st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
+                pending = []
+                break
+            started.append(model)
+            pending.remove(model)
+        st.session_state[PENDING] = pending
+        st.session_state[STARTING] = [*st.session_state.get(STARTING, []), *started]
+        if started:
+            st.toast(f"Training {', '.join(MODEL_LABELS[m] for m in started)}", icon=":material/play_arrow:")
+            st.rerun()
+
+
+    def runs_panel(found, dataset) -> None:
+        """Which report runs exist, live progress of those training, and a button for the missing ones."""
+        manager = resources.job_manager()
+        if st.session_state.get(PENDING):
+            start_pending(found, dataset)
+        pending = st.session_state.get(PENDING, [])
+        # A training writes its folder a moment after it starts; until then it is listed as starting, as long as
+        # the job manager still runs a training of that model.
+        training = {job.config.model for job in manager.jobs() if job.active}
+        starting = [model for model in st.session_state.get(STARTING, [])
+                    if model not in found.found and model not in found.running and model in training]
+        st.session_state[STARTING] = starting
+        watched = sorted(info.run_id for info in found.running.values())
+        st.session_state[WATCHED] = watched
+
+        st.session_state[WHOLE_RUN] = True
+
+        @st.fragment(run_every=REFRESH_S if watched or starting or pending else None)
+        def panel() -> None:
+            by_timer = not st.session_state.pop(WHOLE_RUN, False)  # drawn by the page's run, or by a refresh
+            now = sorted(manager.active_ids() & set(st.session_state.get(WATCHED, [])))
+            if now != st.session_state.get(WATCHED, []) or (starting and by_timer):
+                st.rerun(scope="app")  # a run ended (its results join the table) or a new one has its folder now
+            columns = st.columns(len(REPORT_RUNS), gap="medium")
+            for column, model in zip(columns, REPORT_RUNS):
+                with column.container(border=True):
+                    st.markdown(f"**{MODEL_LABELS[model]}** · hidden {REPORT_RUNS[model].resolved_hidden_size}")
+                    if model in found.found:
+                        st.caption(f"reusing {runview.run_label(found.found[model])}")
+                    elif model in found.running:
+                        job = manager.get(found.running[model].run_id)
+                        if job is None:
+                            st.caption("training in another process")
+                        else:
+                            st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
+                    elif model in starting:
+                        st.caption("starting…")
+                    elif model in pending:
+                        st.caption("waiting for a free training slot (two train at a time)")
+                    else:
+                        st.caption("not trained yet")
+
+        panel()
+        asked = [model for model in found.missing if model not in pending and model not in starting]
+        if asked:
+            names = ", ".join(MODEL_LABELS[m] for m in asked)
+            if st.button(f"Train {names} with the report's settings", type="primary", icon=":material/play_arrow:",
+                         help="Project defaults (Adam 0.01 with cosine decay, batch 32, 8 epochs, seed 0); hidden size "
+                              "128 for the RNN, 64 for the LSTMs. Runs already on disk with these "
+                              "settings are reused."):
+                st.session_state[PENDING] = [*pending, *asked]
+                start_pending(found, dataset)
+
+
+    def comparison(found, dataset) -> None:
+        table = comparison_table(found.found)
+        st.subheader("Our figures and the report's")
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            st.dataframe(table, hide_index=True, width="stretch", column_config={
+                "run_id": None,  # in the CSV; the panel above names the runs
+                "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
+                "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
+                "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
+                "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
+                "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
+                "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
+                "report_says": st.column_config.TextColumn("report says"),
+            })
+            display.csv_button(table, "report-comparison", label="Table as CSV")
+            try:
+                facts = cached_facts(str(dataset.source), len(dataset))
+            except guards.USER_ERRORS as exc:
+                st.caption(f"Could not count repeated names: {guards.one_line(exc)}")
+                facts = None
+            st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
+        with right:
+            chart = insight_charts.report_chart(table)
+            display.chart(chart, "report-accuracy")
+
+
+    def model_column(column, model: str, info) -> None:
+        label = MODEL_LABELS[model]
+        with column:
+            st.markdown(f"### {label}")
+            st.caption(f"test accuracy {percent(info.summary.get('test_accuracy'))} · balanced "
+                       f"{percent(info.summary.get('test_balanced_accuracy'))} · {runview.run_label(info)}")
+            with guards.reported(f"{label}: "):
+                long = charts.curves_long(resources.run_metrics(info.path), label)
+                for metric in ("loss", "accuracy"):
+                    chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
+                    display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])
+                report = resources.run_report(info, "test")
+                heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
+                                                   title=f"{label}: test names", selectable=False, cell=12)
+                display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame(), width="content")
+
+
+    st.title("The report, reproduced")
+    st.markdown(
+        "The lab report trained the tutorial's RNN, nn.LSTM and its own MyLSTM and stated test accuracies of **42%** "
+        "for the RNN and **81%** for nn.LSTM, with MyLSTM close to nn.LSTM. Here the three are trained with one recipe "
+        "and one seed, so they differ only in the model, and their numbers are put next to the report's."
+    )
+    dataset = guards.require_dataset()
+    try:
+        found = find_report_runs(resources.runs_root(), dataset.categories, resources.job_manager().active_ids())
+    except guards.USER_ERRORS as exc:
+        st.error(guards.one_line(exc), icon=":material/error:")
+        st.stop()
+    runs_panel(found, dataset)
+    if not found.found:
+        st.info("The comparison appears as soon as the first of the three runs has finished.", icon=":material/info:")
+        st.stop()
+    comparison(found, dataset)
+    st.subheader("Side by side")
+    st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
+               "on the test names (rows: the true language).")
+    columns = st.columns(len(REPORT_RUNS), gap="medium")
+    for column, model in zip(columns, REPORT_RUNS):
+        if model in found.found:
+            model_column(column, model, found.found[model])
+        else:
+            column.markdown(f"### {MODEL_LABELS[model]}")
+            column.info("No finished run yet.", icon=":material/hourglass:")
