@@ -13,15 +13,14 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.data import DataError
 from rnnviz.datasets import DatasetInfo
-from rnnviz.models import MODELS
-from rnnviz.train import TrainConfig, resolve_device
+from rnnviz.train import SETTINGS, TrainConfig, resolve_device
 from ui import display, frame, guards, keys, nav, resources, runview, shareable
 
 with frame.page(nav.TRAIN):
 
     # Session-state keys of this page (besides ui/keys.py's TRAIN_*).
     URL_READ = "train.url_read"  # set once this session has taken its settings from the link
-    SETTINGS = "train.settings"  # the form's settings as a TrainConfig dict; outlives the widgets on page switches
+    SAVED = "train.settings"  # the form's settings as a TrainConfig dict; outlives the widgets on page switches
     DATA = "train.data"  # the dataset selectbox: "" for the surname data, else a named dataset
     DATA_CHOICE = "train.data_choice"  # its value, kept across page switches
     SMOOTH, XAXIS, LOG = "train.curves.smooth", "train.curves.x", "train.curves.log"  # curve display widgets
@@ -34,26 +33,6 @@ with frame.page(nav.TRAIN):
 
     REFRESH_S = 1.0  # live panel refresh while a training runs
     HELP = {
-        "model": "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM written "
-                 "gate by gate, so its gates can be shown.",
-        "hidden_size": "Units in the recurrent state. "
-                       "Leave empty for the report's size: RNN 128, nn.LSTM and MyLSTM 64.",
-        "optimizer": "Adam adapts a step size per weight; SGD uses the learning rate as it is.",
-        "learning_rate": "Step size. Adam: about 0.001 to 0.01. SGD needs larger values, about 0.05 to 0.5.",
-        "lr_schedule": "cosine: the learning rate decays smoothly to zero by the last step, which settles the last "
-                       "epochs. constant: it stays fixed.",
-        "batch_size": "Names per gradient step. 1 is the tutorial's one-name-at-a-time training (slow, noisy).",
-        "epochs": "Passes over the training names.",
-        "clip_grad": "Largest allowed gradient norm per step; keeps RNN updates from exploding. 0 turns clipping off.",
-        "weight_decay": "L2 penalty on the weights; 0 turns it off.",
-        "class_balanced": "Weight the loss by inverse category frequency, so the 9,000 Russian names do not drown the "
-                          "100 Vietnamese ones. Raises balanced accuracy, usually lowers plain accuracy.",
-        "seed": "Fixes the split, the initial weights and the batch order: two runs with the same seed differ only "
-                "in their settings.",
-        "device": "auto uses a CUDA GPU when there is one, else the CPU.",
-        "val_fraction": "Share of each category held out for validation (the live val curves).",
-        "test_fraction": "Share of each category held out for the final test accuracy.",
-        "eval_every": "Training steps between points on the live curves; 0 gives about 8 points per epoch.",
         "data": "The surname data is the folder picked on the Data page; named datasets are added there too. "
                 "A run remembers its dataset, so Evaluate and Gates reload the right names.",
         "demo": "Starts RNN and nn.LSTM at once with the report's settings (defaults, each model's own hidden size), "
@@ -63,12 +42,7 @@ with frame.page(nav.TRAIN):
         "x": "step: gradient steps; epoch: passes over the training names; time: training seconds (pauses excluded).",
         "log": "A log scale spreads out the late, small loss values where the models differ.",
     }
-    ADVANCED = ("optimizer", "lr_schedule", "clip_grad", "weight_decay", "device", "val_fraction", "test_fraction",
-                "eval_every")  # hidden in presenter mode
-
-
-    FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs", "clip_grad",
-              "weight_decay", "seed", "device", "class_balanced", "val_fraction", "test_fraction", "eval_every")
+    FIELDS = tuple(SETTINGS)  # every TrainConfig field has a widget, generated from its Setting
 
 
     def field_key(name: str) -> str:
@@ -80,14 +54,14 @@ with frame.page(nav.TRAIN):
 
     def settings() -> dict:
         """The form's settings as TrainConfig values (what the link carries); defaults until the form is used."""
-        if SETTINGS not in st.session_state:
-            st.session_state[SETTINGS] = TrainConfig().to_dict()
-        return st.session_state[SETTINGS]
+        if SAVED not in st.session_state:
+            st.session_state[SAVED] = TrainConfig().to_dict()
+        return st.session_state[SAVED]
 
 
     def widget_value(name: str, value):
         """A TrainConfig value as its widget holds it: hidden size 0 is the empty 'model default' box."""
-        if name == "hidden_size":
+        if SETTINGS[name].zero_means:
             return int(value) or None
         default = getattr(TrainConfig(), name)
         return float(value) if isinstance(default, float) else value
@@ -100,7 +74,9 @@ with frame.page(nav.TRAIN):
         for name in FIELDS:
             key = field_key(name)
             values[name] = st.session_state[key] if key in st.session_state else widget_value(name, saved[name])
-        values["hidden_size"] = int(values["hidden_size"] or 0)
+        for name, spec in SETTINGS.items():
+            if spec.zero_means:
+                values[name] = int(values[name] or 0)
         return values
 
 
@@ -125,7 +101,7 @@ with frame.page(nav.TRAIN):
         st.session_state[URL_READ] = True
         params = st.query_params.to_dict()
         train, curves = shareable.parse_train(params, dataset_names), shareable.parse_curves(params)
-        st.session_state[SETTINGS] = {name: train.values[name] for name in TrainConfig().to_dict()}
+        st.session_state[SAVED] = {name: train.values[name] for name in TrainConfig().to_dict()}
         st.session_state[DATA_CHOICE] = train.values[shareable.DATASET]
         st.session_state[CURVES] = dict(curves.values)
         for key in [*(field_key(name) for name in FIELDS), DATA, SMOOTH, XAXIS, LOG]:
@@ -230,7 +206,7 @@ with frame.page(nav.TRAIN):
         except guards.USER_ERRORS as exc:
             st.session_state[keys.TRAIN_START_ERROR] = f"Not started: {guards.one_line(exc)}"
             return False
-        st.session_state[SETTINGS] = values
+        st.session_state[SAVED] = values
         return True
 
 
@@ -273,47 +249,42 @@ with frame.page(nav.TRAIN):
     # ---------------------------------------------------------------- the form
 
 
+    def setting_widget(name: str, where) -> None:
+        """The widget of one TrainConfig field, as its Setting describes it."""
+        spec, key = SETTINGS[name], field_key(name)
+        default = getattr(TrainConfig(), name)
+        if spec.choices is not None:
+            label = runview.model_label if name == "model" else str
+            where.selectbox(spec.label, spec.choices, format_func=label, help=spec.help, key=key)
+        elif isinstance(default, bool):
+            where.checkbox(spec.label, help=spec.help, key=key)
+        else:
+            low, high = spec.limits
+            number = float if isinstance(default, float) else int
+            options = {"step": number(spec.step)} if spec.step else {}
+            if spec.format:
+                options["format"] = spec.format
+            if spec.zero_means:
+                low, options["placeholder"] = max(low, 1), spec.zero_means
+            where.number_input(spec.label, min_value=number(low), max_value=number(high), help=spec.help, key=key,
+                               **options)
+
+
     def training_form(dataset, data_name: str) -> None:
-        k = field_key
         presenting = display.presenting()
-        shown = (lambda name: name not in ADVANCED) if presenting else (lambda name: True)
+        shown = [name for name, spec in SETTINGS.items() if not (presenting and spec.advanced)]
         with st.form("train-form"):
             where = f" **{data_name}**:" if data_name else ""
             st.markdown(f"**New training** on{where} {len(dataset):,} names in {dataset.n_categories} categories")
-            c1, c2, c3, c4 = st.columns(4, gap="medium")
-            c1.selectbox("Model", list(MODELS), format_func=runview.model_label, help=HELP["model"], key=k("model"))
-            c1.number_input("Hidden size", min_value=1, max_value=1024, value=None, step=16,
-                            placeholder="model default",
-                            help=HELP["hidden_size"], key=k("hidden_size"))
-            if shown("optimizer"):
-                c1.selectbox("Optimizer", TrainConfig.CHOICES["optimizer"], help=HELP["optimizer"], key=k("optimizer"))
-            c2.number_input("Learning rate", min_value=1e-6, max_value=10.0, step=0.001, format="%.4f",
-                            help=HELP["learning_rate"], key=k("learning_rate"))
-            if shown("lr_schedule"):
-                c2.selectbox("Learning-rate schedule", TrainConfig.CHOICES["lr_schedule"], help=HELP["lr_schedule"],
-                             key=k("lr_schedule"))
-            c2.number_input("Batch size", min_value=1, max_value=1024, help=HELP["batch_size"], key=k("batch_size"))
-            c3.number_input("Epochs", min_value=1, max_value=200, help=HELP["epochs"], key=k("epochs"))
-            if shown("clip_grad"):
-                c3.number_input("Gradient clipping (max norm)", min_value=0.0, max_value=1000.0, step=0.5,
-                                help=HELP["clip_grad"], key=k("clip_grad"))
-            if shown("weight_decay"):
-                c3.number_input("Weight decay", min_value=0.0, max_value=1.0, step=0.0001, format="%.4f",
-                                help=HELP["weight_decay"], key=k("weight_decay"))
-            c4.number_input("Seed", min_value=0, max_value=2**31 - 1, help=HELP["seed"], key=k("seed"))
-            if shown("device"):
-                c4.selectbox("Device", TrainConfig.CHOICES["device"], help=HELP["device"], key=k("device"))
-            c4.checkbox("Class-balanced loss", help=HELP["class_balanced"], key=k("class_balanced"))
-            if not presenting:
+            main = [name for name in shown if SETTINGS[name].group == "main"]
+            columns = st.columns(4, gap="medium")
+            for index, name in enumerate(main):
+                setting_widget(name, columns[index * len(columns) // len(main)])
+            split = [name for name in shown if SETTINGS[name].group == "split"]
+            if split:
                 with st.expander("Split and evaluation"):
-                    e1, e2, e3 = st.columns(3)
-                    e1.number_input("Validation fraction", min_value=0.01, max_value=0.5, step=0.05,
-                                    help=HELP["val_fraction"], key=k("val_fraction"))
-                    e2.number_input("Test fraction", min_value=0.0, max_value=0.5, step=0.05,
-                                    help=HELP["test_fraction"],
-                                    key=k("test_fraction"))
-                    e3.number_input("Steps between curve points", min_value=0, max_value=1_000_000,
-                                    help=HELP["eval_every"], key=k("eval_every"))
+                    for name, column in zip(split, st.columns(len(split))):
+                        setting_widget(name, column)
             b1, b2, _ = st.columns([2, 2, 5])
             b1.form_submit_button("Start training", type="primary", icon=":material/play_arrow:",
                                   on_click=start_training, args=(dataset,), width="stretch")

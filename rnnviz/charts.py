@@ -141,11 +141,6 @@ def smoothed_curves(long: pd.DataFrame, weight: float) -> pd.DataFrame:
     return smoothing.smooth_frame(long, weight, by=["run", "metric", "split"], order="step")
 
 
-def _series_keys(shown: pd.DataFrame) -> list[tuple[str, str]]:
-    keys = shown[["run", "split"]].drop_duplicates().sort_values(["run", "split"], kind="stable")
-    return [(run, split) for run, split in keys.itertuples(index=False)]
-
-
 def hover_frames(shown: pd.DataFrame, x_field: str, max_points: int = MAX_CURVE_POINTS, smoothed: bool = False
                  ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, str, str]]]:
     """What a TensorBoard-style hover reads: at each x of a shared grid, every series' nearest value.

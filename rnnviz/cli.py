@@ -27,13 +27,6 @@ class UserError(Exception):
     """Bad input from the user: reported as one line, exit code 2."""
 
 
-def _fraction(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-
-
 def _threads(text: str) -> int:
     try:
         value = int(text)
@@ -44,10 +37,24 @@ def _threads(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .train import TrainConfig
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, generated from its Setting: --hidden-size, --lr (--learning-rate), ..."""
+    from .train import SETTINGS, TrainConfig
 
     defaults = TrainConfig()
+    for name, spec in SETTINGS.items():
+        default = getattr(defaults, name)
+        flags = [flag_of(name)] + ([f"--{name.replace('_', '-')}"] if spec.short else [])
+        if isinstance(default, bool):
+            parser.add_argument(*flags, dest=name, action="store_true", help=spec.help)
+        elif spec.choices is not None:
+            parser.add_argument(*flags, dest=name, choices=spec.choices, default=default, help=spec.help)
+        else:
+            parser.add_argument(*flags, dest=name, type=type(default), default=default, metavar="N",
+                                help=f"{spec.help} [{spec.limits[0]}, {spec.limits[1]}]; default {default}")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="Train and inspect the surname classifiers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
@@ -61,22 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "./data/names, or download the official archive)")
 
     p = sub.add_parser("train", help="train a model and save it as a run")
-    p.add_argument("--model", choices=["rnn", "lstm", "mylstm"], default=defaults.model)
+    add_setting_flags(p)
     p.add_argument("--all", action="store_true", help="train rnn, lstm and mylstm one after another")
-    p.add_argument("--hidden-size", type=int, default=0, help="0: the report's size (RNN 128, LSTM 64)")
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default=defaults.optimizer)
-    p.add_argument("--lr", type=float, default=defaults.learning_rate, help="learning rate")
-    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=defaults.lr_schedule)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="1..1024; 1 is the tutorial's")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--clip-grad", type=float, default=defaults.clip_grad, help="max gradient norm, 0 = off")
-    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    p.add_argument("--class-balanced", action="store_true", help="weight the loss by inverse category frequency")
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--val-fraction", type=_fraction, default=defaults.val_fraction)
-    p.add_argument("--test-fraction", type=_fraction, default=defaults.test_fraction)
-    p.add_argument("--eval-every", type=int, default=defaults.eval_every, help="steps between validations")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=defaults.device)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p)
 
@@ -104,12 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     common(p, data=False)
 
-    try:
-        from . import bench
-    except ImportError:
-        bench = None  # type: ignore[assignment]
-    if bench is not None:
-        bench.add_arguments(sub.add_parser("bench", help="measure speed on this machine"))
+    from . import bench
+
+    bench.add_arguments(sub.add_parser("bench", help="measure speed on this machine"))
     return parser
 
 
@@ -200,24 +190,26 @@ class Progress:
         return [("on_start", self.on_start), ("on_eval", self.on_eval), ("on_epoch_end", self.on_epoch_end)]
 
 
-# TrainConfig names its fields in errors; the command line shows the flag the user typed.
-CONFIG_FLAGS = {"learning_rate": "--lr", "hidden_size": "--hidden-size", "batch_size": "--batch-size",
-                "epochs": "--epochs", "clip_grad": "--clip-grad", "weight_decay": "--weight-decay",
-                "seed": "--seed", "val_fraction": "--val-fraction", "test_fraction": "--test-fraction",
-                "eval_every": "--eval-every", "lr_schedule": "--lr-schedule"}
+def flag_of(name: str) -> str:
+    """The command-line flag of a TrainConfig field: its short flag (--lr) if it has one, else --field-name."""
+    from .train import SETTINGS
+
+    return SETTINGS[name].flag or f"--{name.replace('_', '-')}"
 
 
 def _config_error(exc: ValueError) -> UserError:
+    from .train import SETTINGS
+
     message = _one_line(exc)
-    for field_name, flag in CONFIG_FLAGS.items():
-        message = re.sub(rf"\b{field_name}\b", flag, message)
+    for field_name in SETTINGS:
+        message = re.sub(rf"\b{field_name}\b", flag_of(field_name), message)
     return UserError(message)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .data import ensure_data, load_folder
     from .runs import train_run
-    from .train import TrainConfig
+    from .train import SETTINGS, TrainConfig
 
     stream = sys.stderr
     live = bool(getattr(stream, "isatty", lambda: False)())
@@ -241,13 +233,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
     for model in models:
         try:
-            config = TrainConfig(
-                model=model, hidden_size=args.hidden_size if not args.all else 0, optimizer=args.optimizer,
-                learning_rate=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size,
-                epochs=args.epochs, clip_grad=args.clip_grad, weight_decay=args.weight_decay,
-                class_balanced=args.class_balanced, seed=args.seed, val_fraction=args.val_fraction,
-                test_fraction=args.test_fraction, eval_every=args.eval_every, device=args.device,
-            )
+            values = {name: getattr(args, name) for name in SETTINGS}
+            config = TrainConfig(**{**values, "model": model, "hidden_size": 0 if args.all else args.hidden_size})
         except ValueError as exc:
             raise _config_error(exc) from None
         progress = Progress(stream)

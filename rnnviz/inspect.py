@@ -98,16 +98,6 @@ def trace_name(model: Classifier, categories: list[str], name: str) -> NameTrace
                      trace.log_probs[0].exp().cpu().numpy())
 
 
-@torch.no_grad()
-def prefix_probabilities(model: Classifier, name: str) -> np.ndarray:
-    """(T, C) probabilities after each prefix, for any model."""
-    cleaned = clean_name(name)
-    device = next(model.parameters()).device
-    chars, lengths = encode([cleaned.text])
-    x = one_hot(chars.to(device), model.input_size)
-    return model.step_log_probs(x, lengths.to(device))[0].exp().cpu().numpy()
-
-
 # --- Why LSTMs win: gradient flow back through time, and gate saturation ---------------------------
 
 STAGES = ("initialisation", "trained")  # the weights a run starts from and ends with

@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
@@ -28,44 +28,82 @@ _INIT_LOCK = threading.Lock()
 STATUSES = ("running", "paused", "finished", "stopped", "diverged", "failed", "interrupted")
 
 
+@dataclass(frozen=True)
+class Setting:
+    """What a maintainer writes once about a hyperparameter; the CLI flags, the Train form, the link fields and
+    validation are all generated from it."""
+
+    label: str  # the form's label
+    help: str  # the form's tooltip and the CLI's --help
+    limits: tuple[float, float] | None = None  # numbers: the allowed range, both ends included
+    choices: tuple[str, ...] | None = None  # text: the allowed values
+    short: str | None = None  # a short name for the CLI flag (--lr) and the link (?lr=) besides the field's own
+    advanced: bool = False  # hidden in presenter mode
+    group: str = "main"  # where the form puts it: "main", or "split" (the "Split and evaluation" expander)
+    in_link: bool = True  # carried in a shared link (the device is the server's business, not the link's)
+    step: float | None = None  # the form's +/- step
+    format: str | None = None  # the form's number format, e.g. "%.4f"
+    zero_means: str | None = None  # the form shows 0 as an empty box with this placeholder
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.short}" if self.short else ""
+
+
+def setting(default: Any, label: str, help: str, **options: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(label, help, **options)})
+
+
 @dataclass
 class TrainConfig:
-    """Every hyperparameter of a run; saved with the model so it can be rebuilt from disk."""
+    """Every hyperparameter of a run; saved with the model so it can be rebuilt from disk.
 
-    model: str = "lstm"  # rnn | lstm | mylstm
-    hidden_size: int = 0  # 0: the report's size for the model (RNN 128, LSTM/MyLSTM 64)
-    optimizer: str = "adam"  # adam | sgd
-    learning_rate: float = 0.01
-    batch_size: int = 32  # 1 is the tutorial's one-name-at-a-time regime
-    epochs: int = 8
-    clip_grad: float = 1.0  # max gradient norm; 0 turns clipping off
-    weight_decay: float = 0.0
-    lr_schedule: str = "cosine"  # constant | cosine (decay to zero over the run; settles the last epochs)
-    class_balanced: bool = False  # weight the loss by inverse category frequency
-    seed: int = 0
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
-    eval_every: int = 0  # steps between validation passes; 0: about 8 per epoch
-    device: str = "auto"  # auto (CUDA when present) | cpu | cuda
+    Each field's Setting (its label, help, limits or choices, CLI flag, whether it is advanced) is the one place
+    that describes it: see SETTINGS below.
+    """
 
-    LIMITS = {
-        "hidden_size": (0, 1024),
-        "learning_rate": (1e-6, 10.0),
-        "batch_size": (1, 1024),
-        "epochs": (1, 200),
-        "clip_grad": (0.0, 1000.0),
-        "weight_decay": (0.0, 1.0),
-        "seed": (0, 2**31 - 1),
-        "val_fraction": (0.01, 0.5),
-        "test_fraction": (0.0, 0.5),
-        "eval_every": (0, 1_000_000),
-    }
-    CHOICES = {
-        "model": tuple(MODELS),
-        "optimizer": ("adam", "sgd"),
-        "lr_schedule": ("constant", "cosine"),
-        "device": ("auto", "cpu", "cuda"),
-    }
+    model: str = setting("lstm", "Model",
+                         "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM "
+                         "written gate by gate, so its gates can be shown.", choices=tuple(MODELS))
+    hidden_size: int = setting(0, "Hidden size",
+                               "Units in the recurrent state; 0 (an empty box in the app) is the report's size: "
+                               "RNN 128, nn.LSTM and MyLSTM 64.", limits=(0, 1024), step=16, zero_means="model default")
+    optimizer: str = setting("adam", "Optimizer",
+                             "Adam adapts a step size per weight; SGD uses the learning rate as it is.",
+                             choices=("adam", "sgd"), advanced=True)
+    learning_rate: float = setting(0.01, "Learning rate",
+                                   "Step size. Adam: about 0.001 to 0.01. SGD needs larger values, about 0.05 to 0.5.",
+                                   limits=(1e-6, 10.0), short="lr", step=0.001, format="%.4f")
+    lr_schedule: str = setting("cosine", "Learning-rate schedule",
+                               "cosine: the learning rate decays smoothly to zero by the last step, which settles the "
+                               "last epochs. constant: it stays fixed.", choices=("constant", "cosine"), advanced=True)
+    batch_size: int = setting(32, "Batch size",
+                              "Names per gradient step. 1 is the tutorial's one-name-at-a-time training (slow, noisy).",
+                              limits=(1, 1024))
+    epochs: int = setting(8, "Epochs", "Passes over the training names.", limits=(1, 200))
+    clip_grad: float = setting(1.0, "Gradient clipping (max norm)",
+                               "Largest allowed gradient norm per step; keeps RNN updates from exploding. 0 turns "
+                               "clipping off.", limits=(0.0, 1000.0), step=0.5, advanced=True)
+    weight_decay: float = setting(0.0, "Weight decay", "L2 penalty on the weights; 0 turns it off.",
+                                  limits=(0.0, 1.0), step=0.0001, format="%.4f", advanced=True)
+    seed: int = setting(0, "Seed",
+                        "Fixes the split, the initial weights and the batch order: two runs with the same seed differ "
+                        "only in their settings.", limits=(0, 2**31 - 1))
+    device: str = setting("auto", "Device", "auto uses a CUDA GPU when there is one, else the CPU.",
+                          choices=("auto", "cpu", "cuda"), advanced=True, in_link=False)
+    class_balanced: bool = setting(False, "Class-balanced loss",
+                                   "Weight the loss by inverse category frequency, so the 9,000 Russian names do not "
+                                   "drown the 100 Vietnamese ones. Raises balanced accuracy, usually lowers plain "
+                                   "accuracy.")
+    val_fraction: float = setting(0.1, "Validation fraction",
+                                  "Share of each category held out for validation (the live val curves).",
+                                  limits=(0.01, 0.5), step=0.05, group="split", advanced=True)
+    test_fraction: float = setting(0.1, "Test fraction",
+                                   "Share of each category held out for the final test accuracy.",
+                                   limits=(0.0, 0.5), step=0.05, group="split", advanced=True)
+    eval_every: int = setting(0, "Steps between curve points",
+                              "Training steps between points on the live curves; 0 gives about 8 points per epoch.",
+                              limits=(0, 1_000_000), group="split", advanced=True)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -87,8 +125,9 @@ class TrainConfig:
             setattr(self, name, int(value) if isinstance(low, int) else float(value))
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ValueError("val_fraction + test_fraction must be below 0.9")
-        if not isinstance(self.class_balanced, bool):
-            raise ValueError("class_balanced must be true or false")
+        for name, spec in SETTINGS.items():
+            if spec.limits is None and spec.choices is None and not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
 
     @property
     def resolved_hidden_size(self) -> int:
@@ -105,6 +144,21 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
         return cls(**values)
+
+
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(TrainConfig)}
+TrainConfig.LIMITS = {name: s.limits for name, s in SETTINGS.items() if s.limits is not None}
+TrainConfig.CHOICES = {name: s.choices for name, s in SETTINGS.items() if s.choices is not None}
+
+
+def rule(name: str) -> str:
+    """What a field accepts, in words: 'one of adam, sgd', 'a number in [1, 200]', 'true or false'."""
+    spec = SETTINGS[name]
+    if spec.choices is not None:
+        return "one of " + ", ".join(spec.choices)
+    if spec.limits is not None:
+        return f"a number in [{spec.limits[0]}, {spec.limits[1]}]"
+    return "true or false"
 
 
 def _is_finite_number(value: Any) -> bool:

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.data import DataError, clean_name
-from rnnviz.train import TrainConfig
+from rnnviz.train import SETTINGS, TrainConfig, rule
 from ui import presenter
 
 PRESENT = presenter.PRESENT  # ?present=1 turns presenter mode on
-TRAIN_FIELDS = ("model", "hidden_size", "optimizer", "learning_rate", "lr_schedule", "batch_size", "epochs",
-                "clip_grad", "weight_decay", "class_balanced", "seed", "val_fraction", "test_fraction",
-                "eval_every")  # device is the server's business, not the link's
-ALIASES = {"lr": "learning_rate"}
+TRAIN_FIELDS = tuple(name for name, spec in SETTINGS.items() if spec.in_link)
+ALIASES = {spec.short: name for name, spec in SETTINGS.items() if spec.short}  # ?lr= for learning_rate
 DATASET = "data"  # a named dataset; absent means the surname data
 GATES_RUN, GATES_NAME, GATES_SECOND = "run", "name", "vs"
 CURVE_X = ("step", "epoch", "time")
@@ -80,15 +78,6 @@ def _convert(name: str, text: str) -> Any:
     return text.strip().lower()
 
 
-def _rule(name: str) -> str:
-    if name in TrainConfig.CHOICES:
-        return "one of " + ", ".join(TrainConfig.CHOICES[name])
-    if name in TrainConfig.LIMITS:
-        low, high = TrainConfig.LIMITS[name]
-        return f"a number in [{low}, {high}]"
-    return "true or false"
-
-
 def parse_train(params: Mapping[str, Any], datasets: Sequence[str] = ()) -> Parsed:
     """TrainConfig values (every field, defaults filled in) and the dataset name from a Train page URL."""
     defaults = TrainConfig().to_dict()
@@ -115,7 +104,7 @@ def parse_train(params: Mapping[str, Any], datasets: Sequence[str] = ()) -> Pars
             value = _convert(name, text)
             TrainConfig(**{**defaults, name: value})
         except (ValueError, TypeError):
-            parsed.notices.append(f"{key}={_show(text)} (must be {_rule(name)})")
+            parsed.notices.append(f"{key}={_show(text)} (must be {rule(name)})")
             continue
         parsed.values[name] = value
     config = {k: v for k, v in parsed.values.items() if k != DATASET}
@@ -219,10 +208,6 @@ def curves_query(smooth: float, x: str, log: bool) -> dict[str, str]:
 def presenting(params: Mapping[str, Any]) -> bool:
     """Whether the URL asks for presenter mode (?present=1)."""
     return presenter.link_asks(params)
-
-
-def known_train_keys() -> set[str]:
-    return {*TRAIN_FIELDS, *ALIASES, DATASET, PRESENT, SMOOTH, XAXIS, LOG}
 
 
 def query_changes(current: Mapping[str, Any], wanted: Mapping[str, str], keep: Sequence[str] = (PRESENT,)
