@@ -23,6 +23,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from .common import first_line, move_into_place, staging_dir
+
 OFFICIAL_URL = "https://download.pytorch.org/tutorial/data.zip"
 
 MAX_ARCHIVE_BYTES = 50 * 1024 * 1024  # compressed size accepted from a download/upload
@@ -42,11 +44,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 
 class ArchiveError(ValueError):
     """A one-line, user-facing reason an archive was refused or a download failed."""
-
-
-def _one_line(text: object) -> str:
-    # Messages are shown in a single status line, so collapse whatever the OS or server said.
-    return " ".join(str(text).split())
 
 
 def _fmt_bytes(n: int) -> str:
@@ -116,14 +113,14 @@ def _stream(url: str, out, progress: Progress | None, timeout: float, max_bytes:
                 )
     except urllib.error.HTTPError as err:
         raise ArchiveError(
-            f"download of {url} failed: HTTP {err.code} {_one_line(err.reason)}; check the URL, or {DATA_HINT}"
+            f"download of {url} failed: HTTP {err.code} {first_line(err.reason)}; check the URL, or {DATA_HINT}"
         ) from None
     except urllib.error.URLError as err:
         raise ArchiveError(
-            f"could not reach {url} ({_one_line(err.reason)}); {DATA_HINT}"
+            f"could not reach {url} ({first_line(err.reason)}); {DATA_HINT}"
         ) from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as err:
-        reason = _one_line(err) or type(err).__name__
+        reason = first_line(err) or type(err).__name__
         raise ArchiveError(f"could not download {url} ({reason}); {DATA_HINT}") from None
 
 
@@ -153,7 +150,7 @@ def extract_category_files(
     try:
         size = zip_path.stat().st_size
     except OSError as err:
-        raise ArchiveError(f"cannot read {zip_path.name}: {_one_line(err.strerror or err)}") from None
+        raise ArchiveError(f"cannot read {zip_path.name}: {first_line(err.strerror or err)}") from None
     if size > MAX_ARCHIVE_BYTES:
         raise ArchiveError(
             f"{zip_path.name} is {_fmt_bytes(size)}, over the {_fmt_bytes(MAX_ARCHIVE_BYTES)} limit"
@@ -163,10 +160,10 @@ def extract_category_files(
             chosen = _choose_members(zf.infolist(), max_extracted, max_files)
             _extract_atomically(zf, chosen, dest_dir, max_extracted)
     except zipfile.BadZipFile as err:
-        raise ArchiveError(f"{zip_path.name} is not a valid zip archive ({_one_line(err)})") from None
+        raise ArchiveError(f"{zip_path.name} is not a valid zip archive ({first_line(err)})") from None
     except (zlib.error, EOFError, NotImplementedError) as err:
         # Corrupt streams and unsupported compression methods surface from the decompressor.
-        raise ArchiveError(f"{zip_path.name} could not be decompressed ({_one_line(err)})") from None
+        raise ArchiveError(f"{zip_path.name} could not be decompressed ({first_line(err)})") from None
     return dest_dir
 
 
@@ -266,8 +263,7 @@ def _extract_atomically(
     dest_dir: Path,
     max_extracted: int,
 ) -> None:
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}.", suffix=".tmp"))
+    tmp = staging_dir(dest_dir.parent, dest_dir.name)
     try:
         written = 0
         for info, filename in chosen:
@@ -281,30 +277,10 @@ def _extract_atomically(
                             f"the {_fmt_bytes(max_extracted)} limit"
                         )
                     out.write(chunk)
-        _replace_dir(tmp, dest_dir)
+        move_into_place(tmp, dest_dir, replace=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _replace_dir(new: Path, dest: Path) -> None:
-    """Move new to dest; an existing dest is set aside first and restored if the move fails."""
-    if not os.path.lexists(dest):
-        os.rename(new, dest)
-        return
-    # POSIX rename cannot replace a non-empty folder, so swap via a sibling name.
-    backup = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old"))
-    backup.rmdir()
-    os.rename(dest, backup)
-    try:
-        os.rename(new, dest)
-    except BaseException:
-        os.rename(backup, dest)
-        raise
-    if backup.is_dir() and not backup.is_symlink():
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        backup.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- both

@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .common import first_line
 from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, ensure_data, load_folder, split_dataset
 from .models import MODEL_LABELS, RNN, Classifier, build_model
 from .train import Control, TrainConfig, Trainer, resolve_device
@@ -544,7 +545,7 @@ class _Browser:
                 options["executable_path"] = str(CHROMIUM)
             self.browser = self.playwright.chromium.launch(**options)
         except Exception as exc:  # no Playwright or no browser: fall back to the health check
-            self.problem = _one_line(exc)
+            self.problem = first_line(exc, show_type=True)
             self.close()
 
     def render_seconds(self, url: str, start: float, timeout_s: float) -> tuple[float, bool]:
@@ -636,7 +637,7 @@ def measure_cold_start(app: Path, settings: BenchSettings, data_dir: Path | None
                         problems.append("the first page showed an exception")
                     rendered.append(seconds)
             except Exception as exc:  # one line in the report instead of a traceback
-                problems.append(_one_line(exc))
+                problems.append(first_line(exc, show_type=True))
             finally:
                 process.terminate()
                 try:
@@ -870,7 +871,7 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         try:
             result.figures.extend(measure())
         except Exception as exc:  # one failing phase must not hide the others' figures
-            message = f"{name} failed: {_one_line(exc)}"
+            message = f"{name} failed: {first_line(exc, show_type=True)}"
             result.figures.extend(Figure(key, key, "", note=message, status="error") for key in keys)
 
     def accuracy() -> list[Figure]:
@@ -1039,11 +1040,6 @@ def render_markdown(result: BenchResult) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------- command line

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .common import first_line
 from .data import DataError
 
 EXIT_USAGE = 2
@@ -122,23 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args) or 0
     except (UserError, DataError, ValueError) as exc:
-        print(f"{PROG} {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {first_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"{PROG} {args.command}: error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {first_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug must still reach the user as one line, not a traceback
-        print(f"{PROG} {args.command}: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG} {args.command}: unexpected error: {first_line(exc, show_type=True)}", file=sys.stderr)
         return 1
-
-
-def _one_line(exc: object) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _runs_root(args: argparse.Namespace) -> Path:
@@ -200,7 +196,7 @@ def flag_of(name: str) -> str:
 def _config_error(exc: ValueError) -> UserError:
     from .train import SETTINGS
 
-    message = _one_line(exc)
+    message = first_line(exc)
     for field_name in SETTINGS:
         message = re.sub(rf"\b{field_name}\b", flag_of(field_name), message)
     return UserError(message)
@@ -284,17 +280,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import find_data_dir, load_folder, split_dataset
     from .evaluate import read_names_file, report
-    from .runs import _read_json
+    from .runs import read_run
 
     run = _load(args)
     if args.names_file:
         pairs = read_names_file(args.names_file, run.categories)
         source = args.names_file
     else:
-        recorded = _read_json(run.path / "config.json").get("data")
-        folder = find_data_dir(args.data) or (Path(recorded) if recorded else None)
-        if folder is None:
-            raise UserError("no surname data found: pass --data DIR or set RNNVIZ_DATA")
+        recorded = read_run(run.path).data
+        # The run's own dataset unless told otherwise; the usual search when that folder is gone.
+        if args.data or not recorded or not Path(recorded).is_dir():
+            folder = find_data_dir(args.data)
+        else:
+            folder = Path(recorded)
         dataset = load_folder(folder)
         if dataset.categories != run.categories:
             raise UserError("this run was trained on other categories than the data: pass --data DIR")

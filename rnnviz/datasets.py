@@ -34,6 +34,7 @@ from .archive import (
     extract_category_files,
     usable_category,
 )
+from .common import first_line, move_into_place
 from .data import CHAR_INDEX, PROJECT_ROOT, DataError, NameDataset, load_folder
 
 DEFAULT_ROOT = PROJECT_ROOT / "data" / "datasets"
@@ -229,25 +230,15 @@ def _install(staged: Path, name: str, root: str | os.PathLike | None, replace: b
     unsupported = unsupported_characters(staged)
     left_out = sorted(p.name for p in staged.glob("*.txt") if p.stem not in dataset.categories)
     with _LOCK:
-        backup = None
-        if os.path.lexists(target):
-            if not replace:
-                raise DatasetError(f"a dataset named {target.name!r} already exists: pick another name or replace it")
-            backup = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".old-{target.name}-"))
-            backup.rmdir()
-            os.rename(target, backup)
         try:
-            os.rename(staged, target)
+            replaced = move_into_place(staged, target, replace=replace)  # a replaced dataset comes back on failure
+        except FileExistsError:
+            raise DatasetError(f"a dataset named {target.name!r} already exists: pick another name or replace it"
+                               ) from None
         except OSError as exc:
-            if backup is not None:
-                os.rename(backup, target)  # the old dataset comes back
-            elif os.path.lexists(target):
-                raise DatasetError(f"a dataset named {target.name!r} was added meanwhile: pick another name") from None
-            raise DatasetError(f"could not store the dataset: {exc.strerror or exc}") from None
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+            raise DatasetError(f"could not store the dataset: {first_line(exc)}") from None
     dataset.source = target
-    return AddedDataset(target.name, target, dataset, unsupported, left_out, replaced=backup is not None)
+    return AddedDataset(target.name, target, dataset, unsupported, left_out, replaced=replaced)
 
 
 def add_from_zip(name: str, zip_path: str | os.PathLike, root: str | os.PathLike | None = None,

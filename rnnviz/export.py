@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import math
 import re
 import time
@@ -21,6 +20,7 @@ import altair as alt
 import pandas as pd
 
 from . import charts
+from .common import first_line
 
 if TYPE_CHECKING:
     from .evaluate import Report
@@ -55,8 +55,7 @@ def chart_bytes(chart: alt.TopLevelMixin, fmt: str, width: int = EXPORT_WIDTH) -
         chart.save(buffer, format="png", scale_factor=PNG_SCALE)
         return buffer.getvalue()
     except Exception as exc:  # vl-convert raises plain exceptions for specs it cannot render
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"the chart could not be rendered as {fmt.upper()}: {first[:200]}") from None
+        raise ExportError(f"the chart could not be rendered as {fmt.upper()}: {first_line(exc, 200)}") from None
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
@@ -165,24 +164,16 @@ def run_folder_report(path: str | Path, report: Report | None = None, split: str
 
     `report` is the confusion matrix and per-category table to include (the page passes the one it shows);
     `title` defaults to the run's id."""
-    from .runs import RunError, load_metrics
+    from .runs import RunError, load_metrics, read_run
 
     folder = Path(path)
-    try:
-        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ExportError(f"{folder.name} has no readable config.json") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-        raise ExportError(f"{folder.name}/config.json has no config")
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        summary = {"status": "not finished"}
+    info = read_run(folder)
+    if not info.config:
+        raise ExportError(f"{folder.name} has no readable config ({info.error or 'config.json is missing'})")
     try:
         metrics = load_metrics(folder)
     except RunError:
         metrics = None
-    categories = meta.get("categories") if isinstance(meta.get("categories"), list) else None
-    return run_report_html(meta["config"], metrics, summary if isinstance(summary, dict) else None, report,
-                           title=title or f"rnnviz run {folder.name}", split=split, categories=categories,
-                           data=str(meta.get("data", "")))
+    return run_report_html(info.config, metrics, info.summary or {"status": "not finished"}, report,
+                           title=title or f"rnnviz run {folder.name}", split=split,
+                           categories=info.categories or None, data=info.data)

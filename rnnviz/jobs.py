@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import NameDataset, Split
-from .runs import RunError, delete_run, describe_error, ensure_runs_dir, new_run_id, run_path, train_run
+from .runs import RunError, delete_run, ensure_runs_dir, failure, new_run_id, run_path, train_run
 from .train import Control, TrainConfig
 
 ACTIVE = ("queued", "running", "paused", "stopping")  # stopping: asked to stop, final evaluation under way
@@ -152,7 +152,7 @@ class JobManager:
         except Exception as exc:  # the run is marked failed on disk; keep the reason for the page
             with job.lock:
                 job.status = "failed"
-                job.message = describe_error(exc)
+                job.message = failure(exc)
 
     def jobs(self) -> list[JobSnapshot]:
         with self._lock:

@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .common import first_line
 from .data import CHAR_INDEX, N_LETTERS
 from .models import LSTM, MODEL_LABELS, MODELS, Classifier, MyLSTM, build_model
 from .train import _INIT_LOCK, Control
@@ -287,7 +288,7 @@ class ProbeRunner:
         except Exception as exc:  # shown to the user as one line; the thread must not die silently
             with self._lock:
                 self._state.status = "failed"
-                self._state.message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                self._state.message = first_line(exc, show_type=True)
         finally:
             with self._lock:
                 self._state.current = ""

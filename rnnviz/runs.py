@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from .common import first_line, move_into_place, remove_dir, staging_dir, write_atomic
 from .data import ALPHABET, DataError
 from .models import Classifier, build_model
 from .train import STATUSES, TrainConfig, Trainer, TrainResult
@@ -53,12 +54,9 @@ class RunError(ValueError):
     """A one-line, user-facing reason a run could not be found, read or written."""
 
 
-def describe_error(exc: BaseException, limit: int = 300) -> str:
-    """One line for a user: the message of a user-facing error, the type and message of anything else."""
-    text = str(exc) if isinstance(exc, (RunError, DataError)) else f"{type(exc).__name__}: {exc}"
-    lines = text.strip().splitlines()
-    first = lines[0] if lines else type(exc).__name__
-    return first if len(first) <= limit else first[: limit - 1] + "…"
+def failure(exc: BaseException) -> str:
+    """Why a run failed, in one line: a user-facing error's message, the type and message of anything else."""
+    return first_line(exc, show_type=not isinstance(exc, (RunError, DataError)))
 
 
 def _take_training_lock(folder: Path) -> int | None:
@@ -142,21 +140,6 @@ def resolve_run(spec: str, root: Path | None = None) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_torch_atomic(obj: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -203,11 +186,10 @@ class RunWriter:
         exists = RunError(f"cannot write the run folder {self.run_id}: it already exists")
         if os.path.lexists(self.path):
             raise exists
-        # The folder is filled under a hidden name and renamed into place, so a listing never sees it half-made.
+        # The folder is filled under a hidden name and moved into place, so a listing never sees it half-made.
         staging: Path | None = None
         try:
-            staging = self.root / f".new-{self.run_id}-{os.urandom(3).hex()}"
-            staging.mkdir()
+            staging = staging_dir(self.root, f"new-{self.run_id}")
             write_json(staging / "config.json", {
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
@@ -215,11 +197,11 @@ class RunWriter:
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
-            os.rename(staging, self.path)
+            move_into_place(staging, self.path)
         except OSError as exc:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
-            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            if isinstance(exc, FileExistsError) or exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                 raise exists from None
             raise RunError(f"cannot write the run folder in {self.root}: {exc.strerror or exc}") from None
 
@@ -467,7 +449,7 @@ def load_run(path: Path, categories: list[str] | None = None, device: str = "cpu
     try:
         model.load_state_dict(state)
     except Exception as exc:  # wrong shapes, missing keys, or values that are not tensors
-        raise RunError(f"model.pt does not match its config ({str(exc).strip().splitlines()[0][:120]})") from None
+        raise RunError(f"model.pt does not match its config ({first_line(exc, 120)})") from None
     model.eval()
     return LoadedRun(path.name, path, model.to(device), config, saved_categories)
 
@@ -499,15 +481,12 @@ def delete_run(root: Path, run_id: str) -> None:
         raise RunError(f"no run {run_id!r}")
     if is_training(path):
         raise RunError(f"run {run_id} is still training: stop it first")
-    # Rename first so a listing never sees a half-deleted run.
-    trash = path.with_name(f".deleting-{run_id}-{os.urandom(3).hex()}")
     try:
-        os.replace(path, trash)
+        remove_dir(path)
     except FileNotFoundError:  # deleted by someone else a moment ago
         raise RunError(f"no run {run_id!r}") from None
     except OSError as exc:
         raise RunError(f"cannot delete run {run_id}: {exc.strerror or exc}") from None
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,
@@ -522,7 +501,7 @@ def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=
             result = trainer.run()
         except Exception as exc:
             try:
-                writer.finish(None, "failed", describe_error(exc))
+                writer.finish(None, "failed", failure(exc))
             except RunError:
                 pass  # the disk refused the summary too; the exception below still says what happened
             raise

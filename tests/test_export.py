@@ -73,7 +73,7 @@ def test_run_report_is_self_contained_and_holds_config_curves_confusion_and_tabl
 def test_report_of_a_folder_without_config_is_refused_in_one_line(tmp_path):
     folder = tmp_path / "broken"
     folder.mkdir()
-    with pytest.raises(ExportError, match="no readable config.json"):
+    with pytest.raises(ExportError, match=r"no readable config \(config.json is missing\)"):
         run_folder_report(folder)
 
 

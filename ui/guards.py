@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from rnnviz.common import first_line
 from rnnviz.data import DataError, NameDataset
 from ui import nav, resources
 
@@ -24,14 +25,7 @@ USER_ERRORS = (ValueError, OSError)
 LOG = logging.getLogger("rnnviz.app")
 
 
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """The first line of an exception's message, shortened; OSErrors say what failed in words."""
-    if isinstance(exc, OSError) and exc.strerror:
-        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    else:
-        text = str(exc) or type(exc).__name__
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first if len(first) <= limit else first[: limit - 1] + "…"
+one_line = first_line  # the pages' name for rnnviz.common.first_line
 
 
 @contextmanager
