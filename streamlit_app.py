@@ -5,7 +5,7 @@ Home: what rnnviz is, where to go, whether the data is there, and the three mode
 
 import streamlit as st
 
-from rnnviz.data import DataError
+from rnnviz.data import DataError, is_embedded
 from ui import display, frame, guards, nav, resources
 
 with frame.page(nav.HOME):
@@ -44,7 +44,8 @@ with frame.page(nav.HOME):
                    icon=":material/warning:")
         nav.link(nav.DATA, label="Get the data", icon=":material/dataset:")
     else:
-        st.success(f"{len(dataset):,} distinct surnames in {dataset.n_categories} categories, read from `{folder}`.",
+        where = "the copy shipped with rnnviz" if is_embedded(folder) else f"`{folder}`"
+        st.success(f"{len(dataset):,} distinct surnames in {dataset.n_categories} categories, read from {where}.",
                    icon=":material/check_circle:")
 
     st.subheader("The three models")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from rnnviz import charts, datasets
 from rnnviz.archive import MAX_ARCHIVE_BYTES, MAX_EXTRACTED_BYTES, MAX_FILES, OFFICIAL_URL
-from rnnviz.data import DataError, allowed_data_roots
+from rnnviz.data import DataError, allowed_data_roots, is_embedded
 from ui import display, frame, guards, keys, nav, resources
 
 with frame.page(nav.DATA):
@@ -98,14 +98,21 @@ with frame.page(nav.DATA):
                         "transliterated to "
                         "plain letters, and duplicates within a category are removed.")
         else:
+            where = ("the copy shipped with rnnviz (no download needed)" if is_embedded(dataset.source)
+                     else f"`{dataset.source}`")
             st.markdown(
-                f"Read from `{dataset.source}`. These are the surnames of the PyTorch tutorial "
-                f"[Classifying names with a character-level RNN]({TUTORIAL}) (official archive `{OFFICIAL_URL}`). "
-                "Names are transliterated to plain letters as in the tutorial, and duplicates within a category are "
-                "removed."
+                f"Read from {where}. These are the surnames of the PyTorch tutorial "
+                f"[Classifying names with a character-level RNN]({TUTORIAL}) (pytorch/tutorials, BSD-3-Clause; "
+                f"official archive `{OFFICIAL_URL}`). Names are transliterated to plain letters as in the tutorial, "
+                "and duplicates within a category are removed."
             )
         overview(dataset, "data")
         if not display.presenting():
+            with st.expander("Get the official archive"):
+                st.markdown(f"Downloads `{OFFICIAL_URL}` (about 3 MB) into `data/names`, which is then used instead "
+                            "of the shipped copy.")
+                if st.button("Get the official archive", icon=":material/download:"):
+                    download()
             with st.expander("Use another folder of surnames"):
                 folder_form("The whole app switches to this folder; runs trained on other categories stay listed.")
         nav.link(nav.TRAIN, label="Train a model on this data", icon=":material/model_training:")
@@ -121,7 +128,7 @@ with frame.page(nav.DATA):
         left, right = st.columns(2, gap="large")
         with left.container(border=True):
             st.markdown(f"**1. Download the official archive** from `{OFFICIAL_URL}` (about 3 MB) into `data/names`.")
-            if st.button("Download the surnames", type="primary", icon=":material/download:"):
+            if st.button("Get the official archive", type="primary", icon=":material/download:"):
                 download()
         with right.container(border=True):
             st.markdown("**2. Use a folder you already have**, e.g. copied from a USB stick.")
@@ -129,7 +136,8 @@ with frame.page(nav.DATA):
                 st.caption("Leave presenter mode to type a folder.")
             else:
                 folder_form("Any folder of UTF-8 <Category>.txt files, one name per line; at least two categories.")
-        st.caption("The app also reads the folder named by the RNNVIZ_DATA environment variable, or data/names.")
+        st.caption("Without RNNVIZ_DATA (the folder the server was started with), the app reads data/names, else "
+                   "the surnames shipped with rnnviz.")
 
 
     # ---------------------------------------------------------------- your own data

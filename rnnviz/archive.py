@@ -34,7 +34,7 @@ MAX_COMPRESSION_RATIO = 200  # real text compresses ~4:1; far beyond this is a z
 CHUNK_BYTES = 64 * 1024  # read/write granularity, and how often progress is reported
 MAX_CATEGORY_CHARS = 100  # a category is a language name; file systems refuse names past 255 bytes
 
-DATA_HINT = "set RNNVIZ_DATA or pass --data DIR to a folder of <Category>.txt files"
+DATA_HINT = "meanwhile the surnames shipped with rnnviz stay in use"
 PREFERRED_FOLDER = "names"  # the official archive keeps its categories in data/names/
 
 Progress = Callable[[int, int | None], None]
@@ -109,11 +109,11 @@ def _stream(url: str, out, progress: Progress | None, timeout: float, max_bytes:
             if total is not None and received < total:
                 raise ArchiveError(
                     f"download of {url} was cut short ({received} of {total} bytes); "
-                    f"try again, or {DATA_HINT}"
+                    f"try again; {DATA_HINT}"
                 )
     except urllib.error.HTTPError as err:
         raise ArchiveError(
-            f"download of {url} failed: HTTP {err.code} {first_line(err.reason)}; check the URL, or {DATA_HINT}"
+            f"download of {url} failed: HTTP {err.code} {first_line(err.reason)}; check the URL; {DATA_HINT}"
         ) from None
     except urllib.error.URLError as err:
         raise ArchiveError(

@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from .common import first_line
-from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, ensure_data, load_folder, split_dataset
+from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, find_data_dir, load_folder, split_dataset
 from .models import MODEL_LABELS, RNN, Classifier, build_model
 from .train import Control, TrainConfig, Trainer, resolve_device
 
@@ -1085,7 +1085,7 @@ def writes_report(quick: bool, write: bool, no_write: bool) -> bool:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the benchmark for `python -m rnnviz bench`; 1 when a measurement failed, never for slowness."""
-    data_dir = ensure_data(args.data, download=False)
+    data_dir = find_data_dir(args.data)
     settings = replace(QUICK if args.quick else FULL, max_names=args.max_names)
 
     def progress(message: str) -> None:

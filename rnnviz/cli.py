@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .archive import OFFICIAL_URL
 from .common import first_line
 from .data import DataError
 
@@ -66,13 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "slow them down badly when other programs use the cores)")
         if data:
             p.add_argument("--data", metavar="DIR", help="folder of <Category>.txt files (default: $RNNVIZ_DATA, "
-                                                         "./data/names, or download the official archive)")
+                                                         "./data/names, or the surnames shipped with rnnviz)")
 
     p = sub.add_parser("train", help="train a model and save it as a run")
     add_setting_flags(p)
     p.add_argument("--all", action="store_true", help="train rnn, lstm and mylstm one after another")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p)
+
+    p = sub.add_parser("download", help="get the official archive of the PyTorch tutorial's surnames")
+    p.add_argument("--url", default=OFFICIAL_URL, help="where the archive is (default: the tutorial's data.zip)")
+    p.add_argument("--into", metavar="DIR", help="folder that receives names/ (default: the project's data/)")
+    p.add_argument("--quiet", action="store_true", help="no progress")
+    common(p, data=False)
 
     p = sub.add_parser("predict", help="top-k categories for names")
     p.add_argument("--run", required=True, help="run id or run folder")
@@ -202,28 +209,43 @@ def _config_error(exc: ValueError) -> UserError:
     return UserError(message)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from .data import ensure_data, load_folder
-    from .runs import train_run
-    from .train import SETTINGS, TrainConfig
+def cmd_download(args: argparse.Namespace) -> int:
+    from . import archive
+    from .data import DEFAULT_DATA_DIR, load_folder
 
     stream = sys.stderr
     live = bool(getattr(stream, "isatty", lambda: False)())
     announced = [False]
 
-    def download_progress(done: int, total: int | None) -> None:
+    def progress(done: int, total: int | None) -> None:
         if args.quiet:
             return
         if live:
             share = f" of {total / 1e6:.1f} MB" if total else ""
-            stream.write(f"\rdownloading the surname archive: {done / 1e6:.1f} MB{share}")
+            stream.write(f"\rdownloading {args.url}: {done / 1e6:.1f} MB{share}")
         elif not announced[0]:
-            stream.write("downloading the surname archive...\n")
+            stream.write(f"downloading {args.url}...\n")
         announced[0] = True
 
-    folder = ensure_data(args.data, progress=download_progress)
-    if announced[0] and live:
-        stream.write("\n")
+    root = Path(args.into).expanduser() if args.into else DEFAULT_DATA_DIR.parent
+    try:
+        folder = archive.fetch_names(root, args.url, progress)
+    finally:
+        if announced[0] and live:
+            stream.write("\n")
+    dataset = load_folder(folder)
+    print(f"{len(dataset):,} distinct names in {dataset.n_categories} categories")
+    print(folder)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import find_data_dir, load_folder
+    from .runs import train_run
+    from .train import SETTINGS, TrainConfig
+
+    stream = sys.stderr
+    folder = find_data_dir(args.data)
     dataset = load_folder(folder)
     root = _runs_root(args)
     models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
@@ -361,7 +383,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate, "gates": cmd_gates,
-            "runs": cmd_runs}
+COMMANDS = {"train": cmd_train, "download": cmd_download, "predict": cmd_predict, "evaluate": cmd_evaluate,
+            "gates": cmd_gates, "runs": cmd_runs}
 
 __all__ = ["main", "build_parser"]

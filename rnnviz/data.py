@@ -1,22 +1,29 @@
 """Surname data: the alphabet, transliteration, loading a folder of <Category>.txt files,
-a leak-free stratified split, padded batches, and finding (or fetching) the data folder."""
+a leak-free stratified split, padded batches, and finding the data folder (the copy shipped in the package
+when nothing else is named)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import string
+import tempfile
 import unicodedata
-from collections.abc import Callable
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .common import move_into_place, staging_dir
 
 ALPHABET = string.ascii_letters + " .,;'"
 N_LETTERS = len(ALPHABET)  # 57
 CHAR_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "names"
+EMBEDDED_ARCHIVE = Path(__file__).resolve().parent / "embedded" / "names.zip"  # see embedded/NOTICE.md
 MAX_NAME_LENGTH = 64  # longer typed input is cut here, with a note
 MAX_INPUT_CHARS = 1000  # a paste longer than this is cut before transliteration, so no input costs much
 MAX_NOTE_CHARS = 12  # distinct dropped characters a note lists before it says how many more
@@ -290,8 +297,9 @@ def _bucketed_order(lengths, batch_size: int, pool_batches: int, generator=None)
     return torch.cat([blocks[k] for k in torch.randperm(len(blocks), generator=generator).tolist()])
 
 
-def find_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The folder to read: an explicit path, else RNNVIZ_DATA, else data/names if it exists."""
+def find_data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The folder to read: an explicit path, else RNNVIZ_DATA, else data/names if it exists, else the surnames
+    shipped in the package. A folder that is named but missing is returned as it is, so its reader says so."""
     if explicit:
         return Path(explicit).expanduser()
     env = os.environ.get("RNNVIZ_DATA")
@@ -299,7 +307,60 @@ def find_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
         return Path(env).expanduser()
     if DEFAULT_DATA_DIR.is_dir() and any(DEFAULT_DATA_DIR.glob("*.txt")):
         return DEFAULT_DATA_DIR
-    return None
+    return embedded_data_dir()
+
+
+def cache_dir() -> Path:
+    """Where rnnviz unpacks what it ships: RNNVIZ_CACHE, else $XDG_CACHE_HOME/rnnviz, else ~/.cache/rnnviz."""
+    if os.environ.get("RNNVIZ_CACHE"):
+        return Path(os.environ["RNNVIZ_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "rnnviz"
+
+
+def embedded_data_dir() -> Path:
+    """The surname files shipped in the package, unpacked once into a folder of the cache named after the
+    archive's checksum (so a newer copy never mixes with an older one). An unwritable cache falls back to the
+    system's temporary folder."""
+    name = _embedded_name()
+    for base in _embedded_bases():
+        target = base / name
+        if target.is_dir():
+            return target
+        try:
+            staged = staging_dir(base, name)
+        except OSError:
+            continue
+        try:
+            with zipfile.ZipFile(EMBEDDED_ARCHIVE) as archive:
+                for member in archive.namelist():  # the shipped archive holds plain <Category>.txt names only
+                    (staged / Path(member).name).write_bytes(archive.read(member))
+            move_into_place(staged, target)
+        except FileExistsError:  # another process unpacked it a moment ago
+            pass
+        except OSError:
+            continue
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+        if target.is_dir():
+            return target
+    raise DataError(f"cannot unpack the shipped surname data: no writable folder at {cache_dir()} "
+                    "(set RNNVIZ_CACHE to one)")
+
+
+def _embedded_name() -> str:
+    return f"names-{hashlib.sha256(EMBEDDED_ARCHIVE.read_bytes()).hexdigest()[:12]}"
+
+
+def _embedded_bases() -> list[Path]:
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return [cache_dir(), Path(tempfile.gettempdir()) / f"rnnviz-{user}"]
+
+
+def is_embedded(folder: str | os.PathLike) -> bool:
+    """Whether a folder is the unpacked copy of the surnames shipped in the package."""
+    folder = Path(folder).expanduser()
+    return folder.name.startswith("names-") and any(folder.parent == base for base in _embedded_bases())
 
 
 def allowed_data_roots() -> list[Path]:
@@ -326,22 +387,3 @@ def check_allowed_folder(path: str | os.PathLike, roots: list[Path] | None = Non
     shown = ", ".join(str(root) for root in allowed)
     raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
                     "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
-
-
-def ensure_data(
-    explicit: str | os.PathLike | None = None,
-    download: bool = True,
-    progress: Callable[[int, int | None], None] | None = None,
-    url: str | None = None,
-) -> Path:
-    """Locate the data, downloading the official archive into data/ when nothing is found."""
-    found = find_data_dir(explicit)
-    if found is not None:
-        return found
-    if not download:
-        raise DataError(
-            "no surname data found: set RNNVIZ_DATA or pass --data DIR to a folder of <Category>.txt files"
-        )
-    from . import archive
-
-    return archive.fetch_names(DEFAULT_DATA_DIR.parent, url or archive.OFFICIAL_URL, progress)

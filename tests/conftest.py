@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnviz import data
 from rnnviz.data import NameDataset, load_folder
 
 # The models are tiny: with other processes on the cores, two torch threads ran 4-100x slower than one.
@@ -43,12 +44,23 @@ def write_tiny_folder(folder: Path, per_category: int = 30) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the shipped surnames are unpacked during the tests (RNNVIZ_CACHE), instead of the user's cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private runs directory per test, also seen by subprocesses through RNNVIZ_RUNS."""
+def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> Path:
+    """A private runs directory per test, also seen by subprocesses through RNNVIZ_RUNS.
+
+    Named datasets, the unpacked shipped data and the download folder (the project's data/) are private too, so
+    no test writes into the project."""
     root = tmp_path / "runs"
     monkeypatch.setenv("RNNVIZ_RUNS", str(root))
-    monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "datasets"))  # named datasets, likewise private
+    monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "datasets"))
+    monkeypatch.setenv("RNNVIZ_CACHE", str(cache_folder))
+    monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "project-data" / "names")
     return root
 
 
@@ -81,11 +93,14 @@ def tiny_dataset(tiny_folder: Path) -> NameDataset:
 
 
 @pytest.fixture(scope="session")
-def real_data_dir() -> Path:
-    """The tutorial's 18-language folder named by RNNVIZ_DATA; integration tests error without it."""
+def real_data_dir(cache_folder: Path) -> Path:
+    """The tutorial's 18-language folder: the one RNNVIZ_DATA names (CI points it at a reference copy), else the
+    copy shipped in the package, unpacked into the tests' cache."""
     value = os.environ.get("RNNVIZ_DATA")
     if not value:
-        pytest.fail("integration tests need RNNVIZ_DATA set to the folder of the 18 <Language>.txt files")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RNNVIZ_CACHE", str(cache_folder))
+            return data.embedded_data_dir()
     folder = Path(value).expanduser()
     if not folder.is_dir():
         pytest.fail(f"RNNVIZ_DATA={value} is not a folder")

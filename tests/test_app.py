@@ -130,7 +130,7 @@ def test_page_without_data_guides_instead_of_failing(page, no_data):
     assert not at.exception
     assert not at.error
     if page == nav.DATA:
-        assert any(b.label == "Download the surnames" for b in at.button)
+        assert any(b.label == "Get the official archive" for b in at.button)
         assert at.text_input[0].label == "Folder of <Category>.txt files"
     elif page == nav.HOME:
         assert "Data page" in at.warning[0].value
@@ -179,7 +179,7 @@ def test_data_page_rejects_a_folder_without_names(no_data, tmp_path, monkeypatch
 def test_failed_download_is_one_line_message(no_data, monkeypatch):
     monkeypatch.setattr(archive, "OFFICIAL_URL", "http://127.0.0.1:9/data.zip")  # nothing listens on port 9
     at = open_page(nav.DATA)
-    next(b for b in at.button if b.label == "Download the surnames").click().run()
+    next(b for b in at.button if b.label == "Get the official archive").click().run()
     assert not at.exception
     assert at.error[0].value.startswith("Download failed: ")
     assert "\n" not in at.error[0].value

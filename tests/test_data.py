@@ -24,8 +24,8 @@ from rnnviz.data import (
     EncodedSplit,
     clean_name,
     encode,
-    ensure_data,
     find_data_dir,
+    is_embedded,
     load_folder,
     split_dataset,
     to_ascii,
@@ -346,25 +346,63 @@ def test_explicit_path_wins_over_environment_and_project_folder(tmp_path, no_dat
     write_tiny_folder(no_data)
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "env"))
     assert find_data_dir(tmp_path / "mine") == tmp_path / "mine"
-    assert ensure_data(tmp_path / "mine") == tmp_path / "mine"
 
 
 def test_environment_wins_over_project_folder(tmp_path, no_data, monkeypatch):
     write_tiny_folder(no_data)
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "env"))
-    assert ensure_data() == tmp_path / "env"
+    assert find_data_dir() == tmp_path / "env"
 
 
-def test_project_folder_is_used_when_nothing_else_is_given(no_data):
+def test_project_folder_wins_over_the_shipped_data(no_data):
     write_tiny_folder(no_data)
-    assert ensure_data(download=False) == no_data
+    assert find_data_dir() == no_data
 
 
-def test_without_data_and_without_download_the_error_says_what_to_do(no_data):
-    assert find_data_dir() is None
-    with pytest.raises(DataError) as excinfo:
-        ensure_data(download=False)
-    assert_one_line_data_error(excinfo, "RNNVIZ_DATA", "--data")
+def test_without_anything_named_the_shipped_surnames_are_used(no_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    folder = find_data_dir()
+    assert folder.parent == tmp_path / "cache" and is_embedded(folder)
+    dataset = load_folder(folder)
+    assert dataset.n_categories == 18 and sum(dataset.line_counts.values()) == 20_050 and len(dataset) == 17_993
+    assert "Nakamura" in dataset.names and dataset.categories[0] == "Arabic"
+    # A second call reuses the unpacked folder.
+    stamp = (folder / "Czech.txt").stat().st_mtime_ns
+    assert find_data_dir() == folder and (folder / "Czech.txt").stat().st_mtime_ns == stamp
+    assert not is_embedded(no_data)
+
+
+def test_the_shipped_files_match_their_recorded_checksums_and_the_reference_copy(no_data, tmp_path, monkeypatch,
+                                                                                real_data_dir):
+    import hashlib
+
+    monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))
+    folder = find_data_dir()
+    recorded = dict(reversed(line.split()) for line in
+                    (data.EMBEDDED_ARCHIVE.parent / "names.sha256").read_text().splitlines() if line.strip())
+    unpacked = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.txt")}
+    assert len(recorded) == 18 and unpacked == recorded
+    reference = load_folder(real_data_dir)  # RNNVIZ_DATA's folder when set (CI's reference copy)
+    shipped = load_folder(folder)
+    assert (shipped.categories, shipped.names, shipped.labels) == (reference.categories, reference.names,
+                                                                   reference.labels)
+
+
+def test_an_unwritable_cache_falls_back_to_the_temporary_folder(no_data, tmp_path, monkeypatch):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("RNNVIZ_CACHE", str(blocked / "cache"))
+    monkeypatch.setattr(data.tempfile, "tempdir", str(tmp_path / "tmp"))
+    folder = find_data_dir()
+    assert folder.parent.parent == tmp_path / "tmp" and is_embedded(folder)
+    assert load_folder(folder).n_categories == 18
+
+
+def test_a_named_folder_that_is_missing_is_an_error_not_the_shipped_data(no_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "missing"))
+    assert find_data_dir() == tmp_path / "missing"
+    with pytest.raises(DataError, match="data folder not found"):
+        load_folder(find_data_dir())
 
 
 def zip_of_names() -> bytes:
@@ -401,19 +439,35 @@ def zip_server():
     server.server_close()
 
 
-def test_ensure_data_downloads_and_extracts_the_archive_when_nothing_is_found(no_data, zip_server):
+def test_download_command_gets_the_archive_into_the_data_folder(no_data, zip_server, capsys):
+    from rnnviz.cli import main
+
     url, requests = zip_server
-    reported: list[tuple[int, int | None]] = []
-    folder = ensure_data(url=url, progress=lambda done, total: reported.append((done, total)))
-    assert folder == no_data
+    assert main(["download", "--url", url, "--quiet"]) == 0
     assert requests == ["/tutorial/data.zip"]
-    assert reported and reported[-1][0] == reported[-1][1] == len(zip_of_names())
-    dataset = load_folder(folder)
+    out = capsys.readouterr().out
+    assert "4 distinct names in 2 categories" in out and str(no_data) in out
+    dataset = load_folder(no_data)
     assert dataset.categories == ["Czech", "Irish"]
     assert sorted(dataset.names) == ["Dvorak", "Murphy", "Novak", "O'Neill"]
     assert not (no_data.parent / "data.zip").exists()
-    # Once downloaded, the project folder is found without another request.
-    assert ensure_data(url=url) == no_data and len(requests) == 1
+    # Once downloaded, the project folder is what every command reads.
+    assert find_data_dir() == no_data
+
+
+def test_download_command_into_another_folder_and_its_failure_in_one_line(no_data, zip_server, tmp_path, capsys):
+    from rnnviz.cli import main
+
+    url, _ = zip_server
+    assert main(["download", "--url", url, "--into", str(tmp_path / "elsewhere"), "--quiet"]) == 0
+    assert load_folder(tmp_path / "elsewhere" / "names").n_categories == 2
+    assert not no_data.exists()
+    capsys.readouterr()
+    assert main(["download", "--url", "http://127.0.0.1:9/data.zip", "--quiet"]) == 2  # nothing listens on port 9
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m rnnviz download: error: could not reach") and "\n" not in err
+    assert err.endswith("meanwhile the surnames shipped with rnnviz stay in use")
+    assert not no_data.exists()
 
 
 # --------------------------------------------------------------------------- the real data (integration)

@@ -180,5 +180,5 @@ def test_own_data_works_without_the_surname_data(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "missing"))
     at = upload(open_data(), zip_bytes(CITIES))
     assert not at.exception
-    assert any(b.label == "Download the surnames" for b in at.button)
+    assert any(b.label == "Get the official archive" for b in at.button)
     assert at.success[0].value.startswith("Added **cities**")

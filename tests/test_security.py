@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import data
 from rnnviz.archive import MAX_CATEGORY_CHARS, ArchiveError, extract_category_files
 from rnnviz.data import DataError, allowed_data_roots, check_allowed_folder
 from rnnviz.jobs import JobManager
@@ -91,9 +92,10 @@ def test_a_typed_data_folder_must_lie_inside_the_allowed_roots(tmp_path, monkeyp
 def test_by_default_the_project_data_folder_and_rnnviz_data_are_allowed(tmp_path, monkeypatch):
     monkeypatch.delenv("RNNVIZ_DATA_ROOTS", raising=False)
     monkeypatch.setenv("RNNVIZ_DATA", str(tmp_path / "names"))
+    project_data = data.DEFAULT_DATA_DIR.parent  # the project's data/ (a private folder in tests, see conftest)
     roots = allowed_data_roots()
-    assert (ROOT / "data").resolve() in roots and (tmp_path / "names").resolve() in roots
-    assert check_allowed_folder(ROOT / "data" / "names") == (ROOT / "data" / "names").resolve()
+    assert project_data.resolve() in roots and (tmp_path / "names").resolve() in roots
+    assert check_allowed_folder(project_data / "names") == (project_data / "names").resolve()
     with pytest.raises(DataError):
         check_allowed_folder(tmp_path)
 

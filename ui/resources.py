@@ -97,8 +97,8 @@ def _data_choice() -> _DataChoice:
     return _DataChoice()
 
 
-def data_folder() -> Path | None:
-    """The folder picked on the Data page, else RNNVIZ_DATA, else data/names; None when there is none."""
+def data_folder() -> Path:
+    """The folder picked on the Data page, else RNNVIZ_DATA, else data/names, else the shipped surnames."""
     choice = _data_choice()
     with choice.lock:
         picked = choice.folder
@@ -158,10 +158,7 @@ def dataset_at(folder: Path) -> NameDataset:
 
 def current_dataset() -> NameDataset:
     """The data every page uses; DataError with the reason when there is none."""
-    folder = data_folder()
-    if folder is None:
-        raise DataError("no surname data found yet")
-    return dataset_at(folder)
+    return dataset_at(data_folder())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -177,9 +174,7 @@ def split_of(dataset: NameDataset, val_fraction: float = 0.1, test_fraction: flo
 def dataset_for_run(info: RunInfo) -> NameDataset:
     """The names a run was trained on: its recorded folder, else the current one, if the categories match."""
     candidates = [Path(info.data)] if info.data else []
-    current = data_folder()
-    if current is not None:
-        candidates.append(current)
+    candidates.append(data_folder())
     for folder in candidates:
         try:
             dataset = dataset_at(folder)
@@ -252,15 +247,12 @@ def model_structures() -> dict[str, str]:
     return dict(STRUCTURES)
 
 
-def download_official(progress) -> NameDataset:
-    """Fetch the tutorial's archive into data/names (even when a configured folder is unusable) and use it."""
+def download_official(progress, url: str | None = None) -> NameDataset:
+    """Fetch the tutorial's official archive into data/names and use it from now on."""
     from rnnviz import archive
-    from rnnviz.data import DEFAULT_DATA_DIR, ensure_data
+    from rnnviz.data import DEFAULT_DATA_DIR
 
-    if data_folder() is None:
-        folder = ensure_data(progress=progress)
-    else:
-        folder = archive.fetch_names(DEFAULT_DATA_DIR.parent, archive.OFFICIAL_URL, progress)
+    folder = archive.fetch_names(DEFAULT_DATA_DIR.parent, url or archive.OFFICIAL_URL, progress)
     dataset = dataset_at(Path(folder).resolve())  # the app's own download folder: no need to check the roots
     _use_folder(Path(folder).resolve())
     return dataset
