@@ -88,6 +88,16 @@ def fresh_app(isolated_runs: Path):
 
 
 @pytest.fixture
+def manager(tmp_path: Path):
+    """A JobManager of its own (two trainings at once) over a private runs folder, shut down after the test."""
+    from rnnviz.jobs import JobManager
+
+    jobs = JobManager(tmp_path / "runs", max_concurrent=2)
+    yield jobs
+    jobs.shutdown()
+
+
+@pytest.fixture
 def tiny_dataset(tiny_folder: Path) -> NameDataset:
     return load_folder(tiny_folder)
 

@@ -15,7 +15,7 @@ import torch
 from conftest import write_tiny_folder
 
 from rnnviz import bench, cli
-from rnnviz.data import ALPHABET, N_LETTERS, encode, split_dataset
+from rnnviz.data import ALPHABET, N_LETTERS, encode
 from rnnviz.models import RNN
 
 TINY_APP = 'import streamlit as st\n\nst.title("tiny app")\nst.write("ready")\n'
@@ -139,12 +139,6 @@ def test_a_missing_app_gives_a_skipped_row(tmp_path):
     figures = bench.measure_cold_start(tmp_path / "streamlit_app.py", bench.QUICK)
     assert [f.status for f in figures] == ["skipped"]
     assert "no app" in figures[0].note
-
-
-def test_training_rate_counts_every_trained_name(tiny_dataset):
-    split = split_dataset(tiny_dataset)
-    rate = bench.training_rate(tiny_dataset, split.train, split.val, "lstm", 8)
-    assert math.isfinite(rate) and rate > 0
 
 
 # --------------------------------------------------------------------------- end to end

@@ -3,37 +3,24 @@ against `streamlit run streamlit_app.py` on a free port of 127.0.0.1, on the tut
 
 One journey: start a training, watch the live chart gain points, pause and resume it, switch pages while
 it runs, stop it and see the auto-refresh stop, pick a confusion-matrix cell, and read the gates of a
-surname. A screenshot of every page goes to docs/screenshots/. Timings are printed (pytest -s shows them).
+surname. A screenshot of every page goes to a temporary folder (and to the folder RNNVIZ_SCREENSHOTS names,
+e.g. `RNNVIZ_SCREENSHOTS=docs/screenshots` to refresh the README's pictures). Timings are printed (pytest -s).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server, wait_for
+
 PROGRESS = "[data-testid=stProgress]"
 WIDTH = 1600  # a projector-sized window
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -42,41 +29,23 @@ def runs_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(runs_dir, real_data_dir):
+def shots(tmp_path_factory) -> Path:
+    """Where this module's screenshots go."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def app_url(runs_dir, real_data_dir, tmp_path_factory):
     """The app served by `streamlit run` with its own runs folder; stopped after the module."""
-    port = free_port()
-    env = dict(os.environ, RNNVIZ_RUNS=str(runs_dir),
-               RNNVIZ_DATA=str(real_data_dir), RNNVIZ_MAX_JOBS="2")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail(f"streamlit did not start: {server.communicate()[0].decode()[-2000:]}")
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    log = tmp_path_factory.mktemp("browser-server") / "server.log"
+    with streamlit_server(runs_dir, real_data_dir, log) as (url, _, _):
+        yield url
 
 
 @pytest.fixture
 def page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         tab = browser.new_page(viewport={"width": WIDTH, "height": 1000})
         tab.set_default_timeout(60_000)
         yield tab
@@ -96,7 +65,7 @@ def go(page: Page, title: str) -> float:
     return time.perf_counter() - began
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, folder: Path, name: str) -> Path:
     """The whole page: the window is stretched to the content, which scrolls inside Streamlit's main area."""
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.mouse.move(WIDTH - 5, 5)  # no tooltip or chart toolbar in the picture
@@ -105,15 +74,20 @@ def screenshot(page: Page, name: str) -> Path:
                            ".map(e => e.scrollHeight))")
     page.set_viewport_size({"width": WIDTH, "height": min(int(height) + 40, 8000)})
     time.sleep(0.5)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = save_screenshot(page, folder, name)
     page.set_viewport_size({"width": WIDTH, "height": 1000})
     return path
 
 
 def progress_text(page: Page) -> str:
     return page.locator(PROGRESS).first.inner_text()
+
+
+def stable_progress(page: Page) -> str:
+    """The progress text when it has not changed for a second, else ''."""
+    before = progress_text(page)
+    time.sleep(1)
+    return before if progress_text(page) == before else ""
 
 
 def step_of(text: str) -> int:
@@ -133,10 +107,10 @@ def line_points(page: Page) -> int:
     return page.evaluate(LINE_POINTS)
 
 
-def test_train_live_then_evaluate_and_gates_in_a_real_browser(app_url, page, tmp_path):
+def test_train_live_then_evaluate_and_gates_in_a_real_browser(app_url, page, shots, tmp_path):
     timings: dict[str, float] = {}
     try:
-        journey(app_url, page, timings)
+        journey(app_url, page, shots, timings)
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         print(f"screenshot at the failure: {tmp_path / 'failure.png'}")
@@ -148,7 +122,7 @@ def test_train_live_then_evaluate_and_gates_in_a_real_browser(app_url, page, tmp
     assert timings["Stop click to 'stopping' shown (s)"] < 5
 
 
-def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
+def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) -> None:
     sent: list[float] = []  # every message the browser sends: reruns, including the live panel's refreshes
     page.on("websocket", lambda ws: ws.on("framesent", lambda _: sent.append(time.perf_counter())))
 
@@ -161,12 +135,12 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     timings["first render of Home, complete with the model structures (s)"] = time.perf_counter() - began
     assert page.get_by_text("17,993 distinct surnames in 18 categories").is_visible()
     assert page.locator("[data-testid=stCode]").count() == 3
-    screenshot(page, "home")
+    screenshot(page, shots, "home")
 
     go(page, "Data")
     page.wait_for_selector("[data-testid=stVegaLiteChart] g.mark-rect path")
     assert page.get_by_text("Names per category").is_visible()
-    screenshot(page, "data")
+    screenshot(page, shots, "data")
 
     go(page, "Train")
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill("8")
@@ -186,8 +160,8 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     page.get_by_role("button", name="Pause").click()
     page.wait_for_function("() => document.querySelector('[data-testid=stProgress]').innerText.includes('paused')")
     timings["Pause click to 'paused' shown (s)"] = time.perf_counter() - began
-    time.sleep(1.5)  # an evaluation that was under way when the pause came in lands first
-    held = progress_text(page)
+    # An evaluation that was under way when the pause came in lands first (slowly on a busy machine).
+    held = wait_for(lambda: stable_progress(page), timeout=30, what="the paused progress settling", interval=0)
     time.sleep(2)
     assert progress_text(page) == held, "a paused training must not move"
     points = line_points(page)
@@ -211,7 +185,7 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     page.wait_for_selector("text=Its curves are in Compare runs")
     page.wait_for_function(f"(before) => ({LINE_POINTS})() > 0", arg=0)
     timings["overlay the running training (widget, full rerun) while training (s)"] = time.perf_counter() - began
-    screenshot(page, "train-live")
+    screenshot(page, shots, "train-live")
     timings["switch to Data while training (s)"] = go(page, "Data")
     began = time.perf_counter()
     page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_text("Train", exact=True).click()
@@ -233,7 +207,7 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     quiet_from = len(sent)
     time.sleep(3)
     assert len(sent) == quiet_from, "the live panel must stop refreshing once no training runs"
-    screenshot(page, "train")
+    screenshot(page, shots, "train")
 
     go(page, "Evaluate")
     page.wait_for_selector("[data-testid=stVegaLiteChart] g.mark-rect path")
@@ -245,7 +219,7 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     page.wait_for_selector("text=/[0-9,]+ Russian names predicted as English/")
     settle(page)
     timings["click a matrix cell to its names listed (s)"] = time.perf_counter() - began
-    screenshot(page, "evaluate")
+    screenshot(page, shots, "evaluate")
 
     go(page, "Gates")
     began = time.perf_counter()
@@ -260,20 +234,20 @@ def journey(app_url: str, page: Page, timings: dict[str, float]) -> None:
     assert page.locator("h3:has-text('Nakamura')").is_visible() and page.locator("h3:has-text('Schmidt')").is_visible()
     heatmaps = page.locator("[data-testid=stVegaLiteChart] g.mark-rect")
     assert heatmaps.count() >= 6  # input, forget and output gates for each name
-    screenshot(page, "gates")
+    screenshot(page, shots, "gates")
 
 
-def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, real_dataset, page, tmp_path):
+def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, real_dataset, page, shots, tmp_path):
     """A teacher's links: the Gates page on a given run and surname in presenter mode, and Train settings."""
     try:
-        shared_links(app_url, runs_dir, real_dataset, page)
+        shared_links(app_url, runs_dir, real_dataset, page, shots)
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         print(f"screenshot at the failure: {tmp_path / 'failure.png'}")
         raise
 
 
-def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page) -> None:
+def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page, shots: Path) -> None:
     from rnnviz.runs import train_run
     from rnnviz.train import TrainConfig
 
@@ -293,7 +267,7 @@ def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page) -> None
     page.wait_for_selector("[aria-label^='Top predictions: ']")
     settle(page)
     assert page.locator("[data-testid=stPopover]").count() == 0  # no downloads while presenting
-    screenshot(page, "gates-presenter")
+    screenshot(page, shots, "gates-presenter")
 
     page.goto(f"{app_url}/train?model=rnn&hidden_size=32&lr=0.005&epochs=bogus")
     page.wait_for_selector("text=Ignored from the link")

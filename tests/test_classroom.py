@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rnnviz.train import TrainConfig
 from ui import presenter, shareable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------- URL settings (pure)
 
@@ -127,8 +131,20 @@ def test_presenter_mode_enlarges_chart_fonts_and_leaves_normal_charts_alone():
     assert presenter.chart_height(300, True) > 300 == presenter.chart_height(300, False)
 
 
-def test_presenter_css_enlarges_text():
-    assert "<style>" in presenter.CSS and "font-size" in presenter.CSS
+def test_presenter_mode_sets_its_larger_type_only_while_it_is_on(tiny_data, fresh_app):
+    from streamlit.testing.v1 import AppTest
+
+    from ui import keys
+
+    def styles(at: AppTest) -> list[str]:
+        return [element.proto.body.strip() for element in at.get("html")]
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    assert presenter.CSS.strip() not in styles(at)
+    at.toggle(key=keys.PRESENTER_TOGGLE).set_value(True).run()
+    assert presenter.CSS.strip() in styles(at) and at.query_params.get(presenter.PRESENT) == "1"
+    at.toggle(key=keys.PRESENTER_TOGGLE).set_value(False).run()
+    assert presenter.CSS.strip() not in styles(at) and presenter.PRESENT not in at.query_params
 
 
 # ---------------------------------------------------------------- keeping the address bar a link (pure)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import random
 import string
 import threading
 import unicodedata
-import zipfile
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +28,7 @@ from rnnviz.data import (
     split_dataset,
     to_ascii,
 )
+from tests.helpers import zip_bytes
 
 
 def write(folder: Path, files: dict[str, str | bytes]) -> Path:
@@ -406,12 +405,8 @@ def test_a_named_folder_that_is_missing_is_an_error_not_the_shipped_data(no_data
 
 
 def zip_of_names() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive_file:
-        archive_file.writestr("data/names/Czech.txt", "Dvořák\nNovák\n")
-        archive_file.writestr("data/names/Irish.txt", "O'Neill\nMurphy\n")
-        archive_file.writestr("data/eng-fra.txt", "Go.\tVa !\n")
-    return buffer.getvalue()
+    return zip_bytes({"data/names/Czech.txt": "Dvořák\nNovák\n", "data/names/Irish.txt": "O'Neill\nMurphy\n",
+                      "data/eng-fra.txt": "Go.\tVa !\n"})
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.data import load_folder
 from rnnviz.datasets import datasets_root
 from tests.conftest import write_tiny_folder
-from tests.test_datasets import zip_bytes
+from tests.helpers import zip_bytes
 from ui import keys, nav
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

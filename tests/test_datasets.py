@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,15 +17,7 @@ from rnnviz.datasets import (
     delete_dataset,
     list_datasets,
 )
-
-
-def zip_bytes(files: dict[str, bytes | str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
+from tests.helpers import zip_bytes
 
 GENDER = {"first/Female.txt": "Anna\nMaria\nSofia\nEmma\n", "first/Male.txt": "Jonas\nLukas\nPaul\nFelix\n"}
 

@@ -26,13 +26,6 @@ DIVERGING = {"model": "rnn", "optimizer": "sgd", "learning_rate": 10.0, "clip_gr
 FULL = OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.fixture
-def manager(tmp_path):
-    jobs = JobManager(tmp_path / "runs", max_concurrent=2)
-    yield jobs
-    jobs.shutdown()
-
-
 def finished(manager: JobManager, run_id: str, timeout: float = 60):
     snapshot = manager.wait(run_id, timeout)
     assert snapshot is not None and not snapshot.active, "the job did not end in time"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -11,26 +12,10 @@ from rnnviz.data import Split, split_dataset
 from rnnviz.jobs import JobLimitError, JobManager
 from rnnviz.runs import list_runs
 from rnnviz.train import TrainConfig
+from tests.helpers import wait_for
 
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
 LONG = {"hidden_size": 16, "batch_size": 8, "epochs": 200, "eval_every": 1}  # many seconds unless stopped
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture
-def manager(tmp_path):
-    jobs = JobManager(tmp_path / "runs", max_concurrent=2)
-    yield jobs
-    jobs.shutdown()
 
 
 def test_start_returns_at_once_while_the_training_runs(manager, tiny_dataset):
@@ -93,16 +78,27 @@ def test_a_paused_job_can_be_stopped(manager, tiny_dataset):
     assert manager.wait(run_id, 30).status == "stopped"
 
 
-def test_a_stop_shows_as_stopping_until_the_run_has_ended(manager, tiny_dataset):
+def test_a_stop_shows_as_stopping_until_the_run_has_ended(manager, tiny_dataset, monkeypatch):
+    from rnnviz import train
+
+    scoring, release = threading.Event(), threading.Event()
+    real = train.evaluate_encoded
+
+    def held_final_scores(model, part, device, *args, **kwargs):
+        if manager.get(run_id).status == "stopping":  # the final scores after the stop: hold them
+            scoring.set()
+            release.wait(30)
+        return real(model, part, device, *args, **kwargs)
+
     run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
     wait_for(lambda: manager.get(run_id).step >= 2)
-    manager.pause(run_id)  # holds the loop still, so the stop below lands before the run can end
-    time.sleep(0.2)
+    monkeypatch.setattr(train, "evaluate_encoded", held_final_scores)
     manager.stop(run_id)
-    seen = manager.get(run_id).status
-    assert seen in ("stopping", "stopped") and seen != "running"
-    if seen == "stopping":
-        assert manager.get(run_id).active  # the page keeps showing it until the final scores are in
+    assert manager.get(run_id).status == "stopping" and manager.get(run_id).active
+    wait_for(scoring.is_set, what="the final scoring")
+    # While the final scores are computed the page keeps showing the run as stopping, not stopped or running.
+    assert manager.get(run_id).status == "stopping" and manager.get(run_id).active
+    release.set()
     assert manager.wait(run_id, 30).status == "stopped"
 
 

@@ -31,29 +31,13 @@ from rnnviz.runs import (
 )
 from rnnviz.train import Control, TrainConfig
 from tests.conftest import write_tiny_folder
+from tests.helpers import wait_for
 from ui import nav, resources
 
 PROJECT = Path(__file__).resolve().parent.parent
 APP = str(PROJECT / "streamlit_app.py")
 QUICK = {"model": "lstm", "hidden_size": 8, "batch_size": 8, "epochs": 2}
 LONG = {"model": "lstm", "hidden_size": 8, "batch_size": 4, "epochs": 200, "eval_every": 1}  # minutes unless stopped
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"{what} not met within {timeout} s")
-
-
-@pytest.fixture
-def manager(tmp_path):
-    jobs = JobManager(tmp_path / "runs", max_concurrent=2)
-    yield jobs
-    jobs.shutdown()
 
 
 def rss_kib() -> int:

@@ -9,76 +9,17 @@ is harmless, and the server log holds no traceback. The runs folder ends with ex
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from rnnviz.runs import list_runs, load_metrics
 from tests.conftest import write_tiny_folder
+from tests.helpers import SETTLED, launch_chromium, streamlit_server, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-Server = tuple[str, int, subprocess.Popen]  # url, port, process
-
-
-@contextmanager
-def streamlit_server(runs: Path, data: Path, log: Path, extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
-    """`streamlit run streamlit_app.py` on a free port, with the project's .streamlit/config.toml; output in `log`."""
-    port = free_port()
-    env = dict(os.environ, RNNVIZ_RUNS=str(runs), RNNVIZ_DATA=str(data), RNNVIZ_MAX_JOBS="2")
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                                   str(port), "--server.headless", "true", *extra_args],
-                                  cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.2)
-        yield url, port, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def open_train(browser, url: str, students: int) -> list[Page]:
@@ -116,12 +57,10 @@ def stop_buttons(page: Page):
 
 
 def test_three_students_two_trainings_a_refusal_and_a_closed_tab(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)")
     runs, log = tmp_path / "runs", tmp_path / "server.log"
     data = write_tiny_folder(tmp_path / "names")
     with streamlit_server(runs, data, log) as (url, _, _), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             anna, ben, chloe = open_train(browser, url, 3)
 

@@ -7,7 +7,6 @@ import fcntl
 import socket
 import struct
 import tomllib
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from rnnviz.jobs import JobManager
 from rnnviz.runs import RunError, delete_run, list_runs, load_snapshot, run_path
 from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
+from tests.helpers import make_zip
 from tests.test_multi_browser import streamlit_server
 from ui import nav, resources
 
@@ -153,13 +153,6 @@ def test_a_named_dataset_is_copied_only_from_inside_the_allowed_roots(tmp_path, 
 # --------------------------------------------------------------------------- archives
 
 
-def zip_with(path: Path, entries: list[tuple[str, str]]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in entries:
-            archive.writestr(name, text)
-    return path
-
-
 @pytest.mark.parametrize(("member", "reason"), [
     ("names/" + "L" * 300 + ".txt", "not a usable <Category>.txt name"),
     ("names/" + "L" * (MAX_CATEGORY_CHARS + 1) + ".txt", "not a usable <Category>.txt name"),
@@ -171,7 +164,7 @@ def zip_with(path: Path, entries: list[tuple[str, str]]) -> Path:
     ("D:names/English.txt", "unsafe path"),
 ], ids=["too-long-for-the-disk", "too-long-for-a-label", "newline", "control", "blank", "deep-dotdot", "unc", "drive"])
 def test_archives_with_unusable_or_escaping_member_names_are_refused_whole(tmp_path, member, reason):
-    archive = zip_with(tmp_path / "upload.zip", [("names/French.txt", "Dubois\n"), (member, "Smith\n")])
+    archive = make_zip(tmp_path / "upload.zip", [("names/French.txt", "Dubois\n"), (member, "Smith\n")])
     with pytest.raises(ArchiveError, match=reason) as refused:
         extract_category_files(archive, tmp_path / "out")
     assert "\n" not in str(refused.value)
@@ -179,7 +172,7 @@ def test_archives_with_unusable_or_escaping_member_names_are_refused_whole(tmp_p
 
 
 def test_an_upper_case_txt_member_is_extracted_as_a_txt_the_data_folder_reads(tmp_path):
-    archive = zip_with(tmp_path / "upload.zip", [("names/French.txt", "Dubois\n"), ("names/English.TXT", "Smith\n")])
+    archive = make_zip(tmp_path / "upload.zip", [("names/French.txt", "Dubois\n"), ("names/English.TXT", "Smith\n")])
     out = extract_category_files(archive, tmp_path / "out")
     assert sorted(p.name for p in out.iterdir()) == ["English.txt", "French.txt"]
 

@@ -8,9 +8,9 @@ from dataclasses import fields
 import pytest
 import torch
 
-from rnnviz.data import DataError, Split, split_dataset
+from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
 from rnnviz.models import MODELS
-from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights
+from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights, evaluate_encoded
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
@@ -155,7 +155,20 @@ def test_stop_ends_training_within_one_batch(tiny_dataset, stop_at):
     assert result.status == "stopped"
     assert result.steps == stop_at and steps[-1] == stop_at
     assert str(stop_at) in result.message
-    assert result.val["accuracy"] >= 0  # a stopped model is still evaluated
+    # A stopped model is still evaluated: the scores are those of its weights on the validation names.
+    expected = evaluate_encoded(result.model, EncodedSplit(t.split.val), torch.device("cpu"))
+    assert result.val["accuracy"] == pytest.approx(expected["accuracy"])
+    assert result.val["loss"] == pytest.approx(expected["loss"])
+
+
+def test_the_reported_rate_counts_every_trained_name(tiny_dataset):
+    t = trainer(tiny_dataset, epochs=2)
+    rows = []
+    t.add_callback("on_eval", rows.append)
+    t.run()
+    last = rows[-1]
+    # names/s times the seconds it covers is every training name of both epochs, none twice
+    assert round(last["names_per_s"] * last["elapsed_s"]) == 2 * len(t.split.train)
 
 
 def test_pause_holds_training_within_one_batch_and_resume_continues(tiny_dataset):
