@@ -15,14 +15,12 @@ import math
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,9 +45,6 @@ ACCURACY_GOAL = 0.8
 SAMPLE_NAME = "Nakamura"
 APP_FILE = PROJECT_ROOT / "streamlit_app.py"
 DOCS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync")
 # One torch thread for the figures: these models are small, and with other processes on the cores two threads
 # can train many times slower than one (the thread comparison measures it on every run).
 DEFAULT_THREADS = 1
@@ -496,96 +491,28 @@ def measure_live_refresh(settings: BenchSettings) -> Figure:
                   samples, note=how)
 
 
-# ---------------------------------------------------------------- cold start of the app
+# ---------------------------------------------------------------- the app: cold start and page reruns
+# Both start Streamlit (and Chromium), which the library never does itself: benchmarks/ runs in a subprocess.
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as answer:
-            return answer.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def _last_line(log: Path) -> str:
-    try:
-        return _last_line_of(log.read_text(errors="replace"))
-    except OSError:
-        return ""
-
-
-# True once the first script run has finished with something on the page, or has shown an exception.
-_RENDERED_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app) return false;
-  if (document.querySelector('[data-testid="stException"]')) return true;
-  return app.getAttribute('data-test-script-state') === 'notRunning'
-      && document.querySelector('[data-testid="stMain"] [data-testid="stElementContainer"]') !== null;
-}"""
-
-
-class _Browser:
-    """Headless Chromium through Playwright, or None-like when it cannot start."""
-
-    def __init__(self) -> None:
-        self.playwright = self.browser = None
-        self.problem = ""
-        try:
-            from playwright.sync_api import sync_playwright
-
-            self.playwright = sync_playwright().start()
-            options: dict[str, Any] = {"args": list(CHROMIUM_FLAGS)}
-            if CHROMIUM.exists():
-                options["executable_path"] = str(CHROMIUM)
-            self.browser = self.playwright.chromium.launch(**options)
-        except Exception as exc:  # no Playwright or no browser: fall back to the health check
-            self.problem = first_line(exc, show_type=True)
-            self.close()
-
-    def render_seconds(self, url: str, start: float, timeout_s: float) -> tuple[float, bool]:
-        """Seconds since `start` until the page is rendered, and whether it showed an exception."""
-        context = self.browser.new_context()  # a fresh cache, as a student's first visit
-        try:
-            page = context.new_page()
-            page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
-            page.wait_for_function(_RENDERED_JS, timeout=timeout_s * 1000, polling=25)
-            seconds = time.perf_counter() - start
-            return seconds, page.query_selector('[data-testid="stException"]') is not None
-        finally:
-            context.close()
-
-    def close(self) -> None:
-        if self.browser is not None:
-            self.browser.close()
-        if self.playwright is not None:
-            self.playwright.stop()
-        self.browser = self.playwright = None
+def _benchmark_json(module: str, args: list[str], root: Path, timeout_s: float) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", *args], cwd=root, capture_output=True,
+                         text=True, timeout=timeout_s)
+    if out.returncode != 0:
+        raise RuntimeError(_last_line_of(out.stderr) or f"exit code {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def measure_page_rerun(settings: BenchSettings, data_dir: Path, root: Path = PROJECT_ROOT) -> list[Figure]:
-    """Server time of a Train page rerun after a widget change, idle and beside a training (ui/page_timing.py).
-
-    It runs in a subprocess because it drives the project's Train page through Streamlit, which the library
-    never imports.
-    """
-    app = root / "ui" / "page_timing.py"
+    """Server time of a Train page rerun after a widget change, idle and beside a training
+    (benchmarks/page_timing.py, through Streamlit's AppTest)."""
     keys = ("page_rerun_idle_ms", "page_rerun_training_ms")
     labels = ("Train page rerun after a widget change, no training",
               "Train page rerun after a widget change, while nn.LSTM trains")
-    if not app.is_file():
+    if not (root / "benchmarks" / "page_timing.py").is_file():
         return [Figure(k, label, "ms", note="skipped: no app", status="skipped") for k, label in zip(keys, labels)]
-    out = subprocess.run([sys.executable, "-m", "ui.page_timing", "--data", str(data_dir),
-                          "--repeats", str(settings.page_repeats)],
-                         cwd=root, capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(_last_line_of(out.stderr) or f"exit code {out.returncode}")
-    times = json.loads(out.stdout.strip().splitlines()[-1])
+    times = _benchmark_json("page_timing", ["--data", str(data_dir), "--repeats", str(settings.page_repeats)],
+                            root, 600)
     how = "AppTest, server side: the curve-scale toggle, 3 finished runs listed"
     return [Figure(keys[0], labels[0], "ms", times["idle_ms"], note=how),
             Figure(keys[1], labels[1], "ms", times["training_ms"], note=how + "; the live panel refreshing too")]
@@ -598,67 +525,28 @@ def _last_line_of(text: str) -> str:
 
 def measure_cold_start(app: Path, settings: BenchSettings, data_dir: Path | None = None,
                        runs_dir: Path | None = None, progress: Progress = _quiet) -> list[Figure]:
-    """Seconds from `streamlit run` to the first page rendered in Chromium (or to the health check answering)."""
+    """Seconds from `streamlit run` to the first page rendered in Chromium (or to the health check answering),
+    measured by benchmarks/app_timing.py."""
     key, label = "cold_start_s", "app cold start to first page rendered"
     if not app.is_file():
         return [Figure(key, label, "s", note=f"skipped: no app ({app.name} not found)", status="skipped")]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if data_dir is not None:
-        env["RNNVIZ_DATA"] = str(data_dir)
-    if runs_dir is not None:
-        env["RNNVIZ_RUNS"] = str(runs_dir)
-    browser = _Browser()
-    rendered, ready, problems = [], [], []
-    try:
-        for k in range(settings.cold_starts):
-            progress(f"app cold start {k + 1} of {settings.cold_starts}")
-            port = free_port()
-            with tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False) as log_file:
-                log = Path(log_file.name)
-                start = time.perf_counter()
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-                     "--server.address", "127.0.0.1", "--server.headless", "true",
-                     "--browser.gatherUsageStats", "false"],
-                    cwd=app.parent, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-            try:
-                deadline = start + settings.cold_start_timeout_s
-                while not _healthy(port):
-                    if process.poll() is not None:
-                        raise RuntimeError(f"streamlit exited with code {process.returncode}: {_last_line(log)}")
-                    if time.perf_counter() > deadline:
-                        raise RuntimeError(f"the server did not answer in {settings.cold_start_timeout_s:g} s")
-                    time.sleep(0.02)
-                ready.append(time.perf_counter() - start)
-                if browser.browser is not None:
-                    seconds, failed = browser.render_seconds(f"http://127.0.0.1:{port}/", start,
-                                                             max(1.0, deadline - time.perf_counter()))
-                    if failed:
-                        problems.append("the first page showed an exception")
-                    rendered.append(seconds)
-            except Exception as exc:  # one line in the report instead of a traceback
-                problems.append(first_line(exc, show_type=True))
-            finally:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                log.unlink(missing_ok=True)
-    finally:
-        browser.close()
+    progress(f"app cold start, {settings.cold_starts} times")
+    args = ["--app", str(app), "--repeats", str(settings.cold_starts), "--timeout", str(settings.cold_start_timeout_s)]
+    args += ["--data", str(data_dir)] if data_dir is not None else []
+    args += ["--runs", str(runs_dir)] if runs_dir is not None else []
+    result = _benchmark_json("app_timing", args, PROJECT_ROOT,
+                             settings.cold_starts * (settings.cold_start_timeout_s + 30) + 60)
     figures = []
-    if browser.problem:
-        method = f"browser unavailable ({browser.problem}): timed until /_stcore/health answered"
-        figures.append(Figure(key, label + " (server ready only)", "s", ready, note=method))
+    if result["browser_problem"]:
+        method = f"browser unavailable ({result['browser_problem']}): timed until /_stcore/health answered"
+        figures.append(Figure(key, label + " (server ready only)", "s", result["ready_s"], note=method))
     else:
-        figures.append(Figure(key, label, "s", rendered,
+        figures.append(Figure(key, label, "s", result["rendered_s"],
                               note="Chromium via Playwright: script finished with content on the page"))
-    figures.append(Figure("server_ready_s", "app cold start to /_stcore/health answering", "s", ready))
-    if problems:
+    figures.append(Figure("server_ready_s", "app cold start to /_stcore/health answering", "s", result["ready_s"]))
+    if result["problems"]:
         for figure in figures:
-            figure.status, figure.note = "error", "; ".join(dict.fromkeys(problems))
+            figure.status, figure.note = "error", "; ".join(dict.fromkeys(result["problems"]))
     return figures
 
 

@@ -144,6 +144,7 @@ def test_a_missing_app_gives_a_skipped_row(tmp_path):
 # --------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_quick_bench_json_gives_every_figure_a_number(tmp_path):
     data = write_tiny_folder(tmp_path / "names", per_category=200)
     app = tmp_path / "app" / "streamlit_app.py"

@@ -310,6 +310,7 @@ def python_m_rnnviz(*argv: str) -> subprocess.CompletedProcess:
         (["gates", "--run", "rnn", "Smith"], "gates exist only for lstm and mylstm"),
     ],
 )
+@pytest.mark.slow
 def test_the_real_command_answers_bad_input_with_one_line_and_exit_code_2(trained, argv, fragment):
     done = python_m_rnnviz(*argv, "--runs", str(trained["runs"]))
     assert done.returncode == 2, done.stderr
@@ -320,6 +321,7 @@ def test_the_real_command_answers_bad_input_with_one_line_and_exit_code_2(traine
 # --------------------------------------------------------------------------- the real data (integration)
 
 
+@pytest.mark.slow
 def test_one_epoch_lstm_on_the_real_data_beats_the_majority_class(real_data_dir, real_dataset, tmp_path):
     done = python_m_rnnviz("train", "--data", str(real_data_dir), "--runs", str(tmp_path / "r"), "--epochs", "1",
                            "--model", "lstm")

@@ -211,6 +211,7 @@ TRAINER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_training_process_killed_mid_run_leaves_an_interrupted_run_with_its_curves(tiny_folder, isolated_runs):
     process = subprocess.Popen([sys.executable, "-c", TRAINER, str(tiny_folder), str(isolated_runs)], cwd=PROJECT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from rnnviz.runs import list_runs, load_metrics
@@ -18,6 +19,7 @@ from tests.conftest import write_tiny_folder
 from tests.helpers import SETTLED, launch_chromium, streamlit_server, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
 
 
 

@@ -128,6 +128,7 @@ def wait_for_finished_runs(root: Path, count: int, timeout: float = 180) -> list
     raise AssertionError(f"{count} runs did not finish in {timeout} s")
 
 
+@pytest.mark.slow
 def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
     at = app(REPORT).run()
     no_problem(at)

@@ -1,6 +1,6 @@
 """Server time of the Train page's rerun after a widget change, with no training and while one trains.
 
-Run by `python -m rnnviz bench` in a subprocess (`python -m ui.page_timing --data DIR --repeats N`), because
+Run by `python -m rnnviz bench` in a subprocess (`python -m benchmarks.page_timing --data DIR --repeats N`), because
 the library never imports Streamlit. It drives the real page through Streamlit's AppTest, in a runs folder of
 its own, and prints one JSON object: {"idle_ms": [...], "training_ms": [...]}.
 """
