@@ -1,7 +1,8 @@
 """rnnviz: train, compare and look inside recurrent surname classifiers.
 
-The library never imports Streamlit and never prints; the app in pages/ and the command line
-in rnnviz.cli sit on top of it.
+The library never imports Streamlit, never prints and never starts a browser. The app (streamlit_app.py, pages/
+and the Streamlit helpers in ui/) and the command line (`python -m rnnviz`, rnnviz.cli) sit on top of it; the
+benchmarks that start the app live in benchmarks/.
 """
 
 __version__ = "0.1.0"
