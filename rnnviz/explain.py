@@ -549,6 +549,19 @@ def span_search(model: Classifier, categories: list[str], atlas: UnitAtlas, name
     return SpanSearch(span, start, stop, key, threshold, units, matches, by_category, containing)
 
 
+def span_examples(atlas: UnitAtlas, search: SpanSearch, k: int = 8) -> list[tuple[str, str, list[float]]]:
+    """Up to k matched names, those holding the span first: (label, name, the first found unit's value at each
+    letter), for a letter strip."""
+    if search.units.empty or search.matches.empty:
+        return []
+    unit = int(search.units["unit"].iloc[0])
+    index = {name: row for row, name in enumerate(atlas.names)}
+    picked = search.matches.sort_values("shares_span", ascending=False, kind="stable").head(k)
+    values = atlas._key(search.key)
+    return [(f"{r.name} ({r.category})", r.name, values[index[r.name], : len(r.name), unit].astype(float).tolist())
+            for r in picked.itertuples()]
+
+
 # ------------------------------------------------------------------------------ 3. where the prediction comes from
 
 
