@@ -18,12 +18,12 @@ with frame.page(nav.GATES):
     ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
 
 
-    VIEWS = {"cell": "The cell, letter by letter", "units": "What the units do", "why": "Where it comes from",
-             "whatif": "What if", "heatmaps": "All gates as heatmaps"}
+    VIEWS = {"cell": "Cell step", "units": "Units", "why": "Where it comes from", "whatif": "What if",
+             "heatmaps": "Heatmaps"}
     PLAY_SECONDS = 1.2  # one letter per tick: slow enough to read the numbers aloud
     NO_GATES = ("The RNN has no gates, so there is no cell to open here: its hidden state is one linear step per "
-                "letter. Choose an nn.LSTM or MyLSTM run, or look at *What the units do*, *Where it comes from* "
-                "and *What if* (reset), which work for the RNN too.")
+                "letter. Choose an nn.LSTM or MyLSTM run, or look at *Units*, *Where it comes from* and *What if* "
+                "(reset), which work for the RNN too.")
 
 
     def reading_or_warn(run, name: str, column):
@@ -37,13 +37,15 @@ with frame.page(nav.GATES):
 
 
     def header(reading, column) -> None:
+        """The name and its top three, side by side so the view below starts high on the screen."""
         with column:
-            st.markdown(f"### {reading.name}")
+            left, right = st.columns([1, 1.6], gap="small", vertical_alignment="center")
+            left.markdown(f"### {reading.name}")
             if reading.note:
-                st.caption(f"Read as **{reading.used}** ({reading.note}).")
+                left.caption(f"Read as **{reading.used}** ({reading.note}).")
             top = ", ".join(f"{category} {p:.1%}" for category, p in reading.top(3))
-            display.chart(charts.top_chart(reading.top(3)), f"top-{reading.used}", alt=f"Top predictions: {top}",
-                          downloads=False)
+            display.chart(charts.top_chart(reading.top(3), height=display.height(66)), f"top-{reading.used}",
+                          where=right, alt=f"Top predictions: {top}", downloads=False)
 
 
     def letter_name(used: str, t: int) -> str:
@@ -106,7 +108,7 @@ with frame.page(nav.GATES):
                            help="Shown beside the first in the heatmaps and on the hidden-state map.")
     link_to(run_id, first, second)
     info = next(i for i in runs if i.run_id == run_id)
-    v1, v2 = st.columns([5, 2], gap="medium")
+    v1, v2 = st.columns([4, 1.4], gap="medium")
     view = v1.segmented_control("View", list(VIEWS), default="cell", required=True, format_func=VIEWS.get,
                                 key=keys.GATES_VIEW)
     snapshot = None
@@ -125,7 +127,7 @@ with frame.page(nav.GATES):
     gates = explain.has_gates(run.model)
 
     names = [first] + ([second] if second and second.strip() else [])
-    columns = st.columns(len(names) if len(names) > 1 else [2, 3], gap="large")
+    columns = st.columns(len(names) if len(names) > 1 else [3, 2], gap="large")
     readings = [reading_or_warn(run, name, column) for name, column in zip(names, columns)]
     shown = [(reading, column) for reading, column in zip(readings, columns) if reading is not None]
     if not shown:
@@ -171,12 +173,12 @@ with frame.page(nav.GATES):
             st.session_state[keys.GATES_PLAYING] = time.monotonic()
         keep_choice(keys.GATES_LETTER, letters, len(used) - 1)
         keep_choice(keys.GATES_UNIT, unit_options, top_unit)
-        b1, b2, b3, b4, b5 = st.columns([1, 1, 1.3, 4, 2.4], vertical_alignment="bottom")
+        b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 4, 2.4], vertical_alignment="bottom")
         t = st.session_state[keys.GATES_LETTER]
-        b1.button("Back", icon=":material/arrow_back:", on_click=step_letter, args=(-1,), disabled=t == 0,
-                  key="gates.back", width="stretch")
-        b2.button("Next", icon=":material/arrow_forward:", on_click=step_letter, args=(+1,),
-                  disabled=t == len(used) - 1, key="gates.next", width="stretch")
+        b1.button("Back", on_click=step_letter, args=(-1,), disabled=t == 0, key="gates.back", width="stretch",
+                  help="The letter before")
+        b2.button("Next", on_click=step_letter, args=(+1,), disabled=t == len(used) - 1, key="gates.next",
+                  width="stretch", help="The next letter")
         if playing is None:
             if b3.button("Play", icon=":material/play_arrow:", on_click=start_playing, key="gates.play",
                          width="stretch", help="Step through the name letter by letter, one letter a second."):
@@ -217,7 +219,7 @@ with frame.page(nav.GATES):
     # ------------------------------------------------------------------ what the units do
     elif view == "units":
         contributions = explain.unit_contributions(run.model, run.categories, used)
-        left, right = st.columns(2, gap="large")
+        left, right = st.columns([2, 3], gap="large")
         with left:
             display.chart(charts.contributions_chart(contributions.frame, contributions.category),
                           "unit-contributions", data=contributions.frame)
@@ -230,19 +232,18 @@ with frame.page(nav.GATES):
             if atlas is not None:
                 order_options = [k for k in explain.UNIT_ORDERS if gates or k != "saturation"]
                 keep_choice(keys.GATES_UNIT_ORDER, order_options, "category")
+                keep_choice(keys.GATES_EXPLORE_KEY, atlas.keys, atlas.keys[0])
+                e1, e2, e3 = st.columns([3, 2, 2], vertical_alignment="bottom")
                 by = "category"
                 if not display.presenting():
-                    by = st.segmented_control("Order units by", order_options, format_func=explain.UNIT_ORDERS.get,
-                                              required=True, key=keys.GATES_UNIT_ORDER)
+                    by = e2.selectbox("Order units by", order_options, format_func=explain.UNIT_ORDERS.get,
+                                      key=keys.GATES_UNIT_ORDER)
                 ordered = atlas.order(by)
                 keep_choice(keys.GATES_EXPLORE_UNIT, ordered, contributions.frame["unit"].iloc[0])
                 roles = atlas.roles.set_index("unit")
-                e1, e2 = st.columns([3, 2], vertical_alignment="bottom")
                 unit = e1.selectbox("Unit to explore", ordered, key=keys.GATES_EXPLORE_UNIT,
                                     format_func=lambda u: f"unit {u} · pushes up {roles['pushes_up'][u]}")
-                keep_choice(keys.GATES_EXPLORE_KEY, atlas.keys, atlas.keys[0])
-                key = e2.segmented_control("Colour by", atlas.keys, required=True, key=keys.GATES_EXPLORE_KEY,
-                                           format_func=GATE_LABELS.get)
+                key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=GATE_LABELS.get)
                 contexts = atlas.top_contexts(unit, key, k=5)
                 rows = [(f"+ {c.name} ({c.category})", c.name, c.letters) for c in contexts["positive"]]
                 rows += [(f"− {c.name} ({c.category})", c.name, c.letters) for c in contexts["negative"]]
@@ -250,7 +251,7 @@ with frame.page(nav.GATES):
                 longest = max(len(r[1]) for r in rows) if rows else 1
                 display.chart(charts.letter_strips(strips, f"where unit {unit} is most positive (+) and negative (−)",
                                                    f"{GATE_LABELS[key]} of unit {unit}",
-                                                   cell=max(12, min(24, 420 // longest))),
+                                                   cell=max(11, min(24, 280 // longest))),
                               f"unit-{unit}-contexts", data=strips, width="content")
                 active = ", ".join(f"{c} ({v:+.2f})" for c, v in atlas.active_categories(unit, key))
                 st.caption(f"Over {len(atlas.names):,} validation names. Highest mean {key} in: {active}. "
@@ -291,7 +292,7 @@ with frame.page(nav.GATES):
                     longest = max(len(r[1]) for r in rows)
                     display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                        f"hidden state h of unit {first_unit}",
-                                                       cell=max(12, min(24, 420 // longest))),
+                                                       cell=max(11, min(24, 220 // longest))),
                                   "span-examples", where=m2, data=strips, width="content")
 
     # ------------------------------------------------------------------ where the prediction comes from
@@ -318,18 +319,18 @@ with frame.page(nav.GATES):
         clamps = {}
         unit = at = start = None
         if gates:
-            gate = w1.segmented_control("Clamp a gate", ["none", *explain.CLAMP_GATES], default="f", required=True,
-                                        key=keys.GATES_CLAMP_GATE,
-                                        format_func=lambda g: "none" if g == "none" else explain.GATE_WORDS[g])
+            keep_choice(keys.GATES_CLAMP_GATE, ["none", *explain.CLAMP_GATES], "f")
+            gate = w1.selectbox("Clamp a gate", ["none", *explain.CLAMP_GATES], key=keys.GATES_CLAMP_GATE,
+                                format_func=lambda g: "no clamp" if g == "none" else f"{explain.GATE_WORDS[g]} {g}")
             value = w2.slider("to the value", 0.0, 1.0, 0.0, 0.05, key=keys.GATES_CLAMP_VALUE)
             hidden = run.model.hidden_size
             keep_choice(keys.GATES_CLAMP_UNIT, ["all", *range(hidden)], "all")
             chosen = w3.selectbox("for", ["all", *range(hidden)], key=keys.GATES_CLAMP_UNIT,
                                   format_func=lambda u: "all units" if u == "all" else f"unit {u}")
             keep_choice(keys.GATES_CLAMP_LETTER, letters, min(3, len(used) - 1))
-            where = w4.segmented_control("where", ["at", "from"], default="at", required=True,
-                                         key=keys.GATES_CLAMP_WHERE,
-                                         format_func={"at": "at one letter", "from": "from a letter on"}.get)
+            keep_choice(keys.GATES_CLAMP_WHERE, ["at", "from"], "at")
+            where = w4.selectbox("where", ["at", "from"], key=keys.GATES_CLAMP_WHERE,
+                                 format_func={"at": "at one letter", "from": "from a letter on"}.get)
             letter = w4.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
                                       format_func=lambda k: letter_name(used, k))
             if gate != "none":
@@ -373,10 +374,14 @@ with frame.page(nav.GATES):
         reference = traces[0]  # both names use the first name's unit order, so rows line up
         gate_keys = ["i", "f", "o", *[k for k in EXTRA if k in (extra or [])]]
         height = round(max(3, min(8, 360 // max(1, reference.values["i"].shape[1]))) * display.scale())
-        width = 34  # letters keep their width so three gates still fit side by side
+        longest = max(len(t.used) for t in traces)
+        # Three gates side by side while short names fit, one under the other for long ones; every letter shows.
+        across = 3 if len(traces) == 1 and longest <= 8 else 1
+        room = 700 if across == 1 and len(traces) == 1 else 200 if across == 3 else 300
+        width = max(11, min(34, room // longest))
         if len(traces) == 1:
-            for row in range(0, len(gate_keys), 3):
-                for key, column in zip(gate_keys[row : row + 3], st.columns(3, gap="medium")):
+            for row in range(0, len(gate_keys), across):
+                for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                     cells = reference.gate_frame(key)
                     order = charts.unit_order(cells, order_by)
                     display.chart(charts.gate_heatmap(cells, key, GATE_LABELS[key], order, cell_height=height,

@@ -466,10 +466,10 @@ LANGUAGE_SCHEME = "category20"  # up to 20 languages, each its own hue
 
 # The cell diagram: node -> (x, y, first line); values come from explain.CellStep.values.
 CELL_NODES = {
-    "c_prev": (0.8, 6.0, "c before"), "f_c": (3.0, 6.0, "× f·c"), "c": (9.0, 6.0, "c after"),
-    "add": (6.0, 6.0, "+"), "i_g": (6.0, 4.3, "× i·g"), "tanh_c": (9.0, 4.3, "tanh c"), "h": (11.4, 2.6, "h"),
-    "h_mul": (9.0, 2.6, "× o·tanh c"), "f": (3.0, 2.6, "f = σ"), "i": (5.0, 2.6, "i = σ"), "g": (7.0, 2.6, "g = tanh"),
-    "o": (9.0, 1.1, "o = σ"), "x": (0.8, 0.0, "x"),
+    "c_prev": (0.8, 6.0, "c before"), "f_c": (3.0, 6.0, "× f"), "c": (9.0, 6.0, "c after"),
+    "add": (6.0, 6.0, "+ i·g"), "i_g": (6.0, 4.3, "i × g"), "tanh_c": (9.0, 4.3, "tanh"), "h": (11.4, 2.6, "h"),
+    "h_mul": (9.0, 2.6, "× o"), "f": (3.0, 2.6, "f  σ"), "i": (5.0, 2.6, "i  σ"), "g": (7.0, 2.6, "g  tanh"),
+    "o": (9.0, 1.1, "o  σ"), "x": (1.0, 0.0, "x"),
 }
 # Edges as axis-aligned segments (x, y, x2, y2); an arrowhead sits half way along the segment marked True.
 CELL_EDGES = [
@@ -488,12 +488,13 @@ def cell_frames(values: dict[str, float], letter: str) -> tuple[pd.DataFrame, pd
     rows = []
     for key, (x, y, label) in CELL_NODES.items():
         if key == "x":
-            rows.append((x, y, f"x = '{letter}'", f"h before {values['h_prev']:.2f}", np.nan))
+            rows.append((x, y, f"letter '{letter}'", f"h before {values['h_prev']:.2f}", np.nan))
             continue
         value = float(shown[key])
         rows.append((x, y, label, f"{value:.2f}", value))
     nodes = pd.DataFrame(rows, columns=["x", "y", "line1", "line2", "value"])
     nodes["light"] = nodes["value"].abs() > 0.55  # white text on dark fills
+    nodes["half"] = np.where(nodes["line1"].str.startswith("letter"), 1.2, 0.85)  # half the box's width
     edges = pd.DataFrame([e[:4] for e in CELL_EDGES], columns=["x", "y", "x2", "y2"])
     heads = []
     for x, y, x2, y2, arrow in CELL_EDGES:
@@ -516,10 +517,11 @@ def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int =
         x=alt.X("left:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None), x2="right:Q",
         y=alt.Y("bottom:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None), y2="top:Q",
         color=alt.condition("isValid(datum.value)", alt.Color("value:Q", scale=VALUE_SCALE, title=VALUE_TITLE,
-                                                              legend=alt.Legend(orient="bottom", gradientLength=240)),
-                            alt.value("#f2f2f2")),
+                                                              legend=alt.Legend(orient="bottom", gradientLength=240,
+                                                                                titleLimit=0)),
+                            alt.value("#eeeeee")),
         tooltip=[alt.Tooltip("line1:N", title="box"), alt.Tooltip("value:Q", format=".4f")],
-    ).transform_calculate(left="datum.x - 0.85", right="datum.x + 0.85", bottom="datum.y - 0.55",
+    ).transform_calculate(left="datum.x - datum.half", right="datum.x + datum.half", bottom="datum.y - 0.55",
                           top="datum.y + 0.55")
     colour = alt.condition("datum.light", alt.value("white"), alt.value("#111"))
     first = alt.Chart(nodes).mark_text(dy=-8, fontSize=FONT_SIZE - 1).encode(x=x, y=y, text="line1:N", color=colour)
@@ -535,7 +537,7 @@ def unit_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int =
     (columns: unit, c_prev, f, i, g, o, c, delta_c, h)."""
     order = [int(u) for u in units["unit"]]
     frame = units.assign(chosen=units["unit"] == chosen)
-    bars = alt.Chart(frame, title="every unit at this letter: change of c (c after − c before)").mark_bar().encode(
+    bars = alt.Chart(frame, title="every unit: change of c at this letter").mark_bar().encode(
         x=alt.X("unit:O", sort=order, title="unit, most changed first", axis=alt.Axis(labelOverlap="parity",
                                                                                      labelAngle=0)),
         y=alt.Y("delta_c:Q", title="change of c"),
@@ -555,7 +557,7 @@ def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, heigh
     shown = frame.head(top).assign(direction=np.where(frame.head(top)["contribution"] >= 0,
                                                       f"pushes {category} up", f"pushes {category} down"))
     order = [int(u) for u in shown["unit"]]
-    chart = alt.Chart(shown, title=f"units that decide {category}: weight × h at the last letter").mark_bar().encode(
+    chart = alt.Chart(shown, title=f"units that decide {category}").mark_bar().encode(
         y=alt.Y("unit:O", sort=order, title="unit"),
         x=alt.X("contribution:Q", title=f"contribution to the {category} logit"),
         color=alt.Color("direction:N", title=None,

@@ -214,6 +214,14 @@ def _eq_number(value: float) -> str:
     return f"{value:.2f}" if value >= 0 else f"({value:.2f})"
 
 
+def _sum_text(parts: list[float]) -> str:
+    """0.41 − 1.20 + 0.88: a sum written with its signs."""
+    text = f"{parts[0]:.2f}"
+    for part in parts[1:]:
+        text += f" − {-part:.2f}" if part < 0 else f" + {part:.2f}"
+    return text
+
+
 @torch.no_grad()
 def cell_step(model: Classifier, categories: list[str], name: str, t: int, unit: int) -> CellStep:
     """The step at letter t for one unit: the gates' inputs, the gates, c and h, and the equations with values in."""
@@ -245,8 +253,8 @@ def cell_step(model: Classifier, categories: list[str], name: str, t: int, unit:
     equations = []
     for gate, fn in (("i", "σ"), ("f", "σ"), ("g", "tanh"), ("o", "σ")):
         p = terms[gate]
-        equations.append(f"{gate} = {fn}(x W_{gate} + h U_{gate} + b_{gate}) = {fn}({_eq_number(p['input'])} + "
-                         f"{_eq_number(p['recurrent'])} + {_eq_number(p['bias'])}) = {fn}({p['z']:.2f}) = "
+        equations.append(f"{gate} = {fn}(x W_{gate} + h U_{gate} + b_{gate}) = "
+                         f"{fn}({_sum_text([p['input'], p['recurrent'], p['bias']])}) = {fn}({p['z']:.2f}) = "
                          f"{values[gate]:.2f}")
     equations.append(f"c = f·c_prev + i·g = {values['f']:.2f}·{_eq_number(values['c_prev'])} + "
                      f"{values['i']:.2f}·{_eq_number(values['g'])} = {_eq_number(values['f_c'])} + "
@@ -672,17 +680,25 @@ class WhatIf:
                 "top": [{"category": c, "probability": p} for c, p in self.intervened.top(k)]}
 
 
+def ordinal(t: int) -> str:
+    """The letter at index t in words: 0 -> "1st", 1 -> "2nd", 10 -> "11th"."""
+    n = t + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def describe_intervention(used: str, clamps: dict[str, float] | None, at: int | None, start: int | None,
                           unit: int | None, reset_at: int | None) -> str:
+    """The intervention in words, letters as ordinals ("the 4th letter" is index 3)."""
     parts = []
     if clamps:
-        where = (f"at letter {at} ({used[at]!r})" if at is not None else
-                 f"from letter {start} ({used[start]!r}) on" if start else "at every letter")
+        where = (f"at the {ordinal(at)} letter ({used[at]!r})" if at is not None else
+                 f"from the {ordinal(start)} letter ({used[start]!r}) on" if start else "at every letter")
         units = f"unit {unit}" if unit is not None else "all units"
         gates = " and ".join(f"{GATE_WORDS[g]} {g} = {v:g}" for g, v in clamps.items())
         parts.append(f"{gates} for {units} {where}")
     if reset_at is not None:
-        parts.append(f"h and c reset to 0 before letter {reset_at} ({used[reset_at]!r})")
+        parts.append(f"h and c reset to 0 before the {ordinal(reset_at)} letter ({used[reset_at]!r})")
     return "; ".join(parts) or "no intervention"
 
 

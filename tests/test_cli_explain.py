@@ -109,7 +109,7 @@ def test_gates_with_an_intervention_adds_the_intervened_top_beside_the_usual_out
     alone = predict(loaded.model, loaded.categories, ["rov"], top_k=3)[0].top
     assert [e["category"] for e in reset] == [c for c, _ in alone]
     code, out, _ = run_cli(capsys, trained, "gates", "--run", "lstm", "Borov", "--clamp", "i=0", "--from", "1")
-    assert code == 0 and out.startswith("what if: input gate i = 0 for all units from letter 1 ('o') on")
+    assert code == 0 and out.startswith("what if: input gate i = 0 for all units from the 2nd letter ('o') on")
 
 
 @pytest.mark.parametrize("argv, fragment", [
