@@ -193,10 +193,11 @@ with frame.page(nav.GATES):
         step = explain.cell_step(run.model, run.categories, used, t, unit)
         left, right = st.columns([3, 2], gap="large")
         with left:
-            display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330)),
+            display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
+                                              scale=display.scale()),
                           "cell-diagram", alt=f"Unit {unit} at letter {t + 1} ({step.letter}): c = "
                                               f"{step.values['c']:.2f}, h = {step.values['h']:.2f}", downloads=False)
-            st.code("\n".join(step.equations), language=None, wrap_lines=True)
+            st.markdown("  \n".join(f"`{equation}`" for equation in step.equations))
         with right:
             display.chart(charts.unit_step_bars(step.units, unit, height=display.height(170)), "unit-step-bars",
                           data=step.units, downloads=not playing)
@@ -221,7 +222,8 @@ with frame.page(nav.GATES):
         contributions = explain.unit_contributions(run.model, run.categories, used)
         left, right = st.columns([2, 3], gap="large")
         with left:
-            display.chart(charts.contributions_chart(contributions.frame, contributions.category),
+            display.chart(charts.contributions_chart(contributions.frame, contributions.category,
+                                                     height=display.height(22 * 12)),
                           "unit-contributions", data=contributions.frame)
             extra = f" + the last letter's own weight {contributions.rest:.2f}" if not gates else ""
             st.caption(f"Each bar is W_out[{contributions.category}, unit] × h_unit at the last letter. All "
@@ -251,7 +253,7 @@ with frame.page(nav.GATES):
                 longest = max(len(r[1]) for r in rows) if rows else 1
                 display.chart(charts.letter_strips(strips, f"where unit {unit} is most positive (+) and negative (−)",
                                                    f"{GATE_LABELS[key]} of unit {unit}",
-                                                   cell=max(11, min(24, 280 // longest))),
+                                                   cell=max(11, min(24, 280 // longest)), scale=display.scale()),
                               f"unit-{unit}-contexts", data=strips, width="content")
                 active = ", ".join(f"{c} ({v:+.2f})" for c, v in atlas.active_categories(unit, key))
                 st.caption(f"Over {len(atlas.names):,} validation names. Highest mean {key} in: {active}. "
@@ -284,7 +286,10 @@ with frame.page(nav.GATES):
                             f"'{search.span}' at all).")
                 m1, m2 = st.columns(2, gap="large")
                 if len(search.by_category):
-                    display.chart(charts.span_matches_chart(search.by_category, search.span), "span-matches",
+                    rows_shown = search.by_category["category"].nunique()
+                    display.chart(charts.span_matches_chart(search.by_category, search.span,
+                                                            height=display.height(max(60, 24 * rows_shown))),
+                                  "span-matches",
                                   where=m1, data=search.matches)
                     first_unit = int(search.units["unit"].iloc[0])
                     rows = explain.span_examples(atlas, search, k=8)
@@ -292,7 +297,8 @@ with frame.page(nav.GATES):
                     longest = max(len(r[1]) for r in rows)
                     display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                        f"hidden state h of unit {first_unit}",
-                                                       cell=max(11, min(24, 220 // longest))),
+                                                       cell=max(11, min(24, 220 // longest)),
+                                                       scale=display.scale()),
                                   "span-examples", where=m2, data=strips, width="content")
 
     # ------------------------------------------------------------------ where the prediction comes from

@@ -504,14 +504,16 @@ def cell_frames(values: dict[str, float], letter: str) -> tuple[pd.DataFrame, pd
     return nodes, edges, pd.DataFrame(heads, columns=["x", "y", "angle"])
 
 
-def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int = 330) -> alt.LayerChart:
+def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int = 330, scale: float = 1.0
+                 ) -> alt.LayerChart:
     """One LSTM step of one unit as a diagram: the cell state runs along the top, the gates below it, the letter
-    and the previous h feed the gates from the bottom; every box shows its value."""
+    and the previous h feed the gates from the bottom; every box shows its value. `scale` enlarges the text."""
     nodes, edges, heads = cell_frames(values, letter)
     x = alt.X("x:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None)
     y = alt.Y("y:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None)
     lines = alt.Chart(edges).mark_rule(color="#555", strokeWidth=2).encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
-    arrows = alt.Chart(heads).mark_point(shape="triangle-up", filled=True, color="#555", size=90, opacity=1).encode(
+    arrows = alt.Chart(heads).mark_point(shape="triangle-up", filled=True, color="#555", size=90 * scale ** 2,
+                                         opacity=1).encode(
         x=x, y=y, angle=alt.Angle("angle:Q", scale=None))
     boxes = alt.Chart(nodes).mark_rect(stroke="#333", strokeWidth=1, cornerRadius=4).encode(
         x=alt.X("left:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None), x2="right:Q",
@@ -524,8 +526,9 @@ def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int =
     ).transform_calculate(left="datum.x - datum.half", right="datum.x + datum.half", bottom="datum.y - 0.55",
                           top="datum.y + 0.55")
     colour = alt.condition("datum.light", alt.value("white"), alt.value("#111"))
-    first = alt.Chart(nodes).mark_text(dy=-8, fontSize=FONT_SIZE - 1).encode(x=x, y=y, text="line1:N", color=colour)
-    second = alt.Chart(nodes).mark_text(dy=9, fontSize=FONT_SIZE, fontWeight="bold").encode(
+    first = alt.Chart(nodes).mark_text(dy=-8 * scale, fontSize=round((FONT_SIZE - 1) * scale)).encode(
+        x=x, y=y, text="line1:N", color=colour)
+    second = alt.Chart(nodes).mark_text(dy=9 * scale, fontSize=round(FONT_SIZE * scale), fontWeight="bold").encode(
         x=x, y=y, text="line2:N", color=colour)
     chart = alt.layer(lines, arrows, boxes, first, second,
                       title=f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)")
@@ -542,7 +545,7 @@ def unit_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int =
                                                                                      labelAngle=0)),
         y=alt.Y("delta_c:Q", title="change of c"),
         color=alt.Color("f:Q", scale=GATE_SCALE, title="forget gate f",
-                        legend=alt.Legend(orient="top", gradientLength=160)),
+                        legend=alt.Legend(orient="top", gradientLength=160, titleLimit=0)),
         stroke=alt.condition("datum.chosen", alt.value("#e4572e"), alt.value(None)),
         strokeWidth=alt.condition("datum.chosen", alt.value(3), alt.value(0)),
         tooltip=[alt.Tooltip("unit:O"), *[alt.Tooltip(f"{k}:Q", format=".3f") for k in
@@ -558,7 +561,7 @@ def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, heigh
                                                       f"pushes {category} up", f"pushes {category} down"))
     order = [int(u) for u in shown["unit"]]
     chart = alt.Chart(shown, title=f"units that decide {category}").mark_bar().encode(
-        y=alt.Y("unit:O", sort=order, title="unit"),
+        y=alt.Y("unit:O", sort=order, title="unit", axis=alt.Axis(labelOverlap=False)),
         x=alt.X("contribution:Q", title=f"contribution to the {category} logit"),
         color=alt.Color("direction:N", title=None,
                         scale=alt.Scale(domain=[f"pushes {category} up", f"pushes {category} down"],
@@ -578,18 +581,21 @@ def letter_strips_frame(rows: Sequence[tuple[str, str, Sequence[float]]]) -> pd.
     return pd.DataFrame(out, columns=["row", "position", "letter", "value"])
 
 
-def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int = 22) -> alt.LayerChart:
+def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int = 22, scale: float = 1.0
+                  ) -> alt.LayerChart:
     """Karpathy's view: names written out letter by letter, each letter's background coloured by a unit's value
-    (columns: row, position, letter, value)."""
+    (columns: row, position, letter, value); `scale` enlarges cells and letters."""
+    cell = round(cell * scale)
     rows = list(dict.fromkeys(frame["row"]))
     longest = int(frame["position"].max()) + 1 if len(frame) else 1
     base = alt.Chart(frame, title=title)
     x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
-    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
     rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
-                                                             legend=alt.Legend(orient="top", gradientLength=200)),
+                                                             legend=alt.Legend(orient="top", gradientLength=200,
+                                                                               titleLimit=0)),
                                    tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
-    text = base.mark_text(fontSize=FONT_SIZE, font="monospace").encode(
+    text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
         x=x, y=y, text="letter:N",
         color=alt.condition("abs(datum.value) > 0.6", alt.value("white"), alt.value("#111")))
     chart = alt.layer(rect, text).properties(width=alt.Step(cell), height=alt.Step(cell + 4))
@@ -603,10 +609,10 @@ def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None 
              if len(by_category) else [])
     chart = alt.Chart(by_category, title=f"names where the units of '{span}' fire the same way").mark_bar().encode(
         y=alt.Y("category:N", sort=order, title=None),
-        x=alt.X("names:Q", title="validation names", stack=True),
+        x=alt.X("names:Q", title="validation names", stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
         color=alt.Color("shares:N", title=f"the letters there are '{span}'",
                         scale=alt.Scale(domain=["yes", "no"], range=["#2166ac", "#bbbbbb"]),
-                        legend=alt.Legend(orient="top")),
+                        legend=alt.Legend(orient="top", titleLimit=0)),
         tooltip=["category:N", alt.Tooltip("shares:N", title=f"letters are '{span}'"), "names:Q"],
     )
     return _style(_fit_width(chart.properties(height=height or max(60, 24 * len(order)), width="container")))
