@@ -171,6 +171,10 @@ with frame.page(nav.GATES):
                 st.rerun()  # the whole page, so the timer stops
             step_letter(+1)
             st.session_state[keys.GATES_PLAYING] = time.monotonic()
+        if st.session_state.get(keys.GATES_CELL_NAME) != used:  # a new name: its last letter, its deciding unit
+            st.session_state[keys.GATES_CELL_NAME] = used
+            st.session_state[keys.GATES_LETTER] = len(used) - 1
+            st.session_state[keys.GATES_UNIT] = top_unit
         keep_choice(keys.GATES_LETTER, letters, len(used) - 1)
         keep_choice(keys.GATES_UNIT, unit_options, top_unit)
         b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 4, 2.4], vertical_alignment="bottom")

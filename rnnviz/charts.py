@@ -588,7 +588,7 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     cell = round(cell * scale)
     rows = list(dict.fromkeys(frame["row"]))
     longest = int(frame["position"].max()) + 1 if len(frame) else 1
-    base = alt.Chart(frame, title=title)
+    base = alt.Chart(frame)
     x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
     rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
@@ -598,7 +598,7 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
         x=x, y=y, text="letter:N",
         color=alt.condition("abs(datum.value) > 0.6", alt.value("white"), alt.value("#111")))
-    chart = alt.layer(rect, text).properties(width=alt.Step(cell), height=alt.Step(cell + 4))
+    chart = alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4))
     return _style(chart)
 
 

@@ -29,6 +29,7 @@ GATES_SNAPSHOT = "gates.snapshot"
 GATES_VIEW = "gates.view"  # which explanation the page shows
 GATES_LETTER = "gates.letter"  # the letter the cell view shows (from 0)
 GATES_UNIT = "gates.unit"
+GATES_CELL_NAME = "gates.cell_name"  # the name the letter and unit were chosen for: a new name starts afresh
 GATES_PLAYING = "gates.playing"  # the cell view steps through the name by itself
 GATES_UNIT_ORDER = "gates.unit_order"
 GATES_EXPLORE_UNIT = "gates.explore_unit"
