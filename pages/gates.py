@@ -154,6 +154,10 @@ with frame.page(nav.GATES):
         st.session_state[keys.GATES_LETTER] = min(max(now + delta, 0), len(used) - 1)
 
 
+    def slid() -> None:
+        st.session_state[keys.GATES_LETTER] = st.session_state[keys.GATES_LETTER_SLIDER]
+
+
     def start_playing() -> None:
         st.session_state[keys.GATES_PLAYING] = time.monotonic()
         st.session_state[keys.GATES_LETTER] = 0
@@ -183,13 +187,22 @@ with frame.page(nav.GATES):
                   help="The letter before")
         b2.button("Next", on_click=step_letter, args=(+1,), disabled=t == len(used) - 1, key="gates.next",
                   width="stretch", help="The next letter")
+        # Play and Pause rerun the whole page: the fragment's timer is set when the page draws it.
         if playing is None:
-            if b3.button("Play", icon=":material/play_arrow:", on_click=start_playing, key="gates.play",
-                         width="stretch", help="Step through the name letter by letter, one letter a second."):
+            if b3.button("Play", icon=":material/play_arrow:", key="gates.play", width="stretch",
+                         help="Step through the name letter by letter, one letter a second."):
+                start_playing()
                 st.rerun()
-        elif b3.button("Pause", icon=":material/pause:", on_click=stop_playing, key="gates.pause", width="stretch"):
+        elif b3.button("Pause", icon=":material/pause:", key="gates.pause", width="stretch"):
+            stop_playing()
             st.rerun()
-        b4.select_slider("Letter", letters, format_func=lambda k: letter_name(used, k), key=keys.GATES_LETTER)
+        if playing is None:
+            # The slider has its own key: the letter itself lives in GATES_LETTER, which play and the buttons move.
+            st.session_state[keys.GATES_LETTER_SLIDER] = t
+            b4.select_slider("Letter", letters, format_func=lambda k: letter_name(used, k),
+                             key=keys.GATES_LETTER_SLIDER, on_change=slid)
+        else:
+            b4.progress((t + 1) / len(used), text=f"Playing: letter {letter_name(used, t)} of {len(used)}")
         unit = b5.selectbox("Unit", unit_options, key=keys.GATES_UNIT,
                             format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                             help="Units are listed by how much they decide the prediction (first: the most).")
@@ -386,8 +399,9 @@ with frame.page(nav.GATES):
         height = round(max(3, min(8, 360 // max(1, reference.values["i"].shape[1]))) * display.scale())
         longest = max(len(t.used) for t in traces)
         # Three gates side by side while short names fit, one under the other for long ones; every letter shows.
-        across = 3 if len(traces) == 1 and longest <= 8 else 1
-        room = 700 if across == 1 and len(traces) == 1 else 200 if across == 3 else 300
+        # Room for the cells in pixels (a column at 1280x800 less the axis and colour legend, about 130 px).
+        across = (3 if longest <= 6 else 2 if longest <= 14 else 1) if len(traces) == 1 else 1
+        room = {3: 115, 2: 260, 1: 680}[across] if len(traces) == 1 else 260
         width = max(11, min(34, room // longest))
         if len(traces) == 1:
             for row in range(0, len(gate_keys), across):
