@@ -40,7 +40,7 @@ with frame.page(nav.GATES):
         """The name and its top three, side by side so the view below starts high on the screen."""
         with column:
             left, right = st.columns([1, 1.6], gap="small", vertical_alignment="center")
-            left.markdown(f"### {reading.name}")
+            left.markdown(f"{'###' if len(reading.name) <= 12 else '####'} {reading.name}")
             if reading.note:
                 left.caption(f"Read as **{reading.used}** ({reading.note}).")
             top = ", ".join(f"{category} {p:.1%}" for category, p in reading.top(3))
@@ -50,6 +50,14 @@ with frame.page(nav.GATES):
 
     def letter_name(used: str, t: int) -> str:
         return f"{t + 1}: {used[t] if used[t] != ' ' else '␣'}"
+
+
+    def strip_cell(rows: list, room: int) -> int:
+        """Letter cells as large as fit: `room` pixels (a column at 1280x800) less the row labels (about 7 px a
+        character), shared by the longest name's letters."""
+        label = max((len(r[0]) for r in rows), default=0) * 7 + 20
+        longest = max((len(r[1]) for r in rows), default=1)
+        return max(11, min(24, (room - label) // longest))
 
 
     def keep_choice(key: str, options: list, default) -> None:
@@ -155,7 +163,9 @@ with frame.page(nav.GATES):
 
 
     def slid() -> None:
-        st.session_state[keys.GATES_LETTER] = st.session_state[keys.GATES_LETTER_SLIDER]
+        # While playing the slider is not drawn; a value the browser still sends for it is stale, not a choice.
+        if st.session_state.get(keys.GATES_PLAYING) is None:
+            st.session_state[keys.GATES_LETTER] = st.session_state[keys.GATES_LETTER_SLIDER]
 
 
     def start_playing() -> None:
@@ -267,10 +277,9 @@ with frame.page(nav.GATES):
                 rows = [(f"+ {c.name} ({c.category})", c.name, c.letters) for c in contexts["positive"]]
                 rows += [(f"− {c.name} ({c.category})", c.name, c.letters) for c in contexts["negative"]]
                 strips = charts.letter_strips_frame(rows)
-                longest = max(len(r[1]) for r in rows) if rows else 1
                 display.chart(charts.letter_strips(strips, f"where unit {unit} is most positive (+) and negative (−)",
-                                                   f"{GATE_LABELS[key]} of unit {unit}",
-                                                   cell=max(11, min(24, 280 // longest)), scale=display.scale()),
+                                                   f"{GATE_LABELS[key]} of unit {unit}", cell=strip_cell(rows, 460),
+                                                   scale=display.scale()),
                               f"unit-{unit}-contexts", data=strips, width="content")
                 active = ", ".join(f"{c} ({v:+.2f})" for c, v in atlas.active_categories(unit, key))
                 st.caption(f"Over {len(atlas.names):,} validation names. Highest mean {key} in: {active}. "
@@ -311,11 +320,9 @@ with frame.page(nav.GATES):
                     first_unit = int(search.units["unit"].iloc[0])
                     rows = explain.span_examples(atlas, search, k=8)
                     strips = charts.letter_strips_frame(rows)
-                    longest = max(len(r[1]) for r in rows)
                     display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                        f"hidden state h of unit {first_unit}",
-                                                       cell=max(11, min(24, 220 // longest)),
-                                                       scale=display.scale()),
+                                                       cell=strip_cell(rows, 390), scale=display.scale()),
                                   "span-examples", where=m2, data=strips, width="content")
 
     # ------------------------------------------------------------------ where the prediction comes from
@@ -401,8 +408,9 @@ with frame.page(nav.GATES):
         # Three gates side by side while short names fit, one under the other for long ones; every letter shows.
         # Room for the cells in pixels (a column at 1280x800 less the axis and colour legend, about 130 px).
         across = (3 if longest <= 6 else 2 if longest <= 14 else 1) if len(traces) == 1 else 1
-        room = {3: 115, 2: 260, 1: 680}[across] if len(traces) == 1 else 260
-        width = max(11, min(34, room // longest))
+        side_by_side = longest <= 20  # two long names go one under the other
+        room = {3: 115, 2: 260, 1: 640}[across] if len(traces) == 1 else 260 if side_by_side else 640
+        width = max(10, min(34, room // longest))
         if len(traces) == 1:
             for row in range(0, len(gate_keys), across):
                 for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
@@ -417,7 +425,7 @@ with frame.page(nav.GATES):
             display.chart(charts.prefix_chart(reference.prefix_frame()), f"prefix-{reference.used}",
                           where=columns[1], data=reference.prefix_frame())
             st.stop()
-        columns = st.columns(len(traces), gap="large")
+        columns = st.columns(len(traces), gap="large") if side_by_side else [st.container() for _ in traces]
         for key in gate_keys:
             order = charts.unit_order(reference.gate_frame(key), order_by)
             for index, (trace, column) in enumerate(zip(traces, columns)):

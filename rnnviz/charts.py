@@ -33,6 +33,11 @@ _LETTER_EXPR = (
 )
 
 
+def _letter_font(letters: int) -> int:
+    """Letter labels large while a name is short, smaller once every one of 30 or more letters must fit."""
+    return FONT_SIZE + 2 if letters <= 30 else FONT_SIZE - 3
+
+
 def _fixed_size(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """Width and height are the plot area, axes and legend come on top (not squeezed into it)."""
     return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
@@ -383,7 +388,8 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
         .mark_rect()
         .encode(
             x=alt.X("char:O", sort=steps, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, orient="top", labelFontSize=FONT_SIZE + 2)),
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, orient="top", labelOverlap=False,
+                                  labelFontSize=FONT_SIZE + 2 if cell_width >= 16 else FONT_SIZE - 3)),
             y=alt.Y("unit:O", sort=units, title="hidden unit", axis=alt.Axis(labelOverlap="parity")),
             color=alt.Color("value:Q", scale=scale, title=key),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), alt.Tooltip("unit:O"),
@@ -399,8 +405,9 @@ def gate_means_chart(means: pd.DataFrame, height: int = 200) -> alt.Chart:
         alt.Chart(means, title="mean gate activation per character", height=height, width="container")
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
-                                                                    labelFontSize=FONT_SIZE + 2)),
+            x=alt.X("char:O", sort=steps, title=None,
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
+                                  labelFontSize=_letter_font(len(steps)))),
             y=alt.Y("mean:Q", scale=alt.Scale(domain=[0, 1]), title="mean over units"),
             color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), "gate:N", alt.Tooltip("mean:Q", format=".3f")],
@@ -415,8 +422,9 @@ def prefix_chart(prefix: pd.DataFrame, height: int = 200) -> alt.Chart:
         alt.Chart(prefix, title="prediction as each character is read", height=height, width="container")
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
-                                                                    labelFontSize=FONT_SIZE + 2)),
+            x=alt.X("char:O", sort=steps, title=None,
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
+                                  labelFontSize=_letter_font(len(steps)))),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
             color=alt.Color("category:N", title=None, scale=alt.Scale(scheme=PALETTE),
                             legend=alt.Legend(orient="top")),

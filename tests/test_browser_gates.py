@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 VIEWS = ["Cell step", "Units", "Where it comes from", "What if", "Heatmaps"]
 SIZES = [(1280, 800, False), (1920, 1080, True)]
+LONG = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaf"[:64]
 
 pytestmark = pytest.mark.slow
 
@@ -111,12 +112,11 @@ def check_layout(page: Page, where: str) -> None:
 
 def letter_shown(page: Page) -> str:
     """The letter the cell view shows ("3: w"): the progress bar's while playing, else the letter slider's."""
-    playing = page.locator("[data-testid=stProgress]")
-    if playing.count():
-        text = playing.first.inner_text()
-        return text.split("letter ", 1)[1].rsplit(" of ", 1)[0] if "letter " in text else ""
-    slider = page.get_by_role("slider").nth(1)  # 0 is the learning-replay slider
-    return slider.get_attribute("aria-valuetext") or ""
+    texts = page.locator("[data-testid=stProgress]").all_inner_texts()  # no waiting: the bar goes when play ends
+    if texts and "letter " in texts[0]:
+        return texts[0].split("letter ", 1)[1].rsplit(" of ", 1)[0]
+    sliders = page.get_by_role("slider").all()
+    return (sliders[1].get_attribute("aria-valuetext", timeout=5000) or "") if len(sliders) > 1 else ""
 
 
 @pytest.mark.parametrize("width, height, present", SIZES, ids=["1280x800", "1920x1080-presenter"])
@@ -132,6 +132,7 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
         assert letter_shown(page).endswith("i")  # the last letter first
         page.get_by_role("button", name="Play", exact=True).click()
         page.get_by_role("button", name="Pause", exact=True).wait_for()
+        page.locator("[data-testid=stProgress]").first.wait_for()  # the letter as it plays
         began = time.perf_counter()
         seen = []
         while time.perf_counter() - began < 40:
@@ -158,6 +159,16 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
             settle(page)
             check_layout(page, label)
             page.screenshot(path=str(tmp_path / f"gates-{label.replace(' ', '-').lower()}-{width}.png"),
+                            full_page=True)
+        surname = page.get_by_role("textbox", name="Surname", exact=True)
+        surname.fill(LONG)
+        surname.press("Enter")
+        settle(page)
+        for label in VIEWS:  # a 64-letter name, every view, still within the window
+            page.get_by_test_id("stButtonGroup").first.get_by_text(label, exact=True).click()
+            settle(page)
+            check_layout(page, f"{label}, 64 letters")
+            page.screenshot(path=str(tmp_path / f"gates-long-{label.replace(' ', '-').lower()}-{width}.png"),
                             full_page=True)
         print(f"screenshots in {tmp_path}")
     except BaseException:
