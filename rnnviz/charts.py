@@ -33,6 +33,11 @@ _LETTER_EXPR = (
 )
 
 
+def _letter_font(letters: int) -> int:
+    """Letter labels large while a name is short, smaller once every one of 30 or more letters must fit."""
+    return FONT_SIZE + 2 if letters <= 30 else FONT_SIZE - 3
+
+
 def _fixed_size(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """Width and height are the plot area, axes and legend come on top (not squeezed into it)."""
     return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
@@ -378,7 +383,8 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
         .mark_rect()
         .encode(
             x=alt.X("char:O", sort=steps, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, orient="top", labelFontSize=FONT_SIZE + 2)),
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, orient="top", labelOverlap=False,
+                                  labelFontSize=FONT_SIZE + 2 if cell_width >= 16 else FONT_SIZE - 3)),
             y=alt.Y("unit:O", sort=units, title="hidden unit", axis=alt.Axis(labelOverlap="parity")),
             color=alt.Color("value:Q", scale=scale, title=key),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), alt.Tooltip("unit:O"),
@@ -394,8 +400,9 @@ def gate_means_chart(means: pd.DataFrame, height: int = 200) -> alt.Chart:
         alt.Chart(means, title="mean gate activation per character", height=height, width="container")
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
-                                                                    labelFontSize=FONT_SIZE + 2)),
+            x=alt.X("char:O", sort=steps, title=None,
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
+                                  labelFontSize=_letter_font(len(steps)))),
             y=alt.Y("mean:Q", scale=alt.Scale(domain=[0, 1]), title="mean over units"),
             color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), "gate:N", alt.Tooltip("mean:Q", format=".3f")],
@@ -410,8 +417,9 @@ def prefix_chart(prefix: pd.DataFrame, height: int = 200) -> alt.Chart:
         alt.Chart(prefix, title="prediction as each character is read", height=height, width="container")
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None, axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0,
-                                                                    labelFontSize=FONT_SIZE + 2)),
+            x=alt.X("char:O", sort=steps, title=None,
+                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
+                                  labelFontSize=_letter_font(len(steps)))),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
             color=alt.Color("category:N", title=None, scale=alt.Scale(scheme=PALETTE),
                             legend=alt.Legend(orient="top")),
@@ -448,3 +456,234 @@ def category_table(categories: Sequence[str], names: Sequence[str], labels: Sequ
         rows.append((category, int(line_counts.get(category, 0)), int(distinct_counts.get(category, 0)),
                      ", ".join(members[i] for i in sorted(picked))))
     return pd.DataFrame(rows, columns=["category", "lines", "distinct", "sample names"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inside the LSTM (the Gates page's explanations, from rnnviz.explain): the cell diagram, unit bars, contributions,
+# Karpathy-style letter strips, span-search matches, attribution, the hidden-state path and what-if bars.
+
+VALUE_SCALE = alt.Scale(scheme="redblue", domain=[-1, 1], clamp=True)  # negative red, positive blue
+VALUE_TITLE = "value (red: negative, blue: positive)"
+GATE_SCALE = alt.Scale(scheme="viridis", domain=[0, 1])
+LANGUAGE_SCHEME = "category20"  # up to 20 languages, each its own hue
+
+# The cell diagram: node -> (x, y, first line); values come from explain.CellStep.values.
+CELL_NODES = {
+    "c_prev": (0.8, 6.0, "c before"), "f_c": (3.0, 6.0, "× f"), "c": (9.0, 6.0, "c after"),
+    "add": (6.0, 6.0, "+ i·g"), "i_g": (6.0, 4.3, "i × g"), "tanh_c": (9.0, 4.3, "tanh"), "h": (11.4, 2.6, "h"),
+    "h_mul": (9.0, 2.6, "× o"), "f": (3.0, 2.6, "f  σ"), "i": (5.0, 2.6, "i  σ"), "g": (7.0, 2.6, "g  tanh"),
+    "o": (9.0, 1.1, "o  σ"), "x": (1.0, 0.0, "x"),
+}
+# Edges as axis-aligned segments (x, y, x2, y2); an arrowhead sits half way along the segment marked True.
+CELL_EDGES = [
+    (0.8, 6.0, 3.0, 6.0, True), (3.0, 6.0, 6.0, 6.0, True), (6.0, 6.0, 9.0, 6.0, True),
+    (9.0, 6.0, 9.0, 4.3, True), (9.0, 4.3, 9.0, 2.6, True), (9.0, 2.6, 11.4, 2.6, True),
+    (3.0, 2.6, 3.0, 6.0, True), (5.0, 2.6, 5.0, 4.3, False), (5.0, 4.3, 6.0, 4.3, True),
+    (7.0, 2.6, 7.0, 4.3, False), (7.0, 4.3, 6.0, 4.3, True), (6.0, 4.3, 6.0, 6.0, True), (9.0, 1.1, 9.0, 2.6, True),
+    (0.8, 0.0, 9.0, 0.0, False), (3.0, 0.0, 3.0, 2.6, True), (5.0, 0.0, 5.0, 2.6, True), (7.0, 0.0, 7.0, 2.6, True),
+    (9.0, 0.0, 9.0, 1.1, True),
+]
+
+
+def cell_frames(values: dict[str, float], letter: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Nodes (x, y, line1, line2, value, text_light), edges (x, y, x2, y2) and arrowheads (x, y, angle)."""
+    shown = dict(values, add=values["c"], h_mul=values["h"])
+    rows = []
+    for key, (x, y, label) in CELL_NODES.items():
+        if key == "x":
+            rows.append((x, y, f"letter '{letter}'", f"h before {values['h_prev']:.2f}", np.nan))
+            continue
+        value = float(shown[key])
+        rows.append((x, y, label, f"{value:.2f}", value))
+    nodes = pd.DataFrame(rows, columns=["x", "y", "line1", "line2", "value"])
+    nodes["light"] = nodes["value"].abs() > 0.55  # white text on dark fills
+    nodes["half"] = np.where(nodes["line1"].str.startswith("letter"), 1.2, 0.85)  # half the box's width
+    edges = pd.DataFrame([e[:4] for e in CELL_EDGES], columns=["x", "y", "x2", "y2"])
+    heads = []
+    for x, y, x2, y2, arrow in CELL_EDGES:
+        if arrow:
+            angle = 90 if x2 > x else 270 if x2 < x else 0 if y2 > y else 180  # triangle-up turned clockwise
+            heads.append(((x + x2) / 2, (y + y2) / 2, angle))
+    return nodes, edges, pd.DataFrame(heads, columns=["x", "y", "angle"])
+
+
+def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int = 330, scale: float = 1.0
+                 ) -> alt.LayerChart:
+    """One LSTM step of one unit as a diagram: the cell state runs along the top, the gates below it, the letter
+    and the previous h feed the gates from the bottom; every box shows its value. `scale` enlarges the text."""
+    nodes, edges, heads = cell_frames(values, letter)
+    x = alt.X("x:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None)
+    y = alt.Y("y:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None)
+    lines = alt.Chart(edges).mark_rule(color="#555", strokeWidth=2).encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
+    arrows = alt.Chart(heads).mark_point(shape="triangle-up", filled=True, color="#555", size=90 * scale ** 2,
+                                         opacity=1).encode(
+        x=x, y=y, angle=alt.Angle("angle:Q", scale=None))
+    boxes = alt.Chart(nodes).mark_rect(stroke="#333", strokeWidth=1, cornerRadius=4).encode(
+        x=alt.X("left:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None), x2="right:Q",
+        y=alt.Y("bottom:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None), y2="top:Q",
+        color=alt.condition("isValid(datum.value)", alt.Color("value:Q", scale=VALUE_SCALE, title=VALUE_TITLE,
+                                                              legend=alt.Legend(orient="bottom", gradientLength=240,
+                                                                                titleLimit=0)),
+                            alt.value("#eeeeee")),
+        tooltip=[alt.Tooltip("line1:N", title="box"), alt.Tooltip("value:Q", format=".4f")],
+    ).transform_calculate(left="datum.x - datum.half", right="datum.x + datum.half", bottom="datum.y - 0.55",
+                          top="datum.y + 0.55")
+    colour = alt.condition("datum.light", alt.value("white"), alt.value("#111"))
+    first = alt.Chart(nodes).mark_text(dy=-8 * scale, fontSize=round((FONT_SIZE - 1) * scale)).encode(
+        x=x, y=y, text="line1:N", color=colour)
+    second = alt.Chart(nodes).mark_text(dy=9 * scale, fontSize=round(FONT_SIZE * scale), fontWeight="bold").encode(
+        x=x, y=y, text="line2:N", color=colour)
+    chart = alt.layer(lines, arrows, boxes, first, second,
+                      title=f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)")
+    return _style(_fit_width(chart.properties(height=height, width="container"))).configure_view(stroke=None)
+
+
+def unit_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int = 170) -> alt.LayerChart:
+    """Every unit's change of c at this letter, largest change first; the colour is its forget gate
+    (columns: unit, c_prev, f, i, g, o, c, delta_c, h)."""
+    order = [int(u) for u in units["unit"]]
+    frame = units.assign(chosen=units["unit"] == chosen)
+    bars = alt.Chart(frame, title="every unit: change of c at this letter").mark_bar().encode(
+        x=alt.X("unit:O", sort=order, title="unit, most changed first", axis=alt.Axis(labelOverlap="parity",
+                                                                                     labelAngle=0)),
+        y=alt.Y("delta_c:Q", title="change of c"),
+        color=alt.Color("f:Q", scale=GATE_SCALE, title="forget gate f",
+                        legend=alt.Legend(orient="top", gradientLength=160, titleLimit=0)),
+        stroke=alt.condition("datum.chosen", alt.value("#e4572e"), alt.value(None)),
+        strokeWidth=alt.condition("datum.chosen", alt.value(3), alt.value(0)),
+        tooltip=[alt.Tooltip("unit:O"), *[alt.Tooltip(f"{k}:Q", format=".3f") for k in
+                                          ("c_prev", "f", "i", "g", "o", "c", "delta_c", "h")]],
+    )
+    return _style(_fit_width(bars.properties(height=height, width="container")))
+
+
+def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, height: int | None = None) -> alt.Chart:
+    """The units that decide the prediction: W_out[k, j]·h_j for the top units (columns: unit, h, weight,
+    contribution), largest first; the colour says which way each pushes."""
+    shown = frame.head(top).assign(direction=np.where(frame.head(top)["contribution"] >= 0,
+                                                      f"pushes {category} up", f"pushes {category} down"))
+    order = [int(u) for u in shown["unit"]]
+    chart = alt.Chart(shown, title=f"units that decide {category}").mark_bar().encode(
+        y=alt.Y("unit:O", sort=order, title="unit", axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("contribution:Q", title=f"contribution to the {category} logit"),
+        color=alt.Color("direction:N", title=None,
+                        scale=alt.Scale(domain=[f"pushes {category} up", f"pushes {category} down"],
+                                        range=["#2166ac", "#b2182b"]), legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("unit:O"), alt.Tooltip("h:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"),
+                 alt.Tooltip("contribution:Q", format=".3f")],
+    )
+    return _style(_fit_width(chart.properties(height=height or 22 * len(shown), width="container")))
+
+
+def letter_strips_frame(rows: Sequence[tuple[str, str, Sequence[float]]]) -> pd.DataFrame:
+    """Long form for letter_strips: one row per letter of each (label, text, values)."""
+    out = []
+    for label, text, values in rows:
+        for t, (ch, v) in enumerate(zip(text, values)):
+            out.append((label, t, ch if ch != " " else "␣", float(v)))
+    return pd.DataFrame(out, columns=["row", "position", "letter", "value"])
+
+
+def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int = 22, scale: float = 1.0
+                  ) -> alt.LayerChart:
+    """Karpathy's view: names written out letter by letter, each letter's background coloured by a unit's value
+    (columns: row, position, letter, value); `scale` enlarges cells and letters."""
+    cell = round(cell * scale)
+    rows = list(dict.fromkeys(frame["row"]))
+    longest = int(frame["position"].max()) + 1 if len(frame) else 1
+    base = alt.Chart(frame)
+    x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
+    y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
+    rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
+                                                             legend=alt.Legend(orient="top", gradientLength=200,
+                                                                               titleLimit=0)),
+                                   tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
+    text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
+        x=x, y=y, text="letter:N",
+        color=alt.condition("abs(datum.value) > 0.6", alt.value("white"), alt.value("#111")))
+    chart = alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4))
+    return _style(chart)
+
+
+def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None = None) -> alt.Chart:
+    """Validation names where the span's units fire the same way, per language, split by whether they hold the
+    span's own letters there (columns: category, shares, names)."""
+    order = (by_category.groupby("category")["names"].sum().sort_values(ascending=False).index.tolist()
+             if len(by_category) else [])
+    chart = alt.Chart(by_category, title=f"names where the units of '{span}' fire the same way").mark_bar().encode(
+        y=alt.Y("category:N", sort=order, title=None),
+        x=alt.X("names:Q", title="validation names", stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color("shares:N", title=f"the letters there are '{span}'",
+                        scale=alt.Scale(domain=["yes", "no"], range=["#2166ac", "#bbbbbb"]),
+                        legend=alt.Legend(orient="top", titleLimit=0)),
+        tooltip=["category:N", alt.Tooltip("shares:N", title=f"letters are '{span}'"), "names:Q"],
+    )
+    return _style(_fit_width(chart.properties(height=height or max(60, 24 * len(order)), width="container")))
+
+
+ATTRIBUTION_MEASURES = {"occlusion": "occlusion: p − p without the letter",
+                        "gradient_x_input": "gradient × input (log p)"}
+
+
+def attribution_chart(frame: pd.DataFrame, category: str, height: int = 220) -> alt.Chart:
+    """Both attributions over the letters, side by side (columns: position, label, letter, occlusion,
+    gradient_x_input)."""
+    long = frame.melt(id_vars=["position", "label", "letter"], value_vars=list(ATTRIBUTION_MEASURES),
+                      var_name="measure", value_name="value").dropna(subset=["value"])
+    long["measure"] = long["measure"].map(ATTRIBUTION_MEASURES)
+    labels = frame["label"].tolist()
+    small = len(labels) > 30
+    chart = alt.Chart(long, title=f"which letters carry {category}").mark_bar().encode(
+        x=alt.X("label:O", sort=labels, title=None,
+                axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
+                              labelFontSize=FONT_SIZE - 3 if small else FONT_SIZE + 2)),
+        xOffset=alt.XOffset("measure:N", sort=list(ATTRIBUTION_MEASURES.values())),
+        y=alt.Y("value:Q", title="share of the prediction"),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(ATTRIBUTION_MEASURES.values()),
+                                                                 range=["#4e79a7", "#f28e2b"]),
+                        legend=alt.Legend(orient="top", labelLimit=400)),
+        tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "measure:N",
+                 alt.Tooltip("value:Q", format=".3f")],
+    )
+    return _style(_fit_width(chart.properties(height=height, width="container")))
+
+
+def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: tuple[float, float],
+                      height: int = 380) -> alt.LayerChart:
+    """Validation names' final states as dots coloured by language, and each typed name's path of h letter by
+    letter through them (columns: x, y, category, name; series, position, label, letter, x, y)."""
+    x = alt.X("x:Q", title=f"principal component 1 ({explained[0]:.0%} of the variance)")
+    y = alt.Y("y:Q", title=f"principal component 2 ({explained[1]:.0%})")
+    categories = sorted(background["category"].unique().tolist())
+    dots = alt.Chart(background).mark_circle(size=22, opacity=0.45).encode(
+        x=x, y=y, color=alt.Color("category:N", title="validation names' final state, by language",
+                                  scale=alt.Scale(domain=categories, scheme=LANGUAGE_SCHEME),
+                                  legend=alt.Legend(orient="right", columns=1, titleLimit=0)),
+        tooltip=["name:N", "category:N"])
+    series = list(dict.fromkeys(path["series"]))
+    dash = alt.StrokeDash("series:N", title="typed name's path", scale=alt.Scale(domain=series,
+                                                                                 range=[[1, 0], [6, 4]]),
+                          legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3))
+    line = alt.Chart(path).mark_line(color="#111", strokeWidth=2.5).encode(x=x, y=y, order="position:Q",
+                                                                          strokeDash=dash)
+    letters = alt.Chart(path).mark_text(fontSize=FONT_SIZE + 1, fontWeight="bold", dy=-10, color="#111").encode(
+        x=x, y=y, text="letter:N", tooltip=["series:N", "position:Q", "letter:N"])
+    points = alt.Chart(path).mark_point(filled=True, color="#111", size=40).encode(x=x, y=y)
+    chart = alt.layer(dots, line, points, letters, title="the hidden state's path as the letters are read")
+    return _style(_fit_width(chart.properties(height=height, width="container")))
+
+
+def what_if_chart(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
+    """The prediction unchanged and with the intervention, side by side (columns: category, version,
+    probability)."""
+    order = list(dict.fromkeys(frame["category"]))
+    chart = alt.Chart(frame, title="prediction: unchanged and what if").mark_bar().encode(
+        y=alt.Y("category:N", sort=order, title=None),
+        yOffset=alt.YOffset("version:N", sort=["unchanged", "what if"]),
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
+        color=alt.Color("version:N", title=None, scale=alt.Scale(domain=["unchanged", "what if"],
+                                                                 range=["#9e9e9e", "#e4572e"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=["category:N", "version:N", alt.Tooltip("probability:Q", format=".1%")],
+    )
+    return _style(_fit_width(chart.properties(height=height or 40 * len(order), width="container")))

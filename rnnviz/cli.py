@@ -1,4 +1,4 @@
-"""Command line: python -m rnnviz train | predict | evaluate | gates | runs | bench."""
+"""Command line: python -m rnnviz train | predict | evaluate | gates | attribute | units | runs | bench."""
 
 from __future__ import annotations
 
@@ -37,6 +37,20 @@ def _threads(text: str) -> int:
     if not 1 <= value <= 256:
         raise argparse.ArgumentTypeError(f"must be in [1, 256] (got {value})")
     return value
+
+
+def _clamp(text: str) -> tuple[str, float]:
+    gate, sep, value = text.partition("=")
+    gate = gate.strip()
+    if not sep or gate not in ("i", "f", "o"):
+        raise argparse.ArgumentTypeError(f"expected GATE=VALUE with GATE one of i, f, o (got {text!r})")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"a gate lies in [0, 1] (got {value})")
+    return gate, number
 
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="run id or run folder")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--clamp", type=_clamp, action="append", metavar="GATE=VALUE",
+                   help="what if: set gate i, f or o to a value in [0, 1] (repeat for several gates)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--at", type=int, metavar="LETTER", help="clamp at this letter only (counted from 0)")
+    where.add_argument("--from", dest="start", type=int, metavar="LETTER",
+                       help="clamp from this letter on (default: every letter)")
+    p.add_argument("--unit", type=int, metavar="U", help="clamp this hidden unit only (default: all)")
+    p.add_argument("--reset-at", type=int, metavar="LETTER", help="what if: zero h and c before this letter")
     common(p, data=False)
+
+    p = sub.add_parser("attribute", help="which letters carry a run's prediction for one name")
+    p.add_argument("--run", required=True, help="run id or run folder")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    common(p, data=False)
+
+    p = sub.add_parser("units", help="what each hidden unit of a run does, over its validation names")
+    p.add_argument("--run", required=True, help="run id or run folder")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="contexts per unit and sign (default 5)")
+    p.add_argument("--json", action="store_true")
+    common(p)
 
     p = sub.add_parser("runs", help="list saved runs")
     p.add_argument("--json", action="store_true")
@@ -340,9 +374,25 @@ def cmd_gates(args: argparse.Namespace) -> int:
     if run.config.model == "rnn":
         raise UserError("gates exist only for lstm and mylstm runs; this run is an rnn")
     trace = trace_name(run.model, run.categories, args.name)
+    intervened = None
+    clamps = dict(args.clamp or [])
+    if clamps or args.reset_at is not None or args.unit is not None or args.at is not None or args.start is not None:
+        from .explain import what_if
+
+        if (args.at is not None or args.start is not None) and not clamps:
+            raise UserError("--at and --from say where to clamp: add --clamp GATE=VALUE")
+        intervened = what_if(run.model, run.categories, args.name, clamps, args.at, args.start, args.unit,
+                             args.reset_at)
     if args.json:
-        print(json.dumps(trace.to_json()))
+        out = trace.to_json()
+        if intervened is not None:
+            out["intervened"] = intervened.to_json()
+        print(json.dumps(out))
         return 0
+    if intervened is not None:
+        print(f"what if: {intervened.description}")
+        print("  unchanged: " + ", ".join(f"{c} {p:.1%}" for c, p in intervened.unchanged.top()))
+        print("  what if:   " + ", ".join(f"{c} {p:.1%}" for c, p in intervened.intervened.top()))
     if trace.note:
         print(f"read as {trace.used!r}: {trace.note}")
     print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top[:3]))
@@ -351,6 +401,65 @@ def cmd_gates(args: argparse.Namespace) -> int:
     for t, (ch, category, probability) in enumerate(trace.step_top()):
         means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in TRACE_KEYS)
         print(f"{t + 1:4d}  {ch!r:3} {means}  {category} {probability:.1%}")
+    return 0
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    from .explain import attribution
+
+    run = _load(args)
+    result = attribution(run.model, run.categories, args.name)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    if result.note:
+        print(f"read as {result.used!r}: {result.note}")
+    print(f"{result.category} {result.probability:.1%}; how much each letter carries it:")
+    print("pos letter  occlusion  gradient x input")
+    for row in result.frame.itertuples(index=False):
+        occlusion = f"{row.occlusion:+10.3f}" if row.occlusion == row.occlusion else f"{'-':>10}"
+        print(f"{row.position:3d}  {row.letter!r:5} {occlusion}  {row.gradient_x_input:+10.3f}")
+    return 0
+
+
+def _validation_pairs(args: argparse.Namespace, run) -> list[tuple[str, int]]:
+    """The run's own validation names: its recorded data folder (or --data), split as in training."""
+    from .data import find_data_dir, load_folder, split_dataset
+    from .runs import _read_json
+
+    recorded = _read_json(run.path / "config.json").get("data")
+    folder = find_data_dir(args.data) or (Path(recorded) if recorded else None)
+    if folder is None:
+        raise UserError("no surname data found: pass --data DIR or set RNNVIZ_DATA")
+    dataset = load_folder(folder)
+    if dataset.categories != run.categories:
+        raise UserError("this run was trained on other categories than the data: pass --data DIR")
+    cfg = run.config
+    pairs = split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed).val
+    if not pairs:
+        raise UserError("the validation split of this run is empty")
+    return pairs
+
+
+def cmd_units(args: argparse.Namespace) -> int:
+    from .explain import build_atlas
+
+    if args.top < 1:
+        raise UserError("--top must be at least 1")
+    run = _load(args)
+    atlas = build_atlas(run.model, run.categories, _validation_pairs(args, run))
+    if args.json:
+        print(json.dumps(atlas.to_json(args.top)))
+        return 0
+    print(f"{atlas.hidden} units over {len(atlas.names):,} validation names; strongest contexts of "
+          f"{atlas.keys[0]}:")
+    for unit in atlas.order("category"):
+        info = atlas.unit_json(unit, args.top)
+        favours = ", ".join(f"{f['category']} {f['weight']:+.2f}" for f in info["favours"])
+        contexts = info["top_contexts"][atlas.keys[0]]
+        pos = " ".join(f"{c['name']}[{c['position']}]" for c in contexts["positive"])
+        neg = " ".join(f"{c['name']}[{c['position']}]" for c in contexts["negative"])
+        print(f"unit {unit:3d}  favours {favours}\n    + {pos}\n    - {neg}")
     return 0
 
 
@@ -384,6 +493,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "download": cmd_download, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "gates": cmd_gates, "runs": cmd_runs}
+            "gates": cmd_gates, "runs": cmd_runs, "attribute": cmd_attribute, "units": cmd_units}
 
 __all__ = ["main", "build_parser"]

@@ -9,6 +9,7 @@ so gradients with respect to each input step can be taken.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -127,6 +128,8 @@ class GateTrace:
     log_probs: torch.Tensor  # (B, T, C): prediction after each prefix
 
 
+StepEdit = Callable[[str, torch.Tensor], torch.Tensor]  # (what: "i" | "f" | "g" | "o" | "h" | "c", value) -> value
+
 FUSED_ORDER = ("i", "f", "o", "g")  # MyLSTM's internal gate order: the three sigmoid gates first
 
 
@@ -203,10 +206,11 @@ class _GateLoop(torch.autograd.Function):
 class MyLSTM(Classifier):
     """An LSTM written out gate by gate, with the report's W/U/b names.
 
-    i = sigmoid(x W_i + h U_i + b_i), f and o likewise, g = tanh(x W_g + h U_g + b_g),
-    c = f * c + i * g, h = o * tanh(c). The four gates' products are fused per step, every step's input
-    product is taken at once before the loop, and backpropagation through time is written out by hand
-    (_GateLoop); the parameters stay the report's twelve, concatenated in forward.
+    `step` is one letter of the report's model, equation by equation; `read` applies it letter after letter,
+    and `trace` and the what-if experiments go through it. Training takes the fused fast path
+    (`forward_onehot`): the same equations with the four gates' products side by side, every step's input
+    product taken at once before the loop, and backpropagation through time written out by hand (_GateLoop).
+    tests/test_models.py checks that both paths give the same values and gradients.
     """
 
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 64, output_size: int = N_CATEGORIES):
@@ -219,6 +223,48 @@ class MyLSTM(Classifier):
             setattr(self, f"b_{gate}", nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound)))
         self.out = nn.Linear(hidden_size, output_size)
         self.softmax = nn.LogSoftmax(dim=-1)
+
+    def step(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, edit: StepEdit | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One letter: x (B, V), the previous h and c (B, H) -> the new h, c and the gates i, f, g, o (B, H).
+
+        `edit`, when given, may replace a gate's value before it is used (a what-if experiment).
+        """
+        i = torch.sigmoid(x @ self.W_i + h @ self.U_i + self.b_i)  # input gate: how much of g to write
+        f = torch.sigmoid(x @ self.W_f + h @ self.U_f + self.b_f)  # forget gate: how much of c to keep
+        g = torch.tanh(x @ self.W_g + h @ self.U_g + self.b_g)  # candidate: what could be written
+        o = torch.sigmoid(x @ self.W_o + h @ self.U_o + self.b_o)  # output gate: how much of c to show
+        if edit is not None:
+            i, f, g, o = (edit(name, value) for name, value in (("i", i), ("f", f), ("g", g), ("o", o)))
+        c = f * c + i * g  # (B, H)
+        h = o * torch.tanh(c)  # (B, H)
+        return h, c, {"i": i, "f": f, "g": g, "o": o}
+
+    def read(self, x: torch.Tensor, edits: Callable[[int], StepEdit | None] | None = None) -> GateTrace:
+        """Every letter of x (B, T, V) through `step`, h and c starting at zero; the trace of each step.
+
+        `edits(t)` may give an edit for letter t; its "h" and "c" keys see (and may replace) the state
+        before that letter, its gate keys the gates. Positions past a name's end are not masked here.
+        """
+        B, T, _ = x.shape
+        h = c = x.new_zeros(B, self.hidden_size)  # (B, H)
+        steps: dict[str, list[torch.Tensor]] = {key: [] for key in ("i", "f", "g", "o", "c", "h")}
+        for t in range(T):
+            edit = edits(t) if edits is not None else None
+            if edit is not None:
+                h, c = edit("h", h), edit("c", c)
+            h, c, gates = self.step(x[:, t], h, c, edit)
+            for key, value in (*gates.items(), ("c", c), ("h", h)):
+                steps[key].append(value)
+        stacked = {key: torch.stack(values, dim=1) for key, values in steps.items()}  # (B, T, H) each
+        return GateTrace(**stacked, log_probs=self.softmax(self.out(stacked["h"])))  # log_probs (B, T, C)
+
+    def forward_readable(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """What forward_onehot computes, letter by letter through `step`: (B, T, V) -> (B, C)."""
+        hs = self.read(x).h  # (B, T, H)
+        return self.softmax(self.out(_last_step(hs, lengths)))  # (B, C)
+
+    # --- the fused fast path that training uses: the same equations, arranged for speed ---
 
     def _fused(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The report's parameters side by side in the order i, f, o, g, so one sigmoid covers three gates.
@@ -257,17 +303,14 @@ class MyLSTM(Classifier):
 
     @torch.no_grad()
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
-        """Gate activations, cell and hidden states, and prefix predictions at every step."""
+        """Gate activations, cell and hidden states, and prefix predictions at every step, through `step`."""
         x = one_hot(chars, self.input_size)
         T = x.size(1)
-        hs, cs, sig, g = _gate_loop(*self._input_products(x))  # (T, B, H), (T, B, H), (T, B, 3H), (T, B, H)
-        i, f, o = sig.chunk(3, dim=2)
-        stacked = [v.transpose(0, 1) for v in (i, f, g, o, cs, hs)]  # 6 x (B, T, H)
-        log_probs = self.softmax(self.out(stacked[5]))  # (B, T, C)
+        trace = self.read(x)
         active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(-1, 1)  # (B, T)
         pad = ~active.unsqueeze(-1)  # (B, T, 1)
-        masked = [t.masked_fill(pad, float("nan")) for t in stacked + [log_probs]]
-        return GateTrace(*masked)
+        return GateTrace(**{key: getattr(trace, key).masked_fill(pad, float("nan"))
+                            for key in ("i", "f", "g", "o", "c", "h", "log_probs")})
 
     @classmethod
     def from_lstm(cls, model: LSTM) -> MyLSTM:

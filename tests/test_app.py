@@ -120,6 +120,10 @@ def test_page_renders_with_finished_runs(page, tiny_runs):
         assert [m.label for m in at.metric][:2] == ["Accuracy", "Balanced accuracy"]
         assert charts_of(at), "no confusion matrix"
     if page == nav.GATES:
+        # the default view on the newest run (a MyLSTM): two surnames' top-3 bars, the cell diagram, every unit's bars
+        assert len(charts_of(at)) == 2 + 2
+        at.button_group(key="gates.view").set_value("heatmaps").run()
+        assert_clean(at)
         # two default surnames: top-3 bars, i/f/o heatmaps, gate means and prefix charts for each
         assert len(charts_of(at)) == 2 * 6
 
@@ -419,6 +423,7 @@ def test_gates_names_dropped_characters(tiny_runs):
 
 def test_gates_orders_units_and_shows_extra_states(tiny_runs):
     at = open_page(nav.GATES)
+    at.button_group(key="gates.view").set_value("heatmaps")
     at.text_input(key="gates.second").input("").run()
     by_index = heatmap_units(at, "input gate")
     at.button_group(key="gates.order").set_value("mean")
@@ -451,6 +456,7 @@ def test_gates_traces_a_real_surname_on_a_real_data_lstm_run(real_dataset, isola
     config = TrainConfig(model="lstm", epochs=1, batch_size=128)
     train_run(config, real_dataset, isolated_runs)
     at = open_page(nav.GATES)
+    at.button_group(key="gates.view").set_value("heatmaps")
     at.text_input(key="gates.name").input("Nakamura")
     at.text_input(key="gates.second").input("Schmidt").run()
     assert_clean(at)

@@ -82,6 +82,9 @@ def test_presenter_link_enlarges_charts_and_hides_downloads(lstm_runs):
     assert presenting.toggle(key=keys.PRESENTER_TOGGLE).value is True
     assert normal.toggle(key=keys.PRESENTER_TOGGLE).value is False
     assert normal.get("popover") and not presenting.get("popover")
+    for at in (normal, presenting):  # the unit-order control belongs to the heatmaps view
+        at.button_group(key=keys.GATES_VIEW).set_value("heatmaps").run()
+        assert not at.exception and not at.error
     order_controls = [b for b in presenting.get("button_group") if b.key == keys.GATES_ORDER]
     assert not order_controls and [b for b in normal.get("button_group") if b.key == keys.GATES_ORDER]
 

@@ -316,3 +316,34 @@ def test_the_structures_the_home_page_shows_match_freshly_built_models():
     assert set(STRUCTURES) == {MODEL_LABELS[name] for name in MODELS}
     for name in MODELS:
         assert STRUCTURES[MODEL_LABELS[name]] == structure_text(name)
+
+
+# --------------------------------------------------------------------------- the readable step against the fused path
+
+
+def test_readable_step_equals_the_fused_training_path_in_values_and_gradients():
+    """MyLSTM.step, letter by letter (what a reader sees and what trace uses), against forward_onehot's fused loop."""
+    model = seeded("mylstm")
+    chars, lengths = encode(NAMES)
+    x = one_hot(chars).requires_grad_()
+    fused = model.forward_onehot(x, lengths)
+    fused.gather(1, LABELS.view(-1, 1)).sum().backward()
+    fused_grads, fused_x = gradients(model), x.grad.clone()
+    x.grad = None
+    readable = model.forward_readable(x, lengths)
+    readable.gather(1, LABELS.view(-1, 1)).sum().backward()
+    torch.testing.assert_close(readable.detach(), fused.detach(), atol=TOLERANCE, rtol=0)
+    torch.testing.assert_close(x.grad, fused_x, atol=TOLERANCE, rtol=0)
+    for key, grad in gradients(model).items():
+        torch.testing.assert_close(grad, fused_grads[key], atol=TOLERANCE, rtol=0, msg=key)
+
+
+def test_step_edit_replaces_a_gate_before_it_is_used():
+    model = seeded("mylstm")
+    x = one_hot(encode(["Ab"])[0])[:, 0]  # (1, V)
+    h = c = torch.full((1, model.hidden_size), 0.5)
+    with torch.no_grad():
+        h_kept, c_kept, gates = model.step(x, h, c, lambda what, value: torch.ones_like(value) if what == "f" else
+                                           torch.zeros_like(value) if what == "i" else value)
+    assert torch.equal(c_kept, c) and torch.equal(gates["f"], torch.ones_like(c))
+    torch.testing.assert_close(h_kept, gates["o"] * torch.tanh(c))

@@ -26,6 +26,23 @@ GATES_SECOND = "gates.second"
 GATES_ORDER = "gates.order"
 GATES_EXTRA = "gates.extra"
 GATES_SNAPSHOT = "gates.snapshot"
+GATES_VIEW = "gates.view"  # which explanation the page shows
+GATES_LETTER = "gates.letter"  # the letter the cell view shows (from 0); moved by play, the buttons and the slider
+GATES_LETTER_SLIDER = "gates.letter.slider"
+GATES_UNIT = "gates.unit"
+GATES_CELL_NAME = "gates.cell_name"  # the name the letter and unit were chosen for: a new name starts afresh
+GATES_PLAYING = "gates.playing"  # the cell view steps through the name by itself
+GATES_UNIT_ORDER = "gates.unit_order"
+GATES_EXPLORE_UNIT = "gates.explore_unit"
+GATES_EXPLORE_KEY = "gates.explore_key"
+GATES_SPAN = "gates.span"
+GATES_SPAN_THRESHOLD = "gates.span_threshold"
+GATES_CLAMP_GATE = "gates.clamp_gate"
+GATES_CLAMP_VALUE = "gates.clamp_value"
+GATES_CLAMP_UNIT = "gates.clamp_unit"
+GATES_CLAMP_LETTER = "gates.clamp_letter"
+GATES_CLAMP_WHERE = "gates.clamp_where"
+GATES_RESET = "gates.reset"
 
 # Data page
 DATA_FOLDER = "data.folder"

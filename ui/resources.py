@@ -228,6 +228,28 @@ def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report
                    _folder_stamp(folder), config.val_fraction, config.test_fraction, config.seed)
 
 
+@st.cache_resource(show_spinner="Reading the validation names through the model…", max_entries=8)
+def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp: tuple, val_fraction: float,
+           test_fraction: float, seed: int):
+    from rnnviz.explain import build_atlas
+
+    run = _loaded_run(path, snapshot, stamp)
+    split = _split(data, data_stamp, val_fraction, test_fraction, seed)
+    return build_atlas(run.model, run.categories, split.val)
+
+
+def unit_atlas(info: RunInfo, snapshot: int | None = None):
+    """A run's validation names read once (rnnviz.explain.UnitAtlas): the unit explorer, the pattern search and
+    the hidden-state map answer from it; built on first use, shared after."""
+    from rnnviz.train import TrainConfig
+
+    config = TrainConfig.from_dict(info.config)
+    dataset = dataset_for_run(info)
+    folder = Path(dataset.source)
+    return _atlas(str(info.path), snapshot, _file_stamp(info.path / "model.pt"), str(folder), _folder_stamp(folder),
+                  config.val_fraction, config.test_fraction, config.seed)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _metrics(path: str, stamp: tuple) -> pd.DataFrame:
     from rnnviz.runs import load_metrics

@@ -1,0 +1,179 @@
+"""The Gates page in a real browser (headless Chromium driven by Playwright) on the tutorial data: play steps
+through a surname letter by letter, and every view fits the window at 1280x800 and at 1920x1080 in presenter
+mode: no sideways scrolling, no chart wider than its column, no exception box. Screenshots go to pytest's tmp_path
+(printed with -s), never into the project."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+VIEWS = ["Cell step", "Units", "Where it comes from", "What if", "Heatmaps"]
+SIZES = [(1280, 800, False), (1920, 1080, True)]
+LONG = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaf"[:64]
+
+pytestmark = pytest.mark.slow
+
+# Everything that sticks out sideways: the main area scrolling, and charts wider than the block that holds them.
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const main = document.querySelector('[data-testid=stMain]');
+  if (main.scrollWidth > main.clientWidth + 1)
+    problems.push(`main scrolls sideways: ${main.scrollWidth} > ${main.clientWidth}`);
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) problems.push('the page scrolls sideways');
+  for (const chart of document.querySelectorAll('[data-testid=stVegaLiteChart]')) {
+    const holder = chart.closest('[data-testid=stColumn]') || chart.closest('[data-testid=stVerticalBlock]');
+    const drawn = chart.querySelector('svg, canvas');
+    if (!holder || !drawn) continue;
+    const box = drawn.getBoundingClientRect(), room = holder.getBoundingClientRect();
+    if (box.right > room.right + 2 || box.left < room.left - 2)
+      problems.push(`chart ${chart.getAttribute('aria-label') || ''} ${Math.round(box.width)}px wide ` +
+                    `in ${Math.round(room.width)}px`);
+  }
+  return problems;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, real_data_dir):
+    """A short nn.LSTM run on the tutorial data, and the app serving it."""
+    from rnnviz.data import load_folder
+    from rnnviz.runs import train_run
+    from rnnviz.train import TrainConfig
+
+    runs = tmp_path_factory.mktemp("browser-gates-runs")
+    writer, result = train_run(TrainConfig(model="lstm", epochs=2, batch_size=128), load_folder(real_data_dir), runs)
+    assert result is not None and result.status == "finished"
+    port = free_port()
+    env = dict(os.environ, RNNVIZ_RUNS=str(runs), RNNVIZ_DATA=str(real_data_dir))
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
+                               str(port), "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                pytest.fail(f"streamlit did not start: {server.communicate()[0].decode()[-2000:]}")
+            time.sleep(0.2)
+    yield url, writer.run_id
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser test needs Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def settle(page: Page) -> None:
+    time.sleep(0.3)
+    page.wait_for_selector(SETTLED, timeout=120_000)
+    time.sleep(0.7)  # let vega finish drawing
+
+
+def check_layout(page: Page, where: str) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0, f"{where}: an exception box"
+    assert page.locator("[data-testid=stAlertContentError]").count() == 0, f"{where}: an error box"
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert not problems, f"{where}: {problems}"
+
+
+def letter_shown(page: Page) -> str:
+    """The letter the cell view shows ("3: w"): the progress bar's while playing, else the letter slider's."""
+    texts = page.locator("[data-testid=stProgress]").all_inner_texts()  # no waiting: the bar goes when play ends
+    if texts and "letter " in texts[0]:
+        return texts[0].split("letter ", 1)[1].rsplit(" of ", 1)[0]
+    sliders = page.get_by_role("slider").all()
+    return (sliders[1].get_attribute("aria-valuetext", timeout=5000) or "") if len(sliders) > 1 else ""
+
+
+@pytest.mark.parametrize("width, height, present", SIZES, ids=["1280x800", "1920x1080-presenter"])
+def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, width, height, present):
+    url, run_id = served
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{url}/gates?run={run_id}&name=Kowalski" + ("&present=1" if present else ""))
+        page.wait_for_selector("h3:has-text('Kowalski')", timeout=120_000)
+        settle(page)
+        check_layout(page, "cell view")
+        assert letter_shown(page).endswith("i")  # the last letter first
+        page.get_by_role("button", name="Play", exact=True).click()
+        page.get_by_role("button", name="Pause", exact=True).wait_for()
+        page.locator("[data-testid=stProgress]").first.wait_for()  # the letter as it plays
+        began = time.perf_counter()
+        seen = []
+        while time.perf_counter() - began < 40:
+            shown = letter_shown(page)
+            if not seen or seen[-1] != shown:
+                seen.append(shown)
+            if not page.get_by_role("button", name="Pause", exact=True).count():
+                break  # no Pause any more: it stopped at the end
+            time.sleep(0.2)
+        seconds = time.perf_counter() - began
+        print(f"played {seen} in {seconds:.1f}s")
+        assert seen[0].startswith("1:") and seen[-1] == "8: i", seen
+        assert len(seen) >= 6, f"play skipped letters: {seen}"
+        assert seconds >= 0.7 * 7, f"too fast to read: {seconds:.1f}s for 8 letters"  # a readable pace
+        settle(page)
+        assert page.get_by_role("button", name="Play", exact=True).count()  # and offers to play again
+        page.screenshot(path=str(tmp_path / f"gates-cell-{width}.png"), full_page=True)
+        check_layout(page, "cell view after play")
+        page.get_by_role("button", name="Back").click()
+        settle(page)
+        assert letter_shown(page) == "7: k"
+        for label in VIEWS[1:]:
+            page.get_by_test_id("stButtonGroup").first.get_by_text(label, exact=True).click()
+            settle(page)
+            check_layout(page, label)
+            page.screenshot(path=str(tmp_path / f"gates-{label.replace(' ', '-').lower()}-{width}.png"),
+                            full_page=True)
+        surname = page.get_by_role("textbox", name="Surname", exact=True)
+        surname.fill(LONG)
+        surname.press("Enter")
+        settle(page)
+        for label in VIEWS:  # a 64-letter name, every view, still within the window
+            page.get_by_test_id("stButtonGroup").first.get_by_text(label, exact=True).click()
+            settle(page)
+            check_layout(page, f"{label}, 64 letters")
+            page.screenshot(path=str(tmp_path / f"gates-long-{label.replace(' ', '-').lower()}-{width}.png"),
+                            full_page=True)
+        print(f"screenshots in {tmp_path}")
+    except BaseException:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        print(f"screenshot at the failure: {tmp_path / 'failure.png'}")
+        raise
+    finally:
+        page.close()

@@ -1,0 +1,209 @@
+"""The Gates page's explanations through AppTest: every view draws what rnnviz.explain computes, the cell view
+steps and plays through a name, interventions sit next to the unchanged prediction, and an RNN run gets the parts
+that apply with a reason for the rest."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz import explain
+from rnnviz.data import load_folder
+from rnnviz.runs import load_run, train_run
+from rnnviz.train import TrainConfig
+from ui import keys, nav
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+
+
+@pytest.fixture
+def runs(tiny_data, fresh_app, isolated_runs) -> dict[str, str]:
+    ids = {}
+    for model in ("rnn", "lstm"):  # the LSTM is the newest, so the page opens on it
+        writer, result = train_run(TrainConfig(model=model, hidden_size=8, epochs=1, batch_size=8),
+                                   load_folder(tiny_data), isolated_runs)
+        assert result is not None and result.status == "finished"
+        ids[model] = writer.run_id
+    return ids
+
+
+def open_gates(name: str = "Borov", second: str = "") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(nav.GATES).run()
+    at.text_input(key=keys.GATES_NAME).input(name)
+    at.text_input(key=keys.GATES_SECOND).input(second).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def view(at: AppTest, which: str) -> AppTest:
+    at.button_group(key=keys.GATES_VIEW).set_value(which).run()
+    assert_clean(at)
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Chart specs by title (the top-3 bars have none)."""
+    found = {}
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec.get("title")
+        found[title if isinstance(title, str) else json.dumps(title)] = {"spec": spec, "chart": chart}
+    return found
+
+
+def frames(chart) -> list:
+    out = [pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().to_pandas() for d in chart.proto.datasets]
+    if chart.proto.data.data:
+        out.append(pa.ipc.open_stream(io.BytesIO(chart.proto.data.data)).read_all().to_pandas())
+    return out
+
+
+def the_run(run_id: str, isolated_runs: Path):
+    return load_run(isolated_runs / run_id)
+
+
+def test_cell_view_shows_the_step_with_its_numbers_and_steps_through_the_letters(runs, isolated_runs):
+    at = open_gates("Borov")
+    run = the_run(runs["lstm"], isolated_runs)
+    assert at.session_state[keys.GATES_LETTER] == 4  # the last letter first: the step that decides
+    unit = at.selectbox(key=keys.GATES_UNIT).value
+    top_unit = explain.unit_contributions(run.model, run.categories, "Borov").frame["unit"][0]
+    assert unit == top_unit
+    step = explain.cell_step(run.model, run.categories, "Borov", 4, unit)
+    diagram = next(c for c in at.get("vega_lite_chart") if c.proto.alt.startswith(f"Unit {unit} at letter 5"))
+    assert f"c = {step.values['c']:.2f}, h = {step.values['h']:.2f}" in diagram.proto.alt
+    equations = " ".join(m.value for m in at.markdown)
+    for line in step.equations:
+        assert line in equations
+    at.button(key="gates.back").click().run()
+    assert_clean(at)
+    assert at.session_state[keys.GATES_LETTER] == 3
+    earlier = explain.cell_step(run.model, run.categories, "Borov", 3, unit)
+    assert any(earlier.equations[4] in m.value for m in at.markdown)  # c = f·c_prev + i·g at the 4th letter
+    bars = next(v for k, v in charts(at).items() if "every unit" in k)
+    cells = frames(bars["chart"])[0]
+    assert len(cells) == 8 and sorted(cells["unit"]) == list(range(8))
+    at.button(key="gates.next").click().run()
+    assert at.session_state[keys.GATES_LETTER] == 4 and at.button(key="gates.next").disabled
+
+
+def test_play_steps_through_the_name_one_letter_a_tick_and_stops_at_the_end(runs):
+    at = open_gates("Abe")
+    at.button(key="gates.play").click().run()
+    assert_clean(at)
+    assert at.session_state[keys.GATES_LETTER] == 0 and keys.GATES_PLAYING in at.session_state
+    seen = [0]
+    for _ in range(6):  # each timer tick reruns the cell view; AppTest reruns the page by hand
+        time.sleep(1.0)
+        at.run()
+        assert_clean(at)
+        seen.append(at.session_state[keys.GATES_LETTER])
+        if keys.GATES_PLAYING not in at.session_state:
+            break
+    assert seen[:3] == [0, 1, 2] and seen[-1] == 2
+    assert keys.GATES_PLAYING not in at.session_state  # stopped at the last letter
+    assert [b for b in at.button if b.key == "gates.play"]  # and offers to play again
+
+
+def test_units_view_shows_contributions_the_explorer_and_the_span_search(runs, isolated_runs):
+    at = view(open_gates("Borov"), "units")
+    run = the_run(runs["lstm"], isolated_runs)
+    contributions = explain.unit_contributions(run.model, run.categories, "Borov")
+    found = charts(at)
+    bars = frames(found[f"units that decide {contributions.category}"]["chart"])[0]
+    assert bars["unit"].tolist() == contributions.frame["unit"].head(12).tolist()
+    assert any(f"logit {contributions.logit:.2f}" in c.value for c in at.caption)
+    unit = at.selectbox(key=keys.GATES_EXPLORE_UNIT).value
+    strips = frames(found[f"where unit {unit} is most positive (+) and negative (−)"]["chart"])[0]
+    assert strips["row"].str.startswith("+ ").any() and strips["row"].str.startswith("− ").any()
+    assert at.selectbox(key=keys.GATES_EXPLORE_KEY).options == ["cell state c", "hidden state h"]
+    at.selectbox(key=keys.GATES_UNIT_ORDER).set_value("variance").run()
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
+    assert "'rov'" in text  # the default span: the name's last three letters
+
+
+def test_why_view_draws_attribution_and_both_names_paths(runs, isolated_runs):
+    at = view(open_gates("Borov", "Tunson"), "why")
+    run = the_run(runs["lstm"], isolated_runs)
+    result = explain.attribution(run.model, run.categories, "Borov")
+    found = charts(at)
+    drawn = frames(found[f"which letters carry {result.category}"]["chart"])[0]
+    occlusion = drawn[drawn["measure"].str.startswith("occlusion")]
+    assert occlusion["value"].round(6).tolist() == result.frame["occlusion"].round(6).tolist()
+    path = next(f for f in frames(found["the hidden state's path as the letters are read"]["chart"])
+                if "series" in f)
+    assert sorted(path["series"].unique()) == ["1. Borov", "2. Tunson"] and len(path) == 5 + 6
+
+
+def test_what_if_view_puts_the_intervention_next_to_the_unchanged_prediction(runs, isolated_runs):
+    at = view(open_gates("Borov"), "whatif")
+    run = the_run(runs["lstm"], isolated_runs)
+    expected = explain.what_if(run.model, run.categories, "Borov", {"f": 0.0}, at=3)  # the default: f = 0, 4th letter
+    assert any(f"What if:** {expected.description}" in m.value for m in at.markdown)
+    drawn = frames(charts(at)["prediction: unchanged and what if"]["chart"])[0]
+    assert sorted(drawn["version"].unique()) == ["unchanged", "what if"]
+    ours = drawn.set_index(["category", "version"])["probability"]
+    for category, p in expected.intervened.top():
+        assert ours[(category, "what if")] == pytest.approx(p, abs=1e-6)
+    at.selectbox(key=keys.GATES_CLAMP_GATE).set_value("none")
+    at.selectbox(key=keys.GATES_RESET).set_value(2).run()
+    assert_clean(at)
+    reset = explain.what_if(run.model, run.categories, "Borov", reset_at=2)
+    assert any(f"What if:** {reset.description}" in m.value for m in at.markdown)
+    assert "3rd letter ('r')" in reset.description
+    at.selectbox(key=keys.GATES_CLAMP_GATE).set_value("i")
+    at.slider(key=keys.GATES_CLAMP_VALUE).set_value(1.0)
+    at.selectbox(key=keys.GATES_CLAMP_UNIT).set_value(2)
+    at.selectbox(key=keys.GATES_CLAMP_WHERE).set_value("from").run()
+    assert_clean(at)
+    both = explain.what_if(run.model, run.categories, "Borov", {"i": 1.0}, start=3, unit=2, reset_at=2)
+    assert any(f"What if:** {both.description}" in m.value for m in at.markdown)
+
+
+def test_an_rnn_run_gets_what_applies_and_a_reason_for_the_gate_views(runs):
+    at = open_gates("Borov")
+    at.selectbox(key=keys.GATES_RUN).set_value(runs["rnn"]).run()
+    assert_clean(at)
+    assert any("RNN has no gates" in i.value for i in at.info)  # the cell view
+    view(at, "heatmaps")
+    assert any("RNN has no gates" in i.value for i in at.info)
+    view(at, "units")
+    assert at.selectbox(key=keys.GATES_EXPLORE_KEY).options == ["hidden state h"]
+    assert "gate saturation" not in at.selectbox(key=keys.GATES_UNIT_ORDER).options
+    view(at, "why")
+    assert "the hidden state's path as the letters are read" in charts(at)
+    view(at, "whatif")
+    assert any("no gates to clamp" in i.value for i in at.info)
+    at.selectbox(key=keys.GATES_RESET).set_value(1).run()
+    assert_clean(at)
+    assert any("reset to 0 before the 2nd letter" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("which", ["cell", "units", "why", "whatif", "heatmaps"])
+def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
+    name = ("Borovtunsonashi" * 5)[:64]
+    at = view(open_gates(name), which)
+    if which in ("cell", "whatif"):
+        slider = at.select_slider(key=keys.GATES_LETTER if which == "cell" else keys.GATES_CLAMP_LETTER)
+        assert len(slider.options) == 64
+    if which == "why":
+        found = charts(at)
+        drawn = next(v for k, v in found.items() if k.startswith("which letters carry"))
+        assert len(drawn["spec"]["encoding"]["x"]["sort"]) == 64
+        assert drawn["spec"]["encoding"]["x"]["axis"]["labelOverlap"] is False
+    if which == "heatmaps":
+        heat = charts(at)["input gate"]["spec"]
+        assert len(heat["encoding"]["x"]["sort"]) == 64
