@@ -110,14 +110,19 @@ def is_teacher() -> bool:
     return False
 
 
+def is_mine(run_owner: str) -> bool:
+    """Whether this browser started a run owned by `run_owner`."""
+    return run_owner != TEACHER and hmac.compare_digest(str(run_owner).encode(), owner_id().encode())
+
+
 def can_manage(run_owner: str) -> bool:
     """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner`."""
-    return is_teacher() or (run_owner != TEACHER and hmac.compare_digest(run_owner, owner_id()))
+    return is_teacher() or is_mine(run_owner)
 
 
 def who(run_owner: str, run_name: str) -> str:
     """Who started a run, as plain text: 'you', their name, 'the teacher' or 'a student'."""
-    if run_owner != TEACHER and run_owner == owner_id():
+    if is_mine(run_owner):
         return "you"
     if run_name:
         return run_name
