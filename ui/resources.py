@@ -103,6 +103,14 @@ class _DataChoice:
 
 
 @st.cache_resource(show_spinner=False)
+def board_state():
+    """The class board's switches (hidden, frozen), set by the teacher; one per server."""
+    from ui.board import BoardState
+
+    return BoardState()
+
+
+@st.cache_resource(show_spinner=False)
 def _data_choice() -> _DataChoice:
     return _DataChoice()
 
