@@ -13,6 +13,7 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.data import DataError
 from rnnviz.datasets import DatasetInfo
+from rnnviz.jobs import WORKING
 from rnnviz.models import MODELS
 from rnnviz.train import TrainConfig, resolve_device
 from ui import display, frame, guards, keys, nav, owner, resources, runview, shareable
@@ -33,7 +34,8 @@ with frame.page(nav.TRAIN):
     X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
     DEMO_MODELS = ("rnn", "lstm")
 
-    REFRESH_S = 1.0  # live panel refresh while a training runs
+    REFRESH_S = 1.0  # live panel refresh while one of this browser's trainings runs (the teacher's: any)
+    WAITING_REFRESH_S = 3.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
     HELP = {
         "model": "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM written "
                  "gate by gate, so its gates can be shown.",
@@ -436,13 +438,16 @@ with frame.page(nav.TRAIN):
                      on_click=control, args=("stop", job.run_id, job.owner), width="stretch")
 
 
-    def show_job(job, overlaid: bool) -> None:
+    def show_job(job, overlaid: bool, curves: bool = True) -> None:
         with st.container(border=True):
             by = owner.who(job.owner, job.owner_name)
             st.markdown(f"**{runview.job_label(job)}** · {job.status} · {owner.plain(by)}")
             st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
             job_controls(job)
             if job.status == "queued":
+                return
+            if not curves:
+                st.caption("Pick it in Compare runs, below, to see its curves.")
                 return
             if overlaid:
                 st.caption("Its curves are in Compare runs, below.")
@@ -462,27 +467,35 @@ with frame.page(nav.TRAIN):
 
 
     def live_panel() -> None:
-        """The trainings under way (live curves; controls for their owner), this browser's queued ones with their
-        place in line, and how many more wait; refreshed every second by a fragment that exists with run_every only
-        while something is active. The whole page reruns when one of this browser's runs ends (the teacher's: any)."""
+        """This browser's trainings (live curves and controls; queued ones with their place in line), the others'
+        running ones as progress bars (the teacher sees every one in full), and how many more wait. A fragment
+        refreshes it every second while one of this browser's trainings runs, every few seconds while its runs
+        only wait or it watches others; the whole page reruns when one of its runs ends (the teacher's: any)."""
         manager = resources.job_manager()
         jobs = manager.jobs()
         watched = followed(jobs)
         announce_ended(set(st.session_state.get(keys.TRAIN_LIVE_IDS, [])) - set(watched))
         st.session_state[keys.TRAIN_LIVE_IDS] = watched
 
-        @st.fragment(run_every=REFRESH_S if any(job.active for job in jobs) else None)
+        teacher = owner.is_teacher()
+        if any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
+            every = REFRESH_S
+        else:
+            every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
+
+        @st.fragment(run_every=every)
         def panel() -> None:
             try:
                 jobs = [job for job in manager.jobs() if job.active]
                 if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
                     st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
                 overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
-                teacher = owner.is_teacher()
                 others_waiting = 0
-                for job in sorted(jobs, key=lambda j: (j.status == "queued", not mine(j), j.position or 0)):
-                    if job.status != "queued" or mine(job) or teacher:  # at most RNNVIZ_MAX_JOBS are training
+                for job in sorted(jobs, key=lambda j: (not mine(j), j.status == "queued", j.position or 0)):
+                    if mine(job) or teacher:
                         show_job(job, job.run_id in overlaid)
+                    elif job.status != "queued":  # at most RNNVIZ_MAX_JOBS: progress bars, curves on request
+                        show_job(job, job.run_id in overlaid, curves=job.run_id in overlaid)
                     else:
                         others_waiting += 1
                 if others_waiting:

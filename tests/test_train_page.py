@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.data import load_folder
 from rnnviz.train import TrainConfig
 from tests.conftest import tiny_names
 from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
@@ -336,13 +335,14 @@ def test_live_charts_use_point_tooltips_and_finished_ones_the_hover_rule():
 
 def test_the_live_panel_of_a_running_training_draws_without_the_hover_rule(tiny_data):
     manager = resources.job_manager()
-    run_id = manager.start(TrainConfig(model="rnn", hidden_size=8, epochs=200, batch_size=8, eval_every=1),
-                           load_folder(tiny_data))
+    at = open_train({"model": "rnn", "hidden_size": "8", "epochs": "200", "batch_size": "8", "eval_every": "1"})
+    button(at, "Start training").click().run()  # its own training: the live panel draws its curves
+    (run_id,) = manager.active_ids()
     try:
         deadline = time.time() + 60
         while not manager.get(run_id).rows and time.time() < deadline:
             time.sleep(0.05)
-        at = open_train()
+        at.run()
         assert_clean(at)
         assert manager.get(run_id).active
         live = [c for c in charts_of(at) if json.loads(c.proto.spec).get("title") in ("loss", "accuracy")]
