@@ -422,7 +422,7 @@ with frame.page(nav.TRAIN):
         left, right, _ = st.columns([1, 1, 6])
         if job.status == "queued":
             left.button("Cancel", key=f"cancel-{job.run_id}", icon=":material/close:", on_click=control,
-                        args=("cancel", job.run_id, job.owner), width="stretch", help="Take it out of the queue.")
+                        args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
             return
         if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
             left.button("Pause", key=f"pause-{job.run_id}", icon=":material/pause:", disabled=True, width="stretch")
