@@ -163,3 +163,19 @@ def test_runs_record_their_owner_and_command_line_runs_belong_to_the_teacher(tmp
                           owner_name="  Ana\n\x00 <b>Maria</b> " + "z" * 40)
     (info,) = [i for i in list_runs(tmp_path / "runs") if i.run_id == writer.run_id]
     assert info.owner == "x1" and info.owner_name == "Ana <b>Maria</b> zzzzzzz" and len(info.owner_name) <= 24
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_the_app_restarts_the_queue_a_previous_server_left(tiny_data, isolated_runs):
+    from ui import resources
+
+    before = JobManager(isolated_runs, max_concurrent=1)
+    running = before.start(TrainConfig(**LONG), load_folder(tiny_data))
+    waiting = before.start(TrainConfig(**QUICK), load_folder(tiny_data), owner="ben", owner_name="Ben")
+    before.shutdown()
+    resources._job_manager.clear()  # a new server process
+    manager = resources.job_manager()
+    job = manager.get(waiting)
+    assert job is not None and job.owner == "ben" and job.status in ("queued", "running", "finished")
+    assert manager.wait(waiting, 60).status == "finished"
+    assert {i.run_id: i.status for i in list_runs(isolated_runs)} == {running: "stopped", waiting: "finished"}
