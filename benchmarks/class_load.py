@@ -58,6 +58,22 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, all its threads together (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -213,11 +229,13 @@ def start_server(runs: Path, data: Path, port: int, log: Path, max_jobs: int) ->
 async def drive(students: list[Student], batch: int, deadline: float, server_pid: int,
                 memory: dict[str, float]) -> None:
     peak = {"mb": 0.0}
+    loads: list[float] = []
     stop = asyncio.Event()
 
     async def sample() -> None:
         while not stop.is_set():
             peak["mb"] = max(peak["mb"], rss_mb(server_pid))
+            loads.append(load_average())
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -226,12 +244,15 @@ async def drive(students: list[Student], batch: int, deadline: float, server_pid
             await asyncio.gather(*(s.connect(timeout=max(5.0, deadline - time.time()))
                                    for s in students[first:first + batch]))
         memory["connected"] = rss_mb(server_pid)
+        memory["cpu_at_clicks"] = cpu_s(server_pid)
         await asyncio.gather(*(s.start() for s in students))  # everyone clicks Start at once
         await asyncio.gather(*(s.watch(deadline) for s in students if s.run_id))
+        memory["cpu_at_end"] = cpu_s(server_pid)
     finally:
         stop.set()
         await sampler
         memory["peak"] = peak["mb"]
+        memory["load"] = statistics.fmean(loads) if loads else 0.0
         await asyncio.gather(*(s.close() for s in students if hasattr(s, "ws")), return_exceptions=True)
 
 
@@ -312,6 +333,10 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
         "rss_connected_mb": round(memory.get("connected", 0.0), 1),
         "rss_peak_mb": round(memory.get("peak", 0.0), 1),
         "rss_after_mb": round(memory.get("after", 0.0), 1),
+        "server_cpu_s": round(memory.get("cpu_at_end", 0.0) - memory.get("cpu_at_clicks", 0.0), 1),
+        "server_cores_busy": round((memory.get("cpu_at_end", 0.0) - memory.get("cpu_at_clicks", 0.0))
+                                   / max(1e-9, results[-1] - clicked), 2) if results else None,
+        "machine_load_average": round(memory.get("load", 0.0), 1),
         "server_tracebacks": server_log.count("Traceback"),
         "wall_s": round(time.time() - began, 1),
         "cpus": os.cpu_count(),

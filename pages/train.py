@@ -35,7 +35,7 @@ with frame.page(nav.TRAIN):
     DEMO_MODELS = ("rnn", "lstm")
 
     REFRESH_S = 1.0  # live panel refresh while one of this browser's trainings runs (the teacher's: any)
-    WAITING_REFRESH_S = 3.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
+    WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
     HELP = {
         "model": "RNN: the tutorial's recurrent net (no gates). nn.LSTM: PyTorch's LSTM. MyLSTM: the same LSTM written "
                  "gate by gate, so its gates can be shown.",
