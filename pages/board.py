@@ -16,9 +16,9 @@ with frame.page(nav.BOARD):
     teacher = owner.is_teacher()
     if teacher:
         hidden, frozen_at = state.read()
-        left, right, _ = st.columns([2, 2, 4])
-        hide = left.toggle("Hide the board from students", value=hidden, key=board.HIDE_KEY)
-        freeze = right.toggle("Freeze the board", value=frozen_at is not None, key=board.FREEZE_KEY,
+        left, right, _ = st.columns([3, 3, 4])
+        hide = left.toggle("Hide from students", value=hidden, key=board.HIDE_KEY)
+        freeze = right.toggle("Freeze", value=frozen_at is not None, key=board.FREEZE_KEY,
                               help="Runs that finish from now on wait off the board until you unfreeze it.")
         state.set(hidden=hide, frozen=freeze)
     hidden, frozen_at = state.read()
@@ -42,7 +42,7 @@ with frame.page(nav.BOARD):
             st.info("No finished runs yet: they appear here as trainings finish.", icon=":material/leaderboard:")
             return
         st.dataframe(
-            ranked, hide_index=True, width="stretch", height=display.height(520),
+            ranked, hide_index=True, width="stretch", height=display.height(min(600, 40 + 35 * (len(ranked) + 1))),
             column_order=[c for c in ranked.columns if c not in ("id", "finished")],
             column_config={
                 "rank": st.column_config.NumberColumn(width="small"),

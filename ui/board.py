@@ -17,8 +17,8 @@ from rnnviz.runs import TEACHER, RunInfo
 from ui import keys, runview
 
 HIDE_KEY, FREEZE_KEY = keys.BOARD_HIDE, keys.BOARD_FREEZE
-COLUMNS = ["rank", "who", "model", "hidden", "epochs", "lr", "batch", "optimizer", "balanced loss", "seed",
-           "val acc", "val balanced acc", "test acc", "time s", "finished", "id"]
+COLUMNS = ["rank", "who", "model", "val acc", "val balanced acc", "test acc", "hidden", "epochs", "lr", "batch",
+           "optimizer", "balanced loss", "seed", "time s", "finished", "id"]
 
 
 @dataclass
