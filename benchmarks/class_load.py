@@ -104,7 +104,7 @@ class Student:
     clicked: float = 0.0
     finished: float = 0.0
     reruns: list[tuple[float, float]] = field(default_factory=list)  # (started at, seconds) of each fragment rerun
-    full_reruns: int = 0
+    full_reruns: int = 0  # whole-page runs (the rest are the live panel's fragment alone)
 
     @property
     def token(self) -> str:
@@ -150,7 +150,6 @@ class Student:
                 pages = {page.url_pathname: page.page_script_hash for page in message.new_session.app_pages}
                 if len(pages) > 1:  # the very first run of a deep link lists its own page alone, under another hash
                     self.page_hash = pages.get("train", self.page_hash)
-                self.full_reruns += 1
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
                 self._read(message.delta.new_element)
             elif kind == "auto_rerun":
@@ -158,6 +157,7 @@ class Student:
             elif kind == "stop_auto_rerun":
                 self.fragment = ""
             elif kind == "script_finished" and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self.full_reruns += message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
                 return
 
     def _read(self, element) -> None:
@@ -287,6 +287,7 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
     students = max(1, min(int(students), MAX_STUDENTS))
     data = Path(data or os.environ.get("RNNVIZ_DATA", ROOT / "data" / "names")).expanduser()
     began = time.time()
+    client_cpu = time.process_time()
     deadline = began + timeout
     with tempfile.TemporaryDirectory(prefix="rnnviz-class-") as tmp:
         runs, log, port = Path(tmp) / "runs", Path(tmp) / "server.log", free_port()
@@ -337,6 +338,8 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
         "server_cores_busy": round((memory.get("cpu_at_end", 0.0) - memory.get("cpu_at_clicks", 0.0))
                                    / max(1e-9, results[-1] - clicked), 2) if results else None,
         "machine_load_average": round(memory.get("load", 0.0), 1),
+        "load_client_cpu_s": round(time.process_time() - client_cpu, 1),  # these simulated students' own cost
+        "full_page_runs": sum(s.full_reruns for s in class_),
         "server_tracebacks": server_log.count("Traceback"),
         "wall_s": round(time.time() - began, 1),
         "cpus": os.cpu_count(),
