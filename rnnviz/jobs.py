@@ -36,6 +36,7 @@ from .train import Control, TrainConfig
 
 WORKING = ("running", "paused", "stopping")  # holding a worker; stopping: asked to stop, final evaluation under way
 ACTIVE = ("queued", *WORKING)
+CANCELLED = "cancelled"  # taken out of the queue before it started
 NOT_STARTED = "not started"  # a queued training a restarted server could not start (its data is gone)
 KEEP_ENDED = 64  # ended jobs remembered for the pages' end-of-run notices; older ones live on disk only
 DEFAULT_MAX_QUEUE = 60
@@ -362,6 +363,8 @@ class JobManager:
             del self._jobs[run_id]
             self._save_queue()
         job.dataset = job.split = None
+        with job.lock:
+            job.status = CANCELLED  # for anyone still holding it (wait); the manager has forgotten it
         job.done.set()
         return True
 
