@@ -419,11 +419,11 @@ with frame.page(nav.TRAIN):
         """Pause / Resume and Stop, or Cancel while queued: for the run's owner and the teacher only."""
         if not owner.can_manage(job.owner):
             return
-        left, right, _ = st.columns([1, 1, 6])
         if job.status == "queued":
-            left.button("Cancel", key=f"cancel-{job.run_id}", icon=":material/close:", on_click=control,
-                        args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
+            st.button("Cancel", key=f"cancel-{job.run_id}", icon=":material/close:", on_click=control,
+                      args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
             return
+        left, right, _ = st.columns([1, 1, 6])
         if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
             left.button("Pause", key=f"pause-{job.run_id}", icon=":material/pause:", disabled=True, width="stretch")
             right.button("Stop", key=f"stop-{job.run_id}", icon=":material/stop:", disabled=True, width="stretch")
