@@ -19,6 +19,7 @@ with frame.page(nav.HOME):
 
     WHAT = {
         nav.TRAIN: "Start trainings, watch and compare their curves; the demo races RNN against nn.LSTM",
+        nav.BOARD: "The class's finished runs, ranked by validation accuracy",
         nav.EVALUATE: "Confusion matrices, per-language scores and learning replay",
         nav.GATES: "Gates, cell state and prediction, letter by letter, for any surname",
         nav.WHY: "Why the LSTM wins: gradients over distance, a memory probe, gate saturation",

@@ -13,8 +13,9 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.data import DataError
 from rnnviz.datasets import DatasetInfo
+from rnnviz.jobs import WORKING
 from rnnviz.train import SETTINGS, TrainConfig, resolve_device
-from ui import display, frame, guards, keys, nav, resources, runview, shareable
+from ui import display, frame, guards, keys, nav, owner, resources, runview, shareable
 
 with frame.page(nav.TRAIN):
 
@@ -27,11 +28,13 @@ with frame.page(nav.TRAIN):
     CURVES = "train.curves"  # their values, kept across page switches
     LINK_NOTICE = "train.link_notice"  # what the opening link had that could not be used
     DEMO_ERROR = "train.demo_error"  # why the demo did not start, shown under its button
+    AUTO_SEED = "train.auto_seed"  # the seed picked for this browser, while no link fixed one
     SURNAMES = ""  # the dataset choice meaning "the current data folder"
     X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
     DEMO_MODELS = ("rnn", "lstm")
 
-    REFRESH_S = 1.0  # live panel refresh while a training runs
+    REFRESH_S = 1.0  # live panel refresh while one of this browser's trainings runs (the teacher's: any)
+    WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
     HELP = {
         "data": "The surname data is the folder picked on the Data page; named datasets are added there too. "
                 "A run remembers its dataset, so Evaluate and Gates reload the right names.",
@@ -102,6 +105,8 @@ with frame.page(nav.TRAIN):
         params = st.query_params.to_dict()
         train, curves = shareable.parse_train(params, dataset_names), shareable.parse_curves(params)
         st.session_state[SAVED] = {name: train.values[name] for name in TrainConfig().to_dict()}
+        if "seed" not in params:  # each student's own seed, so the class board shows real variation
+            st.session_state[SAVED]["seed"] = st.session_state[AUTO_SEED] = owner.default_seed()
         st.session_state[DATA_CHOICE] = train.values[shareable.DATASET]
         st.session_state[CURVES] = dict(curves.values)
         for key in [*(field_key(name) for name in FIELDS), DATA, SMOOTH, XAXIS, LOG]:
@@ -117,8 +122,27 @@ with frame.page(nav.TRAIN):
 
     def link_query(data_name: str) -> dict[str, str]:
         curves = curve_settings()
-        return {**shareable.train_query(settings(), data_name),
-                **shareable.curves_query(curves[shareable.SMOOTH], curves[shareable.XAXIS], curves[shareable.LOG])}
+        query = {**shareable.train_query(settings(), data_name),
+                 **shareable.curves_query(curves[shareable.SMOOTH], curves[shareable.XAXIS], curves[shareable.LOG])}
+        if seed_is_own():
+            query.pop("seed", None)  # a student's own seed stays theirs: whoever opens the link gets their own
+        return query
+
+
+    def seed_is_own() -> bool:
+        """Whether the form's seed is the one picked for this browser (no link fixed it, nobody changed it)."""
+        return AUTO_SEED in st.session_state and st.session_state[AUTO_SEED] == settings().get("seed")
+
+
+    def seed_caption() -> None:
+        seed = settings().get("seed")
+        if seed_is_own():
+            st.caption(f"Your seed is {seed}, picked for this browser: each student's runs start from other weights "
+                       "and split the names differently, so the class board shows real variation. A link with a "
+                       "seed gives everyone the same one.")
+        else:
+            st.caption(f"Seed {seed} is fixed (by the link or by hand): everyone with this seed trains on the same "
+                       "split from the same starting weights.")
 
 
     def sync_url(data_name: str) -> None:
@@ -131,10 +155,18 @@ with frame.page(nav.TRAIN):
 
 
     def page_url() -> str | None:
+        """The page's address as the browser has it; else built from the Host header the browser sent."""
         try:
-            return st.context.url
+            url = st.context.url
         except (AttributeError, RuntimeError):
-            return None
+            url = None
+        if url:
+            return url
+        try:
+            host = st.context.headers.get("Host")
+        except (AttributeError, RuntimeError):
+            host = None
+        return f"http://{host}/{nav.url_path(nav.TRAIN)}" if host and shareable.is_host(host) else None
 
 
     # ---------------------------------------------------------------- datasets
@@ -191,11 +223,23 @@ with frame.page(nav.TRAIN):
         try:
             config = TrainConfig.from_dict(settings())
             resolve_device(config.device)
-            run_id = resources.job_manager().start(config, dataset)
+            manager = resources.job_manager()
+            run_id = manager.start(config, dataset, **owned())
         except guards.USER_ERRORS as exc:
             st.session_state[keys.TRAIN_START_ERROR] = f"Not started: {guards.one_line(exc)}"
         else:
-            st.session_state[keys.TRAIN_NOTICE] = f"Started {runview.model_label(config.model)} as run {run_id}."
+            job = manager.get(run_id)
+            if job is not None and job.status == "queued":
+                st.session_state[keys.TRAIN_NOTICE] = (
+                    f"Queued {runview.model_label(config.model)} as run {run_id}: it starts by itself when a worker "
+                    "is free; cancel it below if you change your mind.")
+            else:
+                st.session_state[keys.TRAIN_NOTICE] = f"Started {runview.model_label(config.model)} as run {run_id}."
+
+
+    def owned() -> dict:
+        """Who a training started here belongs to; the teacher is not held to the per-student cap."""
+        return {"owner": owner.owner_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
 
 
     def apply_settings() -> bool:
@@ -210,7 +254,7 @@ with frame.page(nav.TRAIN):
         return True
 
 
-    def demo_configs(seed: int = 0) -> list[TrainConfig]:
+    def demo_configs(seed: int) -> list[TrainConfig]:
         """The report's comparison: the default settings, each model at its own hidden size, one seed (so one split)."""
         return [TrainConfig(model=model, seed=seed) for model in DEMO_MODELS]
 
@@ -218,21 +262,15 @@ with frame.page(nav.TRAIN):
     def start_demo(dataset) -> None:
         """Demo button callback: RNN and nn.LSTM on the same split, overlaid in Compare runs."""
         manager = resources.job_manager()
-        limit, busy = resources.max_jobs(), len(manager.active_ids())
-        configs = demo_configs()
-        if limit - busy < len(configs):
-            why = (f"this server runs at most {limit} training at once (RNNVIZ_MAX_JOBS)" if limit < len(configs)
-                   else f"{busy} trainings are already running (the limit is {limit}): "
-                        "wait for one to finish or stop one")
-            st.session_state[DEMO_ERROR] = f"Demo not started: it runs {len(configs)} trainings at once and {why}"
-            return
+        seed = int(settings().get("seed", 0))
+        configs = demo_configs(seed)
         started = []
         try:
             resolve_device(configs[0].device)
             first = configs[0]
             split = resources.split_of(dataset, first.val_fraction, first.test_fraction, first.seed)
             for config in configs:
-                started.append(manager.start(config, dataset, split))
+                started.append(manager.start(config, dataset, split, **owned()))
         except guards.USER_ERRORS as exc:
             for run_id in started:  # half a demo compares nothing
                 try:
@@ -242,8 +280,10 @@ with frame.page(nav.TRAIN):
             st.session_state[DEMO_ERROR] = f"Demo not started: {guards.one_line(exc)}"
             return
         st.session_state[keys.TRAIN_COMPARE_CHOICE] = started
+        waiting = any((job := manager.get(run_id)) is not None and job.status == "queued" for run_id in started)
         st.session_state[keys.TRAIN_NOTICE] = (
-            "Demo started: RNN and nn.LSTM on the same split (seed 0) — watch them side by side in Compare runs.")
+            f"Demo {'queued' if waiting else 'started'}: RNN and nn.LSTM on the same split (seed {seed}) — watch "
+            "them side by side in Compare runs" + (" once they start." if waiting else "."))
 
 
     # ---------------------------------------------------------------- the form
@@ -291,16 +331,22 @@ with frame.page(nav.TRAIN):
             b2.form_submit_button("Update link", icon=":material/link:", on_click=apply_settings, width="stretch",
                                   help="Put these settings in the page's address (and the Copy link box) "
                                        "without starting a training.")
+        seed_caption()
         if keys.TRAIN_START_ERROR in st.session_state:
             st.error(st.session_state.pop(keys.TRAIN_START_ERROR), icon=":material/error:")
 
 
     def share_box(where, data_name: str) -> None:
-        link = shareable.share_link(page_url(), link_query(data_name))
+        url = page_url()
+        link = shareable.share_link(url, link_query(data_name))
         with where.popover("Link" if display.presenting() else "Copy link", icon=":material/link:", width="stretch"):
             st.caption("This link opens the Train page with these settings, dataset and curve display "
                        "(the copy icon is at the box's right).")
             st.code(link, language=None, wrap_lines=True)
+            if shareable.is_loopback(url):
+                st.caption("This browser reached the app at its own address, which no other computer can open: "
+                           "open the app at the server's network address (see Serving a class in the README) "
+                           "and copy the link there.")
 
 
     def curve_controls() -> None:
@@ -334,8 +380,20 @@ with frame.page(nav.TRAIN):
     # ---------------------------------------------------------------- live trainings
 
 
+    def control(action: str, run_id: str, run_owner: str) -> None:
+        """A run control's callback; the owner is checked again when the click arrives."""
+        if owner.can_manage(run_owner):
+            getattr(resources.job_manager(), action)(run_id)
+
+
     def job_controls(job) -> None:
-        manager = resources.job_manager()
+        """Pause / Resume and Stop, or Cancel while queued: for the run's owner and the teacher only."""
+        if not owner.can_manage(job.owner):
+            return
+        if job.status == "queued":
+            st.button("Cancel", key=f"cancel-{job.run_id}", icon=":material/close:", on_click=control,
+                      args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
+            return
         left, right, _ = st.columns([1, 1, 6])
         if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
             left.button("Pause", key=f"pause-{job.run_id}", icon=":material/pause:", disabled=True, width="stretch")
@@ -343,19 +401,25 @@ with frame.page(nav.TRAIN):
             return
         if job.status == "paused":
             left.button("Resume", key=f"resume-{job.run_id}", icon=":material/play_arrow:",
-                        on_click=manager.resume, args=(job.run_id,), width="stretch")
+                        on_click=control, args=("resume", job.run_id, job.owner), width="stretch")
         else:
             left.button("Pause", key=f"pause-{job.run_id}", icon=":material/pause:",
-                        on_click=manager.pause, args=(job.run_id,), width="stretch")
+                        on_click=control, args=("pause", job.run_id, job.owner), width="stretch")
         right.button("Stop", key=f"stop-{job.run_id}", icon=":material/stop:",
-                     on_click=manager.stop, args=(job.run_id,), width="stretch")
+                     on_click=control, args=("stop", job.run_id, job.owner), width="stretch")
 
 
-    def show_job(job, overlaid: bool) -> None:
+    def show_job(job, overlaid: bool, curves: bool = True) -> None:
         with st.container(border=True):
-            st.markdown(f"**{runview.job_label(job)}** · {job.status}")
+            by = owner.who(job.owner, job.owner_name)
+            st.markdown(f"**{runview.job_label(job)}** · {job.status} · {owner.plain(by)}")
             st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
             job_controls(job)
+            if job.status == "queued":
+                return
+            if not curves:
+                st.caption("Pick it in Compare runs, below, to see its curves.")
+                return
             if overlaid:
                 st.caption("Its curves are in Compare runs, below.")
                 return
@@ -364,22 +428,50 @@ with frame.page(nav.TRAIN):
                        live=True)
 
 
-    def live_panel() -> None:
-        """Active trainings, refreshed every second by a fragment that exists with run_every only while one runs."""
-        manager = resources.job_manager()
-        active = sorted(manager.active_ids())
-        announce_ended(set(st.session_state.get(keys.TRAIN_LIVE_IDS, [])) - set(active))
-        st.session_state[keys.TRAIN_LIVE_IDS] = active
+    def followed(jobs) -> list[str]:
+        """The active runs whose end this session announces: its own (the teacher's: every one)."""
+        return sorted(job.run_id for job in jobs if job.active and (owner.is_teacher() or mine(job)))
 
-        @st.fragment(run_every=REFRESH_S if active else None)
+
+    def mine(job) -> bool:
+        return owner.is_mine(job.owner)
+
+
+    def live_panel() -> None:
+        """This browser's trainings (live curves and controls; queued ones with their place in line), the others'
+        running ones as progress bars (the teacher sees every one in full), and how many more wait. A fragment
+        refreshes it every second while one of this browser's trainings runs, every few seconds while its runs
+        only wait or it watches others; the whole page reruns when one of its runs ends (the teacher's: any)."""
+        manager = resources.job_manager()
+        jobs = manager.jobs()
+        watched = followed(jobs)
+        announce_ended(set(st.session_state.get(keys.TRAIN_LIVE_IDS, [])) - set(watched))
+        st.session_state[keys.TRAIN_LIVE_IDS] = watched
+
+        teacher = owner.is_teacher()
+        if any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
+            every = REFRESH_S
+        else:
+            every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
+
+        @st.fragment(run_every=every)
         def panel() -> None:
             try:
                 jobs = [job for job in manager.jobs() if job.active]
-                if sorted(job.run_id for job in jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
+                if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
                     st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
                 overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
-                for job in jobs:
-                    show_job(job, job.run_id in overlaid)
+                others_waiting = 0
+                for job in sorted(jobs, key=lambda j: (not mine(j), j.status == "queued", j.position or 0)):
+                    if mine(job) or teacher:
+                        show_job(job, job.run_id in overlaid)
+                    elif job.status != "queued":  # at most RNNVIZ_MAX_JOBS: progress bars, curves on request
+                        show_job(job, job.run_id in overlaid, curves=job.run_id in overlaid)
+                    else:
+                        others_waiting += 1
+                if others_waiting:
+                    st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
+                               f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
             except guards.USER_ERRORS as exc:
                 st.error(guards.one_line(exc), icon=":material/error:")
 
@@ -509,6 +601,11 @@ with frame.page(nav.TRAIN):
                            mime="application/octet-stream", icon=":material/download:", disabled=not model.is_file(),
                            on_click="ignore", width="stretch",
                            help="A PyTorch checkpoint with its config: python -m rnnviz predict --run FOLDER NAME")
+        if not owner.can_manage(info.owner):
+            st.caption(f"Started by {owner.plain(owner.who(info.owner, info.owner_name))}: only they or the teacher "
+                       "can delete it.")
+            st.session_state.pop(keys.TRAIN_CONFIRM_DELETE, None)
+            return
         if c3.button("Delete…", icon=":material/delete:", width="stretch"):
             st.session_state[keys.TRAIN_CONFIRM_DELETE] = run_id
         if st.session_state.get(keys.TRAIN_CONFIRM_DELETE) == run_id:
@@ -518,6 +615,8 @@ with frame.page(nav.TRAIN):
             if yes.button("Yes, delete", type="primary", width="stretch"):
                 st.session_state.pop(keys.TRAIN_CONFIRM_DELETE, None)
                 with guards.reported("Not deleted: "):
+                    if not owner.can_manage(info.owner):  # checked again: the click may come from an old page
+                        raise PermissionError("only its owner or the teacher can delete it")
                     resources.job_manager().delete(run_id)
                     st.session_state[keys.TRAIN_NOTICE] = f"Deleted {labels[run_id]}."
                     st.rerun()

@@ -7,6 +7,7 @@
   model.pt        final weights with config, categories and alphabet
   summary.json    written last: status, epochs done, seconds, final accuracies
   .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
+<runs>/.queue.json        trainings waiting for a worker (rnnviz.jobs), so a restarted server can start them
 
 A run without summary.json is "running" while some process holds its lock, else "interrupted"
 (the training process died): its config and curves so far stay readable.
@@ -48,6 +49,9 @@ METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" would let "id\n" in
 FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
+QUEUE_FILE = ".queue.json"
+TEACHER = "teacher"  # the owner of runs trained with the command line, and of runs from before owners
+OWNER_NAME_LIMIT = 24  # characters of a display name kept with a run
 
 
 class RunError(ValueError):
@@ -166,6 +170,15 @@ def new_run_id(config: TrainConfig) -> str:
     return f"{stamp}-{config.model}-s{config.seed}-{os.urandom(2).hex()}"
 
 
+def clean_name(value: Any) -> str:
+    """A display name as it is kept: text only, control characters and runs of spaces folded, at most
+    OWNER_NAME_LIMIT characters. Pages show it as plain text."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return text[:OWNER_NAME_LIMIT].strip()
+
+
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -174,7 +187,8 @@ class RunWriter:
     """Subscribes to a Trainer's events and keeps the run folder up to date."""
 
     def __init__(self, root: Path, config: TrainConfig, dataset_source: Path | str,
-                 categories: list[str], run_id: str | None = None, snapshots: bool = True):
+                 categories: list[str], run_id: str | None = None, snapshots: bool = True,
+                 owner: str = TEACHER, owner_name: str = ""):
         self.root = Path(root)
         self.config = config
         self.categories = list(categories)
@@ -193,7 +207,7 @@ class RunWriter:
             write_json(staging / "config.json", {
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
-                "created": time.time(),
+                "created": time.time(), "owner": owner or TEACHER, "owner_name": clean_name(owner_name),
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
@@ -297,6 +311,8 @@ class RunInfo:
     created: float = 0.0
     error: str = ""
     data: str = ""
+    owner: str = TEACHER
+    owner_name: str = ""
 
     @property
     def model(self) -> str:
@@ -340,6 +356,8 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
         info.categories = categories
         info.created = float(meta.get("created") or path.stat().st_mtime)
         info.data = str(meta.get("data", ""))
+        info.owner = str(meta.get("owner") or TEACHER)
+        info.owner_name = clean_name(meta.get("owner_name"))
     except (RunError, ValueError, TypeError, OSError) as exc:
         info.error = str(exc)
         return info
@@ -490,10 +508,12 @@ def delete_run(root: Path, run_id: str) -> None:
 
 
 def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,
-              run_id: str | None = None, split=None) -> tuple[RunWriter, TrainResult | None]:
+              run_id: str | None = None, split=None, owner: str = TEACHER,
+              owner_name: str = "") -> tuple[RunWriter, TrainResult | None]:
     """Train and record a run; an exception marks it failed (with the message) and is re-raised."""
     trainer = Trainer(config, dataset, control, split)
-    writer = RunWriter(root, config, dataset.source, dataset.categories, run_id).attach(trainer)
+    writer = RunWriter(root, config, dataset.source, dataset.categories, run_id, owner=owner,
+                       owner_name=owner_name).attach(trainer)
     try:
         for event, fn in (callbacks or []):
             trainer.add_callback(event, fn)
@@ -509,3 +529,29 @@ def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=
     finally:
         writer.close()
     return writer, result
+
+
+def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:
+    """Record the trainings waiting for a worker (in order); no file when none wait."""
+    path = Path(root) / QUEUE_FILE
+    try:
+        if entries:
+            write_json(path, {"format": FORMAT_VERSION, "queued": entries})
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot record the queue in {root}: {exc.strerror or exc}") from None
+
+
+def read_queue(root: Path) -> list[dict[str, Any]]:
+    """The trainings a previous server left waiting, in order; entries that cannot be read are dropped."""
+    path = Path(root) / QUEUE_FILE
+    if not path.exists():
+        return []
+    try:
+        values = _read_json(path)
+    except RunError:
+        return []
+    entries = values.get("queued") if values.get("format") == FORMAT_VERSION else None
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("config"), dict)
+            and isinstance(e.get("run_id"), str)] if isinstance(entries, list) else []

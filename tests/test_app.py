@@ -271,15 +271,18 @@ def test_pause_resume_and_stop_buttons_control_the_training(tiny_data):
     assert time.perf_counter() - began < 15
 
 
-def test_starting_beyond_the_job_limit_says_so(tiny_data, monkeypatch):
+def test_starting_beyond_the_job_limit_queues_and_a_third_is_refused_in_one_line(tiny_data, monkeypatch):
     monkeypatch.setenv("RNNVIZ_MAX_JOBS", "1")
     at = open_page(nav.TRAIN)
     fill_form(at, hidden_size=8, epochs=200, batch_size=4)
     submit(at)
     submit(at)
-    assert not at.exception
-    assert at.error[0].value.startswith("Not started: 1 trainings are already running (the limit is 1)")
-    assert len(resources.job_manager().jobs()) == 1
+    assert not at.exception and not at.error
+    assert sorted(job.status for job in resources.job_manager().jobs()) == ["queued", "running"]
+    assert at.success[0].value.startswith("Queued")
+    submit(at)
+    assert at.error[0].value.startswith("Not started: you already have 2 trainings running or queued (at most 2")
+    assert len(resources.job_manager().jobs()) == 2
 
 
 def test_bad_setting_is_refused_with_one_line(tiny_data, monkeypatch):
@@ -316,9 +319,12 @@ def test_overlay_choice_survives_a_page_switch(tiny_runs):
     assert at.multiselect(key="train.compare").value == [tiny_runs["mylstm"]]
 
 
-def test_delete_asks_for_confirmation_then_removes_the_run(tiny_runs, isolated_runs):
+def test_delete_asks_for_confirmation_then_removes_the_run(tiny_runs, isolated_runs, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_TEACHER_KEY", "the-key")
     at = open_page(nav.TRAIN)
     at.selectbox(key="train.manage").set_value(tiny_runs["rnn"]).run()
+    assert "Delete…" not in [b.label for b in at.button], "runs of the command line are the teacher's"
+    at.sidebar.text_input(key="app.owner.key_input").input("the-key").run()
     next(b for b in at.button if b.label == "Delete…").click().run()
     assert "cannot be undone" in at.warning[0].value
     assert (isolated_runs / tiny_runs["rnn"]).is_dir()

@@ -1,6 +1,7 @@
 """Many hands on one JobManager and one runs folder: a class clicking Start, Stop, Pause and Delete at the same
 time, and pages listing runs while trainings write them. No call fails except with its documented one-line error,
-the limit of trainings is never passed, and no run is lost, duplicated or seen half-written.
+no more trainings than the limit ever hold a worker (the rest wait in line), and no run is lost, duplicated or seen
+half-written.
 
 The same with real browsers is in test_multi_browser.py.
 """
@@ -14,14 +15,15 @@ import time
 import pytest
 
 from rnnviz import jobs, runs
-from rnnviz.jobs import ACTIVE, JobLimitError, JobManager
-from rnnviz.runs import RunError, list_runs, load_metrics
+from rnnviz.jobs import WORKING, JobLimitError, JobManager
+from rnnviz.runs import RunError, list_runs, load_metrics, read_queue
 from rnnviz.train import TrainConfig, Trainer
 
 LIMIT = 2
 LONG = {"model": "lstm", "hidden_size": 8, "batch_size": 4, "epochs": 200, "eval_every": 1}
 SHORT = {"model": "rnn", "hidden_size": 8, "batch_size": 16, "epochs": 1, "eval_every": 1}
-EXPECTED = (JobLimitError, RunError)  # "the limit is 2", "no run ...", "still training" and the like
+QUEUE = 3  # a short queue, so that some starts are refused for a full queue
+EXPECTED = (JobLimitError, RunError)  # "the queue is full", "no run ...", "still training" and the like
 
 
 class Hands:
@@ -33,6 +35,7 @@ class Hands:
         self.lock = threading.Lock()
         self.started: list[str] = []
         self.deleted: list[str] = []
+        self.cancelled: list[str] = []  # taken out of the line before they started
         self.refused: dict[str, list[str]] = {}
         self.unexpected: list[str] = []
         self.over_limit: list[int] = []
@@ -54,6 +57,9 @@ class Hands:
             manager.delete(run_id)
             with self.lock:
                 self.deleted.append(run_id)
+        elif action == "stop" and run_id and manager.cancel(run_id):
+            with self.lock:
+                self.cancelled.append(run_id)
         elif action in ("stop", "pause", "resume") and run_id:
             getattr(manager, action)(run_id)
         elif action == "list":
@@ -62,9 +68,9 @@ class Hands:
                     self.unexpected.append(f"half-written run {info.run_id}: {info.error}")
         elif action == "read" and run_id and (manager.root / run_id).is_dir():
             load_metrics(manager.root / run_id)
-        active = sum(job.status in ACTIVE for job in manager.jobs())
-        if active > LIMIT:
-            self.over_limit.append(active)
+        working = sum(job.status in WORKING for job in manager.jobs())
+        if working > LIMIT:
+            self.over_limit.append(working)
 
     def work(self, seed: int) -> None:
         rng = random.Random(seed)
@@ -88,7 +94,7 @@ def warm(tiny_dataset):
 
 def test_start_stop_pause_delete_from_many_threads_keep_every_run_consistent(tmp_path, warm):
     tiny_dataset = warm
-    manager = JobManager(tmp_path / "runs", max_concurrent=LIMIT)
+    manager = JobManager(tmp_path / "runs", max_concurrent=LIMIT, max_queue=QUEUE)
     hands = Hands(manager, tiny_dataset, seconds=4.0)
     threads = [threading.Thread(target=hands.work, args=(seed,), name=f"hand-{seed}") for seed in range(6)]
     for thread in threads:
@@ -102,9 +108,11 @@ def test_start_stop_pause_delete_from_many_threads_keep_every_run_consistent(tmp
     assert hands.over_limit == []
     assert len(hands.started) >= 4 and hands.refused.get("JobLimitError"), (hands.started, hands.refused)
     assert len(set(hands.started)) == len(hands.started), "a run id was handed out twice"
-    deleted = set(hands.deleted)
-    kept = set(hands.started) - deleted
-    on_disk = {path.name for path in manager.root.iterdir()}
+    deleted = set(hands.deleted) | set(hands.cancelled)
+    waiting = {entry["run_id"] for entry in read_queue(manager.root)}  # still in line when the server stopped
+    assert waiting <= set(hands.started) - deleted
+    kept = set(hands.started) - deleted - waiting
+    on_disk = {path.name for path in manager.root.iterdir()} - {runs.QUEUE_FILE}
     assert on_disk == kept, "no run lost, none left behind half-deleted, no stray temporary folders"
     infos = list_runs(manager.root)
     assert {info.run_id for info in infos} == kept
@@ -138,10 +146,9 @@ def test_pages_listing_runs_while_two_trainings_write_never_see_a_broken_run(tmp
     for reader in readers:
         reader.start()
     try:
-        for _ in range(3):
-            ids = [manager.start(TrainConfig(**SHORT, seed=seed), tiny_dataset) for seed in (1, 2)]
-            with pytest.raises(JobLimitError, match="the limit is 2"):
-                manager.start(TrainConfig(**SHORT, seed=3), tiny_dataset)
+        for _ in range(2):
+            ids = [manager.start(TrainConfig(**SHORT, seed=seed), tiny_dataset) for seed in (1, 2, 3)]
+            assert manager.get(ids[2]).status in ("queued", "running")
             for run_id in ids:
                 assert manager.wait(run_id, 60).status == "finished"
     finally:

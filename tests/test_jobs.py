@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rnnviz.data import Split, split_dataset
-from rnnviz.jobs import JobLimitError, JobManager
+from rnnviz.jobs import JobManager
 from rnnviz.runs import list_runs
 from rnnviz.train import TrainConfig
 from tests.helpers import wait_for
@@ -40,15 +40,13 @@ def test_a_finished_job_has_its_summary_and_every_row(manager, tiny_dataset):
     assert [info.run_id for info in list_runs(manager.root)] == [run_id]
 
 
-def test_the_limit_of_concurrent_trainings_is_enforced(tmp_path, tiny_dataset):
+def test_a_training_beyond_the_limit_waits_and_starts_when_a_worker_frees(tmp_path, tiny_dataset):
     manager = JobManager(tmp_path / "runs", max_concurrent=1)
     try:
         first = manager.start(TrainConfig(**LONG), tiny_dataset)
-        with pytest.raises(JobLimitError, match="limit is 1"):
-            manager.start(TrainConfig(**QUICK), tiny_dataset)
-        manager.stop(first)
-        manager.wait(first, 30)
         second = manager.start(TrainConfig(**QUICK), tiny_dataset)
+        assert manager.get(second).status == "queued" and not (manager.root / second).exists()
+        manager.stop(first)
         assert manager.wait(second, 60).status == "finished"
     finally:
         manager.shutdown()

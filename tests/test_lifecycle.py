@@ -165,9 +165,12 @@ def app_data(tmp_path, monkeypatch):
     resources._data_choice.clear()
 
 
-def test_deleting_a_running_training_from_the_train_page_stops_it_first(app_data, tiny_dataset, isolated_runs):
+def test_deleting_a_running_training_from_the_train_page_stops_it_first(app_data, tiny_dataset, isolated_runs,
+                                                                        monkeypatch):
+    monkeypatch.setenv("RNNVIZ_TEACHER_KEY", "the-key")  # the run below is the teacher's: only they may delete it
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page(nav.TRAIN).run()
+    at.sidebar.text_input(key="app.owner.key_input").input("the-key").run()
     manager = resources.job_manager()
     run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
     wait_for(lambda: manager.get(run_id).step >= 1, what="a first step")

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.data import load_folder
 from rnnviz.train import TrainConfig
 from tests.conftest import tiny_names
 from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
@@ -147,7 +146,8 @@ def test_demo_starts_rnn_and_lstm_on_one_split_and_overlays_them(tiny_data):
     jobs = resources.job_manager().jobs()
     configs = {job.config.model: job.config for job in jobs}
     assert sorted(configs) == ["lstm", "rnn"]
-    defaults = {k: v for k, v in TrainConfig().to_dict().items() if k != "model"}
+    seed = form(at, "seed").value  # the student's own seed, the same for both models
+    defaults = {k: v for k, v in TrainConfig(seed=seed).to_dict().items() if k != "model"}
     for config in configs.values():  # the report's settings: defaults, hidden size per model, one seed
         assert {k: v for k, v in config.to_dict().items() if k != "model"} == defaults
     run_ids = {job.config.model: job.run_id for job in jobs}
@@ -182,23 +182,28 @@ def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_da
         manager.stop(job.run_id)
 
 
-@pytest.mark.parametrize("limit, running, reason", [
-    ("1", 0, "this server runs at most 1 training at once"),
-    ("2", 1, "1 trainings are already running (the limit is 2)"),
-])
-def test_demo_respects_the_job_limit_with_one_line(tiny_data, monkeypatch, limit, running, reason):
-    monkeypatch.setenv("RNNVIZ_MAX_JOBS", limit)
+def test_demo_beyond_the_worker_limit_waits_in_the_queue(tiny_data, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "1")
     at = open_train()
-    if running:
-        form(at, "hidden_size").set_value(8)
-        form(at, "epochs").set_value(200)
-        form(at, "batch_size").set_value(4)
-        button(at, "Start training").click().run()
+    button(at, "Demo: RNN vs nn.LSTM").click().run()
+    assert_clean(at)
+    statuses = sorted(job.status for job in resources.job_manager().jobs())
+    assert statuses in (["queued", "running"], ["finished", "running"], ["finished", "finished"]), statuses
+    assert any("Demo queued" in s.value or "Demo started" in s.value for s in at.success)
+    assert [job.status for job in wait_for_jobs()] == ["finished", "finished"]
+
+
+def test_demo_is_refused_in_one_line_when_the_student_already_has_two_runs(tiny_data):
+    at = open_train()
+    form(at, "hidden_size").set_value(8)
+    form(at, "epochs").set_value(200)
+    form(at, "batch_size").set_value(4)
+    button(at, "Start training").click().run()
     button(at, "Demo: RNN vs nn.LSTM").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("Demo not started:") and reason in errors[0]
-    assert len(resources.job_manager().jobs()) == running
+    assert len(errors) == 1 and errors[0].startswith("Demo not started: you already have 2 trainings"), errors
+    assert len(resources.job_manager().jobs()) == 1, "half a demo is taken back"
     for job in resources.job_manager().jobs():
         resources.job_manager().stop(job.run_id)
 
@@ -330,13 +335,14 @@ def test_live_charts_use_point_tooltips_and_finished_ones_the_hover_rule():
 
 def test_the_live_panel_of_a_running_training_draws_without_the_hover_rule(tiny_data):
     manager = resources.job_manager()
-    run_id = manager.start(TrainConfig(model="rnn", hidden_size=8, epochs=200, batch_size=8, eval_every=1),
-                           load_folder(tiny_data))
+    at = open_train({"model": "rnn", "hidden_size": "8", "epochs": "200", "batch_size": "8", "eval_every": "1"})
+    button(at, "Start training").click().run()  # its own training: the live panel draws its curves
+    (run_id,) = manager.active_ids()
     try:
         deadline = time.time() + 60
         while not manager.get(run_id).rows and time.time() < deadline:
             time.sleep(0.05)
-        at = open_train()
+        at.run()
         assert_clean(at)
         assert manager.get(run_id).active
         live = [c for c in charts_of(at) if json.loads(c.proto.spec).get("title") in ("loss", "accuracy")]

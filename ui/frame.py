@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ui import display, guards, nav, presenter, resources
+from ui import display, guards, nav, owner, presenter, resources
 
 APP_TITLE = "rnnviz: see how recurrent networks learn"
 
@@ -35,6 +35,7 @@ def page(path: str) -> Iterator[None]:
     navigation()
     resources.warm_up()
     display.presenter_toggle()
+    owner.sidebar()
     try:
         yield
     except Exception as exc:  # st.stop() and reruns are BaseExceptions and pass through

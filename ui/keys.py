@@ -48,6 +48,19 @@ GATES_RESET = "gates.reset"
 DATA_FOLDER = "data.folder"
 DATA_SAMPLE_CATEGORY = "data.sample_category"
 
+# Board page
+BOARD_HIDE = "board.hide"  # the teacher's switches
+BOARD_FREEZE = "board.freeze"
+
 # Whole app
+OWNER_TOKEN = "app.owner.token"  # this browser's owner token (ui/owner.py)
+OWNER_NAME = "app.owner.name"  # its display name, cleaned
+OWNER_NAME_INPUT = "app.owner.name_input"
+OWNER_TEACHER = "app.owner.teacher"  # the teacher proof, once the key was entered
+OWNER_KEY_INPUT = "app.owner.key_input"  # emptied as soon as it is read
+OWNER_KEY_ERROR = "app.owner.key_error"
+OWNER_LEAVE = "app.owner.leave"
+OWNER_FORGET_TEACHER = "app.owner.forget_teacher"  # left teacher mode: the cookie's proof no longer counts
+OWNER_COOKIES = "app.owner.cookies"  # the cookie values this browser has, as far as the app knows
 PRESENTER = "app.presenter"  # presenter mode on or off for this session, seeded from ?present=1
 PRESENTER_TOGGLE = "app.presenter.toggle"  # the sidebar switch that sets PRESENTER

@@ -19,10 +19,12 @@ GATES = "pages/gates.py"
 WHY = "pages/why.py"
 REPORT = "pages/report.py"
 DATA = "pages/data.py"
+BOARD = "pages/board.py"
 
 PAGES = (
     (HOME, "Home", ":material/home:"),
     (TRAIN, "Train", ":material/model_training:"),
+    (BOARD, "Class board", ":material/leaderboard:"),
     (EVALUATE, "Evaluate", ":material/grid_on:"),
     (GATES, "Gates", ":material/tune:"),
     (WHY, "Why LSTM?", ":material/psychology:"),

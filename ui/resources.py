@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from rnnviz.runs import LoadedRun, RunInfo
 
 DEFAULT_MAX_JOBS = 2
+PER_STUDENT = 2  # trainings one browser may have running or queued at once (the teacher is not capped)
+MAX_QUEUE = 60  # trainings waiting for a worker, the whole class together
 # The models are small and the server shares its cores with every training: there one torch thread trains many
 # times faster than two (docs/benchmarks.md, "Torch threads on a shared server"), as the command line does.
 TORCH_THREADS = 1
@@ -63,7 +65,15 @@ def _job_manager(root: str, limit: int) -> JobManager:
     from rnnviz.jobs import JobManager
 
     torch_threads()
-    return JobManager(Path(root), limit)
+    manager = JobManager(Path(root), limit, per_owner=PER_STUDENT, max_queue=MAX_QUEUE)
+    manager.restore_queue(_queued_dataset)  # trainings a previous server left waiting start again, in order
+    return manager
+
+
+def _queued_dataset(folder: str) -> NameDataset:
+    if not folder:
+        raise DataError("the training recorded no data folder")
+    return dataset_at(Path(folder))
 
 
 def runs_root() -> Path:
@@ -90,6 +100,14 @@ class _DataChoice:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.folder: Path | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def board_state():
+    """The class board's switches (hidden, frozen), set by the teacher; one per server."""
+    from ui.board import BoardState
+
+    return BoardState()
 
 
 @st.cache_resource(show_spinner=False)

@@ -87,6 +87,7 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
             "val acc": _percent(summary.get("val_accuracy")),
             "test acc": _percent(summary.get("test_accuracy")),
             "time s": _percent(summary.get("train_seconds")),
+            "by": info.owner_name,
             "note": note,
             "id": info.run_id,
         })
@@ -95,9 +96,10 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
                      "optimizer": job.config.optimizer, "lr": job.config.learning_rate,
                      "schedule": job.config.lr_schedule, "batch": job.config.batch_size,
                      "epochs": str(job.config.epochs), "seed": job.config.seed, "status": job.status,
-                     "val acc": None, "test acc": None, "time s": None, "note": job.message, "id": job.run_id})
+                     "val acc": None, "test acc": None, "time s": None, "by": job.owner_name, "note": job.message,
+                     "id": job.run_id})
     columns = ["run", "model", "hidden", "optimizer", "lr", "schedule", "batch", "epochs", "seed", "status",
-               "val acc", "test acc", "time s", "note", "id"]
+               "val acc", "test acc", "time s", "by", "note", "id"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -117,8 +119,24 @@ def snapshot_arg(option: int | str | None) -> int | None:
     return None if option in (None, FINAL) else int(option)
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_text(job: JobSnapshot) -> str:
+    """'queued: 3rd in line, about 25 s' (or what is known so far)."""
+    if job.position is None:
+        return "queued: starting…"
+    wait = f", about {format_seconds(job.wait_s)}" if job.wait_s is not None else ""
+    return f"queued: {ordinal(job.position)} in line{wait}"
+
+
 def progress_text(job: JobSnapshot, epochs: int) -> str:
     """'epoch 2.4 / 8 · step 1,234 / 4,096 · 5,210 names/s · ETA 12 s' (or what is known so far)."""
+    if job.status == "queued":
+        return queue_text(job)
     if not job.rows:
         return "starting… (splitting the data and building the model)"
     row = job.rows[-1]

@@ -228,3 +228,23 @@ def share_link(page_url: str | None, query: Mapping[str, str], page_path: str = 
     base = (page_url or page_path).split("?", 1)[0].split("#", 1)[0]
     return f"{base}?{urlencode(dict(query))}" if query else base
 
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
+
+
+def is_host(host: str) -> bool:
+    """Whether a Host header looks like a host name or address with an optional port (nothing else to build on)."""
+    import re
+
+    return bool(re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", host or ""))
+
+
+def is_loopback(url: str | None) -> bool:
+    """Whether a page address only works on the server itself (localhost, 127.0.0.1, ::1)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK or host.startswith("127.")

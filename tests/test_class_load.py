@@ -1,0 +1,23 @@
+"""A small class on the real server (benchmarks/class_load.py with 5 students on tiny data): everyone clicks Start
+at once, 2 train and 3 wait in the queue, and every student's result arrives; no run lost or duplicated."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import class_load
+from tests.conftest import write_tiny_folder
+
+
+@pytest.mark.slow
+def test_five_students_each_get_their_result(tmp_path):
+    data = write_tiny_folder(tmp_path / "names")
+    report = class_load.run(students=5, batch=5, data=data, timeout=240,
+                            query="model=rnn&hidden_size=8&epochs=3&batch_size=8", settle_s=1.0)
+    assert report["refused"] == []
+    assert report["results_arrived"] == 5 and report["finished"] == 5 and report["runs_on_disk"] == 5
+    assert report["lost"] == 0 and report["duplicated"] == 0 and report["owners_distinct"]
+    assert report["results"] and all(r.startswith("finished: validation accuracy") for r in report["results"])
+    assert report["rerun_while_waiting_count"] > 0 and report["rerun_while_waiting_p95_s"] is not None
+    assert report["rss_peak_mb"] >= report["rss_before_mb"] > 0
+    assert report["server_tracebacks"] == 0

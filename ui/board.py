@@ -1,0 +1,77 @@
+"""The class board: the class's finished runs ranked by validation accuracy, then balanced accuracy.
+
+`ranking` is a plain function over rnnviz.runs.RunInfo (tested without a browser); `BoardState` holds the
+teacher's switches (hide, freeze), one per server, shared by every session through ui.resources.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rnnviz.runs import TEACHER, RunInfo
+from ui import keys, runview
+
+HIDE_KEY, FREEZE_KEY = keys.BOARD_HIDE, keys.BOARD_FREEZE
+COLUMNS = ["rank", "who", "model", "val acc", "val balanced acc", "test acc", "hidden", "epochs", "lr", "batch",
+           "optimizer", "balanced loss", "seed", "time s", "finished", "id"]
+
+
+@dataclass
+class BoardState:
+    """The teacher's switches for the board: hidden from students, or frozen at a moment (finished runs after
+    it wait until it is unfrozen)."""
+
+    hidden: bool = False
+    frozen_at: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def set(self, hidden: bool | None = None, frozen: bool | None = None) -> None:
+        with self.lock:
+            if hidden is not None:
+                self.hidden = hidden
+            if frozen is not None:
+                self.frozen_at = (self.frozen_at or time.time()) if frozen else None
+
+    def read(self) -> tuple[bool, float | None]:
+        with self.lock:
+            return self.hidden, self.frozen_at
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value == value else None
+
+
+def who(info: RunInfo) -> str:
+    return info.owner_name or ("teacher" if info.owner == TEACHER else "anonymous")
+
+
+def ranking(infos: Iterable[RunInfo], frozen_at: float | None = None) -> pd.DataFrame:
+    """Finished runs with a validation accuracy, best first (ties: balanced accuracy, then who finished first);
+    with `frozen_at`, only those that had finished by then."""
+    rows = []
+    for info in infos:
+        summary, config = info.summary, info.config
+        val = _number(summary.get("val_accuracy"))
+        finished = _number(summary.get("finished")) or info.created
+        if info.status != "finished" or info.error or val is None:
+            continue
+        if frozen_at is not None and finished > frozen_at:
+            continue
+        rows.append({
+            "who": who(info), "model": runview.model_label(info.model), "hidden": runview.hidden_of(config),
+            "epochs": config.get("epochs"), "lr": config.get("learning_rate"), "batch": config.get("batch_size"),
+            "optimizer": config.get("optimizer"), "balanced loss": bool(config.get("class_balanced")),
+            "seed": config.get("seed"), "val acc": val,
+            "val balanced acc": _number(summary.get("val_balanced_accuracy")),
+            "test acc": _number(summary.get("test_accuracy")), "time s": _number(summary.get("train_seconds")),
+            "finished": finished, "id": info.run_id,
+        })
+    rows.sort(key=lambda r: (-r["val acc"], -(r["val balanced acc"] or 0.0), r["finished"], r["id"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return pd.DataFrame(rows, columns=COLUMNS)
