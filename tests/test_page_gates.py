@@ -197,7 +197,7 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
     name = ("Borovtunsonashi" * 5)[:64]
     at = view(open_gates(name), which)
     if which in ("cell", "whatif"):
-        slider = at.select_slider(key=keys.GATES_LETTER if which == "cell" else keys.GATES_CLAMP_LETTER)
+        slider = at.select_slider(key=keys.GATES_LETTER_SLIDER if which == "cell" else keys.GATES_CLAMP_LETTER)
         assert len(slider.options) == 64
     if which == "why":
         found = charts(at)
@@ -207,3 +207,24 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
     if which == "heatmaps":
         heat = charts(at)["input gate"]["spec"]
         assert len(heat["encoding"]["x"]["sort"]) == 64
+
+
+def test_every_explanation_chart_is_valid_vega_lite():
+    """The explanation charts skip altair's validation when drawn (for speed), so it is done here once."""
+    import numpy as np
+    import pandas as pd
+
+    from rnnviz import charts
+
+    values = {k: 0.5 for k in ("c_prev", "h_prev", "i", "f", "g", "o", "f_c", "i_g", "c", "tanh_c", "h")}
+    units = pd.DataFrame({"unit": [0, 1], **{k: [0.1, -0.2] for k in ("c_prev", "f", "i", "g", "o", "c",
+                                                                       "delta_c", "h")}})
+    strips = charts.letter_strips_frame([("+ Abe (A)", "Abe", [0.1, 0.9, -0.8])])
+    built = [charts.cell_diagram(values, "a", 0, scale=1.6), charts.unit_step_bars(units, 1),
+             charts.letter_strips(strips, "t", "v", scale=1.6)]
+    for chart in built:
+        spec = chart.to_dict(validate=True)
+        assert spec["title"] and spec["layer"]
+    nodes, edges, heads = charts.cell_frames(values, "a")
+    assert len(nodes) == len(charts.CELL_NODES) and np.isnan(nodes.set_index("line1")["value"]["letter 'a'"])
+    assert set(heads["angle"]) <= {0, 90, 180, 270} and len(edges) == len(charts.CELL_EDGES)
