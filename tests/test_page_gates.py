@@ -228,3 +228,13 @@ def test_every_explanation_chart_is_valid_vega_lite():
     nodes, edges, heads = charts.cell_frames(values, "a")
     assert len(nodes) == len(charts.CELL_NODES) and np.isnan(nodes.set_index("line1")["value"]["letter 'a'"])
     assert set(heads["angle"]) <= {0, 90, 180, 270} and len(edges) == len(charts.CELL_EDGES)
+
+
+def test_a_name_that_cleans_to_a_trailing_space_keeps_every_view_in_range(runs):
+    at = open_gates("Borovtunsonashi")
+    for which in ("cell", "units", "why", "whatif"):
+        view(at, which)
+        at.text_input(key=keys.GATES_NAME).input("Łukasz-Żółć 2").run()  # "ukaszZoc " before the 2 is dropped
+        assert_clean(at)
+        at.text_input(key=keys.GATES_NAME).input("Borovtunsonashi").run()
+        assert_clean(at)
