@@ -346,7 +346,11 @@ with frame.page(nav.GATES):
 
     # ------------------------------------------------------------------ what if
     elif view == "whatif":
-        w1, w2, w3, w4 = st.columns([2, 2, 2, 3], gap="medium")
+        controls, outcome = st.columns([2, 3], gap="large")  # the outcome beside the controls, above the fold
+        with controls:
+            w1, w2 = st.columns(2, gap="small")
+            w3, w4 = st.columns(2, gap="small")
+            w5, w6 = st.columns(2, gap="small")
         clamps = {}
         unit = at = start = None
         if gates:
@@ -362,7 +366,7 @@ with frame.page(nav.GATES):
             keep_choice(keys.GATES_CLAMP_WHERE, ["at", "from"], "at")
             where = w4.selectbox("where", ["at", "from"], key=keys.GATES_CLAMP_WHERE,
                                  format_func={"at": "at one letter", "from": "from a letter on"}.get)
-            letter = w4.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
+            letter = w5.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
                                       format_func=lambda k: letter_name(used, k))
             if gate != "none":
                 clamps = {gate: value}
@@ -372,18 +376,18 @@ with frame.page(nav.GATES):
             w1.info("The RNN has no gates to clamp; resetting its state works.", icon=":material/info:")
         reset_options = ["none", *letters[1:]]
         keep_choice(keys.GATES_RESET, reset_options, "none")
-        reset = (w1 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=keys.GATES_RESET,
+        reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=keys.GATES_RESET,
                                                 format_func=lambda k: "no reset" if k == "none" else
                                                 letter_name(used, k))
         result = explain.what_if(run.model, run.categories, typed, clamps, at, start, unit,
                                  None if reset == "none" else int(reset))
-        left, right = st.columns([3, 2], gap="large")
-        display.chart(charts.what_if_chart(result.frame()), "what-if", where=left, data=result.frame(),
-                      alt=f"What if: {result.description}")
-        with right:
-            st.markdown(f"**What if:** {result.description}.")
+        with outcome:
             before, after = result.unchanged.top(1)[0], result.intervened.top(1)[0]
-            st.markdown(f"Unchanged: **{before[0]} {before[1]:.1%}** → what if: **{after[0]} {after[1]:.1%}**.")
+            st.markdown(f"**What if:** {result.description}.  \nUnchanged: **{before[0]} {before[1]:.1%}** → "
+                        f"what if: **{after[0]} {after[1]:.1%}**.")
+            display.chart(charts.what_if_chart(result.frame(), height=display.height(34 * len(result.frame()) // 2)),
+                          "what-if", data=result.frame(), alt=f"What if: {result.description}")
+        with controls:
             st.caption("Forget gate 0 at a letter wipes the cell's memory of everything before it; resetting the "
                        "state before a letter is exactly reading the name from that letter on.")
 
