@@ -537,11 +537,11 @@ def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int =
         tooltip=[alt.Tooltip(field="line1", type="nominal", title="box"),
                  alt.Tooltip(field="value", type="quantitative", format=".4f")],
     )
-    ink = alt.Color(field="ink", type="nominal", scale=None)
+    ink = alt.Fill(field="ink", type="nominal", scale=None)  # fill, not color: the boxes' colour scale is theirs
     first = alt.Chart(nodes).mark_text(dy=-8 * scale, fontSize=round((FONT_SIZE - 1) * scale)).encode(
-        x=x, y=y, text=alt.Text(field="line1", type="nominal"), color=ink)
+        x=x, y=y, text=alt.Text(field="line1", type="nominal"), fill=ink)
     second = alt.Chart(nodes).mark_text(dy=9 * scale, fontSize=round(FONT_SIZE * scale), fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text(field="line2", type="nominal"), color=ink)
+        x=x, y=y, text=alt.Text(field="line2", type="nominal"), fill=ink)
     return _quick_layer([lines, arrows, boxes, first, second],
                         f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)", height,
                         view=alt.ViewConfig(stroke=None))
@@ -613,18 +613,17 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     cell = round(cell * scale)
     rows = list(dict.fromkeys(frame["row"]))
     longest = int(frame["position"].max()) + 1 if len(frame) else 1
-    base = alt.Chart(frame)
+    base = alt.Chart(frame.assign(ink=np.where(frame["value"].abs() > 0.6, "white", "#111")))
     x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
     rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
                                                              legend=alt.Legend(orient="top", gradientLength=200,
                                                                                titleLimit=0)),
                                    tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
-    text = alt.Chart(frame.assign(ink=np.where(frame["value"].abs() > 0.6, "white", "#111"))).mark_text(
-        fontSize=round(FONT_SIZE * scale), font="monospace").encode(
-        x=x, y=y, text=alt.Text(field="letter", type="nominal"), color=alt.Color(field="ink", type="nominal",
-                                                                                 scale=None))
-    return _quick_layer([rect, text], title, alt.Step(cell + 4), width=alt.Step(cell))
+    text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
+        x=x, y=y, text=alt.Text(field="letter", type="nominal"),
+        fill=alt.Fill(field="ink", type="nominal", scale=None))  # fill, not color: the rects' colour scale is theirs
+    return _style(alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4)))
 
 
 def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None = None) -> alt.Chart:

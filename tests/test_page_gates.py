@@ -225,6 +225,21 @@ def test_every_explanation_chart_is_valid_vega_lite():
     for chart in built:
         spec = chart.to_dict(validate=True)
         assert spec["title"] and spec["layer"]
+    from rnnviz import export
+
+    contributions = pd.DataFrame({"unit": [3, 1], "h": [0.5, -0.2], "weight": [1.0, 2.0], "contribution": [0.5, -0.4]})
+    attribution = pd.DataFrame({"position": [0, 1], "label": ["0:A", "1:b"], "letter": ["A", "b"],
+                                "occlusion": [np.nan, 0.3], "gradient_x_input": [0.1, 0.2]})
+    path = pd.DataFrame({"series": ["1. Ab"] * 2, "position": [0, 1], "label": ["0:A", "1:b"], "letter": ["A", "b"],
+                         "x": [0.0, 1.0], "y": [1.0, 0.0]})
+    background = pd.DataFrame({"x": [0.0, 1.0], "y": [0.5, 0.2], "category": ["A", "B"], "name": ["Ab", "Ba"]})
+    whatif = pd.DataFrame({"category": ["A", "A"], "version": ["unchanged", "what if"], "probability": [0.6, 0.2]})
+    matches = pd.DataFrame({"category": ["A", "A"], "shares": ["yes", "no"], "names": [3, 1]})
+    built += [charts.contributions_chart(contributions, "A"), charts.attribution_chart(attribution, "A"),
+              charts.hidden_path_chart(background, path, (0.3, 0.1)), charts.what_if_chart(whatif),
+              charts.span_matches_chart(matches, "ov")]
+    for chart in built:  # Vega-Lite compiles and draws each (a valid spec can still fail to draw)
+        assert export.chart_bytes(chart, "svg").lstrip().startswith(b"<svg")
     nodes, edges, heads = charts.cell_frames(values, "a")
     assert len(nodes) == len(charts.CELL_NODES) and np.isnan(nodes.set_index("line1")["value"]["letter 'a'"])
     assert set(heads["angle"]) <= {0, 90, 180, 270} and len(edges) == len(charts.CELL_EDGES)
