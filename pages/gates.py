@@ -144,6 +144,7 @@ with frame.page(nav.GATES):
         header(reading, column)
     reading = shown[0][0]  # the views explain the first name
     used = reading.used
+    typed = reading.name  # what the library is given: it cleans the typed text the same way every time
     letters = list(range(len(used)))
 
 
@@ -217,7 +218,7 @@ with frame.page(nav.GATES):
                             format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                             help="Units are listed by how much they decide the prediction (first: the most).")
         t = st.session_state[keys.GATES_LETTER]
-        step = explain.cell_step(run.model, run.categories, used, t, unit)
+        step = explain.cell_step(run.model, run.categories, typed, t, unit)
         left, right = st.columns([3, 2], gap="large")
         with left:
             display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
@@ -239,14 +240,14 @@ with frame.page(nav.GATES):
         if not gates:
             st.info(NO_GATES, icon=":material/info:")
         else:
-            contributions = explain.unit_contributions(run.model, run.categories, used)
+            contributions = explain.unit_contributions(run.model, run.categories, typed)
             order = contributions.frame["unit"].tolist()
             every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
             st.fragment(cell_view, run_every=every)(order, order[0])
 
     # ------------------------------------------------------------------ what the units do
     elif view == "units":
-        contributions = explain.unit_contributions(run.model, run.categories, used)
+        contributions = explain.unit_contributions(run.model, run.categories, typed)
         left, right = st.columns([2, 3], gap="large")
         with left:
             display.chart(charts.contributions_chart(contributions.frame, contributions.category,
@@ -298,7 +299,7 @@ with frame.page(nav.GATES):
             threshold = 0.3
             if not display.presenting():
                 threshold = s2.number_input("Threshold |h|", 0.05, 0.95, 0.3, 0.05, key=keys.GATES_SPAN_THRESHOLD)
-            search = explain.span_search(run.model, run.categories, atlas, used, min(a, b), max(a, b) + 1,
+            search = explain.span_search(run.model, run.categories, atlas, typed, min(a, b), max(a, b) + 1,
                                          threshold=threshold)
             if search.units.empty:
                 st.info(f"No unit's h stays beyond ±{threshold:g} across '{search.span}': try fewer letters or a "
@@ -327,7 +328,7 @@ with frame.page(nav.GATES):
 
     # ------------------------------------------------------------------ where the prediction comes from
     elif view == "why":
-        result = explain.attribution(run.model, run.categories, used)
+        result = explain.attribution(run.model, run.categories, typed)
         display.chart(charts.attribution_chart(result.frame, result.category, height=display.height(220)),
                       "attribution", data=result.frame,
                       alt=f"Letters carrying {result.category}: " + ", ".join(
@@ -337,7 +338,7 @@ with frame.page(nav.GATES):
                    "Gradient × input: how fast log p rises with the letter, a first-order estimate of the same.")
         atlas = atlas_or_explain()
         if atlas is not None:
-            path = explain.hidden_path(run.model, run.categories, atlas, [r.used for r, _ in shown])
+            path = explain.hidden_path(run.model, run.categories, atlas, [r.name for r, _ in shown])
             display.chart(charts.hidden_path_chart(path.background, path.path, path.explained,
                                                    height=display.height(380)), "hidden-path", data=path.path)
             st.caption("Each dot is a validation name's final hidden state, projected to 2-D (PCA). The line is the "
@@ -345,7 +346,11 @@ with frame.page(nav.GATES):
 
     # ------------------------------------------------------------------ what if
     elif view == "whatif":
-        w1, w2, w3, w4 = st.columns([2, 2, 2, 3], gap="medium")
+        controls, outcome = st.columns([2, 3], gap="large")  # the outcome beside the controls, above the fold
+        with controls:
+            w1, w2 = st.columns(2, gap="small")
+            w3, w4 = st.columns(2, gap="small")
+            w5, w6 = st.columns(2, gap="small")
         clamps = {}
         unit = at = start = None
         if gates:
@@ -361,7 +366,7 @@ with frame.page(nav.GATES):
             keep_choice(keys.GATES_CLAMP_WHERE, ["at", "from"], "at")
             where = w4.selectbox("where", ["at", "from"], key=keys.GATES_CLAMP_WHERE,
                                  format_func={"at": "at one letter", "from": "from a letter on"}.get)
-            letter = w4.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
+            letter = w5.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
                                       format_func=lambda k: letter_name(used, k))
             if gate != "none":
                 clamps = {gate: value}
@@ -371,18 +376,18 @@ with frame.page(nav.GATES):
             w1.info("The RNN has no gates to clamp; resetting its state works.", icon=":material/info:")
         reset_options = ["none", *letters[1:]]
         keep_choice(keys.GATES_RESET, reset_options, "none")
-        reset = (w1 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=keys.GATES_RESET,
+        reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=keys.GATES_RESET,
                                                 format_func=lambda k: "no reset" if k == "none" else
                                                 letter_name(used, k))
-        result = explain.what_if(run.model, run.categories, used, clamps, at, start, unit,
+        result = explain.what_if(run.model, run.categories, typed, clamps, at, start, unit,
                                  None if reset == "none" else int(reset))
-        left, right = st.columns([3, 2], gap="large")
-        display.chart(charts.what_if_chart(result.frame()), "what-if", where=left, data=result.frame(),
-                      alt=f"What if: {result.description}")
-        with right:
-            st.markdown(f"**What if:** {result.description}.")
+        with outcome:
             before, after = result.unchanged.top(1)[0], result.intervened.top(1)[0]
-            st.markdown(f"Unchanged: **{before[0]} {before[1]:.1%}** → what if: **{after[0]} {after[1]:.1%}**.")
+            st.markdown(f"**What if:** {result.description}.  \nUnchanged: **{before[0]} {before[1]:.1%}** → "
+                        f"what if: **{after[0]} {after[1]:.1%}**.")
+            display.chart(charts.what_if_chart(result.frame(), height=display.height(34 * len(result.frame()) // 2)),
+                          "what-if", data=result.frame(), alt=f"What if: {result.description}")
+        with controls:
             st.caption("Forget gate 0 at a letter wipes the cell's memory of everything before it; resetting the "
                        "state before a letter is exactly reading the name from that letter on.")
 
@@ -391,7 +396,7 @@ with frame.page(nav.GATES):
         if not gates:
             st.info(NO_GATES, icon=":material/info:")
             st.stop()
-        traces = [trace_name(run.model, run.categories, r.used) for r, _ in shown]
+        traces = [trace_name(run.model, run.categories, r.name) for r, _ in shown]
         h1, h2 = st.columns([2, 3] if not display.presenting() else [0.01, 4], gap="medium")
         order_by = "index"  # presenter mode keeps the plain unit order and hides the control
         if not display.presenting():

@@ -512,49 +512,66 @@ def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int =
     """One LSTM step of one unit as a diagram: the cell state runs along the top, the gates below it, the letter
     and the previous h feed the gates from the bottom; every box shows its value. `scale` enlarges the text."""
     nodes, edges, heads = cell_frames(values, letter)
-    x = alt.X("x:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None)
-    y = alt.Y("y:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None)
-    lines = alt.Chart(edges).mark_rule(color="#555", strokeWidth=2).encode(x=x, y=y, x2="x2:Q", y2="y2:Q")
+    # Box corners and colours as columns, not transforms or conditions: typed channels build fastest.
+    nodes = nodes.assign(left=nodes["x"] - nodes["half"], right=nodes["x"] + nodes["half"], bottom=nodes["y"] - 0.55,
+                         top=nodes["y"] + 0.55, shade=nodes["value"].fillna(0.0),
+                         ink=np.where(nodes["light"], "white", "#111"))
+    xs, ys = alt.Scale(domain=[-0.2, 12.4]), alt.Scale(domain=[-0.7, 6.7])
+    x, y = alt.X(field="x", type="quantitative", scale=xs, axis=None), alt.Y(field="y", type="quantitative", scale=ys,
+                                                                           axis=None)
+    lines = alt.Chart(edges).mark_rule(color="#555", strokeWidth=2).encode(
+        x=x, y=y, x2=alt.X2(field="x2"), y2=alt.Y2(field="y2"))
     arrows = alt.Chart(heads).mark_point(shape="triangle-up", filled=True, color="#555", size=90 * scale ** 2,
-                                         opacity=1).encode(
-        x=x, y=y, angle=alt.Angle("angle:Q", scale=None))
+                                         opacity=1).encode(x=x, y=y, angle=alt.Angle(field="angle", type="quantitative",
+                                                                                      scale=None))
     boxes = alt.Chart(nodes).mark_rect(stroke="#333", strokeWidth=1, cornerRadius=4).encode(
-        x=alt.X("left:Q", scale=alt.Scale(domain=[-0.2, 12.4]), axis=None), x2="right:Q",
-        y=alt.Y("bottom:Q", scale=alt.Scale(domain=[-0.7, 6.7]), axis=None), y2="top:Q",
-        color=alt.condition("isValid(datum.value)", alt.Color("value:Q", scale=VALUE_SCALE, title=VALUE_TITLE,
-                                                              legend=alt.Legend(orient="bottom", gradientLength=240,
-                                                                                titleLimit=0)),
-                            alt.value("#eeeeee")),
-        tooltip=[alt.Tooltip("line1:N", title="box"), alt.Tooltip("value:Q", format=".4f")],
-    ).transform_calculate(left="datum.x - datum.half", right="datum.x + datum.half", bottom="datum.y - 0.55",
-                          top="datum.y + 0.55")
-    colour = alt.condition("datum.light", alt.value("white"), alt.value("#111"))
+        x=alt.X(field="left", type="quantitative", scale=xs, axis=None), x2=alt.X2(field="right"),
+        y=alt.Y(field="bottom", type="quantitative", scale=ys, axis=None), y2=alt.Y2(field="top"),
+        color=alt.Color(field="shade", type="quantitative", scale=VALUE_SCALE, title=VALUE_TITLE,
+                        legend=alt.Legend(orient="bottom", gradientLength=240, titleLimit=0)),
+        tooltip=[alt.Tooltip(field="line1", type="nominal", title="box"),
+                 alt.Tooltip(field="value", type="quantitative", format=".4f")],
+    )
+    ink = alt.Fill(field="ink", type="nominal", scale=None)  # fill, not color: the boxes' colour scale is theirs
     first = alt.Chart(nodes).mark_text(dy=-8 * scale, fontSize=round((FONT_SIZE - 1) * scale)).encode(
-        x=x, y=y, text="line1:N", color=colour)
+        x=x, y=y, text=alt.Text(field="line1", type="nominal"), fill=ink)
     second = alt.Chart(nodes).mark_text(dy=9 * scale, fontSize=round(FONT_SIZE * scale), fontWeight="bold").encode(
-        x=x, y=y, text="line2:N", color=colour)
-    chart = alt.layer(lines, arrows, boxes, first, second,
-                      title=f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)")
-    return _style(_fit_width(chart.properties(height=height, width="container"))).configure_view(stroke=None)
+        x=x, y=y, text=alt.Text(field="line2", type="nominal"), fill=ink)
+    return _quick_layer([lines, arrows, boxes, first, second],
+                        f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)", height,
+                        view=alt.ViewConfig(stroke=None))
+
+
+def _quick_layer(layers: list, title: str, height: int, width="container", view: alt.ViewConfig | None = None
+                 ) -> CurveChart:
+    """Layers as one chart built in a single call, skipping the schema validation in to_dict (as curve_chart
+    does): the page redraws these on every letter, and validation and .properties()/.configure_*() copies cost
+    more than building them. tests/test_page_gates.py validates every such chart."""
+    config = _STYLE_CONFIG if view is None else alt.Config(axis=_STYLE_CONFIG.axis, legend=_STYLE_CONFIG.legend,
+                                                           title=_STYLE_CONFIG.title, view=view)
+    autosize = alt.AutoSizeParams(type="fit-x", contains="padding") if width == "container" else alt.Undefined
+    return CurveChart(layer=layers, title=title, height=height, width=width, autosize=autosize, config=config)
 
 
 def unit_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int = 170) -> alt.LayerChart:
     """Every unit's change of c at this letter, largest change first; the colour is its forget gate
     (columns: unit, c_prev, f, i, g, o, c, delta_c, h)."""
     order = [int(u) for u in units["unit"]]
-    frame = units.assign(chosen=units["unit"] == chosen)
-    bars = alt.Chart(frame, title="every unit: change of c at this letter").mark_bar().encode(
-        x=alt.X("unit:O", sort=order, title="unit, most changed first", axis=alt.Axis(labelOverlap="parity",
-                                                                                     labelAngle=0)),
-        y=alt.Y("delta_c:Q", title="change of c"),
-        color=alt.Color("f:Q", scale=GATE_SCALE, title="forget gate f",
+    chosen_rows = (units["unit"] == chosen).to_numpy()
+    frame = units.assign(edge=np.where(chosen_rows, "#e4572e", "transparent"), edge_width=np.where(chosen_rows, 3, 0))
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X(field="unit", type="ordinal", sort=order, title="unit, most changed first",
+                axis=alt.Axis(labelOverlap="parity", labelAngle=0)),
+        y=alt.Y(field="delta_c", type="quantitative", title="change of c"),
+        color=alt.Color(field="f", type="quantitative", scale=GATE_SCALE, title="forget gate f",
                         legend=alt.Legend(orient="top", gradientLength=160, titleLimit=0)),
-        stroke=alt.condition("datum.chosen", alt.value("#e4572e"), alt.value(None)),
-        strokeWidth=alt.condition("datum.chosen", alt.value(3), alt.value(0)),
-        tooltip=[alt.Tooltip("unit:O"), *[alt.Tooltip(f"{k}:Q", format=".3f") for k in
-                                          ("c_prev", "f", "i", "g", "o", "c", "delta_c", "h")]],
+        stroke=alt.Stroke(field="edge", type="nominal", scale=None),
+        strokeWidth=alt.StrokeWidth(field="edge_width", type="quantitative", scale=None),
+        tooltip=[alt.Tooltip(field="unit", type="ordinal"),
+                 *[alt.Tooltip(field=k, type="quantitative", format=".3f") for k in
+                   ("c_prev", "f", "i", "g", "o", "c", "delta_c", "h")]],
     )
-    return _style(_fit_width(bars.properties(height=height, width="container")))
+    return _quick_layer([bars], "every unit: change of c at this letter", height)
 
 
 def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, height: int | None = None) -> alt.Chart:
@@ -591,7 +608,7 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     cell = round(cell * scale)
     rows = list(dict.fromkeys(frame["row"]))
     longest = int(frame["position"].max()) + 1 if len(frame) else 1
-    base = alt.Chart(frame)
+    base = alt.Chart(frame.assign(ink=np.where(frame["value"].abs() > 0.6, "white", "#111")))
     x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
     rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
@@ -599,10 +616,9 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
                                                                                titleLimit=0)),
                                    tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
     text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
-        x=x, y=y, text="letter:N",
-        color=alt.condition("abs(datum.value) > 0.6", alt.value("white"), alt.value("#111")))
-    chart = alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4))
-    return _style(chart)
+        x=x, y=y, text=alt.Text(field="letter", type="nominal"),
+        fill=alt.Fill(field="ink", type="nominal", scale=None))  # fill, not color: the rects' colour scale is theirs
+    return _style(alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4)))
 
 
 def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None = None) -> alt.Chart:

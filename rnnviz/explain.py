@@ -216,7 +216,7 @@ def _eq_number(value: float) -> str:
 
 def _sum_text(parts: list[float]) -> str:
     """0.41 − 1.20 + 0.88: a sum written with its signs."""
-    text = f"{parts[0]:.2f}"
+    text = f"{parts[0]:.2f}" if parts[0] >= 0 else f"−{-parts[0]:.2f}"
     for part in parts[1:]:
         text += f" − {-part:.2f}" if part < 0 else f" + {part:.2f}"
     return text

@@ -232,6 +232,8 @@ def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) ->
     tops = page.locator("[aria-label^='Top predictions: ']")
     assert tops.count() == 2
     assert page.locator("h3:has-text('Nakamura')").is_visible() and page.locator("h3:has-text('Schmidt')").is_visible()
+    page.get_by_test_id("stButtonGroup").first.get_by_text("Heatmaps", exact=True).click()  # the page opens on the cell
+    settle(page)
     heatmaps = page.locator("[data-testid=stVegaLiteChart] g.mark-rect")
     assert heatmaps.count() >= 6  # input, forget and output gates for each name
     screenshot(page, shots, "gates")

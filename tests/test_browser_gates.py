@@ -37,7 +37,11 @@ LAYOUT_PROBLEMS = """() => {
   for (const chart of document.querySelectorAll('[data-testid=stVegaLiteChart]')) {
     const holder = chart.closest('[data-testid=stColumn]') || chart.closest('[data-testid=stVerticalBlock]');
     const drawn = chart.querySelector('svg, canvas');
-    if (!holder || !drawn) continue;
+    if (!drawn || drawn.getBoundingClientRect().width < 20 || drawn.getBoundingClientRect().height < 20) {
+      problems.push('a chart was not drawn');
+      continue;
+    }
+    if (!holder) continue;
     const box = drawn.getBoundingClientRect(), room = holder.getBoundingClientRect();
     if (box.right > room.right + 2 || box.left < room.left - 2)
       problems.push(`chart ${chart.getAttribute('aria-label') || ''} ${Math.round(box.width)}px wide ` +

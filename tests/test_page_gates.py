@@ -197,7 +197,7 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
     name = ("Borovtunsonashi" * 5)[:64]
     at = view(open_gates(name), which)
     if which in ("cell", "whatif"):
-        slider = at.select_slider(key=keys.GATES_LETTER if which == "cell" else keys.GATES_CLAMP_LETTER)
+        slider = at.select_slider(key=keys.GATES_LETTER_SLIDER if which == "cell" else keys.GATES_CLAMP_LETTER)
         assert len(slider.options) == 64
     if which == "why":
         found = charts(at)
@@ -207,3 +207,49 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
     if which == "heatmaps":
         heat = charts(at)["input gate"]["spec"]
         assert len(heat["encoding"]["x"]["sort"]) == 64
+
+
+def test_every_explanation_chart_is_valid_vega_lite():
+    """The explanation charts skip altair's validation when drawn (for speed), so it is done here once."""
+    import numpy as np
+    import pandas as pd
+
+    from rnnviz import charts
+
+    values = {k: 0.5 for k in ("c_prev", "h_prev", "i", "f", "g", "o", "f_c", "i_g", "c", "tanh_c", "h")}
+    units = pd.DataFrame({"unit": [0, 1], **{k: [0.1, -0.2] for k in ("c_prev", "f", "i", "g", "o", "c",
+                                                                       "delta_c", "h")}})
+    strips = charts.letter_strips_frame([("+ Abe (A)", "Abe", [0.1, 0.9, -0.8])])
+    built = [charts.cell_diagram(values, "a", 0, scale=1.6), charts.unit_step_bars(units, 1),
+             charts.letter_strips(strips, "t", "v", scale=1.6)]
+    for chart in built:
+        spec = chart.to_dict(validate=True)
+        assert spec["title"] and spec["layer"]
+    from rnnviz import export
+
+    contributions = pd.DataFrame({"unit": [3, 1], "h": [0.5, -0.2], "weight": [1.0, 2.0], "contribution": [0.5, -0.4]})
+    attribution = pd.DataFrame({"position": [0, 1], "label": ["0:A", "1:b"], "letter": ["A", "b"],
+                                "occlusion": [np.nan, 0.3], "gradient_x_input": [0.1, 0.2]})
+    path = pd.DataFrame({"series": ["1. Ab"] * 2, "position": [0, 1], "label": ["0:A", "1:b"], "letter": ["A", "b"],
+                         "x": [0.0, 1.0], "y": [1.0, 0.0]})
+    background = pd.DataFrame({"x": [0.0, 1.0], "y": [0.5, 0.2], "category": ["A", "B"], "name": ["Ab", "Ba"]})
+    whatif = pd.DataFrame({"category": ["A", "A"], "version": ["unchanged", "what if"], "probability": [0.6, 0.2]})
+    matches = pd.DataFrame({"category": ["A", "A"], "shares": ["yes", "no"], "names": [3, 1]})
+    built += [charts.contributions_chart(contributions, "A"), charts.attribution_chart(attribution, "A"),
+              charts.hidden_path_chart(background, path, (0.3, 0.1)), charts.what_if_chart(whatif),
+              charts.span_matches_chart(matches, "ov")]
+    for chart in built:  # Vega-Lite compiles and draws each (a valid spec can still fail to draw)
+        assert export.chart_bytes(chart, "svg").lstrip().startswith(b"<svg")
+    nodes, edges, heads = charts.cell_frames(values, "a")
+    assert len(nodes) == len(charts.CELL_NODES) and np.isnan(nodes.set_index("line1")["value"]["letter 'a'"])
+    assert set(heads["angle"]) <= {0, 90, 180, 270} and len(edges) == len(charts.CELL_EDGES)
+
+
+def test_a_name_that_cleans_to_a_trailing_space_keeps_every_view_in_range(runs):
+    at = open_gates("Borovtunsonashi")
+    for which in ("cell", "units", "why", "whatif"):
+        view(at, which)
+        at.text_input(key=keys.GATES_NAME).input("Łukasz-Żółć 2").run()  # "ukaszZoc " before the 2 is dropped
+        assert_clean(at)
+        at.text_input(key=keys.GATES_NAME).input("Borovtunsonashi").run()
+        assert_clean(at)
