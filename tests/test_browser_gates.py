@@ -5,22 +5,15 @@ mode: no sideways scrolling, no chart wider than its column, no exception box. S
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 VIEWS = ["Cell step", "Units", "Where it comes from", "What if", "Heatmaps"]
 SIZES = [(1280, 800, False), (1920, 1080, True)]
 LONG = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaf"[:64]
@@ -51,12 +44,6 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, real_data_dir):
     """A short nn.LSTM run on the tutorial data, and the app serving it."""
@@ -67,36 +54,14 @@ def served(tmp_path_factory, real_data_dir):
     runs = tmp_path_factory.mktemp("browser-gates-runs")
     writer, result = train_run(TrainConfig(model="lstm", epochs=2, batch_size=128), load_folder(real_data_dir), runs)
     assert result is not None and result.status == "finished"
-    port = free_port()
-    env = dict(os.environ, RNNVIZ_RUNS=str(runs), RNNVIZ_DATA=str(real_data_dir))
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                               str(port), "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail(f"streamlit did not start: {server.communicate()[0].decode()[-2000:]}")
-            time.sleep(0.2)
-    yield url, writer.run_id
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    with streamlit_server(runs, real_data_dir, runs.parent / "gates-server.log") as (url, _, _):
+        yield url, writer.run_id
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser test needs Chromium at {CHROMIUM}")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -153,7 +118,7 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
         assert seconds >= 0.7 * 7, f"too fast to read: {seconds:.1f}s for 8 letters"  # a readable pace
         settle(page)
         assert page.get_by_role("button", name="Play", exact=True).count()  # and offers to play again
-        page.screenshot(path=str(tmp_path / f"gates-cell-{width}.png"), full_page=True)
+        save_screenshot(page, tmp_path, f"gates-cell-{width}")
         check_layout(page, "cell view after play")
         page.get_by_role("button", name="Back").click()
         settle(page)
@@ -162,8 +127,7 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
             page.get_by_test_id("stButtonGroup").first.get_by_text(label, exact=True).click()
             settle(page)
             check_layout(page, label)
-            page.screenshot(path=str(tmp_path / f"gates-{label.replace(' ', '-').lower()}-{width}.png"),
-                            full_page=True)
+            save_screenshot(page, tmp_path, f"gates-{label.replace(' ', '-').lower()}-{width}")
         surname = page.get_by_role("textbox", name="Surname", exact=True)
         surname.fill(LONG)
         surname.press("Enter")
@@ -172,8 +136,7 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
             page.get_by_test_id("stButtonGroup").first.get_by_text(label, exact=True).click()
             settle(page)
             check_layout(page, f"{label}, 64 letters")
-            page.screenshot(path=str(tmp_path / f"gates-long-{label.replace(' ', '-').lower()}-{width}.png"),
-                            full_page=True)
+            save_screenshot(page, tmp_path, f"gates-long-{label.replace(' ', '-').lower()}-{width}")
         print(f"screenshots in {tmp_path}")
     except BaseException:
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
