@@ -316,9 +316,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_gates(args: argparse.Namespace) -> int:
     from .inspect import TRACE_KEYS, trace_name
 
+    from .models import LSTM, MyLSTM, no_gates_reason
+
     run = _load(args)
-    if run.config.model == "rnn":
-        raise UserError("gates exist only for lstm and mylstm runs; this run is an rnn")
+    if not isinstance(run.model, (LSTM, MyLSTM)):
+        raise UserError(no_gates_reason(run.model))
     trace = trace_name(run.model, run.categories, args.name)
     if args.json:
         print(json.dumps(trace.to_json()))
