@@ -315,7 +315,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_gates(args: argparse.Namespace) -> int:
     from .inspect import TRACE_KEYS, trace_name
-
     from .models import LSTM, MyLSTM, no_gates_reason
 
     run = _load(args)

@@ -496,3 +496,5 @@ class NGram(Classifier):
 
 MODELS.update({"elman": Elman, "ngram": NGram})
 MODEL_LABELS.update({"elman": "tanh RNN", "ngram": "n-gram baseline"})
+REPORT_MODELS = ("rnn", "lstm", "mylstm")  # the lab report's three
+RECURRENT_MODELS = tuple(name for name, cls in MODELS.items() if cls.recurrent)  # trained by gradient steps
