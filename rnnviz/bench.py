@@ -35,7 +35,17 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, ensure_data, load_folder, split_dataset
+from .data import (
+    ALPHABET,
+    N_LETTERS,
+    PROJECT_ROOT,
+    EncodedSplit,
+    NameDataset,
+    Split,
+    ensure_data,
+    load_folder,
+    split_dataset,
+)
 from .models import MODEL_LABELS, RNN, Classifier, build_model
 from .train import Control, TrainConfig, Trainer, resolve_device
 
@@ -57,7 +67,9 @@ TASK_GAP_S = 0.02  # pause between runs of the small task, as between a server's
 # (comparison, bound) per figure key; a figure without an entry is reported without pass/miss.
 TARGETS: dict[str, tuple[str, float]] = {
     "speedup_lstm_default": (">=", 20.0),
-    "time_to_80_lstm_s": ("<=", 10.0),
+    "time_to_80_lstm_s": ("<=", 3.0),
+    "trainer_vs_bare_lstm": (">=", 0.85),
+    "trainer_vs_bare_mylstm": (">=", 0.85),
     "mylstm_epoch_ratio": ("<=", 1.3),
     "gate_trace_ms": ("<=", 20.0),
     "live_refresh_ms": ("<=", 100.0),
@@ -396,6 +408,67 @@ def time_to_accuracy(dataset: NameDataset, model: str, runs: int, goal: float = 
     if len(times) < runs:
         note += f"; the others not in {limit}"
     return Figure(key, label, "s", times, note=note), trained
+
+
+# ---------------------------------------------------------------- the Trainer against a bare loop
+
+
+def bare_loop_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0) -> float:
+    """Names/s of one epoch of the plainest loop over the Trainer's own batches: forward, NLL, backward,
+    clipping at 1.0 and fused Adam, nothing else (no validation, no schedule, no callbacks)."""
+    config = TrainConfig(model=model, batch_size=batch_size, epochs=1, seed=seed)
+    trainer = Trainer(config, dataset, split=split)  # the same initial weights as the Trainer's run
+    net = trainer.model
+    train = EncodedSplit(split.train)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate, fused=True)
+    generator = torch.Generator().manual_seed(seed)
+    net.train()
+    start = time.perf_counter()
+    for chars, lengths, labels in train.batches(batch_size, generator):
+        loss = torch.nn.functional.nll_loss(net(chars, lengths), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), config.clip_grad)
+        optimizer.step()
+    return len(train) / (time.perf_counter() - start)
+
+
+def trainer_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0) -> float:
+    """Names/s of one epoch of the real Trainer at the defaults, its live validation points included."""
+    result = Trainer(TrainConfig(model=model, batch_size=batch_size, epochs=1, seed=seed), dataset, split=split).run()
+    if result.status != "finished":
+        raise RuntimeError(f"{model} training did not finish: {result.status} {result.message}".strip())
+    return len(split.train) / result.train_seconds
+
+
+def measure_trainer_overhead(dataset: NameDataset, split: Split, settings: BenchSettings,
+                             progress: Progress = _quiet) -> list[Figure]:
+    """The Trainer's throughput over a bare loop's on the same batches, per round, for nn.LSTM and MyLSTM."""
+    models = ("lstm", "mylstm")
+    small = Split(split.categories, split.train[:256], split.val, split.test)
+    for model in models:  # warm-up
+        bare_loop_rate(dataset, small, model)
+        trainer_rate(dataset, small, model)
+    rates: dict[str, list[float]] = {}
+    for round_ in range(settings.repeats):
+        progress(f"Trainer against a bare loop, round {round_ + 1} of {settings.repeats}")
+        for model in models:
+            # Alternate which goes first, so a slower half of the round does not always fall on the same one.
+            order = ("bare", "trainer") if round_ % 2 == 0 else ("trainer", "bare")
+            for kind in order:
+                measure = bare_loop_rate if kind == "bare" else trainer_rate
+                rates.setdefault(f"{kind}_{model}", []).append(measure(dataset, split, model, seed=round_))
+    figures = []
+    for model in models:
+        label = MODEL_LABELS[model]
+        figures.append(Figure(f"bare_{model}_names_per_s", f"{label} bare loop (batch 32)", "names/s",
+                              rates[f"bare_{model}"], note="forward, NLL, backward, clipping, fused Adam"))
+        figures.append(Figure(f"trainer_{model}_names_per_s", f"{label} Trainer (batch 32)", "names/s",
+                              rates[f"trainer_{model}"], note="with its live validation points"))
+        figures.append(Figure(f"trainer_vs_bare_{model}", f"{label} Trainer / bare loop throughput", "ratio",
+                              [t / b for t, b in zip(rates[f"trainer_{model}"], rates[f"bare_{model}"])],
+                              note=f"per round, one epoch of {len(split.train):,} names each, the same batches"))
+    return figures
 
 
 # ---------------------------------------------------------------- latency of inspection

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, split_dataset
 from .models import MODELS, Classifier, build_model
 
-EVENTS = ("on_start", "on_eval", "on_epoch_end", "on_end")
+EVENTS = ("on_start", "on_step", "on_eval", "on_epoch_end", "on_end")  # on_step: {"step", "loss" (a tensor)}
 # Weight initialisation draws from torch's global generator, which every thread shares.
 _INIT_LOCK = threading.Lock()
 STATUSES = ("running", "paused", "finished", "stopped", "diverged", "failed", "interrupted")
@@ -426,6 +426,8 @@ class Trainer:
                     break
                 step += 1
                 seen += len(labels)
+                if self.callbacks["on_step"]:
+                    self._emit("on_step", {"step": step, "loss": loss.detach()})
                 with torch.no_grad():  # kept as tensors: no per-step sync with the device
                     window_loss += loss.detach() * len(labels)
                     window_correct += (log_probs.argmax(1) == labels).sum()
