@@ -46,6 +46,13 @@ CANDIDATES: dict[str, dict] = {
     "logit adj 0.7 ls=0.1 12 ep": {"logit_adjustment": 0.7, "label_smoothing": 0.1, "epochs": 12},
     "p=0.3 logit adj 0.3 12 ep": {"class_balanced": True, "class_weight_power": 0.3, "logit_adjustment": 0.3,
                                   "epochs": 12},
+    # second round, after the first showed label smoothing as the one change that helps both scores
+    "ls=0.1": {"label_smoothing": 0.1},
+    "p=0.3 ls=0.1": {"class_balanced": True, "class_weight_power": 0.3, "label_smoothing": 0.1},
+    "p=0.5 ls=0.2": {"class_balanced": True, "class_weight_power": 0.5, "label_smoothing": 0.2},
+    "p=0.4 ls=0.1 batch 16 lr=0.005": {"class_balanced": True, "class_weight_power": 0.4, "label_smoothing": 0.1,
+                                       "batch_size": 16, "learning_rate": 0.005},
+    "batch 16 lr=0.005": {"batch_size": 16, "learning_rate": 0.005},
 }
 
 
