@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--finalists", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="recipe names to train (default: all)")
+    parser.add_argument("--named-finalists", nargs="*", help="train these with every seed instead of choosing")
     args = parser.parse_args()
     torch.set_num_threads(1)
     dataset = load_folder(ensure_data(os.environ.get("RNNVIZ_DATA"), download=False))
@@ -96,7 +97,7 @@ def main() -> None:
     stage1 = [train(name, 0) for name in names]
     # Finalists by validation only: the mean of plain and balanced accuracy, among those within the time budget.
     ranked = sorted(stage1, key=lambda r: -(r["val_accuracy"] + r["val_balanced"]) / 2)
-    finalists = [r["recipe"] for r in ranked[: args.finalists]]
+    finalists = args.named_finalists or [r["recipe"] for r in ranked[: args.finalists]]
     for name in dict.fromkeys(["today (8 ep)", *finalists]):
         for seed in range(1, args.seeds):
             train(name, seed)

@@ -64,7 +64,8 @@ with frame.page(nav.GATES):
 
     st.title("Gates")
     runs = guards.require_runs(runview.usable_runs(resources.all_runs(), runview.GATE_MODELS), "nn.LSTM or MyLSTM runs",
-                               "Gates exist in LSTMs only: train an nn.LSTM or MyLSTM model (the RNN has none).")
+                               "Gates exist in LSTMs only: train an nn.LSTM or MyLSTM model (the RNN and the tanh "
+                               "RNN have none, and the n-gram baseline has no state at all).")
     labels = {info.run_id: runview.run_label(info) for info in runs}
     settings_from_link(list(labels))
     if st.session_state.get(keys.GATES_RUN) not in labels:
