@@ -98,12 +98,13 @@ class BenchSettings:
     thread_names: int = 4000  # names per training measurement in the thread comparison
     task_repeats: int = 30  # runs of the small pandas task per thread setting
     max_names: int = 0  # 0: all the data; else a random subset of this many names (smoke runs)
+    comparison_seeds: int = 5  # trainings per model in the comparison (seeds 0, 1, ...)
 
 
 FULL = BenchSettings()
 QUICK = BenchSettings(repeats=3, train_names=2000, batch1_names=100, accuracy_runs=1, accuracy_budget_s=20.0,
                       latency_repeats=30, chart_repeats=5, cold_starts=1, page_repeats=4, cold_start_timeout_s=45.0,
-                      thread_repeats=2, thread_names=1500, task_repeats=10)
+                      thread_repeats=2, thread_names=1500, task_repeats=10, comparison_seeds=1)
 
 
 @dataclass
@@ -469,6 +470,55 @@ def measure_trainer_overhead(dataset: NameDataset, split: Split, settings: Bench
                               [t / b for t, b in zip(rates[f"trainer_{model}"], rates[f"bare_{model}"])],
                               note=f"per round, one epoch of {len(split.train):,} names each, the same batches"))
     return figures
+
+
+# ---------------------------------------------------------------- the models compared over seeds
+
+COMPARED_MODELS = ("ngram", "rnn", "elman", "lstm", "mylstm")
+
+
+def measure_comparisons(dataset: NameDataset, settings: BenchSettings, progress: Progress = _quiet
+                        ) -> tuple[list[Figure], dict[str, Classifier]]:
+    """Test accuracy, balanced accuracy and training seconds of every model at the defaults, one training per seed
+    (seeds 0, 1, ...: each its own split, initial weights and batch order); returns the seed-0 models too."""
+    samples: dict[str, list[float]] = {}
+    trained: dict[str, Classifier] = {}
+    for seed in range(settings.comparison_seeds):
+        for model in COMPARED_MODELS:
+            progress(f"comparison: {MODEL_LABELS[model]}, seed {seed}")
+            result = Trainer(TrainConfig(model=model, seed=seed), dataset).run()
+            if result.status != "finished":
+                raise RuntimeError(f"{model} seed {seed} {result.status}: {result.message}")
+            samples.setdefault(f"{model}_test", []).append(result.test["accuracy"])
+            samples.setdefault(f"{model}_balanced", []).append(result.test["balanced_accuracy"])
+            samples.setdefault(f"{model}_seconds", []).append(result.train_seconds)
+            if seed == 0:
+                trained[model] = result.model
+    figures = []
+    seeds = f"seeds 0-{settings.comparison_seeds - 1}" if settings.comparison_seeds > 1 else "seed 0"
+    for model in COMPARED_MODELS:
+        label = MODEL_LABELS[model]
+        for kind, unit, what in (("test", "ratio", "test accuracy"), ("balanced", "ratio", "test balanced accuracy"),
+                                 ("seconds", "s", "training seconds")):
+            values = samples[f"{model}_{kind}"]
+            spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
+            figures.append(Figure(f"compare_{model}_{kind}", f"{label} {what} (defaults)", unit, values,
+                                  note=f"{seeds}; mean {statistics.mean(values):.3f}{spread} (sd)"))
+    return figures, trained
+
+
+def measure_gradient_reach(models: dict[str, Classifier], split: Split, distance: int = 10) -> list[Figure]:
+    """Share of the last letter's gradient left `distance` letters back (trained, validation names), per model,
+    as the Why LSTM? page measures it."""
+    from .inspect import flow_summary, gradient_flow
+
+    wanted = [m for m in ("rnn", "elman", "lstm") if m in models]
+    flow = gradient_flow([(MODEL_LABELS[m], "trained", models[m]) for m in wanted], split.val)
+    summary = flow_summary(flow, (distance,)).set_index("model")
+    column = f"{distance} letters back"
+    return [Figure(f"gradient_{distance}_back_{m}", f"{MODEL_LABELS[m]} gradient {distance} letters back / last "
+                   "letter's", "ratio", [float(summary.loc[MODEL_LABELS[m], column])],
+                   note="trained seed-0 model, mean over validation names") for m in wanted]
 
 
 # ---------------------------------------------------------------- latency of inspection
@@ -911,7 +961,7 @@ def thread_advice(result: BenchResult) -> str:
 
 
 def run_bench(data_dir: Path, settings: BenchSettings = FULL, quick: bool = False, app: Path = APP_FILE,
-              threads: int = DEFAULT_THREADS, progress: Progress = _quiet) -> BenchResult:
+              threads: int = DEFAULT_THREADS, progress: Progress = _quiet, only: Sequence[str] = ()) -> BenchResult:
     """Measure everything once on this machine; a phase that fails becomes an error row, the rest still run.
 
     `threads` torch threads are used for every figure but the thread comparison (0: leave torch's setting).
@@ -926,19 +976,30 @@ def run_bench(data_dir: Path, settings: BenchSettings = FULL, quick: bool = Fals
     try:
         if threads:
             torch.set_num_threads(threads)
-        _measure_all(result, dataset, split, data_dir, app, progress)
+        _measure_all(result, dataset, split, data_dir, app, progress, only)
     finally:
         torch.set_num_threads(original_threads)
     result.seconds = time.perf_counter() - started
     return result
 
 
+# --only names -> the phase each selects
+PHASES = {"throughput": "training throughput", "overhead": "Trainer against a bare loop",
+          "accuracy": "time to 80% validation accuracy", "comparisons": "models compared over seeds",
+          "latency": "gate trace and predict latency", "refresh": "live chart refresh", "cold-start": "app cold start",
+          "page-rerun": "Train page rerun", "threads": "torch thread settings"}
+
+
 def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_dir: Path, app: Path,
-                 progress: Progress) -> None:
+                 progress: Progress, only: Sequence[str] = ()) -> None:
     settings = result.settings
     trained: list[Classifier] = []
+    compared: dict[str, Classifier] = {}
+    chosen = {PHASES[name] for name in only}
 
     def phase(name: str, keys: Sequence[str], measure: Callable[[], list[Figure]]) -> None:
+        if chosen and name not in chosen:
+            return
         progress(name)
         try:
             result.figures.extend(measure())
@@ -962,9 +1023,17 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         model = build_model("lstm", output_size=dataset.n_categories)
         return measure_latency(model, dataset.categories, settings.latency_repeats, trained=False)
 
+    def comparisons() -> list[Figure]:
+        figures, models = measure_comparisons(dataset, settings, progress)
+        compared.update(models)
+        return figures + measure_gradient_reach(models, split_dataset(dataset, seed=0))
+
     with tempfile.TemporaryDirectory(prefix="rnnviz-bench-runs-") as runs_dir:
         phase("training throughput", THROUGHPUT_KEYS, lambda: measure_throughput(dataset, split, settings, progress))
+        phase("Trainer against a bare loop", OVERHEAD_KEYS,
+              lambda: measure_trainer_overhead(dataset, split, settings, progress))
         phase("time to 80% validation accuracy", ("time_to_80_lstm_s", "time_to_80_mylstm_s"), accuracy)
+        phase("models compared over seeds", COMPARISON_KEYS, comparisons)
         phase("gate trace and predict latency", ("gate_trace_ms", "predict_ms"), latency)
         phase("live chart refresh", ("live_refresh_ms",), lambda: [measure_live_refresh(settings)])
         phase("app cold start", ("cold_start_s", "server_ready_s"),
@@ -982,7 +1051,12 @@ THREAD_KEYS = ("threads_train_1_names_per_s", "threads_train_2_names_per_s", "th
                "threads_worker_2_names_per_s", "threads_task_idle_ms",
                "threads_task_train_1_ms", "threads_task_train_2_ms", "threads_bg_train_1_names_per_s",
                "threads_bg_train_2_names_per_s")
-FIGURE_KEYS = (*THROUGHPUT_KEYS, "time_to_80_lstm_s", "time_to_80_mylstm_s", "gate_trace_ms", "predict_ms",
+OVERHEAD_KEYS = tuple(key for m in ("lstm", "mylstm")
+                      for key in (f"bare_{m}_names_per_s", f"trainer_{m}_names_per_s", f"trainer_vs_bare_{m}"))
+COMPARISON_KEYS = (*(f"compare_{m}_{kind}" for m in COMPARED_MODELS for kind in ("test", "balanced", "seconds")),
+                   *(f"gradient_10_back_{m}" for m in ("rnn", "elman", "lstm")))
+FIGURE_KEYS = (*THROUGHPUT_KEYS, *OVERHEAD_KEYS, *COMPARISON_KEYS,
+               "time_to_80_lstm_s", "time_to_80_mylstm_s", "gate_trace_ms", "predict_ms",
                "live_refresh_ms", "cold_start_s", "server_ready_s", "page_rerun_idle_ms", "page_rerun_training_ms",
                *THREAD_KEYS)
 
@@ -1086,6 +1160,15 @@ def render_markdown(result: BenchResult) -> str:
         f"- **Time to {ACCURACY_GOAL:.0%}**: `TrainConfig()` defaults on the whole data; the `elapsed_s` of the "
         "first `on_eval` event whose validation accuracy reaches the goal (training time including its own "
         "validation passes, not data loading).",
+        "- **Trainer / bare loop**: one epoch at batch 32 of the real `Trainer` (its live validation points "
+        "included: a fixed 512-name sample of the validation part about 8 times an epoch, the whole part at the "
+        "epoch's end) against a bare loop over the same batches with the same initial weights (forward, NLL, "
+        "backward, clipping at 1.0, fused Adam, nothing else); the two take turns in each round.",
+        "- **Models compared over seeds**: `TrainConfig(model=m, seed=s)` on the whole data for every model and "
+        "seed, scored on each seed's own test part; the note gives the mean and sample standard deviation. The "
+        "n-gram baseline's seconds are its scikit-learn fit.",
+        "- **Gradient 10 letters back**: `rnnviz.inspect.gradient_flow` of the seed-0 trained models on the "
+        "validation names, as the Why LSTM? page shows it.",
         "- **MyLSTM / nn.LSTM**: per-round ratio of the two models' epoch times at the defaults, hidden size 64.",
         f"- **Latency**: `rnnviz.inspect.trace_name` and `rnnviz.evaluate.predict` for {SAMPLE_NAME!r} on the "
         "nn.LSTM trained above (the trace converts it to MyLSTM on every call, as the Gates page does).",
@@ -1112,6 +1195,15 @@ def render_markdown(result: BenchResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+KEPT_MARKER = "<!-- Written by hand below this line: python -m rnnviz bench keeps it when it rewrites the file. -->"
+
+
+def kept_section(text: str) -> str:
+    """The hand-written end of the report (from KEPT_MARKER on), which a rewrite keeps; '' when there is none."""
+    at = text.find(KEPT_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -1151,6 +1243,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_count, default=DEFAULT_THREADS, metavar="N",
                         help=f"torch threads for every figure but the thread comparison (default {DEFAULT_THREADS}; "
                              "0 = torch's default)")
+    parser.add_argument("--only", nargs="+", choices=list(PHASES), default=[], metavar="PHASE",
+                        help="measure only these phases: " + ", ".join(PHASES) + " (the report is then not written "
+                             "unless --write is given)")
     parser.add_argument("--app", metavar="FILE", default=str(APP_FILE),
                         help="Streamlit script whose cold start is timed (default: streamlit_app.py)")
 
@@ -1170,7 +1265,7 @@ def run_cli(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     result = run_bench(data_dir, settings, quick=args.quick, app=Path(args.app).expanduser(), threads=args.threads,
-                       progress=progress)
+                       progress=progress, only=args.only)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -1179,10 +1274,11 @@ def run_cli(args: argparse.Namespace) -> int:
         if advice:
             print("\n" + advice)
         print("\n" + summary_line(result))
-    if writes_report(args.quick, args.write, args.no_write):
+    if writes_report(args.quick or bool(args.only), args.write, args.no_write):
         output = Path(args.output).expanduser()
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render_markdown(result), encoding="utf-8")
+        kept = kept_section(output.read_text(encoding="utf-8")) if output.exists() else ""
+        output.write_text(render_markdown(result) + kept, encoding="utf-8")
         progress(f"wrote {output}")
     for figure in result.errors:
         sys.stderr.write(f"bench: error in {figure.key}: {figure.note}\n")

@@ -392,10 +392,12 @@ class Trainer:
         cfg, model, device = self.config, self.model, self.device
         parts = self.training_parts()
         train, steps_per_epoch, total_steps = parts.train, parts.steps_per_epoch, parts.total_steps
-        val = EncodedSplit(self.split.val)
         # Curve points inside an epoch score a fixed sample of the validation names, so they cost little; the
-        # point at each epoch's end scores them all.
-        val_sample = val if len(val) <= VAL_SAMPLE else EncodedSplit(_sample(self.split.val, VAL_SAMPLE, cfg.seed))
+        # point at each epoch's end scores them all. Both are held sorted by length, so an evaluation batch pads
+        # little (the order of the names changes no score).
+        val = EncodedSplit(_by_length(self.split.val))
+        val_sample = val if len(val) <= VAL_SAMPLE else \
+            EncodedSplit(_by_length(_sample(self.split.val, VAL_SAMPLE, cfg.seed)))
         test = EncodedSplit(self.split.test) if self.split.test else None
         generator = torch.Generator().manual_seed(cfg.seed)
         eval_every = cfg.eval_every or max(1, steps_per_epoch // 8)
@@ -435,7 +437,7 @@ class Trainer:
                 end_of_epoch = seen >= len(train) * epoch
                 if step % eval_every == 0 or end_of_epoch:
                     elapsed = busy + time.perf_counter() - tick
-                    last_val = evaluate_encoded(model, val if end_of_epoch else val_sample, device,
+                    last_val = evaluate_encoded(model, val if end_of_epoch else val_sample, device, EVAL_BATCH,
                                                 balanced=False)
                     rate = seen / max(elapsed, 1e-9)
                     self._emit("on_eval", {
@@ -537,6 +539,7 @@ def fit_ngram(model, names: list[str], labels: list[int], n_classes: int,
 
 
 VAL_SAMPLE = 512  # validation names scored for the curve points inside an epoch
+EVAL_BATCH = 512  # names per batch of those scorings (sorted by length, so each batch is trimmed to its longest)
 
 
 @dataclass
@@ -549,6 +552,10 @@ class TrainingParts:
     scheduler: Any
     steps_per_epoch: int
     total_steps: int
+
+
+def _by_length(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return sorted(pairs, key=lambda pair: len(pair[0]))
 
 
 def _sample(pairs: list[tuple[str, int]], count: int, seed: int) -> list[tuple[str, int]]:
