@@ -39,7 +39,6 @@ from .data import (
     ALPHABET,
     N_LETTERS,
     PROJECT_ROOT,
-    EncodedSplit,
     NameDataset,
     Split,
     ensure_data,
@@ -53,6 +52,7 @@ MODELS = ("rnn", "lstm", "mylstm")
 TUTORIAL_LR = 0.005  # the tutorial's learning rate for its hand-written SGD update
 TUTORIAL_HIDDEN = 128  # the tutorial's n_hidden
 ACCURACY_GOAL = 0.8
+ACCURACY_FIRST = {"class_balanced": False, "label_smoothing": 0.0}  # the recipe the time to 80% is measured with
 SAMPLE_NAME = "Nakamura"
 APP_FILE = PROJECT_ROOT / "streamlit_app.py"
 DOCS_FILE = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -372,17 +372,20 @@ def measure_throughput(dataset: NameDataset, split: Split, settings: BenchSettin
 
 def time_to_accuracy(dataset: NameDataset, model: str, runs: int, goal: float = ACCURACY_GOAL,
                      budget_s: float = 0.0, progress: Progress = _quiet) -> tuple[Figure, Classifier | None]:
-    """Training seconds until validation accuracy first reaches the goal, at the default settings.
+    """Training seconds until validation accuracy first reaches the goal, at the default settings with the class
+    weights and label smoothing off (ACCURACY_FIRST): the default recipe trades plain accuracy for balanced
+    accuracy and stays just under 80%, so the goal measures the loop's speed on the accuracy-first recipe.
 
     The clock is the Trainer's own (elapsed_s of its on_eval events: training plus its validation passes).
     A run stops as soon as it reaches the goal, or when the budget is spent.
     """
-    key, label = f"time_to_80_{model}_s", f"{MODEL_LABELS[model]} time to {goal:.0%} val accuracy"
+    key, label = (f"time_to_80_{model}_s",
+                  f"{MODEL_LABELS[model]} time to {goal:.0%} val accuracy (class weights, smoothing off)")
     times, bests, trained = [], [], None
     for seed in range(runs):
         progress(f"time to {goal:.0%}: {MODEL_LABELS[model]}, run {seed + 1} of {runs}")
         control = Control()
-        trainer = Trainer(TrainConfig(model=model, seed=seed), dataset, control)
+        trainer = Trainer(TrainConfig(model=model, seed=seed, **ACCURACY_FIRST), dataset, control)
         state = {"best": 0.0, "hit": None}
 
         def on_eval(row: dict[str, Any], state=state, control=control) -> None:
@@ -415,23 +418,22 @@ def time_to_accuracy(dataset: NameDataset, model: str, runs: int, goal: float = 
 
 
 def bare_loop_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0) -> float:
-    """Names/s of one epoch of the plainest loop over the Trainer's own batches: forward, NLL, backward,
-    clipping at 1.0 and fused Adam, nothing else (no validation, no schedule, no callbacks)."""
+    """Names/s of one epoch of the plainest loop over the Trainer's own batches: forward, the Trainer's loss,
+    backward, clipping and fused Adam, nothing else (no validation, no schedule, no callbacks)."""
     config = TrainConfig(model=model, batch_size=batch_size, epochs=1, seed=seed)
     trainer = Trainer(config, dataset, split=split)  # the same initial weights as the Trainer's run
-    net = trainer.model
-    train = EncodedSplit(split.train)
+    net, parts = trainer.model, trainer.training_parts()  # the same batches and the same (weighted) loss
     optimizer = torch.optim.Adam(net.parameters(), lr=config.learning_rate, fused=True)
     generator = torch.Generator().manual_seed(seed)
     net.train()
     start = time.perf_counter()
-    for chars, lengths, labels in train.batches(batch_size, generator):
-        loss = torch.nn.functional.nll_loss(net(chars, lengths), labels)
+    for chars, lengths, labels in parts.train.batches(batch_size, generator):
+        loss = parts.loss(net(chars, lengths), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.clip_grad)
         optimizer.step()
-    return len(train) / (time.perf_counter() - start)
+    return len(parts.train) / (time.perf_counter() - start)
 
 
 def trainer_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0) -> float:
@@ -1157,9 +1159,11 @@ def render_markdown(result: BenchResult) -> str:
         "random name of it, `lineToTensor` one-hot built per name, `rnn(input[i], hidden)` per letter with the "
         f"tutorial's RNN ({TUTORIAL_HIDDEN} hidden), and `p.data.add_(p.grad, alpha=-{TUTORIAL_LR})`. Speed-ups "
         "divide a model's names/s by the tutorial loop's in the same round.",
-        f"- **Time to {ACCURACY_GOAL:.0%}**: `TrainConfig()` defaults on the whole data; the `elapsed_s` of the "
-        "first `on_eval` event whose validation accuracy reaches the goal (training time including its own "
-        "validation passes, not data loading).",
+        f"- **Time to {ACCURACY_GOAL:.0%}**: `TrainConfig()` defaults with the class weights and label smoothing "
+        "off (the default recipe favours balanced accuracy and ends just under 80%) on the whole data; the "
+        "`elapsed_s` of the first `on_eval` event whose validation accuracy reaches the goal (training time "
+        "including its own validation passes, not data loading; points inside an epoch score a fixed 512-name "
+        "sample of the validation part).",
         "- **Trainer / bare loop**: one epoch at batch 32 of the real `Trainer` (its live validation points "
         "included: a fixed 512-name sample of the validation part about 8 times an epoch, the whole part at the "
         "epoch's end) against a bare loop over the same batches with the same initial weights (forward, NLL, "

@@ -46,7 +46,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         default = getattr(defaults, name)
         flags = [flag_of(name)] + ([f"--{name.replace('_', '-')}"] if spec.short else [])
         if isinstance(default, bool):
-            parser.add_argument(*flags, dest=name, action="store_true", help=spec.help)
+            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{spec.help} (default: {'on' if default else 'off'})")
         elif spec.choices is not None:
             parser.add_argument(*flags, dest=name, choices=spec.choices, default=default, help=spec.help)
         else:

@@ -167,7 +167,8 @@ def probe_trainer(config: ProbeConfig, model_name: str, length: int, seed: int, 
     dataset = NameDataset(Path("memory probe"), categories, [n for n, _ in train], [c for _, c in train], {}, {})
     settings = TrainConfig(model=model_name, hidden_size=config.hidden_size, batch_size=config.batch_size, epochs=1,
                            learning_rate=config.learning_rate, clip_grad=config.clip_grad, lr_schedule="constant",
-                           seed=seed, eval_every=config.steps, device="cpu")
+                           seed=seed, eval_every=config.steps, device="cpu", class_balanced=False,
+                           label_smoothing=0.0)
     trainer = Trainer(settings, dataset, control, Split(categories, train, held_out, []))
     if config.forget_bias:
         add_forget_bias(trainer.model, config.forget_bias)
