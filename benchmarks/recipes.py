@@ -74,7 +74,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="recipe names to train (default: all)")
     parser.add_argument("--named-finalists", nargs="*", help="train these with every seed instead of choosing")
+    parser.add_argument("--table", action="store_true", help="print the log as a Markdown table and train nothing")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table([json.loads(line) for line in Path(args.log).read_text().splitlines()]))
+        return
     torch.set_num_threads(1)
     dataset = load_folder(ensure_data(os.environ.get("RNNVIZ_DATA"), download=False))
     split = split_dataset(dataset)
@@ -106,6 +110,28 @@ def main() -> None:
         summary = {key: (statistics.mean(r[key] for r in rows), statistics.stdev(r[key] for r in rows))
                    for key in ("test_accuracy", "test_balanced", "train_seconds")}
         print(name, json.dumps(summary))
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per recipe: mean (and sample standard deviation over seeds) of test accuracy, test balanced
+    accuracy, the validation scores the finalists were chosen on, and the median training seconds."""
+    by_recipe: dict[str, list[dict]] = {}
+    for row in rows:
+        by_recipe.setdefault(row["recipe"], []).append(row)
+
+    def cell(values: list[float]) -> str:
+        mean = statistics.mean(values) * 100
+        return f"{mean:.1f} ± {statistics.stdev(values) * 100:.1f}" if len(values) > 1 else f"{mean:.1f}"
+
+    lines = ["| recipe (nn.LSTM, hidden 64) | seeds | test acc % | test balanced % | val acc % | val balanced % "
+             "| train s (median) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, group in by_recipe.items():
+        group = sorted(group, key=lambda r: r["seed"])
+        lines.append(f"| {name} | {len(group)} | {cell([r['test_accuracy'] for r in group])} | "
+                     f"{cell([r['test_balanced'] for r in group])} | {cell([r['val_accuracy'] for r in group])} | "
+                     f"{cell([r['val_balanced'] for r in group])} | "
+                     f"{statistics.median(r['train_seconds'] for r in group):.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

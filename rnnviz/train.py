@@ -354,6 +354,10 @@ class Trainer:
         """What one training step needs, built as run() builds it: batches, loss, optimizer, schedule."""
         cfg, device = self.config, self.device
         train = EncodedSplit(self.split.train)
+        n = self.dataset.n_categories
+        if int(train.labels.max()) >= n or int(train.labels.min()) < 0:
+            bad = int(train.labels.max()) if int(train.labels.max()) >= n else int(train.labels.min())
+            raise DataError(f"a training name has category number {bad}, but there are only {n} categories")
         weight = class_weights(train.labels.tolist(), self.dataset.n_categories, cfg.class_weight_power).to(device) \
             if cfg.class_balanced else None
         counts = torch.bincount(train.labels, minlength=self.dataset.n_categories).float().clamp(min=1)
