@@ -217,3 +217,10 @@ def test_ngram_baseline_on_the_real_data_reaches_82_percent_at_the_defaults(real
     result = Trainer(TrainConfig(model="ngram"), real_dataset).run()
     assert result.test["accuracy"] >= 0.82
     assert result.train_seconds < 60  # about 2-4 s on two shared cores; the bound only catches a runaway fit
+
+
+def test_a_setting_that_defaults_to_on_can_be_turned_off_from_the_command_line():
+    parser = cli.build_parser()
+    assert TrainConfig().class_balanced is True
+    assert parser.parse_args(["train"]).class_balanced is True
+    assert parser.parse_args(["train", "--no-class-balanced"]).class_balanced is False
