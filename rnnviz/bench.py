@@ -436,11 +436,18 @@ def bare_loop_rate(dataset: NameDataset, split: Split, model: str, batch_size: i
     return len(parts.train) / (time.perf_counter() - start)
 
 
-def trainer_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0) -> float:
-    """Names/s of one epoch of the real Trainer at the defaults, its live validation points included."""
-    result = Trainer(TrainConfig(model=model, batch_size=batch_size, epochs=1, seed=seed), dataset, split=split).run()
+def trainer_rate(dataset: NameDataset, split: Split, model: str, batch_size: int = 32, seed: int = 0,
+                 validation: list[float] | None = None) -> float:
+    """Names/s of one epoch of the real Trainer at the defaults, its live validation points included; appends the
+    share of that time spent scoring validation names to `validation` if given."""
+    trainer = Trainer(TrainConfig(model=model, batch_size=batch_size, epochs=1, seed=seed), dataset, split=split)
+    rows: list[dict[str, Any]] = []
+    trainer.add_callback("on_eval", rows.append)
+    result = trainer.run()
     if result.status != "finished":
         raise RuntimeError(f"{model} training did not finish: {result.status} {result.message}".strip())
+    if validation is not None and rows:
+        validation.append(rows[-1]["val_s"] / rows[-1]["elapsed_s"])
     return len(split.train) / result.train_seconds
 
 
@@ -459,8 +466,12 @@ def measure_trainer_overhead(dataset: NameDataset, split: Split, settings: Bench
             # Alternate which goes first, so a slower half of the round does not always fall on the same one.
             order = ("bare", "trainer") if round_ % 2 == 0 else ("trainer", "bare")
             for kind in order:
-                measure = bare_loop_rate if kind == "bare" else trainer_rate
-                rates.setdefault(f"{kind}_{model}", []).append(measure(dataset, split, model, seed=round_))
+                if kind == "bare":
+                    rate = bare_loop_rate(dataset, split, model, seed=round_)
+                else:
+                    rate = trainer_rate(dataset, split, model, seed=round_,
+                                        validation=rates.setdefault(f"validation_{model}", []))
+                rates.setdefault(f"{kind}_{model}", []).append(rate)
     figures = []
     for model in models:
         label = MODEL_LABELS[model]
@@ -471,6 +482,10 @@ def measure_trainer_overhead(dataset: NameDataset, split: Split, settings: Bench
         figures.append(Figure(f"trainer_vs_bare_{model}", f"{label} Trainer / bare loop throughput", "ratio",
                               [t / b for t, b in zip(rates[f"trainer_{model}"], rates[f"bare_{model}"])],
                               note=f"per round, one epoch of {len(split.train):,} names each, the same batches"))
+        figures.append(Figure(f"trainer_validation_share_{model}", f"{label} Trainer: share of its time validating",
+                              "ratio", rates[f"validation_{model}"],
+                              note="live curve points (512-name sample) and each epoch's end (all names); "
+                                   "1 minus it bounds the ratio above"))
     return figures
 
 
@@ -1054,7 +1069,8 @@ THREAD_KEYS = ("threads_train_1_names_per_s", "threads_train_2_names_per_s", "th
                "threads_task_train_1_ms", "threads_task_train_2_ms", "threads_bg_train_1_names_per_s",
                "threads_bg_train_2_names_per_s")
 OVERHEAD_KEYS = tuple(key for m in ("lstm", "mylstm")
-                      for key in (f"bare_{m}_names_per_s", f"trainer_{m}_names_per_s", f"trainer_vs_bare_{m}"))
+                      for key in (f"bare_{m}_names_per_s", f"trainer_{m}_names_per_s", f"trainer_vs_bare_{m}",
+                                  f"trainer_validation_share_{m}"))
 COMPARISON_KEYS = (*(f"compare_{m}_{kind}" for m in COMPARED_MODELS for kind in ("test", "balanced", "seconds")),
                    *(f"gradient_10_back_{m}" for m in ("rnn", "elman", "lstm")))
 FIGURE_KEYS = (*THROUGHPUT_KEYS, *OVERHEAD_KEYS, *COMPARISON_KEYS,

@@ -407,7 +407,7 @@ class Trainer:
         eval_every = cfg.eval_every or max(1, steps_per_epoch // 8)
         self._emit("on_start", {"model": model, "split": self.split, "total_steps": total_steps,
                                 "steps_per_epoch": steps_per_epoch})
-        step, epochs_done, seen, busy = 0, 0, 0, 0.0
+        step, epochs_done, seen, busy, validating = 0, 0, 0, 0.0, 0.0
         window_loss = torch.zeros((), device=device)
         window_correct = torch.zeros((), dtype=torch.long, device=device)
         window_count = 0
@@ -440,9 +440,11 @@ class Trainer:
                 window_count += len(labels)
                 end_of_epoch = seen >= len(train) * epoch
                 if step % eval_every == 0 or end_of_epoch:
-                    elapsed = busy + time.perf_counter() - tick
+                    scoring = time.perf_counter()
                     last_val = evaluate_encoded(model, val if end_of_epoch else val_sample, device, EVAL_BATCH,
                                                 balanced=False)
+                    validating += time.perf_counter() - scoring
+                    elapsed = busy + time.perf_counter() - tick
                     rate = seen / max(elapsed, 1e-9)
                     self._emit("on_eval", {
                         "step": step, "epoch": step / steps_per_epoch, "elapsed_s": elapsed,
@@ -450,6 +452,7 @@ class Trainer:
                         "train_acc": window_correct.item() / window_count,
                         "val_loss": last_val["loss"], "val_acc": last_val["accuracy"],
                         "val_names": len(val) if end_of_epoch else len(val_sample),
+                        "val_s": validating,  # of elapsed_s, the seconds spent scoring validation names so far
                         "names_per_s": rate,
                         "eta_s": (total_steps - step) * elapsed / step,
                         "total_steps": total_steps,
