@@ -14,7 +14,7 @@ from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
-TIMING_COLUMNS = {"elapsed_s", "names_per_s", "eta_s"}
+TIMING_COLUMNS = {"elapsed_s", "names_per_s", "eta_s", "val_s"}
 
 
 def trainer(dataset, **overrides) -> Trainer:
