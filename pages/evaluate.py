@@ -151,6 +151,8 @@ with frame.page(nav.EVALUATE):
     when = runview.snapshot_label(runview.FINAL if snapshot is None else snapshot)
     name = f"{run_id}-{which}" + ("" if snapshot is None else f"-epoch{snapshot}")
     report_button(c4, info, report, which, f"{labels[run_id]} · {when} · {which} names")
+    st.caption("Each run is one seed: its split, initial weights and batch order. Differences of a point or two "
+               "between runs can come from the seed alone; The report page averages three seeds.")
     if compare_id is None:
         left, right = st.columns([3, 2], gap="large")
         with left:

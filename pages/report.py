@@ -7,15 +7,23 @@ import streamlit as st
 from rnnviz import charts, insight_charts
 from rnnviz.jobs import JobLimitError
 from rnnviz.models import MODEL_LABELS
-from rnnviz.reproduce import REPORT_RUNS, comparison_table, data_facts, find_report_runs, reading
+from rnnviz.reproduce import (
+    REPORT_RUNS,
+    REPORT_SEEDS,
+    comparison_table,
+    data_facts,
+    find_report_runs,
+    reading,
+    recipe_words,
+)
 from ui import display, frame, guards, nav, resources, runview
 
 with frame.page(nav.REPORT):
 
     # Session-state keys of this page.
     WATCHED = "report.watched"  # report runs that were training when the page last ran in full
-    PENDING = "report.pending"  # report models this session asked for that wait for a free training slot
-    STARTING = "report.starting"  # report models this session started whose run folder is not written yet
+    PENDING = "report.pending"  # report (model, seed) runs this session asked for that wait for a free slot
+    STARTING = "report.starting"  # report (model, seed) runs this session started whose folder is not written yet
     WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
     REFRESH_S = 2.0
@@ -31,25 +39,27 @@ with frame.page(nav.REPORT):
 
 
     def start_pending(found, dataset) -> None:
-        """Start the report runs this session asked for that are still missing, as many as may train at once."""
-        pending = [model for model in st.session_state.get(PENDING, []) if model in found.missing]
-        configs = {config.model: config for config in found.configs_to_start()}
+        """Start the report runs this session asked for that are still missing, as many as may train at once
+        (two at a time: the job manager's limit)."""
+        pending = [tuple(key) for key in st.session_state.get(PENDING, []) if tuple(key) in found.missing]
+        configs = {(config.model, config.seed): config for config in found.configs_to_start()}
         started = []
-        for model in list(pending):
+        for key in list(pending):
             try:
-                resources.job_manager().start(configs[model], dataset)
+                resources.job_manager().start(configs[key], dataset)
             except JobLimitError:
                 break  # the rest start when a training ends (the live panel reruns the page then)
             except guards.USER_ERRORS as exc:
                 st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
                 pending = []
                 break
-            started.append(model)
-            pending.remove(model)
+            started.append(key)
+            pending.remove(key)
         st.session_state[PENDING] = pending
         st.session_state[STARTING] = [*st.session_state.get(STARTING, []), *started]
         if started:
-            st.toast(f"Training {', '.join(MODEL_LABELS[m] for m in started)}", icon=":material/play_arrow:")
+            st.toast("Training " + ", ".join(f"{MODEL_LABELS[m]} seed {seed}" for m, seed in started),
+                     icon=":material/play_arrow:")
             st.rerun()
 
 
@@ -58,12 +68,12 @@ with frame.page(nav.REPORT):
         manager = resources.job_manager()
         if st.session_state.get(PENDING):
             start_pending(found, dataset)
-        pending = st.session_state.get(PENDING, [])
+        pending = [tuple(key) for key in st.session_state.get(PENDING, [])]
         # A training writes its folder a moment after it starts; until then it is listed as starting, as long as
-        # the job manager still runs a training of that model.
-        training = {job.config.model for job in manager.jobs() if job.active}
-        starting = [model for model in st.session_state.get(STARTING, [])
-                    if model not in found.found and model not in found.running and model in training]
+        # the job manager still runs a training of that model and seed.
+        training = {(job.config.model, job.config.seed) for job in manager.jobs() if job.active}
+        starting = [tuple(key) for key in st.session_state.get(STARTING, [])
+                    if tuple(key) not in found.found and tuple(key) not in found.running and tuple(key) in training]
         st.session_state[STARTING] = starting
         watched = sorted(info.run_id for info in found.running.values())
         st.session_state[WATCHED] = watched
@@ -79,30 +89,35 @@ with frame.page(nav.REPORT):
             columns = st.columns(len(REPORT_RUNS), gap="medium")
             for column, model in zip(columns, REPORT_RUNS):
                 with column.container(border=True):
-                    st.markdown(f"**{MODEL_LABELS[model]}** · hidden {REPORT_RUNS[model].resolved_hidden_size}")
-                    if model in found.found:
-                        st.caption(f"reusing {runview.run_label(found.found[model])}")
-                    elif model in found.running:
-                        job = manager.get(found.running[model].run_id)
-                        if job is None:
-                            st.caption("training in another process")
+                    hidden = REPORT_RUNS[model].resolved_hidden_size
+                    st.markdown(f"**{MODEL_LABELS[model]}**" + (f" · hidden {hidden}" if hidden else ""))
+                    for seed in REPORT_SEEDS:
+                        key = (model, seed)
+                        if key in found.found:
+                            st.caption(f"seed {seed}: reusing {runview.run_label(found.found[key])}")
+                        elif key in found.running:
+                            job = manager.get(found.running[key].run_id)
+                            if job is None:
+                                st.caption(f"seed {seed}: training in another process")
+                            else:
+                                st.progress(job.progress, text=f"seed {seed}: "
+                                            + runview.progress_text(job, job.config.epochs))
+                        elif key in starting:
+                            st.caption(f"seed {seed}: starting…")
+                        elif key in pending:
+                            st.caption(f"seed {seed}: waiting for a free training slot (two train at a time)")
                         else:
-                            st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
-                    elif model in starting:
-                        st.caption("starting…")
-                    elif model in pending:
-                        st.caption("waiting for a free training slot (two train at a time)")
-                    else:
-                        st.caption("not trained yet")
+                            st.caption(f"seed {seed}: not trained yet")
 
         panel()
-        asked = [model for model in found.missing if model not in pending and model not in starting]
+        asked = [key for key in found.missing if key not in pending and key not in starting]
         if asked:
-            names = ", ".join(MODEL_LABELS[m] for m in asked)
-            if st.button(f"Train {names} with the report's settings", type="primary", icon=":material/play_arrow:",
-                         help="Project defaults (Adam 0.01 with cosine decay, batch 32, 8 epochs, seed 0); hidden size "
-                              "128 for the RNN, 64 for the LSTMs. Runs already on disk with these "
-                              "settings are reused."):
+            models = ", ".join(dict.fromkeys(MODEL_LABELS[m] for m, _ in asked))
+            if st.button(f"Train the {len(asked)} missing runs ({models}), two at a time", type="primary",
+                         icon=":material/play_arrow:",
+                         help=f"Project defaults ({recipe_words().split(', where')[0]}), seeds "
+                              f"{', '.join(str(s) for s in REPORT_SEEDS)}; hidden size 128 for the RNN, 64 for the "
+                              "LSTMs. Runs already on disk with these settings are reused."):
                 st.session_state[PENDING] = [*pending, *asked]
                 start_pending(found, dataset)
 
@@ -112,8 +127,12 @@ with frame.page(nav.REPORT):
         st.subheader("Our figures and the report's")
         left, right = st.columns([3, 2], gap="large")
         with left:
+            hidden = {f"{m}_sd": None for m in ("val_accuracy", "val_balanced_accuracy", "train_seconds")}
             st.dataframe(table, hide_index=True, width="stretch", column_config={
-                "run_id": None,  # in the CSV; the panel above names the runs
+                **hidden,  # in the CSV
+                "seeds": st.column_config.NumberColumn("seeds"),
+                "test_accuracy_sd": st.column_config.NumberColumn("± test acc (sd)", format="percent"),
+                "test_balanced_accuracy_sd": st.column_config.NumberColumn("± balanced (sd)", format="percent"),
                 "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
                 "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
                 "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
@@ -155,7 +174,9 @@ with frame.page(nav.REPORT):
     st.markdown(
         "The lab report trained the tutorial's RNN, nn.LSTM and its own MyLSTM and stated test accuracies of **42%** "
         "for the RNN and **81%** for nn.LSTM, with MyLSTM close to nn.LSTM. Here the three are trained with one recipe "
-        "and one seed, so they differ only in the model, and their numbers are put next to the report's."
+        f"and each of seeds {', '.join(str(s) for s in REPORT_SEEDS)}, so they differ only in the model and every "
+        "figure is a mean with its spread, and their numbers are put next to the report's. Beside them, the n-gram "
+        "baseline answers *do we even need an RNN here?*: it has no recurrence at all."
     )
     dataset = guards.require_dataset()
     try:
@@ -165,16 +186,18 @@ with frame.page(nav.REPORT):
         st.stop()
     runs_panel(found, dataset)
     if not found.found:
-        st.info("The comparison appears as soon as the first of the three runs has finished.", icon=":material/info:")
+        st.info("The comparison appears as soon as the first of the runs has finished.", icon=":material/info:")
         st.stop()
     comparison(found, dataset)
     st.subheader("Side by side")
     st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
-               "on the test names (rows: the true language).")
+               "on the test names (rows: the true language). These are one run each, the lowest seed found; the "
+               "n-gram baseline is fitted in one go, so its curve is a single point.")
     columns = st.columns(len(REPORT_RUNS), gap="medium")
     for column, model in zip(columns, REPORT_RUNS):
-        if model in found.found:
-            model_column(column, model, found.found[model])
+        first = found.first(model)
+        if first is not None:
+            model_column(column, model, first)
         else:
             column.markdown(f"### {MODEL_LABELS[model]}")
             column.info("No finished run yet.", icon=":material/hourglass:")

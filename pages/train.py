@@ -539,6 +539,8 @@ with frame.page(nav.TRAIN):
                                        "chart to read every line at one step.")
         if not selected:
             return
+        st.caption("Each line is one run, so one seed; The report page gives the mean and spread over seeds. The "
+                   "n-gram baseline is fitted in one go: it is a single point at the end of its first epoch.")
         manager = resources.job_manager()
         infos_by_id = {info.run_id: info for info in infos}
         live = any(run_id in manager.active_ids() for run_id in selected)

@@ -7,8 +7,16 @@ import streamlit as st
 
 from rnnviz import insight_charts
 from rnnviz.data import DataError
-from rnnviz.inspect import STAGES, flow_summary, gate_saturation, gradient_flow, name_gradient_flow, saturation_summary
-from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, ProbeRunner
+from rnnviz.inspect import (
+    STAGES,
+    flow_reading,
+    flow_summary,
+    gate_saturation,
+    gradient_flow,
+    name_gradient_flow,
+    saturation_summary,
+)
+from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, latest_probe, results_frame, start_probe, summarize
 from rnnviz.runs import list_snapshots
 from rnnviz.train import TrainConfig
 from ui import display, frame, guards, nav, resources, runview
@@ -18,6 +26,7 @@ with frame.page(nav.WHY):
     # Session-state keys of this page.
     VIEW = "why.view"
     FLOW_RNN = "why.flow_rnn"
+    FLOW_ELMAN = "why.flow_elman"
     FLOW_LSTM = "why.flow_lstm"
     FLOW_STAGES = "why.flow_stages"
     FLOW_SCALE = "why.flow_scale"
@@ -34,12 +43,6 @@ with frame.page(nav.WHY):
     OWN_GUESS = "(each model's own guess)"
     PROBE_LENGTHS = list(range(MIN_LENGTH, MAX_LENGTH + 1, 5))
     REFRESH_S = 1.0
-
-
-    @st.cache_resource(show_spinner=False)
-    def probe_runner() -> ProbeRunner:
-        """One probe sweep at a time for the whole server: the machine has few cores to share."""
-        return ProbeRunner()
 
 
     def stages_of(info, wanted: list[str]) -> list[tuple[str, int | None]]:
@@ -105,23 +108,27 @@ with frame.page(nav.WHY):
 
     def flow_view() -> None:
         runs = guards.require_runs(runview.usable_runs(resources.all_runs()), "finished runs",
-                                   "Train an RNN and an nn.LSTM (the defaults take a few "
-                                   "seconds each) to compare them.")
+                                   "Train an RNN, a tanh RNN and an nn.LSTM (the defaults take "
+                                   "a few seconds each) to compare them.")
         st.markdown(
             "Training nudges each letter's input by the gradient of the loss with respect to it, ‖dL/dxₜ‖. "
             "If that gradient shrinks with every step back from the last letter, the first letters of a long name "
             "barely take part in learning: the network **cannot learn to use what it cannot feel**."
         )
-        c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium")
-        rnn = pick_run(c1, "RNN run", runview.usable_runs(runs, ["rnn"]), FLOW_RNN, "The tutorial's recurrent net.")
-        lstm = pick_run(c2, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), FLOW_LSTM,
+        c1, c2, c3 = st.columns(3, gap="medium")
+        rnn = pick_run(c1, "RNN run", runview.usable_runs(runs, ["rnn"]), FLOW_RNN,
+                       "The tutorial's recurrent net: no nonlinearity in its recurrence.")
+        elman = pick_run(c2, "tanh RNN run", runview.usable_runs(runs, ["elman"]), FLOW_ELMAN,
+                         "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
+        lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), FLOW_LSTM,
                         "An nn.LSTM or MyLSTM run.")
+        c3, c4 = st.columns(2, gap="medium")
         wanted = stage_picker(c3, FLOW_STAGES)
         scale = c4.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
                                      key=FLOW_SCALE,
                                      help="relative: each line divided by its value at the last letter, "
                                                           "so models of different scale share one axis.")
-        chosen = [info for info in (rnn, lstm) if info is not None]
+        chosen = [info for info in (rnn, elman, lstm) if info is not None]
         if not chosen or not wanted:
             st.info("Pick at least one run and one set of weights.", icon=":material/info:")
             st.stop()
@@ -159,8 +166,10 @@ with frame.page(nav.WHY):
         summary = flow_summary(flow)
         st.dataframe(summary, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
+        for line in flow_reading(summary):
+            st.markdown(f"- {line}")
         st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
-                   "weights a run began with, solid lines from its trained weights.")
+                   "weights a run began with, solid lines from its trained weights. Each line is one run: one seed.")
 
 
     def flow_one_name(chosen, specs: tuple) -> None:
@@ -185,13 +194,14 @@ with frame.page(nav.WHY):
 
 
     def probe_form() -> None:
-        runner = probe_runner()
+        manager = resources.job_manager()
+        current = latest_probe(manager)
         defaults = ProbeConfig()
         with st.form("probe-form"):
             c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium")
             lengths = c1.multiselect("String lengths L", PROBE_LENGTHS, default=list(defaults.lengths),
                                      help="Each string is L letters; its first letter (a, b, c or d) is the class.")
-            models = c2.pills("Models", ["rnn", "lstm", "mylstm"], selection_mode="multi",
+            models = c2.pills("Models", ["rnn", "elman", "lstm", "mylstm"], selection_mode="multi",
                               default=list(defaults.models),
                               format_func=runview.model_label)
             forget_bias = c3.number_input(
@@ -201,13 +211,17 @@ with frame.page(nav.WHY):
             steps = c4.number_input("Training steps per run", min_value=50, max_value=2000, value=defaults.steps,
                                     step=50,
                                     help=f"Adam steps on fresh batches of {defaults.batch_size} strings.")
-            seed = c4.number_input("Seed", min_value=0, max_value=2**31 - 1, value=defaults.seed)
+            seed = c4.number_input("First seed", min_value=0, max_value=2**31 - 1, value=defaults.seed)
+            seeds = c4.number_input("Seeds", min_value=1, max_value=10, value=defaults.seeds,
+                                    help="Each model is trained this many times at each length, from different "
+                                         "random weights and strings: the chart shows the mean and the range.")
             started = st.form_submit_button("Run the probe", type="primary", icon=":material/play_arrow:",
-                                            disabled=runner.snapshot().active)
+                                            disabled=current is not None and current.active)
         if started:
             with guards.reported("Not started: "):
-                runner.start(ProbeConfig(lengths=tuple(sorted(lengths)), models=tuple(models or ()),
-                                         forget_bias=float(forget_bias), steps=int(steps), seed=int(seed)))
+                start_probe(manager, ProbeConfig(lengths=tuple(sorted(lengths)), models=tuple(models or ()),
+                                                 forget_bias=float(forget_bias), steps=int(steps), seed=int(seed),
+                                                 seeds=int(seeds)))
                 st.session_state[PROBE_ACTIVE] = True
 
 
@@ -218,40 +232,56 @@ with frame.page(nav.WHY):
             "scratch at each length and scored on fresh strings."
         )
         probe_form()
-        runner = probe_runner()
-        if runner.snapshot().active:  # also a sweep started from another session: rerun the page when it ends
+        manager = resources.job_manager()
+        first = latest_probe(manager)
+        if first is not None and first.active:  # also a sweep started from another session: rerun when it ends
             st.session_state[PROBE_ACTIVE] = True
 
-        @st.fragment(run_every=REFRESH_S if runner.snapshot().active else None)
+        @st.fragment(run_every=REFRESH_S if first is not None and first.active else None)
         def live() -> None:
-            snap = runner.snapshot()
-            if st.session_state.get(PROBE_ACTIVE) and not snap.active:
+            snap = latest_probe(manager)
+            if st.session_state.get(PROBE_ACTIVE) and (snap is None or not snap.active):
                 st.session_state[PROBE_ACTIVE] = False
                 st.rerun(scope="app")  # the form's button and the refresh rate follow the sweep's end
-            if snap.status == "idle":
-                st.info("Press **Run the probe**: the default sweep takes well under a minute.", icon=":material/info:")
+            if snap is None:
+                st.info("Press **Run the probe**: the default sweep (three seeds) takes about a minute.",
+                        icon=":material/info:")
                 return
-            text = f"{snap.status} · {snap.done:,} / {snap.total:,} steps · {runview.format_seconds(snap.seconds)}"
+            text = (f"{snap.status} · {snap.step:,} / {snap.total_steps:,} steps · "
+                    f"{runview.format_seconds(snap.seconds)}")
             if snap.current:
                 text += f" · training {snap.current}"
             st.progress(snap.progress, text=text)
             if snap.active:
                 b1, b2, _ = st.columns([1, 1, 6])
                 if snap.status == "paused":
-                    b1.button("Resume", icon=":material/play_arrow:", on_click=runner.resume, width="stretch")
+                    b1.button("Resume", icon=":material/play_arrow:", on_click=manager.resume, args=(snap.run_id,),
+                              width="stretch")
                 else:
-                    b1.button("Pause", icon=":material/pause:", on_click=runner.pause, width="stretch")
-                b2.button("Stop", icon=":material/stop:", on_click=runner.stop, width="stretch")
+                    b1.button("Pause", icon=":material/pause:", on_click=manager.pause, args=(snap.run_id,),
+                              width="stretch")
+                b2.button("Stop", icon=":material/stop:", on_click=manager.stop, args=(snap.run_id,),
+                          width="stretch")
             elif snap.message:
                 (st.error if snap.status == "failed" else st.caption)(snap.message)
-            if len(snap.results):
-                display.chart(insight_charts.probe_chart(snap.results), "memory-probe", data=snap.results)
-                st.dataframe(snap.results, hide_index=True, width="stretch",
-                             column_config={"accuracy": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                                        format="percent"),
-                                            "chance": st.column_config.NumberColumn(format="percent"),
-                                            "final_loss": st.column_config.NumberColumn(format="%.3f"),
-                                            "seconds": st.column_config.NumberColumn(format="%.1f")})
+            results = results_frame(snap.rows)
+            if len(results):
+                summary = summarize(results)
+                display.chart(insight_charts.probe_chart(summary), "memory-probe", data=results)
+                percent = st.column_config.NumberColumn(format="percent")
+                st.dataframe(summary, hide_index=True, width="stretch",
+                             column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                                    format="percent"),
+                                            "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
+                                            "low": percent, "high": percent, "chance": percent})
+                st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
+                           "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
+                           "the mean.")
+                with st.expander("Every training"):
+                    st.dataframe(results, hide_index=True, width="stretch",
+                                 column_config={"accuracy": percent, "chance": percent,
+                                                "final_loss": st.column_config.NumberColumn(format="%.3f"),
+                                                "seconds": st.column_config.NumberColumn(format="%.1f")})
             if snap.config is not None and snap.config.forget_bias:
                 st.caption(f"The LSTMs started with their forget-gate bias raised by {snap.config.forget_bias:g}; "
                            "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")

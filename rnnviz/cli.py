@@ -62,7 +62,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         default = getattr(defaults, name)
         flags = [flag_of(name)] + ([f"--{name.replace('_', '-')}"] if spec.short else [])
         if isinstance(default, bool):
-            parser.add_argument(*flags, dest=name, action="store_true", help=spec.help)
+            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{spec.help} (default: {'on' if default else 'off'})")
         elif spec.choices is not None:
             parser.add_argument(*flags, dest=name, choices=spec.choices, default=default, help=spec.help)
         else:
@@ -369,10 +370,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_gates(args: argparse.Namespace) -> int:
     from .inspect import TRACE_KEYS, trace_name
+    from .models import LSTM, MyLSTM, no_gates_reason
 
     run = _load(args)
-    if run.config.model == "rnn":
-        raise UserError("gates exist only for lstm and mylstm runs; this run is an rnn")
+    if not isinstance(run.model, (LSTM, MyLSTM)):
+        raise UserError(no_gates_reason(run.model))
     trace = trace_name(run.model, run.categories, args.name)
     intervened = None
     clamps = dict(args.clamp or [])

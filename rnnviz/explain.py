@@ -18,7 +18,7 @@ import torch
 from sklearn.decomposition import PCA
 
 from .data import DataError, clean_name, encode
-from .models import RNN, Classifier, MyLSTM, as_gate_model, one_hot
+from .models import LSTM, RNN, Classifier, MyLSTM, as_gate_model, one_hot
 
 CLAMP_GATES = ("i", "f", "o")  # the sigmoid gates, whose values lie in [0, 1]
 GATE_WORDS = {"i": "input gate", "f": "forget gate", "g": "candidate g", "o": "output gate"}
@@ -32,7 +32,7 @@ SATURATED = (0.1, 0.9)  # a gate below 0.1 or above 0.9 is saturated (Karpathy, 
 
 def has_gates(model: Classifier) -> bool:
     """Whether the model is an LSTM (nn.LSTM or MyLSTM), whose gates these views can show."""
-    return not isinstance(model, RNN)
+    return isinstance(model, (LSTM, MyLSTM))
 
 
 def _gate_model(model: Classifier, what: str) -> MyLSTM:

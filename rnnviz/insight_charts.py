@@ -88,21 +88,32 @@ def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart
     )
 
 
-def probe_chart(results: pd.DataFrame, height: int = 320) -> alt.LayerChart:
-    """Held-out accuracy against string length, one line per model, with the chance level dashed."""
-    lines = alt.Chart(results).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
-        x=alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
-                scale=alt.Scale(zero=False)),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title="test accuracy"),
-        color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
-        tooltip=["model:N", "length:Q", alt.Tooltip("accuracy:Q", format=".1%"),
-                 alt.Tooltip("final_loss:Q", format=".3f", title="last training loss"),
-                 alt.Tooltip("seconds:Q", format=".1f")],
-    )
-    chance = float(results["chance"].iloc[0]) if len(results) else np.nan
-    rule = alt.Chart(pd.DataFrame({"chance": [chance]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
-        y="chance:Q", tooltip=[alt.Tooltip("chance:Q", format=".0%", title="guessing")])
-    layers = [lines, rule] if np.isfinite(chance) else [lines]
+def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
+    """Held-out accuracy against string length: per model the mean over seeds (line) and the lowest to highest
+    seed (bar), with the chance level dashed and labelled. `summary` is rnnviz.probe.summarize's table."""
+    base = alt.Chart(summary)
+    x = alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
+              scale=alt.Scale(zero=False))
+    color = alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top"))
+    tooltip = ["model:N", "length:Q", alt.Tooltip("mean:Q", format=".1%", title="mean over seeds"),
+               alt.Tooltip("spread:Q", format=".1%", title="standard deviation"),
+               alt.Tooltip("low:Q", format=".1%", title="lowest seed"),
+               alt.Tooltip("high:Q", format=".1%", title="highest seed"), alt.Tooltip("seeds:Q", title="seeds")]
+    lines = base.mark_line(point=alt.OverlayMarkDef(size=60)).encode(
+        x=x, y=alt.Y("mean:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
+                     title="test accuracy (mean over seeds)"),
+        color=color, tooltip=tooltip)
+    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(x=x, y="low:Q", y2="high:Q", color=color,
+                                                              tooltip=tooltip)
+    chance = float(summary["chance"].iloc[0]) if len(summary) else np.nan
+    layers = [bars, lines]
+    if np.isfinite(chance):
+        level = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0%} (guessing)"]})
+        rule = alt.Chart(level).mark_rule(strokeDash=[4, 4], color="gray").encode(
+            y="chance:Q", tooltip=[alt.Tooltip("chance:Q", format=".0%", title="guessing")])
+        text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", fontSize=FONT_SIZE).encode(
+            y="chance:Q", x=alt.value(0), text="label:N")
+        layers += [rule, text]
     return _style(alt.layer(*layers).properties(title="remembering the first letter", height=height,
                                                 width="container"))
 

@@ -7,13 +7,17 @@ At most `max_concurrent` trainings hold a worker; a training started beyond that
 first-in-first-out queue and starts by itself when a worker frees. The queue is recorded in the runs folder
 (rnnviz.runs.write_queue), so a restarted server starts the trainings that were waiting (`restore_queue`).
 Each training has an owner (an opaque id from the caller); `per_owner` caps one owner's active-or-queued runs.
+Besides trainings (`start`), it runs other long tasks of the library (`start_task`: the memory probe), which
+share the same limit, controls and snapshots but write no run folder.
 """
 
 from __future__ import annotations
 
 import heapq
+import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +81,7 @@ class JobSnapshot:
     """A consistent copy of a job's state, safe to read without locks."""
 
     run_id: str
-    config: TrainConfig
+    config: TrainConfig | Any  # a TrainConfig for trainings, the task's own config otherwise
     status: str
     message: str
     rows: list[dict[str, Any]]
@@ -89,6 +93,9 @@ class JobSnapshot:
     owner_name: str = ""
     position: int | None = None  # 1 for the next to start, while queued
     wait_s: float | None = None  # estimated seconds until it starts, while queued
+    kind: str = "train"  # train, or the name of a task ("probe")
+    current: str = ""  # what a task is doing now, in words
+    seconds: float = 0.0  # since it started, or its whole time once ended
 
     @property
     def active(self) -> bool:
@@ -100,15 +107,19 @@ class JobSnapshot:
 
 
 class Job:
-    def __init__(self, run_id: str, config: TrainConfig, dataset: NameDataset | None = None,
-                 split: Split | None = None, owner: str = TEACHER, owner_name: str = ""):
+    def __init__(self, run_id: str, config: TrainConfig | Any, dataset: NameDataset | None = None,
+                 split: Split | None = None, owner: str = TEACHER, owner_name: str = "", kind: str = "train"):
         self.run_id = run_id
         self.config = config
+        self.kind = kind
         self.dataset = dataset  # kept while queued; dropped once the training has it
         self.split = split
         self.data_source = str(dataset.source) if dataset is not None else ""
         self.owner = owner or TEACHER
         self.owner_name = clean_name(owner_name)
+        self.steps_done = 0  # a task's steps so far (a training's come from its rows)
+        self.current = ""
+        self.ended: float | None = None
         self.control = Control()
         self.lock = threading.Lock()
         self.rows: list[dict[str, Any]] = []
@@ -131,15 +142,29 @@ class Job:
                 status = "stopping"
             elif status == "running" and self.control.paused:
                 status = "paused"
-            step = int(self.rows[-1]["step"]) if self.rows else 0
+            if self.kind == "train":
+                step = int(self.rows[-1]["step"]) if self.rows else 0
+            else:
+                step = self.steps_done
+            seconds = (self.ended or time.time()) - self.started
             return JobSnapshot(self.run_id, self.config, status, self.message, list(self.rows), step,
                                self.total_steps, self.started, dict(self.summary), self.owner, self.owner_name,
-                               position, wait_s)
+                               position, wait_s, self.kind, self.current, seconds)
 
     def remaining_s(self) -> float | None:
         """Seconds of training left by the trainer's own estimate; None before its first point."""
         with self.lock:
             return float(self.rows[-1]["eta_s"]) if self.rows else None
+
+    def report(self, done: int | None = None, current: str | None = None, row: dict[str, Any] | None = None) -> None:
+        """What a task tells its readers: steps done, what it is doing, a result row."""
+        with self.lock:
+            if done is not None:
+                self.steps_done = int(done)
+            if current is not None:
+                self.current = current
+            if row is not None:
+                self.rows.append(dict(row))
 
     def _on_start(self, event: dict[str, Any]) -> None:
         with self.lock:
@@ -272,6 +297,52 @@ class JobManager:
             self._save_queue()
         return restored
 
+    def start_task(self, kind: str, config: Any, work: Callable[[Job], tuple[str, str]], total_steps: int) -> str:
+        """Run `work(job)` in a background thread like a training, under the same limit; returns the job's id.
+
+        `work` honours job.control (stop, pause), reports through job.report, and returns (status, message).
+        A task writes no run folder; its results are the job's rows.
+        """
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.status in WORKING]
+            if len(running) >= self.max_concurrent:
+                raise JobLimitError(
+                    f"{len(running)} background jobs are already running (the limit is {self.max_concurrent}): "
+                    "wait for one to finish or stop one"
+                )
+            self._forget_old_ended()
+            job_id = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
+            job = Job(job_id, config, kind=kind)
+            job.status = "running"
+            job.started = time.time()
+            job.total_steps = int(total_steps)
+            self._jobs[job_id] = job
+            job.thread = threading.Thread(target=self._work_task, args=(job, work), name=f"rnnviz-{job_id}",
+                                          daemon=True)
+            try:
+                job.thread.start()
+            except RuntimeError as exc:
+                del self._jobs[job_id]
+                raise RunError(f"could not start the {kind}: {exc}") from None
+        return job_id
+
+    def _work_task(self, job: Job, work: Callable[[Job], tuple[str, str]]) -> None:
+        try:
+            status, message = work(job)
+            with job.lock:
+                job.status, job.message = status, message
+        except Exception as exc:  # shown to the user as one line; the thread must not die silently
+            with job.lock:
+                job.status = "failed"
+                job.message = failure(exc)
+        finally:
+            with job.lock:
+                job.current = ""
+                job.ended = time.time()
+            with self._lock:
+                self._promote()  # a task held a worker too: a queued training may start now
+            job.done.set()
+
     def _fresh_id(self, config: TrainConfig) -> str:
         """A new id that neither a job nor a folder has; ids stamped in the same second can collide."""
         for _ in range(100):
@@ -306,6 +377,8 @@ class JobManager:
                 job.status = "failed"
                 job.message = failure(exc)
         finally:
+            with job.lock:
+                job.ended = time.time()
             with self._lock:
                 if job.status == "finished":
                     self._durations = [*self._durations, time.time() - job.started][-RECENT_DURATIONS:]
@@ -335,10 +408,11 @@ class JobManager:
         waits = estimate_waits(remaining, self.max_concurrent, typical, len(queue))
         return {job.run_id: (place, wait) for place, (job, wait) in enumerate(zip(queue, waits), start=1)}
 
-    def jobs(self) -> list[JobSnapshot]:
+    def jobs(self, kind: str = "train") -> list[JobSnapshot]:
+        """Snapshots of the jobs of one kind: trainings unless asked for a task's."""
         places = self._places()
         with self._lock:
-            jobs = list(self._jobs.values())
+            jobs = [job for job in self._jobs.values() if job.kind == kind]
         return [job.snapshot(*places.get(job.run_id, (None, None))) for job in jobs]
 
     def get(self, run_id: str) -> JobSnapshot | None:
@@ -369,8 +443,9 @@ class JobManager:
         return True
 
     def active_ids(self) -> set[str]:
+        """Run ids of the trainings under way (tasks are not runs)."""
         with self._lock:
-            return {rid for rid, job in self._jobs.items() if job.status in ACTIVE}
+            return {rid for rid, job in self._jobs.items() if job.status in ACTIVE and job.kind == "train"}
 
     def any_active(self) -> bool:
         return bool(self.active_ids())

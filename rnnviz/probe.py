@@ -6,32 +6,35 @@ so only the position tells). The last letter is L - 1 steps after the one that m
 task measures how far back a model can carry information. Each (model, L) pair is trained briefly
 from scratch and scored on held-out strings.
 
-`run_probe` is a blocking loop that reports through a callback and honours rnnviz.train.Control;
-`ProbeRunner` runs it in a background thread and keeps a lock-protected copy of the results.
+Each training is an rnnviz.train.Trainer (the project's one training step) on the probe's strings, repeated
+over a few seeds so a figure comes with its spread. `run_probe` is a blocking loop that reports through a
+callback and honours rnnviz.train.Control; `start_probe` runs it as a background job of rnnviz.jobs.JobManager,
+the one mechanism that also runs trainings.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from .common import first_line
-from .data import CHAR_INDEX, N_LETTERS
-from .models import LSTM, MODEL_LABELS, MODELS, Classifier, MyLSTM, build_model
-from .train import _INIT_LOCK, Control
+from .data import CHAR_INDEX, NameDataset, Split
+from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
+from .train import Control, TrainConfig, Trainer
+
+if TYPE_CHECKING:
+    from .jobs import JobManager
 
 CLASS_LETTERS = "abcdefgh"
 FILLER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH, MAX_LENGTH = 5, 50
-RESULT_COLUMNS = ["model", "length", "accuracy", "chance", "final_loss", "steps", "seconds"]
+RESULT_COLUMNS = ["model", "length", "seed", "accuracy", "chance", "final_loss", "steps", "seconds"]
 
 
 @dataclass
@@ -52,7 +55,8 @@ class ProbeConfig:
     # with 3, f ~ sigmoid(3) = 0.95 keeps 0.95^29 ~ 23% (the idea behind chrono initialisation, Tallec &
     # Ollivier 2018). 0 gives PyTorch's own initialisation. The RNN has no gate and is not changed.
     forget_bias: float = 3.0
-    seed: int = 0
+    seed: int = 0  # the first seed
+    seeds: int = 3  # seeds seed, seed + 1, ...: each (model, length) is trained this many times
 
     LIMITS = {
         "n_classes": (2, len(CLASS_LETTERS)),
@@ -63,6 +67,7 @@ class ProbeConfig:
         "clip_grad": (0.0, 1000.0),
         "test_size": (10, 100_000),
         "seed": (0, 2**31 - 1),
+        "seeds": (1, 10),
         "forget_bias": (-10.0, 10.0),
     }
 
@@ -80,10 +85,10 @@ class ProbeConfig:
                 raise ValueError(f"string lengths must be whole numbers from {MIN_LENGTH} to {MAX_LENGTH} "
                                  f"(got {length!r})")
         if not self.models:
-            raise ValueError(f"choose at least one model: {', '.join(MODELS)}")
+            raise ValueError(f"choose at least one model: {', '.join(RECURRENT_MODELS)}")
         for model in self.models:
-            if model not in MODELS:
-                raise ValueError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
+            if model not in RECURRENT_MODELS:
+                raise ValueError(f"unknown model {model!r}: choose from {', '.join(RECURRENT_MODELS)}")
         for name, (low, high) in self.LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
@@ -92,8 +97,16 @@ class ProbeConfig:
                 raise ValueError(f"{name} must be a whole number in [{low}, {high}] (got {value})")
 
     @property
+    def seed_values(self) -> list[int]:
+        return list(range(self.seed, self.seed + self.seeds))
+
+    @property
+    def trainings(self) -> int:
+        return len(self.lengths) * len(self.models) * self.seeds
+
+    @property
     def total_steps(self) -> int:
-        return self.steps * len(self.lengths) * len(self.models)
+        return self.steps * self.trainings
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,53 +150,46 @@ def probe_strings(chars: torch.Tensor) -> list[str]:
 class ProbeResult:
     status: str  # finished | stopped
     message: str
-    results: pd.DataFrame  # RESULT_COLUMNS, one row per (model, length) trained to the end
+    results: pd.DataFrame  # RESULT_COLUMNS, one row per (model, length, seed) trained to the end
     seconds: float
 
 
-def _train_one(config: ProbeConfig, model_name: str, length: int, seed: int, control: Control,
-               on_step: Callable[[int, float], None]) -> dict[str, Any] | None:
-    """Train one model at one length; None when stopped part-way."""
-    start = time.perf_counter()
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(model_name, N_LETTERS, config.hidden_size, config.n_classes)
+def probe_trainer(config: ProbeConfig, model_name: str, length: int, seed: int, control: Control) -> Trainer:
+    """A Trainer for one model at one length: the project's training step on the probe's strings.
+
+    The training part is steps x batch_size fresh strings, so one epoch is `steps` steps and no string is seen
+    twice: the model cannot memorise a fixed set, only learn the rule. The validation part is `test_size` other
+    strings, scored once at the end (the accuracy).
+    """
+    categories = list(CLASS_LETTERS[: config.n_classes])
+    train = _pairs(*make_probe_data(length, config.steps * config.batch_size, config.n_classes, seed))
+    held_out = _pairs(*make_probe_data(length, config.test_size, config.n_classes, seed + 1_000_003))
+    dataset = NameDataset(Path("memory probe"), categories, [n for n, _ in train], [c for _, c in train], {}, {})
+    settings = TrainConfig(model=model_name, hidden_size=config.hidden_size, batch_size=config.batch_size, epochs=1,
+                           learning_rate=config.learning_rate, clip_grad=config.clip_grad, lr_schedule="constant",
+                           seed=seed, eval_every=config.steps, device="cpu", class_balanced=False,
+                           label_smoothing=0.0)
+    trainer = Trainer(settings, dataset, control, Split(categories, train, held_out, []))
     if config.forget_bias:
-        add_forget_bias(model, config.forget_bias)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    # Fresh strings every step: the model cannot memorise a fixed training set, only learn the rule.
-    chars, lengths, labels = make_probe_data(length, config.steps * config.batch_size, config.n_classes, seed)
-    model.train()
-    loss_value = float("nan")
-    for step in range(config.steps):
-        control.wait_while_paused()
-        if control.stopped:
-            return None
-        rows = slice(step * config.batch_size, (step + 1) * config.batch_size)
-        loss = F.nll_loss(model(chars[rows], lengths[rows]), labels[rows])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.clip_grad > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
-        optimizer.step()
-        loss_value = loss.item()
-        on_step(step + 1, loss_value)
-    test_chars, test_lengths, test_labels = make_probe_data(length, config.test_size, config.n_classes,
-                                                            seed + 1_000_003)
-    model.eval()
-    with torch.no_grad():
-        predicted = model(test_chars, test_lengths).argmax(1)
-    return {"model": MODEL_LABELS.get(model_name, model_name), "length": length,
-            "accuracy": (predicted == test_labels).float().mean().item(), "chance": 1 / config.n_classes,
-            "final_loss": loss_value, "steps": config.steps, "seconds": time.perf_counter() - start}
+        add_forget_bias(trainer.model, config.forget_bias)
+    return trainer
+
+
+def _pairs(chars: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor) -> list[tuple[str, int]]:
+    return list(zip(probe_strings(chars), labels.tolist()))
+
+
+def training_seed(seed: int, length: int) -> int:
+    """The seed of one (length, seed) training: every model sees the same strings and starts from the same draw."""
+    return (seed * 100 + length) % 2**31  # lengths are below 100, so no two (seed, length) pairs share one
 
 
 def run_probe(config: ProbeConfig, control: Control | None = None,
               callback: Callable[[dict[str, Any]], None] | None = None) -> ProbeResult:
-    """Train every (model, length) of the sweep in turn; blocking.
+    """Train every (model, length, seed) of the sweep in turn; blocking.
 
-    `callback` receives {"event": "progress", "done", "total", "model", "length", "loss"} every few
-    steps and {"event": "result", **row} when a (model, length) pair is scored.
+    `callback` receives {"event": "progress", "done", "total", "model", "length", "seed", "loss"} every few
+    steps and {"event": "result", **row} when a training is scored.
     """
     config.validate()
     control = control or Control()
@@ -193,126 +199,75 @@ def run_probe(config: ProbeConfig, control: Control | None = None,
     done_before = 0
     start = time.perf_counter()
     report_every = max(1, config.steps // 20)
-    for length in config.lengths:
-        for model_name in config.models:
-            label = MODEL_LABELS.get(model_name, model_name)
+    for seed in config.seed_values:
+        for length in config.lengths:
+            for model_name in config.models:
+                label = MODEL_LABELS.get(model_name, model_name)
+                trainer = probe_trainer(config, model_name, length, training_seed(seed, length), control)
+                last = {"loss": float("nan")}
 
-            def on_step(step: int, loss: float, label=label, length=length, base=done_before) -> None:
-                if step % report_every == 0 or step == config.steps:
-                    emit({"event": "progress", "done": base + step, "total": total, "model": label,
-                          "length": length, "loss": loss})
+                def on_step(event: dict[str, Any], label=label, length=length, base=done_before, seed=seed,
+                            last=last) -> None:
+                    step = event["step"]
+                    if step % report_every == 0 or step == config.steps:
+                        last["loss"] = float(event["loss"])
+                        emit({"event": "progress", "done": base + step, "total": total, "model": label,
+                              "length": length, "seed": seed, "loss": last["loss"]})
 
-            # The same seed per length for every model: they see the same strings and differ only in the model.
-            row = _train_one(config, model_name, length, config.seed + length, control, on_step)
-            if row is None:
-                return ProbeResult("stopped", f"stopped after {len(rows)} of "
-                                   f"{len(config.lengths) * len(config.models)} trainings",
-                                   pd.DataFrame(rows, columns=RESULT_COLUMNS), time.perf_counter() - start)
-            rows.append(row)
-            done_before += config.steps
-            emit({"event": "result", **row})
+                trainer.add_callback("on_step", on_step)
+                began = time.perf_counter()
+                result = trainer.run()
+                if result.status != "finished":
+                    return ProbeResult("stopped", f"stopped after {len(rows)} of {config.trainings} trainings",
+                                       pd.DataFrame(rows, columns=RESULT_COLUMNS), time.perf_counter() - start)
+                row = {"model": label, "length": length, "seed": seed, "accuracy": result.val["accuracy"],
+                       "chance": 1 / config.n_classes, "final_loss": last["loss"], "steps": result.steps,
+                       "seconds": time.perf_counter() - began}
+                rows.append(row)
+                done_before += config.steps
+                emit({"event": "result", **row})
     return ProbeResult("finished", "", pd.DataFrame(rows, columns=RESULT_COLUMNS), time.perf_counter() - start)
 
 
-@dataclass
-class ProbeSnapshot:
-    """A copy of a background sweep's state, safe to read without locks."""
-
-    status: str  # idle | running | paused | finished | stopped | failed
-    message: str
-    config: ProbeConfig | None
-    results: pd.DataFrame
-    done: int
-    total: int
-    current: str
-    started: float
-    seconds: float
-
-    @property
-    def active(self) -> bool:
-        return self.status in ("running", "paused")
-
-    @property
-    def progress(self) -> float:
-        return min(1.0, self.done / self.total) if self.total else 0.0
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean, spread (sample standard deviation), lowest and highest accuracy over seeds per (model, length)."""
+    if not len(results):
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    grouped = results.groupby(["model", "length"], sort=False)["accuracy"]
+    table = pd.DataFrame({"mean": grouped.mean(), "spread": grouped.std(ddof=1).fillna(0.0),
+                          "low": grouped.min(), "high": grouped.max(), "seeds": grouped.count()}).reset_index()
+    table["chance"] = float(results["chance"].iloc[0])
+    return table[SUMMARY_COLUMNS]
 
 
-@dataclass
-class _State:
-    status: str = "idle"
-    message: str = ""
-    config: ProbeConfig | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    done: int = 0
-    total: int = 0
-    current: str = ""
-    started: float = 0.0
-    seconds: float = 0.0
+SUMMARY_COLUMNS = ["model", "length", "mean", "spread", "low", "high", "seeds", "chance"]
 
 
-class ProbeRunner:
-    """Runs one probe sweep at a time in a background thread; every method is thread-safe."""
+def start_probe(manager: JobManager, config: ProbeConfig) -> str:
+    """Run a sweep as a background job of `manager`; ValueError while another sweep is under way."""
+    config.validate()
+    if any(job.active for job in manager.jobs(kind="probe")):
+        raise ValueError("a probe sweep is already running: wait for it or stop it")
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state = _State()
-        self._control = Control()
-        self._thread: threading.Thread | None = None
-
-    def start(self, config: ProbeConfig) -> None:
-        """Start a sweep; ValueError when one is already running."""
-        config.validate()
-        with self._lock:
-            if self._state.status in ("running", "paused"):
-                raise ValueError("a probe sweep is already running: wait for it or stop it")
-            self._control = Control()
-            self._state = _State("running", "", config, [], 0, config.total_steps, "", time.time())
-            self._thread = threading.Thread(target=self._work, args=(config, self._control),
-                                            name="rnnviz-probe", daemon=True)
-            self._thread.start()
-
-    def _on_event(self, event: dict[str, Any]) -> None:
-        with self._lock:
+    def work(job) -> tuple[str, str]:
+        def on_event(event: dict[str, Any]) -> None:
             if event["event"] == "progress":
-                self._state.done = int(event["done"])
-                self._state.current = f"{event['model']} at L = {event['length']}"
+                job.report(done=event["done"], current=f"{event['model']} at L = {event['length']}, "
+                                                       f"seed {event['seed']}")
             else:
-                self._state.rows.append({k: event[k] for k in RESULT_COLUMNS})
+                job.report(row={k: event[k] for k in RESULT_COLUMNS})
 
-    def _work(self, config: ProbeConfig, control: Control) -> None:
-        try:
-            result = run_probe(config, control, self._on_event)
-            with self._lock:
-                self._state.status, self._state.message = result.status, result.message
-                self._state.seconds = result.seconds
-        except Exception as exc:  # shown to the user as one line; the thread must not die silently
-            with self._lock:
-                self._state.status = "failed"
-                self._state.message = first_line(exc, show_type=True)
-        finally:
-            with self._lock:
-                self._state.current = ""
+        result = run_probe(config, job.control, on_event)
+        return result.status, result.message
 
-    def snapshot(self) -> ProbeSnapshot:
-        with self._lock:
-            state = self._state
-            status = "paused" if state.status == "running" and self._control.paused else state.status
-            seconds = state.seconds if status not in ("running", "paused") else time.time() - state.started
-            return ProbeSnapshot(status, state.message, state.config,
-                                 pd.DataFrame(list(state.rows), columns=RESULT_COLUMNS), state.done, state.total,
-                                 state.current, state.started, seconds)
+    return manager.start_task("probe", config, work, config.total_steps)
 
-    def stop(self) -> None:
-        self._control.stop()
 
-    def pause(self) -> None:
-        self._control.pause()
+def latest_probe(manager: JobManager):
+    """The newest probe job's snapshot (a JobSnapshot whose rows are RESULT_COLUMNS dicts), or None."""
+    jobs = manager.jobs(kind="probe")
+    return max(jobs, key=lambda job: job.started) if jobs else None
 
-    def resume(self) -> None:
-        self._control.resume()
 
-    def wait(self, timeout: float | None = None) -> ProbeSnapshot:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return self.snapshot()
+def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=RESULT_COLUMNS)

@@ -2,9 +2,11 @@
 
 The report trained the tutorial RNN (128 hidden units), nn.LSTM and MyLSTM (64 each) and stated test
 accuracies of 42% for the RNN and 81% for nn.LSTM, with MyLSTM close to nn.LSTM. REPORT_RUNS holds
-the same three models with this project's default recipe and one shared seed, so they differ only in
-the model. `find_report_runs` reuses finished runs with exactly these settings; `comparison_table`
-and `reading` put our numbers next to the report's and say in words what can and cannot be compared.
+the same three models with this project's default recipe, and beside them the n-gram baseline (no
+recurrence at all); each is trained with every seed of REPORT_SEEDS, so models differ only in the model
+and every figure is a mean with its spread. `find_report_runs` reuses finished runs with exactly these
+settings; `comparison_table` and `reading` put our numbers next to the report's and say in words what can
+and cannot be compared.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +29,23 @@ REPORT_RUNS: dict[str, TrainConfig] = {
     "rnn": TrainConfig(model="rnn", hidden_size=128),
     "lstm": TrainConfig(model="lstm", hidden_size=64),
     "mylstm": TrainConfig(model="mylstm", hidden_size=64),
+    "ngram": TrainConfig(model="ngram"),  # not in the report: the baseline with no recurrence at all
 }
+REPORT_SEEDS = (0, 1, 2)  # every model is trained with each: a figure is a mean over seeds, with its spread
 REPORT_ACCURACY = {"rnn": 0.42, "lstm": 0.81}  # test accuracy stated in the report
-REPORT_WORDS = {"rnn": "42%", "lstm": "81%", "mylstm": "close to nn.LSTM"}
+REPORT_WORDS = {"rnn": "42%", "lstm": "81%", "mylstm": "close to nn.LSTM", "ngram": "(not in the report)"}
 # Settings that change neither the data nor the weights a run ends with: where it ran and how often it
 # was validated for the curves.
 NOT_COMPARED = ("device", "eval_every")
 CLOSE = 0.02  # two accuracy points: "close" in the reading
-TABLE_COLUMNS = ["model", "run_id", "val_accuracy", "val_balanced_accuracy", "test_accuracy",
-                 "test_balanced_accuracy", "train_seconds", "report_test_accuracy", "report_says"]
+METRICS = ["val_accuracy", "val_balanced_accuracy", "test_accuracy", "test_balanced_accuracy", "train_seconds"]
+TABLE_COLUMNS = ["model", "seeds", *METRICS, *(f"{m}_sd" for m in METRICS), "report_test_accuracy", "report_says"]
+
+RunKey = tuple[str, int]  # (model, seed)
+
+
+def report_config(model: str, seed: int) -> TrainConfig:
+    return replace(REPORT_RUNS[model], seed=seed)
 
 
 def _comparable(config: dict | TrainConfig) -> dict:
@@ -54,55 +64,68 @@ def matches(config: dict | TrainConfig, wanted: TrainConfig) -> bool:
 
 @dataclass
 class ReportRuns:
-    """Which of the report's runs exist: finished (usable), training now, or missing."""
+    """Which of the report's runs, (model, seed) each, exist: finished (usable), training now, or missing."""
 
-    found: dict[str, RunInfo] = field(default_factory=dict)
-    running: dict[str, RunInfo] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
+    found: dict[RunKey, RunInfo] = field(default_factory=dict)
+    running: dict[RunKey, RunInfo] = field(default_factory=dict)
+    missing: list[RunKey] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return not self.missing and not self.running
 
     def configs_to_start(self) -> list[TrainConfig]:
-        return [TrainConfig.from_dict(REPORT_RUNS[model].to_dict()) for model in self.missing]
+        return [report_config(model, seed) for model, seed in self.missing]
+
+    def of(self, model: str) -> dict[int, RunInfo]:
+        """The finished runs of one model, by seed."""
+        return {seed: info for (m, seed), info in sorted(self.found.items()) if m == model}
+
+    def first(self, model: str) -> RunInfo | None:
+        """The finished run of the lowest seed, the one the page shows curves of."""
+        runs = self.of(model)
+        return runs[min(runs)] if runs else None
 
 
-def find_report_runs(root: Path, categories: list[str] | None = None, active: set[str] | None = None) -> ReportRuns:
-    """The newest finished run per report model with exactly its settings (and these categories, if given).
+def find_report_runs(root: Path, categories: list[str] | None = None, active: set[str] | None = None,
+                     seeds: tuple[int, ...] = REPORT_SEEDS) -> ReportRuns:
+    """The newest finished run per (report model, seed) with exactly its settings (and these categories, if given).
 
     `active` are run ids training in this process: they count as running, so nobody starts them twice.
     """
     result = ReportRuns()
+    wanted = {(model, seed): report_config(model, seed) for model in REPORT_RUNS for seed in seeds}
     for info in list_runs(Path(root), active):  # newest first
         if info.error or not info.config:
             continue
         if categories is not None and list(info.categories) != list(categories):
             continue
-        for model, wanted in REPORT_RUNS.items():
-            if model in result.found or not matches(info.config, wanted):
+        for key, config in wanted.items():
+            if key in result.found or not matches(info.config, config):
                 continue
             if info.status == "finished" and info.has_model:
-                result.found[model] = info
-            elif info.status == "running" and model not in result.running:
-                result.running[model] = info
-    result.running = {m: info for m, info in result.running.items() if m not in result.found}
-    result.missing = [m for m in REPORT_RUNS if m not in result.found and m not in result.running]
+                result.found[key] = info
+            elif info.status == "running" and key not in result.running:
+                result.running[key] = info
+    result.running = {k: info for k, info in result.running.items() if k not in result.found}
+    result.missing = [k for k in wanted if k not in result.found and k not in result.running]
     return result
 
 
-def comparison_table(found: dict[str, RunInfo]) -> pd.DataFrame:
-    """One row per report model: our final accuracies and training time next to what the report stated."""
+def comparison_table(found: dict[RunKey, RunInfo]) -> pd.DataFrame:
+    """One row per model: the mean over its finished seeds of our final accuracies and training time, their
+    sample standard deviation (_sd, NaN for one seed), next to what the report stated."""
     rows = []
     for model in REPORT_RUNS:
-        summary = found[model].summary if model in found else {}
-        rows.append({
-            "model": MODEL_LABELS[model],
-            "run_id": found[model].run_id if model in found else None,
-            **{column: _number(summary.get(column)) for column in TABLE_COLUMNS[2:7]},
-            "report_test_accuracy": REPORT_ACCURACY.get(model, np.nan),
-            "report_says": REPORT_WORDS[model],
-        })
+        summaries = [info.summary for (m, _), info in sorted(found.items()) if m == model]
+        row: dict = {"model": MODEL_LABELS[model], "seeds": len(summaries)}
+        for metric in METRICS:
+            values = [v for v in (_number(s.get(metric)) for s in summaries) if np.isfinite(v)]
+            row[metric] = float(np.mean(values)) if values else np.nan
+            row[f"{metric}_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+        row["report_test_accuracy"] = REPORT_ACCURACY.get(model, np.nan)
+        row["report_says"] = REPORT_WORDS[model]
+        rows.append(row)
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
@@ -186,18 +209,26 @@ def reading(table: pd.DataFrame, facts: DataFacts | None = None) -> list[str]:
             f"{facts.naive_overlap:.0%} of test names in training too, so our figures and the report's are not "
             "directly comparable."
         )
-    recipe = ("mini-batches of 32, Adam (learning rate 0.01, cosine decay) and gradient clipping for 8 epochs, "
-              "where the tutorial feeds one name at a time to plain SGD")
+    recipe = recipe_words()
+    seeds = {key: int(by_model[MODEL_LABELS[key]]["seeds"]) if "seeds" in by_model[MODEL_LABELS[key]] else 1
+             for key in have}
+    sd = {key: by_model[MODEL_LABELS[key]].get("test_accuracy_sd", np.nan) for key in have}
+
+    def spread(key: str) -> str:
+        if seeds[key] > 1 and np.isfinite(sd[key]):
+            return f" (mean of {seeds[key]} seeds, ± {sd[key] * 100:.1f} points)"
+        return " (one seed)"
+
     if "rnn" in have:
         a = test["rnn"]
         lines.append(
-            f"Our RNN reaches {a:.1%} on test names, {_compare(a, 0.42)} the report's 42%. It is the same "
-            f"network trained with {recipe}; the Train page can rerun it with batch size 1 and SGD to see how much "
-            "of the difference the recipe makes."
+            f"Our RNN reaches {a:.1%}{spread('rnn')} on test names, {_compare(a, 0.42)} the report's 42%. "
+            f"It is the same network trained with {recipe}; the Train page can rerun it with batch size 1 and "
+            "SGD to see how much of the difference the recipe makes."
         )
     if "lstm" in have:
         b = test["lstm"]
-        lines.append(f"Our nn.LSTM reaches {b:.1%}, {_compare(b, 0.81)} the report's 81%.")
+        lines.append(f"Our nn.LSTM reaches {b:.1%}{spread('lstm')}, {_compare(b, 0.81)} the report's 81%.")
     if {"rnn", "lstm"} <= have:
         gap = (test["lstm"] - test["rnn"]) * 100
         text = f"The LSTM leads the RNN by {gap:.1f} points here, against 39 in the report"
@@ -211,6 +242,19 @@ def reading(table: pd.DataFrame, facts: DataFacts | None = None) -> list[str]:
         verdict = "close, as the report says" if abs(diff) <= CLOSE * 100 else "not as close as the report says"
         lines.append(f"MyLSTM reaches {test['mylstm']:.1%}, {diff:+.1f} points from nn.LSTM: {verdict}. "
                      "It is the same architecture, started from its own random weights.")
+    if "ngram" in have:
+        c = test["ngram"]
+        recurrent = {k: v for k, v in test.items() if k != "ngram"}
+        best = max(recurrent, key=recurrent.get) if recurrent else None
+        text = (f"The n-gram baseline, with no recurrence at all (letter groups of up to four scored by a "
+                f"logistic regression), reaches {c:.1%}{spread('ngram')}")
+        if best is not None:
+            gap = (recurrent[best] - c) * 100
+            text += (f": {MODEL_LABELS[best]} beats it by {gap:.1f} points" if gap > CLOSE * 100 else
+                     f": {MODEL_LABELS[best]} is within {abs(gap):.1f} points of it" if gap >= -CLOSE * 100 else
+                     f", {-gap:.1f} points above the best recurrent model ({MODEL_LABELS[best]})")
+            text += ". On names this short, which letters a name contains says most of what its order says"
+        lines.append(text + ".")
     balanced = {key: by_model[MODEL_LABELS[key]]["test_balanced_accuracy"] for key in have}
     if balanced:
         worst = max(have, key=lambda k: test[k] - balanced[k])
@@ -220,7 +264,25 @@ def reading(table: pd.DataFrame, facts: DataFacts | None = None) -> list[str]:
             f"{test[worst]:.1%} for {MODEL_LABELS[worst]}. Plain accuracy is carried by the large "
             f"languages{share}."
         )
-    if have:
+    if have and max(seeds.values()) <= 1:
         lines.append("Each figure comes from one run with one seed: differences of a point or two can come from "
                      "the seed alone.")
+    elif have:
+        lines.append("Each figure is a mean over seeds (the split, the initial weights and the batch order change "
+                     "with the seed); a difference smaller than the spreads is not a difference.")
     return lines
+
+
+def recipe_words(config: TrainConfig | None = None) -> str:
+    """The default training recipe in words, from TrainConfig's defaults."""
+    cfg = config or TrainConfig()
+    parts = [f"mini-batches of {cfg.batch_size}", f"{cfg.optimizer.capitalize()} (learning rate {cfg.learning_rate:g}"
+             + (", cosine decay)" if cfg.lr_schedule == "cosine" else ")"),
+             f"gradient clipping for {cfg.epochs} epochs"]
+    if cfg.class_balanced:
+        parts.append(f"class weights ∝ count^-{cfg.class_weight_power:g}")
+    if cfg.label_smoothing:
+        parts.append(f"label smoothing {cfg.label_smoothing:g}")
+    if cfg.logit_adjustment:
+        parts.append(f"logit adjustment {cfg.logit_adjustment:g}")
+    return ", ".join(parts) + ", where the tutorial feeds one name at a time to plain SGD"

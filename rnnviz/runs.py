@@ -249,6 +249,8 @@ class RunWriter:
             self._snapshot(event["model"], event["epoch"])
 
     def _snapshot(self, model: Classifier, epoch: int) -> None:
+        if not model.recurrent:  # the n-gram baseline is fitted in one go: nothing to watch epoch by epoch
+            return
         folder = self.path / "snapshots"
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         with self._writing(f"the epoch {epoch} snapshot"):

@@ -187,3 +187,16 @@ def test_negative_counts_are_refused_in_one_line(flag):
     code, _, err = run_cli(["bench", "--quick", flag, "-1"])
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "0 or more" in err
+
+
+def test_a_rewrite_keeps_the_hand_written_end_of_the_report(tmp_path):
+    report = f"# Benchmarks\n\nold figures\n\n{bench.KEPT_MARKER}\n\n## Recipe search\n\n| a | b |\n"
+    assert bench.kept_section(report) == f"\n{bench.KEPT_MARKER}\n\n## Recipe search\n\n| a | b |\n"
+    assert bench.kept_section("# Benchmarks\n\nno marker\n") == ""
+
+
+def test_only_measures_the_phases_asked_for(tiny_folder):
+    result = bench.run_bench(tiny_folder, bench.QUICK, quick=True, only=["overhead"])
+    assert {f.key for f in result.figures} == set(bench.OVERHEAD_KEYS)
+    ratio = result.figure("trainer_vs_bare_lstm")
+    assert ratio.status == "measured" and all(r > 0 for r in ratio.samples)

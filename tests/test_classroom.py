@@ -27,7 +27,7 @@ def test_shared_link_values_become_the_form_values():
 
 
 @pytest.mark.parametrize("key, value, named", [
-    ("model", "transformer", "model='transformer' (must be one of rnn, lstm, mylstm)"),
+    ("model", "transformer", "model='transformer' (must be one of rnn, lstm, mylstm, elman, ngram)"),
     ("hidden_size", "abc", "hidden_size='abc'"),
     ("hidden_size", "2.5", "hidden_size='2.5'"),
     ("epochs", "999", "epochs='999' (must be a number in [1, 200])"),

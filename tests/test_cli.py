@@ -307,7 +307,7 @@ def python_m_rnnviz(*argv: str) -> subprocess.CompletedProcess:
     [
         (["predict", "--run", "missing-run", "Smith"], "no run 'missing-run'"),
         (["train", "--lr", "abc"], "--lr"),
-        (["gates", "--run", "rnn", "Smith"], "gates exist only for lstm and mylstm"),
+        (["gates", "--run", "rnn", "Smith"], "gates exist only for LSTM and MyLSTM"),
     ],
 )
 @pytest.mark.slow

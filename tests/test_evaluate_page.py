@@ -152,3 +152,18 @@ def test_presenter_mode_hides_the_downloads_and_enlarges_the_matrix(tmp_path, is
     assert_clean(at)
     assert not at.get("download_button")
     assert matrix(at)[1]["width"] > normal
+
+
+def test_evaluate_shows_the_ngram_baselines_matrix_and_gates_say_it_has_no_state(tmp_path, isolated_runs):
+    folder = named_dataset(tmp_path, "three", 3)
+    train(folder, isolated_runs, model="ngram")
+    at = open_page(nav.EVALUATE)
+    assert_clean(at)
+    cells, _ = matrix(at)
+    assert len(cells) == 9 and cells["count"].sum() > 0
+    per_category = next(d.value for d in at.dataframe if "recall" in d.value.columns)
+    assert len(per_category) == 3
+    assert any("one seed" in caption.value for caption in at.caption)
+    gates = open_page(nav.GATES)
+    assert not gates.exception
+    assert any("no state at all" in info.value for info in gates.info)

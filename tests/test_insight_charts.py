@@ -43,21 +43,29 @@ def test_name_gradient_chart_keeps_the_letters_in_reading_order():
     assert spec["encoding"]["y"]["scale"]["type"] == "log"
 
 
-def test_probe_chart_draws_accuracy_per_length_and_the_chance_level():
-    results = pd.DataFrame({"model": ["RNN", "nn.LSTM"], "length": [30, 30], "accuracy": [0.25, 1.0],
-                            "chance": [0.25, 0.25], "final_loss": [1.38, 0.01], "steps": [300, 300],
-                            "seconds": [2.0, 2.5]})
-    spec = ic.probe_chart(results).to_dict()
-    lines, rule = spec["layer"]
+def test_probe_chart_draws_the_mean_over_seeds_its_range_and_a_labelled_chance_level():
+    from rnnviz.probe import summarize
+
+    results = pd.DataFrame({"model": ["RNN", "RNN", "nn.LSTM", "nn.LSTM"], "length": [30] * 4, "seed": [0, 1, 0, 1],
+                            "accuracy": [0.25, 0.75, 1.0, 1.0], "chance": [0.25] * 4, "final_loss": [1.0] * 4,
+                            "steps": [300] * 4, "seconds": [2.0] * 4})
+    spec = ic.probe_chart(summarize(results)).to_dict()
+    bars, lines, rule, text = spec["layer"]
     assert lines["encoding"]["x"]["field"] == "length" and lines["encoding"]["color"]["field"] == "model"
-    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
-    assert rule["mark"]["type"] == "rule"
-    assert spec["datasets"][rule["data"]["name"]] == [{"chance": 0.25}]
+    assert lines["encoding"]["y"]["field"] == "mean" and lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert bars["encoding"]["y"]["field"] == "low" and bars["encoding"]["y2"]["field"] == "high"
+    summary = next(data for data in spec["datasets"].values() if data and "mean" in data[0])
+    rows = {row["model"]: row for row in summary}
+    assert rows["RNN"]["mean"] == 0.5 and rows["RNN"]["low"] == 0.25 and rows["RNN"]["high"] == 0.75
+    assert rule["mark"]["type"] == "rule" and text["mark"]["type"] == "text"
+    assert spec["datasets"][rule["data"]["name"]] == [{"chance": 0.25, "label": "chance 25% (guessing)"}]
 
 
 def test_probe_chart_of_no_results_yet_has_no_chance_line():
-    empty = pd.DataFrame(columns=["model", "length", "accuracy", "chance", "final_loss", "steps", "seconds"])
-    assert len(ic.probe_chart(empty).to_dict()["layer"]) == 1
+    from rnnviz.probe import summarize
+
+    empty = pd.DataFrame(columns=["model", "length", "seed", "accuracy", "chance", "final_loss", "steps", "seconds"])
+    assert len(ic.probe_chart(summarize(empty)).to_dict()["layer"]) == 2
 
 
 def test_saturation_chart_has_one_panel_per_gate_with_the_diagonal():

@@ -198,3 +198,27 @@ def test_gradient_flow_can_keep_only_long_names_so_every_distance_averages_the_s
     np.testing.assert_allclose(flow["mean_norm"], only_long["mean_norm"])
     with pytest.raises(DataError, match="no names have 9 letters or more"):
         gradient_flow([("RNN", "trained", model)], pairs, min_length=9)
+
+
+def _flow_table(tanh: float, lstm: float, rnn: float):
+    import pandas as pd
+
+    rows = [(model, stage, value * (0.01 if stage == "initialisation" else 1))
+            for model, value in (("RNN", rnn), ("tanh RNN", tanh), ("nn.LSTM", lstm))
+            for stage in ("initialisation", "trained")]
+    frame = pd.DataFrame(rows, columns=["model", "stage", "10 letters back"])
+    return frame.assign(**{"1 letter back": 1.0, "5 letters back": 0.5})
+
+
+def test_flow_reading_follows_the_measured_numbers():
+    from rnnviz.inspect import flow_reading
+
+    strong = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37)))
+    assert "RNN 0.37, nn.LSTM 0.3, tanh RNN 0.13" in strong
+    assert "2.3 times less than nn.LSTM" in strong and "vanishing gradient" in strong
+    assert "tutorial RNN keeps more than nn.LSTM" in strong and "no nonlinearity" in strong
+    assert "Before training" in strong
+    weak = " ".join(flow_reading(_flow_table(tanh=0.19, lstm=0.25, rnn=0.2)))
+    assert "somewhat less than nn.LSTM (1.3 times less)" in weak and "vanishing gradient the report" not in weak
+    assert "tutorial RNN keeps less than nn.LSTM" in weak
+    assert "as much as nn.LSTM" in " ".join(flow_reading(_flow_table(tanh=0.4, lstm=0.3, rnn=0.2)))

@@ -6,7 +6,18 @@ import pytest
 import torch
 
 from rnnviz.data import N_LETTERS, encode
-from rnnviz.models import LSTM, MODELS, RNN, MyLSTM, _gate_loop, _GateLoop, as_gate_model, build_model, one_hot
+from rnnviz.models import (
+    LSTM,
+    RECURRENT_MODELS,
+    REPORT_MODELS,
+    RNN,
+    MyLSTM,
+    _gate_loop,
+    _GateLoop,
+    as_gate_model,
+    build_model,
+    one_hot,
+)
 
 NAMES = ["Nakamura", "Li", "O'Neill", "Dvorak", "Abe"]
 LABELS = torch.tensor([3, 1, 0, 2, 1])
@@ -90,7 +101,7 @@ def test_gate_model_exists_only_for_lstms():
 # --------------------------------------------------------------------------- batched equals one at a time
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
 def test_padded_batch_equals_each_name_alone_in_values_and_gradients(name):
     model = seeded(name)
     chars, lengths = encode(NAMES)
@@ -112,7 +123,7 @@ def test_padded_batch_equals_each_name_alone_in_values_and_gradients(name):
         torch.testing.assert_close(grad, alone_grads[key], atol=TOLERANCE, rtol=0, msg=key)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
 def test_last_prefix_prediction_equals_the_forward_output(name):
     model = seeded(name)
     chars, lengths = encode(NAMES)
@@ -124,7 +135,7 @@ def test_last_prefix_prediction_equals_the_forward_output(name):
     torch.testing.assert_close(last, final, atol=TOLERANCE, rtol=0)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
 def test_outputs_are_log_probabilities(name):
     model = seeded(name)
     with torch.no_grad():
@@ -313,8 +324,8 @@ def test_the_structures_the_home_page_shows_match_freshly_built_models():
     from rnnviz.models import MODEL_LABELS, structure_text
     from rnnviz.structures import STRUCTURES
 
-    assert set(STRUCTURES) == {MODEL_LABELS[name] for name in MODELS}
-    for name in MODELS:
+    assert set(STRUCTURES) == {MODEL_LABELS[name] for name in REPORT_MODELS}
+    for name in REPORT_MODELS:
         assert STRUCTURES[MODEL_LABELS[name]] == structure_text(name)
 
 

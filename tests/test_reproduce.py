@@ -12,6 +12,7 @@ import pytest
 from rnnviz.data import load_folder
 from rnnviz.reproduce import (
     REPORT_RUNS,
+    REPORT_SEEDS,
     TABLE_COLUMNS,
     DataFacts,
     comparison_table,
@@ -20,6 +21,7 @@ from rnnviz.reproduce import (
     matches,
     naive_split_overlap,
     reading,
+    report_config,
 )
 from rnnviz.runs import RunWriter, train_run, write_json
 from rnnviz.train import TrainConfig
@@ -30,7 +32,7 @@ def test_report_runs_share_every_setting_but_the_model_and_its_size():
     for model, config in REPORT_RUNS.items():
         values = config.to_dict()
         assert values.pop("model") == model
-        assert values.pop("hidden_size") == {"rnn": 128, "lstm": 64, "mylstm": 64}[model]
+        assert values.pop("hidden_size") == {"rnn": 128, "lstm": 64, "mylstm": 64, "ngram": 0}[model]
         assert values == {k: v for k, v in defaults.items() if k not in ("model", "hidden_size")}
 
 
@@ -43,10 +45,13 @@ def test_matches_counts_the_default_hidden_size_and_ignores_where_it_ran():
     assert not matches({"model": "rnn", "colour": "red"}, wanted)
 
 
-def test_with_no_runs_every_report_run_is_missing(isolated_runs: Path):
+def test_with_no_runs_every_report_run_is_missing_once_per_seed(isolated_runs: Path):
     found = find_report_runs(isolated_runs)
-    assert found.missing == ["rnn", "lstm", "mylstm"] and not found.found and not found.complete
-    assert [c.to_dict() for c in found.configs_to_start()] == [c.to_dict() for c in REPORT_RUNS.values()]
+    assert len(REPORT_SEEDS) >= 3
+    assert found.missing == [(m, seed) for m in ("rnn", "lstm", "mylstm", "ngram") for seed in REPORT_SEEDS]
+    assert not found.found and not found.complete
+    assert [c.to_dict() for c in found.configs_to_start()] == [
+        replace(REPORT_RUNS[m], seed=seed).to_dict() for m, seed in found.missing]
 
 
 def fake_finished_run(root: Path, config: TrainConfig, categories: list[str], summary: dict) -> Path:
@@ -59,45 +64,56 @@ def fake_finished_run(root: Path, config: TrainConfig, categories: list[str], su
 
 def test_finds_the_report_runs_reuses_finished_ones_and_names_the_missing(tiny_dataset, isolated_runs: Path):
     train_run(REPORT_RUNS["rnn"], tiny_dataset, isolated_runs)
-    train_run(replace(REPORT_RUNS["lstm"], seed=1, epochs=1), tiny_dataset, isolated_runs)
+    train_run(replace(REPORT_RUNS["lstm"], seed=1, epochs=1), tiny_dataset, isolated_runs)  # other settings
     lstm_writer, _ = train_run(TrainConfig(model="lstm", device="cpu"), tiny_dataset, isolated_runs)
-    found = find_report_runs(isolated_runs, tiny_dataset.categories)
-    assert set(found.found) == {"rnn", "lstm"}
-    assert found.found["lstm"].run_id == lstm_writer.run_id  # not the seed-1 run
-    assert found.missing == ["mylstm"]
-    assert [c.model for c in found.configs_to_start()] == ["mylstm"]
+    seed_one, _ = train_run(report_config("lstm", 1), tiny_dataset, isolated_runs)
+    found = find_report_runs(isolated_runs, tiny_dataset.categories, seeds=(0, 1))
+    assert set(found.found) == {("rnn", 0), ("lstm", 0), ("lstm", 1)}
+    assert found.found[("lstm", 0)].run_id == lstm_writer.run_id  # not the other seed-1 run
+    assert found.found[("lstm", 1)].run_id == seed_one.run_id and found.first("lstm").run_id == lstm_writer.run_id
+    assert list(found.of("lstm")) == [0, 1]
+    assert found.missing == [("rnn", 1), ("mylstm", 0), ("mylstm", 1), ("ngram", 0), ("ngram", 1)]
+    assert [(c.model, c.seed) for c in found.configs_to_start()] == found.missing
     # Runs on other categories are somebody else's data.
-    assert find_report_runs(isolated_runs, ["X", "Y", "Z"]).missing == ["rnn", "lstm", "mylstm"]
+    assert len(find_report_runs(isolated_runs, ["X", "Y", "Z"], seeds=(0, 1)).missing) == 8
 
 
 def test_a_report_run_in_training_is_neither_found_nor_missing(tiny_folder, isolated_runs: Path):
     writer = RunWriter(isolated_runs, REPORT_RUNS["mylstm"], tiny_folder, ["Ashi", "Borov", "Tunson"])
     found = find_report_runs(isolated_runs, active={writer.run_id})
-    assert set(found.running) == {"mylstm"} and "mylstm" not in found.missing
-    assert "mylstm" in find_report_runs(isolated_runs).missing  # no summary and nobody training it: interrupted
+    assert set(found.running) == {("mylstm", 0)} and ("mylstm", 0) not in found.missing
+    assert ("mylstm", 0) in find_report_runs(isolated_runs).missing  # no summary, nobody training it: interrupted
 
 
-def test_comparison_table_puts_our_numbers_next_to_the_reports(isolated_runs: Path):
+def test_comparison_table_gives_the_mean_and_spread_over_seeds_next_to_the_reports(isolated_runs: Path):
     categories = ["A", "B"]
-    fake_finished_run(isolated_runs, REPORT_RUNS["rnn"], categories, {
-        "val_accuracy": 0.7, "val_balanced_accuracy": 0.5, "test_accuracy": 0.75,
-        "test_balanced_accuracy": 0.4, "train_seconds": 12.5})
+    for seed, (test, seconds) in enumerate([(0.75, 12.5), (0.77, 11.5), (0.79, 12.0)]):
+        fake_finished_run(isolated_runs, report_config("rnn", seed), categories, {
+            "val_accuracy": 0.7, "val_balanced_accuracy": 0.5, "test_accuracy": test,
+            "test_balanced_accuracy": 0.4, "train_seconds": seconds})
+    fake_finished_run(isolated_runs, report_config("ngram", 0), categories, {"test_accuracy": 0.83})
     found = find_report_runs(isolated_runs, categories)
     table = comparison_table(found.found)
     assert table.columns.tolist() == TABLE_COLUMNS
-    assert table["model"].tolist() == ["RNN", "nn.LSTM", "MyLSTM"]
+    assert table["model"].tolist() == ["RNN", "nn.LSTM", "MyLSTM", "n-gram baseline"]
     rnn = table.iloc[0]
-    assert (rnn["test_accuracy"], rnn["test_balanced_accuracy"], rnn["train_seconds"]) == (0.75, 0.4, 12.5)
+    assert rnn["seeds"] == 3 and rnn["test_accuracy"] == pytest.approx(0.77)
+    assert rnn["test_accuracy_sd"] == pytest.approx(np.std([0.75, 0.77, 0.79], ddof=1))
+    assert rnn["train_seconds"] == pytest.approx(12.0) and rnn["test_balanced_accuracy"] == pytest.approx(0.4)
     assert rnn["report_test_accuracy"] == 0.42 and table.iloc[1]["report_test_accuracy"] == 0.81
     assert table.iloc[2]["report_says"] == "close to nn.LSTM"
-    assert np.isnan(table.iloc[1]["test_accuracy"]) and pd.isna(table.iloc[1]["run_id"])
+    assert np.isnan(table.iloc[1]["test_accuracy"]) and table.iloc[1]["seeds"] == 0
+    ngram = table.iloc[3]
+    assert ngram["test_accuracy"] == 0.83 and np.isnan(ngram["test_accuracy_sd"])  # one seed: no spread
     assert "test_accuracy" in table.to_csv(index=False).splitlines()[0]
 
 
-def table_of(rnn: float, lstm: float, mylstm: float, balanced: float = 0.4) -> pd.DataFrame:
-    rows = [(label, acc, balanced) for label, acc in (("RNN", rnn), ("nn.LSTM", lstm), ("MyLSTM", mylstm))]
-    frame = pd.DataFrame(rows, columns=["model", "test_accuracy", "test_balanced_accuracy"])
-    return frame
+def table_of(rnn: float, lstm: float, mylstm: float, balanced: float = 0.4, ngram: float = np.nan,
+             seeds: int = 1, sd: float = np.nan) -> pd.DataFrame:
+    rows = [(label, acc, balanced, seeds, sd) for label, acc in (("RNN", rnn), ("nn.LSTM", lstm), ("MyLSTM", mylstm),
+                                                                 ("n-gram baseline", ngram))]
+    return pd.DataFrame(rows, columns=["model", "test_accuracy", "test_balanced_accuracy", "seeds",
+                                       "test_accuracy_sd"])
 
 
 FACTS = DataFacts(lines=20, distinct_pairs=15, multi_category_names=2, largest_category="Russian",
@@ -107,7 +123,7 @@ FACTS = DataFacts(lines=20, distinct_pairs=15, multi_category_names=2, largest_c
 def test_reading_states_our_figures_against_the_reports():
     text = " ".join(reading(table_of(0.763, 0.813, 0.808), FACTS))
     assert "76.3%" in text and "above the report's 42%" in text
-    assert "81.3%, close to the report's 81%" in text
+    assert "81.3% (one seed), close to the report's 81%" in text
     assert "leads the RNN by 5.0 points" in text and "median 7 letters" in text
     assert "-0.5 points from nn.LSTM: close, as the report says" in text
     assert "15% of test names in training" in text and "20 lines but 15 distinct" in text
@@ -124,8 +140,17 @@ def test_reading_follows_the_numbers_when_they_disagree_with_the_report():
 
 def test_reading_says_which_runs_are_missing():
     lines = reading(table_of(0.7, np.nan, np.nan))
-    assert lines[0].startswith("No finished run yet for nn.LSTM, MyLSTM")
+    assert lines[0].startswith("No finished run yet for nn.LSTM, MyLSTM, n-gram baseline")
     assert not any("leads the RNN" in line for line in lines)
+    assert "one run with one seed" in lines[-1]
+
+
+def test_reading_gives_the_seeds_and_spread_and_puts_the_baseline_beside_the_recurrent_models():
+    text = " ".join(reading(table_of(0.76, 0.80, 0.79, ngram=0.835, seeds=3, sd=0.004)))
+    assert "80.0% (mean of 3 seeds, ± 0.4 points)" in text
+    assert "n-gram baseline, with no recurrence at all" in text and "83.5%" in text
+    assert "3.5 points above the best recurrent model (nn.LSTM)" in text
+    assert "mean over seeds" in text and "one seed" not in text
 
 
 def write_lines(folder: Path, files: dict[str, list[str]]) -> Path:

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
-from rnnviz.models import MODELS
+from rnnviz.models import RECURRENT_MODELS
 from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights, evaluate_encoded
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
-TIMING_COLUMNS = {"elapsed_s", "names_per_s", "eta_s"}
+TIMING_COLUMNS = {"elapsed_s", "names_per_s", "eta_s", "val_s"}
 
 
 def trainer(dataset, **overrides) -> Trainer:
@@ -35,6 +35,9 @@ BAD_VALUES = {
     "weight_decay": (2.0, "[0.0, 1.0]"),
     "lr_schedule": ("step", "constant, cosine"),
     "class_balanced": ("yes", "true or false"),
+    "class_weight_power": (3.0, "[0.0, 2.0]"),
+    "logit_adjustment": (-1.0, "[0.0, 2.0]"),
+    "label_smoothing": (0.9, "[0.0, 0.5]"),
     "seed": (-1, "[0, 2147483647]"),
     "val_fraction": (0.0, "[0.01, 0.5]"),
     "test_fraction": (0.6, "[0.0, 0.5]"),
@@ -83,7 +86,7 @@ def test_default_hidden_size_follows_the_model():
 # --------------------------------------------------------------------------- training and events
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", list(RECURRENT_MODELS))
 def test_every_model_trains_and_learns_the_tiny_languages(tiny_dataset, model):
     t = trainer(tiny_dataset, model=model, epochs=4)
     events = {name: [] for name in EVENTS}

@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.reproduce import REPORT_RUNS
+from rnnviz.reproduce import REPORT_RUNS, REPORT_SEEDS, report_config
 from rnnviz.runs import list_runs, train_run
 from rnnviz.train import TrainConfig
 from ui import nav, resources
@@ -40,8 +40,8 @@ def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
 
 @pytest.fixture
 def trained(tiny_dataset, isolated_runs: Path) -> Path:
-    """One finished RNN and one finished LSTM run with their snapshots, as the Train page leaves them."""
-    for model in ("rnn", "lstm"):
+    """One finished RNN, tanh RNN and LSTM run with their snapshots, as the Train page leaves them."""
+    for model in ("rnn", "elman", "lstm"):
         train_run(TrainConfig(model=model, epochs=2, hidden_size=8), tiny_dataset, isolated_runs)
     return isolated_runs
 
@@ -72,8 +72,10 @@ def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, trained):
     no_problem(at)
     assert len(charts_of(at)) == 1
     summary = at.dataframe[0].value
-    assert set(summary["model"]) == {"RNN", "nn.LSTM"}
+    assert set(summary["model"]) == {"RNN", "tanh RNN", "nn.LSTM"}
     assert set(summary["stage"]) == {"initialisation", "trained"}
+    reading = " ".join(markdown.value for markdown in at.markdown)
+    assert "share of the last letter's gradient left 10 letters back" in reading or "Too few names" in reading
     at.segmented_control(key="why.flow_source").set_value("one").run()
     no_problem(at)
     assert len(charts_of(at)) == 1
@@ -108,6 +110,8 @@ def test_why_page_runs_the_memory_probe_in_the_background(app):
     no_problem(at)
     results = at.dataframe[0].value
     assert results["length"].tolist() == [5, 5] and set(results["model"]) == {"RNN", "nn.LSTM"}
+    assert (results["seeds"] == 3).all() and len(at.dataframe[1].value) == 6  # every training, three seeds
+    assert any("mean over the seeds" in caption.value for caption in at.caption)
     assert len(charts_of(at)) == 1
 
 
@@ -132,19 +136,26 @@ def wait_for_finished_runs(root: Path, count: int, timeout: float = 180) -> list
 def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
     at = app(REPORT).run()
     no_problem(at)
-    assert any("first of the three runs" in info.value for info in at.info)
-    assert [button.label for button in at.button] == ["Train RNN, nn.LSTM, MyLSTM with the report's settings"]
+    total = len(REPORT_RUNS) * len(REPORT_SEEDS)
+    assert any("first of the runs" in info.value for info in at.info)
+    assert [button.label for button in at.button] == [
+        f"Train the {total} missing runs (RNN, nn.LSTM, MyLSTM, n-gram baseline), two at a time"]
     at.button[0].click().run()
     no_problem(at)
     assert any("waiting for a free training slot" in caption.value for caption in at.caption)
-    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["lstm", "rnn"]
-    at.run()  # a training ended: the waiting one starts
-    no_problem(at)
-    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 3)) == ["lstm", "mylstm", "rnn"]
+    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["rnn", "rnn"]  # seeds 0, 1
+    deadline = time.time() + 300
+    while len(list_runs(isolated_runs)) < total or any(i.status != "finished" for i in list_runs(isolated_runs)):
+        assert time.time() < deadline, "the report's runs did not all finish"
+        at.run()  # a training ended: the waiting ones start, two at a time
+        no_problem(at)
+        assert len(resources.job_manager().active_ids()) <= 2
+        time.sleep(0.3)
     at.run()
     no_problem(at)
     table = at.dataframe[0].value
-    assert table["test_accuracy"].notna().all()
+    assert table["test_accuracy"].notna().all() and (table["seeds"] == len(REPORT_SEEDS)).all()
+    assert table["test_accuracy_sd"].notna().all()
     assert not at.button  # nothing left to train
 
 
@@ -165,22 +176,25 @@ def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app
     at.button[0].click().run()
     no_problem(at)
     captions = [caption.value for caption in at.caption]
-    assert captions.count("starting…") == 2 and not any("not trained yet" in c for c in captions)
+    assert sum(c.endswith("starting…") for c in captions) == 2 and not any("not trained yet" in c for c in captions)
     assert not any(button.label.startswith("Train") for button in at.button)  # nothing offered twice
     gate.set()
-    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["lstm", "rnn"]
+    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["rnn", "rnn"]
 
 
 def test_report_page_compares_finished_report_runs(app, tiny_dataset, isolated_runs):
-    for config in REPORT_RUNS.values():
-        train_run(TrainConfig.from_dict({**config.to_dict(), "epochs": 8}), tiny_dataset, isolated_runs)
+    for model in REPORT_RUNS:
+        for seed in REPORT_SEEDS:
+            train_run(report_config(model, seed), tiny_dataset, isolated_runs)
     at = app(REPORT).run()
     no_problem(at)
     table = at.dataframe[0].value
-    assert table["model"].tolist() == ["RNN", "nn.LSTM", "MyLSTM"] and table["test_accuracy"].notna().all()
+    assert table["model"].tolist() == ["RNN", "nn.LSTM", "MyLSTM", "n-gram baseline"]
+    assert table["test_accuracy"].notna().all() and (table["seeds"] == len(REPORT_SEEDS)).all()
     assert not any(button.label.startswith("Train") for button in at.button)
-    assert len(charts_of(at)) == 1 + 3 * 3  # the summary, then loss, accuracy and confusion per model
-    assert any("42%" in markdown.value for markdown in at.markdown)
+    assert len(charts_of(at)) == 1 + 4 * 3  # the summary, then loss, accuracy and confusion per model
+    text = " ".join(markdown.value for markdown in at.markdown)
+    assert "42%" in text and "n-gram baseline, with no recurrence at all" in text and "mean of 3 seeds" in text
 
 
 def test_why_page_can_measure_long_names_only_and_says_when_there_are_none(app, trained):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 USABLE = ("finished", "stopped")
 GATE_MODELS = ("lstm", "mylstm")
+INSPECTABLE_MODELS = ("rnn", *GATE_MODELS)  # the models the Gates page takes apart (rnnviz.explain)
 FINAL = "final"
 
 
