@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -20,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnviz.data import ensure_data, load_folder, split_dataset  # noqa: E402
+from rnnviz.data import find_data_dir, load_folder, split_dataset  # noqa: E402
 from rnnviz.train import TrainConfig, Trainer  # noqa: E402
 
 BASE = {"model": "lstm", "hidden_size": 64}
@@ -80,7 +79,7 @@ def main() -> None:
         print(markdown_table([json.loads(line) for line in Path(args.log).read_text().splitlines()]))
         return
     torch.set_num_threads(1)
-    dataset = load_folder(ensure_data(os.environ.get("RNNVIZ_DATA"), download=False))
+    dataset = load_folder(find_data_dir())
     split = split_dataset(dataset)
     log = Path(args.log)
     done: dict[tuple[str, int], dict] = {}

@@ -97,8 +97,8 @@ with frame.page(nav.GATES):
     runs = guards.require_runs(runview.usable_runs(resources.all_runs(), runview.INSPECTABLE_MODELS),
                                "runs of the report's models",
                                "Train a model: nn.LSTM and MyLSTM runs open their gates here, the RNN shows what "
-                               "applies to it (the tanh RNN and the n-gram baseline are compared on Evaluate and "
-                               "Why LSTM?, not taken apart here).")
+                               "applies to it. The n-gram baseline has no state at all, and the tanh RNN is "
+                               "compared on Why LSTM? rather than taken apart here.")
     labels = {info.run_id: runview.run_label(info) for info in runs}
     settings_from_link(list(labels))
     if st.session_state.get(keys.GATES_RUN) not in labels:

@@ -334,27 +334,33 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def _run_split(args: argparse.Namespace, run):
+    """The split a run was trained on: its own recorded data folder unless --data names another (the usual
+    search when that folder is gone), split with the run's seed and fractions."""
     from .data import find_data_dir, load_folder, split_dataset
-    from .evaluate import read_names_file, report
     from .runs import read_run
+
+    recorded = read_run(run.path).data
+    if args.data or not recorded or not Path(recorded).is_dir():
+        folder = find_data_dir(args.data)
+    else:
+        folder = Path(recorded)
+    dataset = load_folder(folder)
+    if dataset.categories != run.categories:
+        raise UserError("this run was trained on other categories than the data: pass --data DIR")
+    cfg = run.config
+    return split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import read_names_file, report
 
     run = _load(args)
     if args.names_file:
         pairs = read_names_file(args.names_file, run.categories)
         source = args.names_file
     else:
-        recorded = read_run(run.path).data
-        # The run's own dataset unless told otherwise; the usual search when that folder is gone.
-        if args.data or not recorded or not Path(recorded).is_dir():
-            folder = find_data_dir(args.data)
-        else:
-            folder = Path(recorded)
-        dataset = load_folder(folder)
-        if dataset.categories != run.categories:
-            raise UserError("this run was trained on other categories than the data: pass --data DIR")
-        cfg = run.config
-        pairs = split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed).part(args.split)
+        pairs = _run_split(args, run).part(args.split)
         source = f"{args.split} split"
         if not pairs:
             raise UserError(f"the {args.split} split of this run is empty")
@@ -426,18 +432,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 def _validation_pairs(args: argparse.Namespace, run) -> list[tuple[str, int]]:
     """The run's own validation names: its recorded data folder (or --data), split as in training."""
-    from .data import find_data_dir, load_folder, split_dataset
-    from .runs import _read_json
-
-    recorded = _read_json(run.path / "config.json").get("data")
-    folder = find_data_dir(args.data) or (Path(recorded) if recorded else None)
-    if folder is None:
-        raise UserError("no surname data found: pass --data DIR or set RNNVIZ_DATA")
-    dataset = load_folder(folder)
-    if dataset.categories != run.categories:
-        raise UserError("this run was trained on other categories than the data: pass --data DIR")
-    cfg = run.config
-    pairs = split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed).val
+    pairs = _run_split(args, run).val
     if not pairs:
         raise UserError("the validation split of this run is empty")
     return pairs
