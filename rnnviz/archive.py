@@ -32,7 +32,7 @@ MAX_COMPRESSION_RATIO = 200  # real text compresses ~4:1; far beyond this is a z
 CHUNK_BYTES = 64 * 1024  # read/write granularity, and how often progress is reported
 MAX_CATEGORY_CHARS = 100  # a category is a language name; file systems refuse names past 255 bytes
 
-DATA_HINT = "set RNNVIZ_DATA or pass --data DIR to a folder of <Category>.txt files"
+DATA_HINT = "use a folder of <Category>.txt files you already have instead"
 PREFERRED_FOLDER = "names"  # the official archive keeps its categories in data/names/
 
 Progress = Callable[[int, int | None], None]
