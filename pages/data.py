@@ -195,8 +195,8 @@ with frame.page(nav.DATA):
             st.markdown("**Copy a folder** on this server")
             with st.form("data-own-folder", border=False):
                 path = st.text_input("Folder of <Category>.txt files", key=OWN_FOLDER,
-                                     placeholder=str(allowed_data_roots()[0] / "cities"), help=f"Copied in, so later changes do not count; "
-                                                                           f"{LIMITS}.")
+                                     placeholder=str(allowed_data_roots()[0] / "cities"),
+                                     help=f"Copied in, so later changes do not count; {LIMITS}.")
                 folder_name = st.text_input("Dataset name", key=OWN_FOLDER_NAME, placeholder="blank: the folder's name",
                                             help=f"{datasets.NAME_RULE}.")
                 copied = st.form_submit_button("Copy in as a dataset", icon=":material/drive_folder_upload:")

@@ -19,6 +19,7 @@ with frame.page(nav.REPORT):
     WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
     REFRESH_S = 2.0
+    MATRIX_WIDTH = 460  # pixels of one test matrix (more in presenter mode): its 3-digit counts fit their cells
 
 
     @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
@@ -110,19 +111,20 @@ with frame.page(nav.REPORT):
     def comparison(found, dataset) -> None:
         table = comparison_table(found.found)
         st.subheader("Our figures and the report's")
+        # The table is the page's point: the whole width, so its last columns (the report's) are on screen.
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "run_id": None,  # in the CSV; the panel above names the runs
+            "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
+            "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
+            "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
+            "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
+            "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
+            "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
+            "report_says": st.column_config.TextColumn("report says"),
+        })
+        display.csv_button(table, "report-comparison", label="Table as CSV")
         left, right = st.columns([3, 2], gap="large")
         with left:
-            st.dataframe(table, hide_index=True, width="stretch", column_config={
-                "run_id": None,  # in the CSV; the panel above names the runs
-                "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
-                "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
-                "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
-                "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
-                "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
-                "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
-                "report_says": st.column_config.TextColumn("report says"),
-            })
-            display.csv_button(table, "report-comparison", label="Table as CSV")
             try:
                 facts = cached_facts(str(dataset.source), len(dataset))
             except guards.USER_ERRORS as exc:
@@ -143,12 +145,24 @@ with frame.page(nav.REPORT):
             with guards.reported(f"{label}: "):
                 long = charts.curves_long(resources.run_metrics(info.path), label)
                 for metric in ("loss", "accuracy"):
-                    chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
+                    chart = charts.curve_chart(long, metric, height=display.height(180))
                     display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])
-                report = resources.run_report(info, "test")
+
+
+    def matrices(found) -> None:
+        """The three test matrices next to each other where they fit at a readable size, else one under another."""
+        width = display.height(MATRIX_WIDTH)
+        row = st.container(horizontal=True, gap="medium")
+        for model in REPORT_RUNS:
+            if model not in found.found:
+                continue
+            label = MODEL_LABELS[model]
+            with row.container(width=width), guards.reported(f"{label}: "):
+                report = resources.run_report(found.found[model], "test")
+                cell = max(12, (width - 120) // max(1, len(report.categories)))
                 heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
-                                                   title=f"{label}: test names", selectable=False, cell=12)
-                display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame(), width="content")
+                                                   title=f"{label}: test names", selectable=False, cell=cell)
+                display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame())
 
 
     st.title("The report, reproduced")
@@ -169,8 +183,8 @@ with frame.page(nav.REPORT):
         st.stop()
     comparison(found, dataset)
     st.subheader("Side by side")
-    st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
-               "on the test names (rows: the true language).")
+    st.caption("Loss and accuracy while training, on training and on validation names, and below, the prediction "
+               "matrices on the test names (rows: the true language).")
     columns = st.columns(len(REPORT_RUNS), gap="medium")
     for column, model in zip(columns, REPORT_RUNS):
         if model in found.found:
@@ -178,3 +192,4 @@ with frame.page(nav.REPORT):
         else:
             column.markdown(f"### {MODEL_LABELS[model]}")
             column.info("No finished run yet.", icon=":material/hourglass:")
+    matrices(found)

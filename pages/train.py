@@ -474,18 +474,14 @@ with frame.page(nav.TRAIN):
                     "reload.", icon=":material/info:")
             return
         st.dataframe(
-            table, hide_index=True, width="stretch",
+            runview.run_table_view(table), hide_index=True, width="stretch",
             column_order=[c for c in table.columns if c != "id"],
             column_config={
                 "run": st.column_config.TextColumn(width="medium"),
-                "lr": st.column_config.NumberColumn(format="%.4g"),
-                "val acc": st.column_config.NumberColumn(format="percent"),
-                "test acc": st.column_config.NumberColumn(format="percent"),
-                "time s": st.column_config.NumberColumn(format="%.1f"),
                 "note": st.column_config.TextColumn(width="large"),
             },
         )
-        left, right = st.columns([5, 1], vertical_alignment="center")
+        left, right = st.columns([4, 1.3], vertical_alignment="center")
         left.caption(f"Runs are saved in `{resources.runs_root()}`; at most {resources.max_jobs()} trainings run at "
                      "once (RNNVIZ_MAX_JOBS).")
         display.csv_button(table, "runs", where=right, label="Run table CSV")
@@ -543,7 +539,7 @@ with frame.page(nav.TRAIN):
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
 
     presenting = display.presenting()
-    top = st.columns([4, 2, 1] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
+    top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
     dataset, data_name = dataset_picker(surnames, surname_error, named, top[0])
     top[1].button("Demo: RNN vs nn.LSTM", type="primary", icon=":material/compare_arrows:", width="stretch",
                   on_click=start_demo, args=(dataset,), help=HELP["demo"], key="train.demo")

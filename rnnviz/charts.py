@@ -102,9 +102,11 @@ def wrap_title(text: str, width: int = TITLE_WRAP) -> str | list[str]:
     return lines[0] if len(lines) == 1 else lines
 
 
-def chart_title(text: str, subtitle: str | None = None) -> alt.Title:
+def chart_title(text: str, subtitle: str | None = None) -> str | list[str] | alt.Title:
     """A chart title (and subtitle) that wraps instead of being cut."""
-    return alt.Title(wrap_title(text), subtitle=wrap_title(subtitle, 60) if subtitle else alt.Undefined)
+    if not subtitle:
+        return wrap_title(text)
+    return alt.Title(wrap_title(text), subtitle=wrap_title(subtitle, 60))
 
 
 def letter_axis(count: int, **kwargs) -> alt.Axis:

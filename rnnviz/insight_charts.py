@@ -62,17 +62,22 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
     )
 
 
-def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart:
-    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS."""
+def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280, relative: bool = False) -> alt.Chart:
+    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS.
+
+    `relative` plots each line divided by its value at the last letter.
+    """
     order = name_flow.sort_values("position")["char"].unique().tolist()
-    data = _positive(name_flow, "norm")
+    column = "relative" if relative else "norm"
+    data = _positive(name_flow, column)
     return _finish(letters(
         alt.Chart(data, title=chart_title("gradient reaching each letter of this name", DASH_NOTE),
                   height=height)
         .mark_line(point=True)
         .encode(
             x=alt.X("char:O", sort=order, title=None, axis=letter_axis(len(order))),
-            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖dL/dxₜ‖"),
+            y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
+                    title="share of the last letter's gradient" if relative else "‖dL/dxₜ‖"),
             color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(data))),
             strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
@@ -100,7 +105,7 @@ def probe_chart(results: pd.DataFrame, height: int = 320) -> alt.LayerChart:
     return _finish(alt.layer(*layers).properties(title=chart_title("remembering the first letter"), height=height))
 
 
-def saturation_chart(saturation: pd.DataFrame, size: int = 200) -> alt.HConcatChart:
+def saturation_chart(saturation: pd.DataFrame, size: int = 180) -> alt.HConcatChart:
     """One scatter per gate: each unit's share of steps left-saturated (x) and right-saturated (y).
 
     Units on the diagonal x + y = 1 are always saturated (switches); near the origin, never (diffuse).
@@ -109,12 +114,12 @@ def saturation_chart(saturation: pd.DataFrame, size: int = 200) -> alt.HConcatCh
     diagonal = alt.Chart(pd.DataFrame({"left": [0.0, 1.0], "right": [1.0, 0.0]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="left:Q", y="right:Q")
     panels = []
-    for gate in ("input gate", "forget gate", "output gate"):
+    for index, gate in enumerate(("input gate", "forget gate", "output gate")):
         points = alt.Chart(saturation[saturation["gate"] == gate]).mark_circle(size=45, opacity=0.75).encode(
             x=alt.X("left:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
                     title="time left-saturated (< 0.1)"),
             y=alt.Y("right:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
-                    title="time right-saturated (> 0.9)"),
+                    title="time right-saturated (> 0.9)" if index == 0 else None),
             color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages, scheme=PALETTE),
                             legend=legend(len(stages))),
             shape=alt.Shape("model:N", title="model", legend=legend(_models(saturation))),

@@ -247,7 +247,19 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
     frame = confusion(cats, np.eye(4) * 3 + 1)
     out = spec(charts.confusion_heatmap(frame, cats, selectable=False, cell=20))
     assert "params" not in out and "strokeWidth" not in out["layer"][0]["encoding"]
-    assert out["width"] == 80 and out["height"] == 80
+    # As wide as its column, `cell` pixels a row; the counts are sized to the cells from the drawn width.
+    assert out["width"] == "container" and out["height"] == 80
+    assert out["autosize"] == {"type": "fit-x", "contains": "padding"}
+    text = out["layer"][1]["mark"]
+    assert "width / 4" in text["fontSize"]["expr"] and "height / 4" in text["fontSize"]["expr"]
+    assert f">= {charts.COUNT_FONT_MIN}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+
+
+def test_confusion_heatmap_has_a_titled_colour_scale():
+    cats = list("AB")
+    rect = spec(charts.confusion_heatmap(confusion(cats, np.eye(2)), cats))["layer"][0]
+    assert "share of the true row" in rect["encoding"]["color"]["title"]
+    assert rect["encoding"]["color"]["legend"]["format"] == ".0%"
 
 
 def test_most_confused_picks_the_largest_mistake_or_none():
@@ -316,7 +328,20 @@ def test_gate_heatmap_has_a_column_per_character_and_a_row_per_unit():
     assert out["encoding"]["y"]["sort"] == [5, 4, 3, 2, 1, 0]
     assert out["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert {t["field"] for t in out["encoding"]["tooltip"]} == {"char", "unit", "value"}
-    assert out["height"] == 6 * 12 and out["width"] == 4 * 34
+    assert out["height"] == 6 * 12 and out["width"] == "container"  # the column's width, whatever the letters
+    assert out["encoding"]["x"]["axis"]["labelOverlap"] is False  # every letter is labelled
+    assert "width / 4" in out["encoding"]["x"]["axis"]["labelFontSize"]["expr"]  # ... smaller when crowded
+    assert "forget gate f: 0 forgets" in " ".join(out["encoding"]["color"]["title"])  # the colour says what it means
+    assert out["params"] == [{"name": charts.LETTER_PARAM, "value": charts.LETTER_FONT_MAX}]
+
+
+def test_letter_axis_type_grows_in_presenter_mode():
+    frame = gate_frame(np.zeros((3, 2)), "abc")
+    chart = charts.gate_heatmap(frame, "i", "input gate")
+    big = charts.themed(chart, 1.6).to_dict()
+    assert big["params"] == [{"name": charts.LETTER_PARAM, "value": round(charts.LETTER_FONT_MAX * 1.6)}]
+    assert big["config"]["axis"]["labelFontSize"] == round(charts.FONT_SIZE * 1.6) >= 18
+    assert chart.to_dict()["params"][0]["value"] == charts.LETTER_FONT_MAX  # the original is left as it was
 
 
 def test_gate_heatmap_uses_a_diverging_scale_for_candidate_and_states():
