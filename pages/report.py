@@ -19,7 +19,8 @@ with frame.page(nav.REPORT):
     WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
     REFRESH_S = 2.0
-    MATRIX_WIDTH = 460  # pixels of one test matrix (more in presenter mode): its 3-digit counts fit their cells
+    MATRIX_WIDTH = 460  # pixels of one test matrix: its 3-digit counts fit their cells
+    MATRIX_WIDTH_PRESENTING = 560  # three side by side at 1920 pixels, in presenter mode
 
 
     @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
@@ -151,7 +152,7 @@ with frame.page(nav.REPORT):
 
     def matrices(found) -> None:
         """The three test matrices next to each other where they fit at a readable size, else one under another."""
-        width = display.height(MATRIX_WIDTH)
+        width = MATRIX_WIDTH_PRESENTING if display.presenting() else MATRIX_WIDTH
         row = st.container(horizontal=True, gap="medium")
         for model in REPORT_RUNS:
             if model not in found.found:

@@ -118,22 +118,23 @@ with frame.page(nav.WHY):
             "If that gradient shrinks with every step back from the last letter, the first letters of a long name "
             "barely take part in learning: the network **cannot learn to use what it cannot feel**."
         )
-        c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium")
+        c1, c2 = st.columns(2, gap="medium")
+        controls = st.container(horizontal=True, gap="large")  # wraps onto a second line when the page is narrow
         rnn = pick_run(c1, "RNN run", runview.usable_runs(runs, ["rnn"]), FLOW_RNN, "The tutorial's recurrent net.")
         lstm = pick_run(c2, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), FLOW_LSTM,
                         "An nn.LSTM or MyLSTM run.")
-        wanted = stage_picker(c3, FLOW_STAGES)
-        scale = c4.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
-                                     key=FLOW_SCALE,
-                                     help="relative: each line divided by its value at the last letter, "
-                                                          "so models of different scale share one axis.")
+        wanted = stage_picker(controls, FLOW_STAGES)
+        scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
+                                           key=FLOW_SCALE,
+                                           help="relative: each line divided by its value at the last letter, "
+                                                "so models of different scale share one axis.")
         chosen = [info for info in (rnn, lstm) if info is not None]
         if not chosen or not wanted:
             st.info("Pick at least one run and one set of weights.", icon=":material/info:")
             st.stop()
-        source = st.segmented_control("Names", ["validation", "one"], default="validation", required=True,
-                                      key=FLOW_SOURCE, format_func={"validation": "average over validation names",
-                                                                    "one": "one surname"}.get)
+        source = controls.segmented_control("Names", ["validation", "one"], default="validation", required=True,
+                                            key=FLOW_SOURCE, format_func={"validation": "average over validation names",
+                                                                          "one": "one surname"}.get)
         missing_init = [runview.model_label(i.model) for i in chosen if "initialisation" in wanted
                         and 0 not in list_snapshots(i.path)]
         if missing_init:

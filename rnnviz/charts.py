@@ -376,7 +376,8 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
     shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"], interpolate="lab")  # hcl tints zero cyan
     rect = base.mark_rect(stroke="#d0d0d0", strokeWidth=0.5).encode(
         x=x, y=y, tooltip=tooltip,
-        color=alt.Color("rate:Q", title="colour: share of the true row predicted as this column", scale=shades,
+        color=alt.Color("rate:Q", title=wrap_title("colour: share of the true row predicted as this column", 28),
+                        scale=shades,
                         legend=alt.Legend(format=".0%", orient="top", direction="horizontal", gradientLength=200)),
     )
     if selectable:

@@ -258,7 +258,7 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
 def test_confusion_heatmap_has_a_titled_colour_scale():
     cats = list("AB")
     rect = spec(charts.confusion_heatmap(confusion(cats, np.eye(2)), cats))["layer"][0]
-    assert "share of the true row" in rect["encoding"]["color"]["title"]
+    assert "share of the true row" in " ".join(rect["encoding"]["color"]["title"])
     assert rect["encoding"]["color"]["legend"]["format"] == ".0%"
 
 
