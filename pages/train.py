@@ -27,6 +27,8 @@ with frame.page(nav.TRAIN):
     CURVES = "train.curves"  # their values, kept across page switches
     LINK_NOTICE = "train.link_notice"  # what the opening link had that could not be used
     DEMO_ERROR = "train.demo_error"  # why the demo did not start, shown under its button
+    DEMO_SHOWN = "train.demo_shown"  # the demo's notice; its curves keep their place until the overlay changes
+    ENDED = "train.ended"  # (ok, text) of the trainings that ended since the last start: every notice stays
     SURNAMES = ""  # the dataset choice meaning "the current data folder"
     X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
     DEMO_MODELS = ("rnn", "lstm")
@@ -196,6 +198,8 @@ with frame.page(nav.TRAIN):
             st.session_state[keys.TRAIN_START_ERROR] = f"Not started: {guards.one_line(exc)}"
         else:
             st.session_state[keys.TRAIN_NOTICE] = f"Started {runview.model_label(config.model)} as run {run_id}."
+            st.session_state[ENDED] = []
+            st.session_state.pop(DEMO_SHOWN, None)
 
 
     def apply_settings() -> bool:
@@ -242,7 +246,8 @@ with frame.page(nav.TRAIN):
             st.session_state[DEMO_ERROR] = f"Demo not started: {guards.one_line(exc)}"
             return
         st.session_state[keys.TRAIN_COMPARE_CHOICE] = started
-        st.session_state[keys.TRAIN_NOTICE] = (
+        st.session_state[ENDED] = []
+        st.session_state[DEMO_SHOWN] = (
             "Demo started: RNN and nn.LSTM on the same split (seed 0) — watch them side by side in Compare runs.")
 
 
@@ -378,8 +383,13 @@ with frame.page(nav.TRAIN):
                 if sorted(job.run_id for job in jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
                     st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
                 overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
+                beside = [job for job in jobs if job.run_id in overlaid]  # small cards, side by side
+                for job, column in zip(beside, st.columns(len(beside), gap="medium") if beside else []):
+                    with column:
+                        show_job(job, True)
                 for job in jobs:
-                    show_job(job, job.run_id in overlaid)
+                    if job.run_id not in overlaid:
+                        show_job(job, False)
             except guards.USER_ERRORS as exc:
                 st.error(guards.one_line(exc), icon=":material/error:")
 
@@ -387,7 +397,9 @@ with frame.page(nav.TRAIN):
 
 
     def announce_ended(run_ids: set[str]) -> None:
+        """A notice per training that ended; they stay (the demo's two together) until the next training starts."""
         manager = resources.job_manager()
+        ended = st.session_state.setdefault(ENDED, [])
         for run_id in sorted(run_ids):
             job = manager.get(run_id)
             if job is None:
@@ -395,7 +407,9 @@ with frame.page(nav.TRAIN):
             val = job.summary.get("val_accuracy")
             accuracy = f": validation accuracy {val:.1%}" if isinstance(val, float) else ""
             text = f"{runview.job_label(job)} {job.status}{accuracy}" + (f" ({job.message})" if job.message else "")
-            if job.status in ("finished", "stopped"):
+            ended.append((job.status in ("finished", "stopped"), text))
+        for ok, text in ended:
+            if ok:
                 st.success(text, icon=":material/check_circle:")
             else:
                 st.warning(text, icon=":material/warning:")
@@ -439,6 +453,7 @@ with frame.page(nav.TRAIN):
 
         def remember() -> None:
             st.session_state[keys.TRAIN_COMPARE_CHOICE] = list(st.session_state[keys.TRAIN_COMPARE])
+            st.session_state.pop(DEMO_SHOWN, None)
 
         selected = st.multiselect("Runs to overlay", list(labels), format_func=labels.get, key=keys.TRAIN_COMPARE,
                                   on_change=remember,
@@ -537,6 +552,8 @@ with frame.page(nav.TRAIN):
         st.info(st.session_state.pop(LINK_NOTICE), icon=":material/link_off:")
     if keys.TRAIN_NOTICE in st.session_state:
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
+    elif st.session_state.get(DEMO_SHOWN):  # stays while the demo's curves are shown, so they never move up
+        st.success(st.session_state[DEMO_SHOWN], icon=":material/check_circle:")
 
     presenting = display.presenting()
     top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
@@ -554,20 +571,25 @@ with frame.page(nav.TRAIN):
     sync_url(data_name)
     share_box(top[2], data_name)
 
-    live_panel()
     active = resources.job_manager().active_ids()
-    watching = any(run_id in active for run_id in st.session_state.get(keys.TRAIN_COMPARE, []))
+    watching = (any(run_id in active for run_id in st.session_state.get(keys.TRAIN_COMPARE, []))
+                or bool(st.session_state.get(DEMO_SHOWN)))
+    # While overlaid trainings run (the demo), and after they end, their curves come first and the progress cards
+    # and finish notices under them, so the curves are above the fold and stay where they are when a run ends.
     if presenting:  # the class watches the curves; the form waits folded below them
         compare_runs(infos, labels)
+        live_panel()
         with st.expander("New training", expanded=keys.TRAIN_START_ERROR in st.session_state):
             training_form(dataset, data_name)
         run_table(infos, jobs)
-    elif watching:  # overlaid trainings are running (the demo): their curves come right under their progress
+    elif watching:
         compare_runs(infos, labels)
+        live_panel()
         training_form(dataset, data_name)
         run_table(infos, jobs)
         manage_run(infos)
     else:
+        live_panel()
         training_form(dataset, data_name)
         run_table(infos, jobs)
         compare_runs(infos, labels)
