@@ -382,3 +382,44 @@ def test_rows_picked_before_the_frame_give_the_same_curves_as_the_whole_frame():
     assert picked["step"].iloc[0] == 1 and picked["step"].iloc[-1] == 1233  # first and last kept
     pd.testing.assert_frame_equal(charts.curves_long(picked, "r"), charts.curves_long(pd.DataFrame(rows), "r"))
     assert len(charts.rows_frame(rows[:10])) == 10
+
+
+def test_prefix_chart_draws_the_top_five_and_its_legend_lists_exactly_those():
+    # Seven categories; the final leader (German) is drawn and named first, the two that never rise are left out.
+    probabilities = {"German": [0.1, 0.5, 0.9], "Dutch": [0.3, 0.3, 0.05], "English": [0.4, 0.1, 0.02],
+                     "Czech": [0.05, 0.05, 0.01], "Irish": [0.06, 0.02, 0.008], "Greek": [0.01, 0.01, 0.005],
+                     "Korean": [0.005, 0.005, 0.005]}
+    rows = [(t + 1, f"{t + 1}:{'abc'[t]}", "abc"[: t + 1], category, p[t])
+            for category, p in probabilities.items() for t in range(3)]
+    prefix = pd.DataFrame(rows, columns=["step", "char", "prefix", "category", "probability"])
+    assert charts.prefix_top(prefix) == ["German", "Dutch", "English", "Czech", "Irish"]
+    chart = charts.prefix_chart(prefix)
+    out = spec(chart)
+    shown = out["encoding"]["color"]["scale"]["domain"]
+    assert shown == ["German", "Dutch", "English", "Czech", "Irish"]
+    assert set(chart.data["category"]) == set(shown)  # drawn == listed
+    assert out["encoding"]["color"]["legend"]["columns"] == charts.LEGEND_COLUMNS  # rows of entries, none cut off
+
+
+def test_wrapped_titles_keep_every_word_and_never_exceed_the_line_length():
+    assert charts.wrap_title("input gate") == "input gate"
+    lines = charts.wrap_title("prediction as each character of the surname is read, letter by letter", 20)
+    assert isinstance(lines, list) and all(len(line) <= 20 for line in lines)
+    assert " ".join(lines) == "prediction as each character of the surname is read, letter by letter"
+
+
+def test_every_builder_carries_the_one_theme_and_fills_its_column():
+    from rnnviz import insight_charts
+
+    means = pd.DataFrame({"step": [1, 2], "char": ["1:a", "2:b"], "gate": ["input gate"] * 2, "mean": [0.2, 0.4]})
+    flow = pd.DataFrame({"model": "RNN", "stage": "trained", "distance": [0, 1], "mean_norm": [1.0, 0.5],
+                         "relative": [1.0, 0.5], "names": [30, 30]})
+    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), insight_charts.gradient_flow_chart(flow),
+             charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"]),
+             charts.curve_chart(charts.curves_long(None), "loss")]
+    for chart in built:
+        out = chart.to_dict()
+        theme = charts.theme().to_dict()
+        assert {key: out["config"].get(key) for key in theme} == theme, type(chart)
+        assert out["width"] == "container" and out["autosize"]["type"] == "fit-x"
+    assert charts.theme(1.6).to_dict()["axis"]["labelFontSize"] >= 18  # presenter mode on a projector
