@@ -446,7 +446,8 @@ with frame.page(nav.TRAIN):
 
 
     def compare_runs(infos, labels: dict[str, str]) -> None:
-        st.subheader("Compare runs")
+        if not display.presenting():  # on a projector the curves come straight under the controls
+            st.subheader("Compare runs")
         if not labels:
             st.caption("Curves appear here once a run has started.")
             return
@@ -473,7 +474,8 @@ with frame.page(nav.TRAIN):
                 with guards.reported(f"{labels[run_id]}: "):
                     frames.append(curves_of(run_id, labels[run_id], infos_by_id, manager))
             long = pd.concat(frames, ignore_index=True) if frames else charts.curves_long(None)
-            curve_pair(long, "compare", 260, live=live)
+            # On a projector both curves, their legend and the controls above them fit in one 1080-pixel screen.
+            curve_pair(long, "compare", 170 if display.presenting() else 260, live=live)
 
         overlay()
 
@@ -552,7 +554,8 @@ with frame.page(nav.TRAIN):
         st.info(st.session_state.pop(LINK_NOTICE), icon=":material/link_off:")
     if keys.TRAIN_NOTICE in st.session_state:
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
-    elif st.session_state.get(DEMO_SHOWN):  # stays while the demo's curves are shown, so they never move up
+    elif st.session_state.get(DEMO_SHOWN) and not display.presenting():
+        # Stays while the demo's curves are shown, so they never move up (a projector shows the curves alone).
         st.success(st.session_state[DEMO_SHOWN], icon=":material/check_circle:")
 
     presenting = display.presenting()

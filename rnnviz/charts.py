@@ -280,8 +280,8 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     if several:
         color = alt.Color("run:N", title="run (solid: training, dashed: validation)",
                           scale=alt.Scale(domain=runs, scheme=PALETTE),
-                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke", symbolOpacity=1,
-                                            titleLimit=0))
+                          legend=alt.Legend(orient="top", columns=min(len(runs), 2), symbolType="stroke",
+                                            symbolOpacity=1, titleLimit=0))
         encodings = {"color": color,
                      "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
                                                   legend=None)}  # the run legend's title says it

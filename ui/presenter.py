@@ -32,7 +32,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stTextInput"] input { font-size: 1.25rem !important; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.1rem !important; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
-.block-container { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding-left: 2rem;
+  padding-right: 2rem; padding-top: 2.5rem !important; }
 </style>
 """
 
