@@ -113,14 +113,18 @@ with frame.page(nav.REPORT):
         table = comparison_table(found.found)
         st.subheader("Our figures and the report's")
         # The table is the page's point: the whole width, so its last columns (the report's) are on screen.
-        st.dataframe(table, hide_index=True, width="stretch", column_config={
+        percent = ["val_accuracy", "val_balanced_accuracy", "test_accuracy", "test_balanced_accuracy",
+                   "report_test_accuracy"]
+        shown = table.style.format({**{c: "{:.1%}" for c in percent if c in table}, "train_seconds": "{:.1f} s"},
+                                   na_rep="–")  # a figure the report does not state is a dash, not "None"
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
             "run_id": None,  # in the CSV; the panel above names the runs
-            "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
-            "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
-            "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
-            "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
-            "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
-            "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
+            "val_accuracy": st.column_config.Column("val acc"),
+            "val_balanced_accuracy": st.column_config.Column("val balanced"),
+            "test_accuracy": st.column_config.Column("test acc"),
+            "test_balanced_accuracy": st.column_config.Column("test balanced"),
+            "train_seconds": st.column_config.Column("train time"),
+            "report_test_accuracy": st.column_config.Column("report: test acc"),
             "report_says": st.column_config.TextColumn("report says"),
         })
         display.csv_button(table, "report-comparison", label="Table as CSV")
