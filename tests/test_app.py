@@ -479,6 +479,18 @@ def test_run_table_prefers_live_job_state_and_lists_setup_failures(tmp_path):
     assert "split is empty" in table.loc[failed.run_id, "note"]
 
 
+def test_run_table_shows_training_not_none_for_scores_a_running_training_has_not_reached(tmp_path):
+    config = TrainConfig(model="lstm", epochs=4)
+    running = RunInfo("20990101-000000-lstm-s0-aaaa", tmp_path, "running", config=config.to_dict(), created=1.0)
+    done = RunInfo("20990101-000001-rnn-s0-bbbb", tmp_path, "finished", config=config.to_dict(), created=2.0,
+                   summary={"val_accuracy": 0.5, "test_accuracy": 0.25, "train_seconds": 3.0})
+    live = JobSnapshot(running.run_id, config, "running", "", [{"epoch": 1.5, "step": 3}], 3, 8, 1.0)
+    shown = runview.run_table_view(runview.run_table([running, done], [live])).to_html()
+    assert "None" not in shown and "nan" not in shown
+    assert shown.count(runview.TRAINING) == 3  # val acc, test acc, time of the running one
+    assert "50.0%" in shown and "25.0%" in shown
+
+
 def test_progress_text_reports_epoch_step_speed_and_eta():
     config = TrainConfig(epochs=8)
     row = {"epoch": 2.25, "step": 1234, "names_per_s": 5210.4, "eta_s": 75.0, "total_steps": 4096}
