@@ -113,18 +113,21 @@ with frame.page(nav.REPORT):
         table = comparison_table(found.found)
         st.subheader("Our figures and the report's")
         # The table is the page's point: the whole width, so its last columns (the report's) are on screen.
-        percent = ["val_accuracy", "val_balanced_accuracy", "test_accuracy", "test_balanced_accuracy",
-                   "report_test_accuracy"]
-        shown = table.style.format({**{c: "{:.1%}" for c in percent if c in table}, "train_seconds": "{:.1f} s"},
-                                   na_rep="–")  # a figure the report does not state is a dash, not "None"
+        shown = table.copy()  # figures as text: one the report does not state is a dash, not "None"
+        for column in ("val_accuracy", "val_balanced_accuracy", "test_accuracy", "test_balanced_accuracy",
+                       "report_test_accuracy", "train_seconds"):
+            if column in shown:
+                pattern = "{:.1f} s" if column == "train_seconds" else "{:.1%}"
+                shown[column] = [pattern.format(v) if isinstance(v, (int, float)) and v == v else "–"
+                                 for v in shown[column].to_numpy(object)]
         st.dataframe(shown, hide_index=True, width="stretch", column_config={
             "run_id": None,  # in the CSV; the panel above names the runs
-            "val_accuracy": st.column_config.Column("val acc"),
-            "val_balanced_accuracy": st.column_config.Column("val balanced"),
-            "test_accuracy": st.column_config.Column("test acc"),
-            "test_balanced_accuracy": st.column_config.Column("test balanced"),
-            "train_seconds": st.column_config.Column("train time"),
-            "report_test_accuracy": st.column_config.Column("report: test acc"),
+            "val_accuracy": st.column_config.TextColumn("val acc"),
+            "val_balanced_accuracy": st.column_config.TextColumn("val balanced"),
+            "test_accuracy": st.column_config.TextColumn("test acc"),
+            "test_balanced_accuracy": st.column_config.TextColumn("test balanced"),
+            "train_seconds": st.column_config.TextColumn("train time"),
+            "report_test_accuracy": st.column_config.TextColumn("report: test acc"),
             "report_says": st.column_config.TextColumn("report says"),
         })
         display.csv_button(table, "report-comparison", label="Table as CSV")

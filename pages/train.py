@@ -495,6 +495,7 @@ with frame.page(nav.TRAIN):
             column_order=[c for c in table.columns if c != "id"],
             column_config={
                 "run": st.column_config.TextColumn(width="medium"),
+                "lr": st.column_config.NumberColumn(format="%.4g"),
                 "note": st.column_config.TextColumn(width="large"),
             },
         )

@@ -127,19 +127,20 @@ TRAINING = "training…"  # what the run table shows for scores a training has n
 ACTIVE_STATUSES = ("starting", "running", "paused", "stopping")
 
 
-def run_table_view(table: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """The run table as shown: scores as percentages, "training…" where a run still training has none yet
-    (and a dash for an ended run without them), never "None"."""
-    active = table["status"].isin(ACTIVE_STATUSES)
-    percent = lambda value: f"{value:.1%}"  # noqa: E731
-    formats = {"val acc": percent, "test acc": percent, "time s": "{:.1f}", "lr": "{:.4g}", "hidden": "{:.0f}",
-               "seed": "{:.0f}", "batch": "{:.0f}"}
-    styler = table.style.format({c: f for c, f in formats.items() if c in table}, na_rep="–")
-    scores = [c for c in ("val acc", "test acc", "time s") if c in table]
-    if active.any():
-        styler = styler.format({c: formats[c] for c in scores}, na_rep=TRAINING,
-                               subset=pd.IndexSlice[table.index[active], scores])
-    return styler
+def run_table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The run table as shown: scores as text ("70.8%"), "training…" where a run still training has none yet and
+    a dash where an ended run has none, never "None" (a browser table shows every missing number as None)."""
+    shown = table.copy()
+    active = shown["status"].isin(ACTIVE_STATUSES).to_numpy()
+    formats = {"val acc": "{:.1%}", "test acc": "{:.1%}", "time s": "{:.1f}", "hidden": "{:.0f}"}
+    for column, pattern in formats.items():
+        if column not in shown:
+            continue
+        values = shown[column].to_numpy(object)
+        missing = "–" if column == "hidden" else None
+        shown[column] = [pattern.format(value) if isinstance(value, (int, float)) and value == value
+                         else missing or (TRAINING if running else "–") for value, running in zip(values, active)]
+    return shown
 
 
 def snapshot_options(epochs: Sequence[int]) -> list[int | str]:
