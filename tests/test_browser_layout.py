@@ -3,9 +3,10 @@ in presenter mode, with trained surname runs of the three models (the report's o
 dataset of one's own.
 
 Each screen fails on: the page scrolling sideways, a chart drawing wider than its column, two charts or tables
-overlapping, chart text cut short with "…", an exception or "Something went wrong" on the page; in presenter mode
-also on chart text under 18 px, metric numbers no larger than their labels, or an open sidebar. A screenshot of
-every screen goes to pytest's tmp_path, or to the folder RNNVIZ_SCREENSHOTS names (e.g. docs/screenshots).
+overlapping, chart text cut short with "…", a table cell reading None, an exception or "Something went wrong" on
+the page; in presenter mode also on chart text under 18 px, metric numbers no larger than their labels, or an open
+sidebar. A screenshot of every screen goes to pytest's tmp_path, or to the folder RNNVIZ_SCREENSHOTS names (e.g.
+docs/screenshots).
 
 The demo is timed too: from the click on "Demo: RNN vs nn.LSTM" to both live curves on screen at 1920x1080 in
 presenter mode; they must stay where they are when the trainings end, and both finish notices must stay.
@@ -84,6 +85,8 @@ CHECKS = r"""
     const box = table.getBoundingClientRect();
     if (box.right > mainBox.right + 1) problems.push(`table ${i + 1} runs off the page`);
     boxes.push([`table ${i + 1}`, box]);
+    const nones = [...table.querySelectorAll('td')].filter(td => td.innerText.trim() === 'None').length;
+    if (nones) problems.push(`table ${i + 1} shows None in ${nones} cell(s)`);
   });
   for (let a = 0; a < boxes.length; a++) for (let b = a + 1; b < boxes.length; b++) {
     const [p, q] = [boxes[a][1], boxes[b][1]];
@@ -318,6 +321,9 @@ def test_demo_curves_are_on_screen_and_stay_put_on_a_projector(layout_app, brows
         seconds = time.perf_counter() - began
         print(f"demo click to both curves on screen at 1920x1080, presenter mode: {seconds:.2f} s")
         tab.screenshot(path=str(folder / "demo-running-projector.png"))
+        cells = tab.evaluate("() => [...document.querySelectorAll('[data-testid=stDataFrame] td')]"
+                             ".map(t => t.innerText.trim())")
+        assert "None" not in cells, "the run table shows None while the demo trains"
         tab.wait_for_function("() => [...document.querySelectorAll('[data-testid=stAlertContentSuccess]')]"
                               ".filter(a => /finished: validation accuracy [0-9.]+%/.test(a.innerText)).length >= 2",
                               timeout=600_000)
