@@ -54,7 +54,7 @@ with frame.page(nav.DATA):
     def folder_form(expanded_hint: str) -> None:
         with st.form("data-folder", border=False):
             path = st.text_input("Folder of <Category>.txt files", key=keys.DATA_FOLDER,
-                                 placeholder="/home/teacher/names", help=expanded_hint)
+                                 placeholder=str(allowed_data_roots()[0] / "names"), help=expanded_hint)
             if st.form_submit_button("Use this folder", icon=":material/folder_open:"):
                 with guards.reported():
                     dataset = resources.choose_data_folder(path)
@@ -203,13 +203,15 @@ with frame.page(nav.DATA):
             st.markdown("**Copy a folder** on this server")
             with st.form("data-own-folder", border=False):
                 path = st.text_input("Folder of <Category>.txt files", key=OWN_FOLDER,
-                                     placeholder="/srv/class/cities", help=f"Copied in, so later changes do not count; "
-                                                                           f"{LIMITS}.")
+                                     placeholder=str(allowed_data_roots()[0] / "cities"),
+                                     help=f"Copied in, so later changes do not count; {LIMITS}.")
                 folder_name = st.text_input("Dataset name", key=OWN_FOLDER_NAME, placeholder="blank: the folder's name",
                                             help=f"{datasets.NAME_RULE}.")
                 copied = st.form_submit_button("Copy in as a dataset", icon=":material/drive_folder_upload:")
             st.caption("This server reads folders inside " + ", ".join(f"`{r}`" for r in allowed_data_roots())
                        + " only (RNNVIZ_DATA_ROOTS names others).")
+        if submitted or copied:
+            st.session_state.pop(PENDING, None)  # a new add supersedes an unanswered "replace it?"
         if submitted:
             if file is None:
                 st.error("Not added: choose a zip file first.", icon=":material/error:")

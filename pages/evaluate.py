@@ -16,8 +16,9 @@ from ui import display, frame, guards, keys, nav, resources, runview
 with frame.page(nav.EVALUATE):
 
     MATRIX_SIDE = 520  # pixels a confusion matrix aims for, alone; two side by side get COMPARE_SIDE each
-    COMPARE_SIDE = 440
+    COMPARE_SIDE = 480
     MIN_CELL, MAX_CELL = 16, 56  # a 2-category matrix is not a postage stamp, a 25-category one still fits
+    NAMES_WIDTH = 400  # the "Names in one cell" panel; it goes under the matrix when the two do not fit side by side
 
 
     def pick_snapshot(info) -> int | None:
@@ -60,10 +61,9 @@ with frame.page(nav.EVALUATE):
         chart = charts.confusion_heatmap(frame, report.categories, title=title, selectable=selectable,
                                          cell=cell_size(len(report.categories), side))
         if selectable:
-            display.chart(chart, name, data=frame, width="content", on_select=select_cell, selection_mode="cell",
-                          key=keys.EVAL_CHART)
+            display.chart(chart, name, data=frame, on_select=select_cell, selection_mode="cell", key=keys.EVAL_CHART)
         else:
-            display.chart(chart, name, data=frame, width="content")
+            display.chart(chart, name, data=frame)
 
 
     def report_html(info, report, which: str, title: str) -> bytes:
@@ -130,7 +130,7 @@ with frame.page(nav.EVALUATE):
         if st.session_state.get(key) not in labels:
             st.session_state.pop(key, None)
 
-    c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium", vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([3, 3, 2.2, 2.6], gap="small", vertical_alignment="bottom")
     run_id = c1.selectbox("Run", list(labels), format_func=labels.get, key=keys.EVAL_RUN)
     others = [r for r in labels if r != run_id]
     compare_id = c2.selectbox("Side by side with", [None, *others], key=keys.EVAL_COMPARE,
@@ -153,8 +153,14 @@ with frame.page(nav.EVALUATE):
     report_button(c4, info, report, which, f"{labels[run_id]} · {when} · {which} names")
     st.caption("Each run is one seed: its split, initial weights and batch order. Differences of a point or two "
                "between runs can come from the seed alone; The report page averages three seeds.")
+    def side_by_side(*widths: int) -> list:
+        """Panels next to each other while the page is wide enough for them, one under the other when not."""
+        row = st.container(horizontal=True, gap="large")
+        return [row.container(width=display.height(width)) for width in widths]
+
+
     if compare_id is None:
-        left, right = st.columns([3, 2], gap="large")
+        left, right = side_by_side(MATRIX_SIDE + 120, NAMES_WIDTH)
         with left:
             scores(report, st)
             heatmap(report, f"{labels[run_id]} · {when}", MATRIX_SIDE, selectable=True, name=f"confusion-{name}")
@@ -164,7 +170,7 @@ with frame.page(nav.EVALUATE):
     else:
         other = by_id[compare_id]
         other_snapshot = snapshot if snapshot is not None and snapshot in list_snapshots(other.path) else None
-        left, right = st.columns(2, gap="large")
+        left, right = side_by_side(COMPARE_SIDE + 120, COMPARE_SIDE + 120)
         with left:
             scores(report, st)
             heatmap(report, f"{labels[run_id]} · {when}", COMPARE_SIDE, selectable=True, name=f"confusion-{name}")
@@ -175,7 +181,7 @@ with frame.page(nav.EVALUATE):
             other_name = f"{compare_id}-{which}" + ("" if other_snapshot is None else f"-epoch{other_snapshot}")
             heatmap(other_report, f"{labels[compare_id]} · {other_when}", COMPARE_SIDE, selectable=False,
                     name=f"confusion-{other_name}")
-        left, right = st.columns([2, 3], gap="large")
+        left, right = side_by_side(NAMES_WIDTH, COMPARE_SIDE + 120)
         with left:
             mistakes(report, name)
         with right:

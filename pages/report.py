@@ -27,6 +27,8 @@ with frame.page(nav.REPORT):
     WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
 
     REFRESH_S = 2.0
+    MATRIX_WIDTH = 460  # pixels of one test matrix: its 3-digit counts fit their cells
+    MATRIX_WIDTH_PRESENTING = 880  # two side by side at 1920 pixels, counts legible from the back
 
 
     @st.cache_data(show_spinner="Reading the surname files once more to count repeats…", max_entries=4)
@@ -125,23 +127,33 @@ with frame.page(nav.REPORT):
     def comparison(found, dataset) -> None:
         table = comparison_table(found.found)
         st.subheader("Our figures and the report's")
+        # The table is the page's point: the whole width, so its last columns (the report's) are on screen.
+        shown = table.copy()  # figures as text: one the report does not state is a dash, not "None"
+        for column in ("val_accuracy", "val_balanced_accuracy", "test_accuracy", "test_balanced_accuracy",
+                       "test_accuracy_sd", "test_balanced_accuracy_sd", "report_test_accuracy", "train_seconds"):
+            if column in shown:
+                pattern = ("{:.1f} s" if column == "train_seconds" else "± {:.1%}" if column.endswith("_sd")
+                           else "{:.1%}")
+                shown[column] = [pattern.format(v) if isinstance(v, (int, float)) and v == v else "–"
+                                 for v in shown[column].to_numpy(object)]
+        hidden = {f"{m}_sd": None for m in ("val_accuracy", "val_balanced_accuracy", "train_seconds")}
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            "run_id": None,  # in the CSV; the panel above names the runs
+            **hidden,  # in the CSV
+            "seeds": st.column_config.NumberColumn("seeds"),
+            "test_accuracy_sd": st.column_config.TextColumn("± test acc (sd)"),
+            "test_balanced_accuracy_sd": st.column_config.TextColumn("± balanced (sd)"),
+            "val_accuracy": st.column_config.TextColumn("val acc"),
+            "val_balanced_accuracy": st.column_config.TextColumn("val balanced"),
+            "test_accuracy": st.column_config.TextColumn("test acc"),
+            "test_balanced_accuracy": st.column_config.TextColumn("test balanced"),
+            "train_seconds": st.column_config.TextColumn("train time"),
+            "report_test_accuracy": st.column_config.TextColumn("report: test acc"),
+            "report_says": st.column_config.TextColumn("report says"),
+        })
+        display.csv_button(table, "report-comparison", label="Table as CSV")
         left, right = st.columns([3, 2], gap="large")
         with left:
-            hidden = {f"{m}_sd": None for m in ("val_accuracy", "val_balanced_accuracy", "train_seconds")}
-            st.dataframe(table, hide_index=True, width="stretch", column_config={
-                **hidden,  # in the CSV
-                "seeds": st.column_config.NumberColumn("seeds"),
-                "test_accuracy_sd": st.column_config.NumberColumn("± test acc (sd)", format="percent"),
-                "test_balanced_accuracy_sd": st.column_config.NumberColumn("± balanced (sd)", format="percent"),
-                "val_accuracy": st.column_config.NumberColumn("val acc", format="percent"),
-                "val_balanced_accuracy": st.column_config.NumberColumn("val balanced", format="percent"),
-                "test_accuracy": st.column_config.NumberColumn("test acc", format="percent"),
-                "test_balanced_accuracy": st.column_config.NumberColumn("test balanced", format="percent"),
-                "train_seconds": st.column_config.NumberColumn("train time", format="%.1f s"),
-                "report_test_accuracy": st.column_config.NumberColumn("report: test acc", format="percent"),
-                "report_says": st.column_config.TextColumn("report says"),
-            })
-            display.csv_button(table, "report-comparison", label="Table as CSV")
             try:
                 facts = cached_facts(str(dataset.source), len(dataset))
             except guards.USER_ERRORS as exc:
@@ -162,12 +174,24 @@ with frame.page(nav.REPORT):
             with guards.reported(f"{label}: "):
                 long = charts.curves_long(resources.run_metrics(info.path), label)
                 for metric in ("loss", "accuracy"):
-                    chart = insight_charts.fit_width(charts.curve_chart(long, metric, height=180))
+                    chart = charts.curve_chart(long, metric, height=display.height(180))
                     display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])
-                report = resources.run_report(info, "test")
+
+
+    def matrices(found) -> None:
+        """The three test matrices next to each other where they fit at a readable size, else one under another."""
+        width = MATRIX_WIDTH_PRESENTING if display.presenting() else MATRIX_WIDTH
+        row = st.container(horizontal=True, gap="medium")
+        for model in REPORT_RUNS:
+            if model not in found.found:
+                continue
+            label = MODEL_LABELS[model]
+            with row.container(width=width), guards.reported(f"{label}: "):
+                report = resources.run_report(found.found[model], "test")
+                cell = max(12, (width - 120) // max(1, len(report.categories)))
                 heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
-                                                   title=f"{label}: test names", selectable=False, cell=12)
-                display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame(), width="content")
+                                                   title=f"{label}: test names", selectable=False, cell=cell)
+                display.chart(heatmap, f"report-{model}-confusion", data=report.confusion_frame())
 
 
     st.title("The report, reproduced")
@@ -190,9 +214,9 @@ with frame.page(nav.REPORT):
         st.stop()
     comparison(found, dataset)
     st.subheader("Side by side")
-    st.caption("Loss and accuracy while training, on training and on validation names, and the prediction matrix "
-               "on the test names (rows: the true language). These are one run each, the lowest seed found; the "
-               "n-gram baseline is fitted in one go, so its curve is a single point.")
+    st.caption("Loss and accuracy while training, on training and on validation names, and below, the prediction "
+               "matrices on the test names (rows: the true language). These are one run each, the lowest seed "
+               "found; the n-gram baseline is fitted in one go, so its curve is a single point.")
     columns = st.columns(len(REPORT_RUNS), gap="medium")
     for column, model in zip(columns, REPORT_RUNS):
         first = found.first(model)
@@ -201,3 +225,4 @@ with frame.page(nav.REPORT):
         else:
             column.markdown(f"### {MODEL_LABELS[model]}")
             column.info("No finished run yet.", icon=":material/hourglass:")
+    matrices(found)

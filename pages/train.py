@@ -29,6 +29,8 @@ with frame.page(nav.TRAIN):
     LINK_NOTICE = "train.link_notice"  # what the opening link had that could not be used
     DEMO_ERROR = "train.demo_error"  # why the demo did not start, shown under its button
     AUTO_SEED = "train.auto_seed"  # the seed picked for this browser, while no link fixed one
+    DEMO_SHOWN = "train.demo_shown"  # the demo's notice; its curves keep their place until the overlay changes
+    ENDED = "train.ended"  # (ok, text) of the trainings that ended since the last start: every notice stays
     SURNAMES = ""  # the dataset choice meaning "the current data folder"
     X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
     DEMO_MODELS = ("rnn", "lstm")
@@ -235,6 +237,8 @@ with frame.page(nav.TRAIN):
                     "is free; cancel it below if you change your mind.")
             else:
                 st.session_state[keys.TRAIN_NOTICE] = f"Started {runview.model_label(config.model)} as run {run_id}."
+            st.session_state[ENDED] = []
+            st.session_state.pop(DEMO_SHOWN, None)
 
 
     def owned() -> dict:
@@ -281,7 +285,8 @@ with frame.page(nav.TRAIN):
             return
         st.session_state[keys.TRAIN_COMPARE_CHOICE] = started
         waiting = any((job := manager.get(run_id)) is not None and job.status == "queued" for run_id in started)
-        st.session_state[keys.TRAIN_NOTICE] = (
+        st.session_state[ENDED] = []
+        st.session_state[DEMO_SHOWN] = (
             f"Demo {'queued' if waiting else 'started'}: RNN and nn.LSTM on the same split (seed {seed}) — watch "
             "them side by side in Compare runs" + (" once they start." if waiting else "."))
 
@@ -462,13 +467,21 @@ with frame.page(nav.TRAIN):
                     st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
                 overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
                 others_waiting = 0
+                shown = []  # (job, whether its curves are drawn)
                 for job in sorted(jobs, key=lambda j: (not mine(j), j.status == "queued", j.position or 0)):
                     if mine(job) or teacher:
-                        show_job(job, job.run_id in overlaid)
+                        shown.append((job, True))
                     elif job.status != "queued":  # at most RNNVIZ_MAX_JOBS: progress bars, curves on request
-                        show_job(job, job.run_id in overlaid, curves=job.run_id in overlaid)
+                        shown.append((job, job.run_id in overlaid))
                     else:
                         others_waiting += 1
+                beside = [(job, curves) for job, curves in shown if job.run_id in overlaid]  # small cards
+                for (job, curves), column in zip(beside, st.columns(len(beside), gap="medium") if beside else []):
+                    with column:
+                        show_job(job, True, curves=curves)
+                for job, curves in shown:
+                    if job.run_id not in overlaid:
+                        show_job(job, False, curves=curves)
                 if others_waiting:
                     st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
                                f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
@@ -479,7 +492,9 @@ with frame.page(nav.TRAIN):
 
 
     def announce_ended(run_ids: set[str]) -> None:
+        """A notice per training that ended; they stay (the demo's two together) until the next training starts."""
         manager = resources.job_manager()
+        ended = st.session_state.setdefault(ENDED, [])
         for run_id in sorted(run_ids):
             job = manager.get(run_id)
             if job is None:
@@ -487,7 +502,9 @@ with frame.page(nav.TRAIN):
             val = job.summary.get("val_accuracy")
             accuracy = f": validation accuracy {val:.1%}" if isinstance(val, float) else ""
             text = f"{runview.job_label(job)} {job.status}{accuracy}" + (f" ({job.message})" if job.message else "")
-            if job.status in ("finished", "stopped"):
+            ended.append((job.status in ("finished", "stopped"), text))
+        for ok, text in ended:
+            if ok:
                 st.success(text, icon=":material/check_circle:")
             else:
                 st.warning(text, icon=":material/warning:")
@@ -524,13 +541,15 @@ with frame.page(nav.TRAIN):
 
 
     def compare_runs(infos, labels: dict[str, str]) -> None:
-        st.subheader("Compare runs")
+        if not display.presenting():  # on a projector the curves come straight under the controls
+            st.subheader("Compare runs")
         if not labels:
             st.caption("Curves appear here once a run has started.")
             return
 
         def remember() -> None:
             st.session_state[keys.TRAIN_COMPARE_CHOICE] = list(st.session_state[keys.TRAIN_COMPARE])
+            st.session_state.pop(DEMO_SHOWN, None)
 
         selected = st.multiselect("Runs to overlay", list(labels), format_func=labels.get, key=keys.TRAIN_COMPARE,
                                   on_change=remember,
@@ -552,7 +571,8 @@ with frame.page(nav.TRAIN):
                 with guards.reported(f"{labels[run_id]}: "):
                     frames.append(curves_of(run_id, labels[run_id], infos_by_id, manager))
             long = pd.concat(frames, ignore_index=True) if frames else charts.curves_long(None)
-            curve_pair(long, "compare", 260, live=live)
+            # On a projector both curves, their legend and the controls above them fit in one 1080-pixel screen.
+            curve_pair(long, "compare", 170 if display.presenting() else 260, live=live)
 
         overlay()
 
@@ -568,18 +588,15 @@ with frame.page(nav.TRAIN):
                     "reload.", icon=":material/info:")
             return
         st.dataframe(
-            table, hide_index=True, width="stretch",
+            runview.run_table_view(table), hide_index=True, width="stretch",
             column_order=[c for c in table.columns if c != "id"],
             column_config={
                 "run": st.column_config.TextColumn(width="medium"),
                 "lr": st.column_config.NumberColumn(format="%.4g"),
-                "val acc": st.column_config.NumberColumn(format="percent"),
-                "test acc": st.column_config.NumberColumn(format="percent"),
-                "time s": st.column_config.NumberColumn(format="%.1f"),
                 "note": st.column_config.TextColumn(width="large"),
             },
         )
-        left, right = st.columns([5, 1], vertical_alignment="center")
+        left, right = st.columns([4, 1.3], vertical_alignment="center")
         left.caption(f"Runs are saved in `{resources.runs_root()}`; at most {resources.max_jobs()} trainings run at "
                      "once (RNNVIZ_MAX_JOBS).")
         display.csv_button(table, "runs", where=right, label="Run table CSV")
@@ -642,9 +659,12 @@ with frame.page(nav.TRAIN):
         st.info(st.session_state.pop(LINK_NOTICE), icon=":material/link_off:")
     if keys.TRAIN_NOTICE in st.session_state:
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
+    elif st.session_state.get(DEMO_SHOWN) and not display.presenting():
+        # Stays while the demo's curves are shown, so they never move up (a projector shows the curves alone).
+        st.success(st.session_state[DEMO_SHOWN], icon=":material/check_circle:")
 
     presenting = display.presenting()
-    top = st.columns([4, 2, 1] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
+    top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
     dataset, data_name = dataset_picker(surnames, surname_error, named, top[0])
     top[1].button("Demo: RNN vs nn.LSTM", type="primary", icon=":material/compare_arrows:", width="stretch",
                   on_click=start_demo, args=(dataset,), help=HELP["demo"], key="train.demo")
@@ -659,20 +679,25 @@ with frame.page(nav.TRAIN):
     sync_url(data_name)
     share_box(top[2], data_name)
 
-    live_panel()
     active = resources.job_manager().active_ids()
-    watching = any(run_id in active for run_id in st.session_state.get(keys.TRAIN_COMPARE, []))
+    watching = (any(run_id in active for run_id in st.session_state.get(keys.TRAIN_COMPARE, []))
+                or bool(st.session_state.get(DEMO_SHOWN)))
+    # While overlaid trainings run (the demo), and after they end, their curves come first and the progress cards
+    # and finish notices under them, so the curves are above the fold and stay where they are when a run ends.
     if presenting:  # the class watches the curves; the form waits folded below them
         compare_runs(infos, labels)
+        live_panel()
         with st.expander("New training", expanded=keys.TRAIN_START_ERROR in st.session_state):
             training_form(dataset, data_name)
         run_table(infos, jobs)
-    elif watching:  # overlaid trainings are running (the demo): their curves come right under their progress
+    elif watching:
         compare_runs(infos, labels)
+        live_panel()
         training_form(dataset, data_name)
         run_table(infos, jobs)
         manage_run(infos)
     else:
+        live_panel()
         training_form(dataset, data_name)
         run_table(infos, jobs)
         compare_runs(infos, labels)

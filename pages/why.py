@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import insight_charts
-from rnnviz.data import DataError
+from rnnviz.data import MAX_NAME_LENGTH, DataError
 from rnnviz.inspect import (
     STAGES,
     flow_reading,
@@ -56,9 +56,15 @@ with frame.page(nav.WHY):
         return out
 
 
+    def model_name(info) -> str:
+        """A model's name in the charts: its type, and its dataset when that is not the surname data."""
+        dataset = runview.dataset_name(info)
+        return runview.model_label(info.model) + (f" ({dataset})" if dataset else "")
+
+
     def model_specs(infos, wanted: list[str]) -> tuple:
         """Hashable (label, stage, run folder, snapshot) of every model to measure."""
-        return tuple((runview.model_label(info.model), stage, str(info.path), snapshot)
+        return tuple((model_name(info), stage, str(info.path), snapshot)
                      for info in infos for stage, snapshot in stages_of(info, wanted))
 
 
@@ -116,26 +122,25 @@ with frame.page(nav.WHY):
             "barely take part in learning: the network **cannot learn to use what it cannot feel**."
         )
         c1, c2, c3 = st.columns(3, gap="medium")
+        controls = st.container(horizontal=True, gap="large")  # wraps onto a second line when the page is narrow
         rnn = pick_run(c1, "RNN run", runview.usable_runs(runs, ["rnn"]), FLOW_RNN,
                        "The tutorial's recurrent net: no nonlinearity in its recurrence.")
         elman = pick_run(c2, "tanh RNN run", runview.usable_runs(runs, ["elman"]), FLOW_ELMAN,
                          "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
         lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), FLOW_LSTM,
                         "An nn.LSTM or MyLSTM run.")
-        c3, c4 = st.columns(2, gap="medium")
-        wanted = stage_picker(c3, FLOW_STAGES)
-        scale = c4.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
-                                     key=FLOW_SCALE,
-                                     help="relative: each line divided by its value at the last letter, "
-                                                          "so models of different scale share one axis.")
+        wanted = stage_picker(controls, FLOW_STAGES)
+        scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
+                                           key=FLOW_SCALE,
+                                           help="relative: each line divided by its value at the last letter, "
+                                                "so models of different scale share one axis.")
         chosen = [info for info in (rnn, elman, lstm) if info is not None]
         if not chosen or not wanted:
             st.info("Pick at least one run and one set of weights.", icon=":material/info:")
             st.stop()
-        source = st.segmented_control("Names", ["validation", "one"], default="validation", required=True,
-                                      key=FLOW_SOURCE, format_func={"validation": "average over validation names",
-                                                                    "one": "one surname"}.get)
-        specs = model_specs(chosen, wanted)
+        source = controls.segmented_control("Names", ["validation", "one"], default="validation", required=True,
+                                            key=FLOW_SOURCE, format_func={"validation": "average over validation names",
+                                                                          "one": "one surname"}.get)
         missing_init = [runview.model_label(i.model) for i in chosen if "initialisation" in wanted
                         and 0 not in list_snapshots(i.path)]
         if missing_init:
@@ -143,24 +148,27 @@ with frame.page(nav.WHY):
                        "are shown.")
         try:
             if source == "validation":
-                flow_validation(chosen, specs, scale == "relative")
+                flow_validation(chosen, wanted, scale == "relative")
             else:
-                flow_one_name(chosen, specs)
+                flow_one_name(chosen, wanted, scale == "relative")
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
 
 
-    def flow_validation(chosen, specs: tuple, relative: bool) -> None:
-        keys = {split_key(info) for info in chosen}
-        key = split_key(chosen[0])
-        if len(keys) > 1:
-            st.caption(f"The runs were split differently; all are measured on the validation names of "
-                       f"{runview.run_label(chosen[0])}.")
+    def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
+        """Each run measured on the validation names of its own dataset and split."""
+        groups: dict[tuple, list] = {}
+        for info in chosen:
+            groups.setdefault(split_key(info), []).append(info)
+        if len(groups) > 1:
+            st.caption("Each run is measured on the validation names of its own data: "
+                       + "; ".join(f"{model_name(info)} on {runview.dataset_label(info)}" for info in chosen) + ".")
         min_length = st.slider(
             "Only names of at least this many letters", min_value=1, max_value=15, value=1, key=FLOW_MIN_LENGTH,
             help="Each distance averages over the names long enough to have it, so the far end speaks for long names "
                  "only. Raise this to measure every distance on the same names.")
-        flow = cached_flow(specs, key, int(min_length))
+        flow = pd.concat([cached_flow(model_specs(infos, wanted), key, int(min_length))
+                          for key, infos in groups.items()], ignore_index=True)
         display.chart(insight_charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
         st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
         summary = flow_summary(flow)
@@ -172,23 +180,35 @@ with frame.page(nav.WHY):
                    "weights a run began with, solid lines from its trained weights. Each line is one run: one seed.")
 
 
-    def flow_one_name(chosen, specs: tuple) -> None:
-        run = resources.loaded_run(chosen[0].path)
+    def flow_one_name(chosen, wanted: list[str], relative: bool) -> None:
+        """One typed surname under each model; the loss is of a category of the model's own dataset."""
+        runs = [(info, resources.loaded_run(info.path)) for info in chosen]
+        categories = runs[0][1].categories
+        shared = all(run.categories == categories for _, run in runs)
         left, right = st.columns([3, 2], gap="medium")
-        name = left.text_input("Surname", value="Nakamura", max_chars=64, key=FLOW_NAME)
-        category = right.selectbox("Loss of the category", [OWN_GUESS, *run.categories], key=FLOW_CATEGORY,
+        name = left.text_input("Surname", value="Nakamura", key=FLOW_NAME,
+                               help=f"Up to {MAX_NAME_LENGTH} letters are read; accents are transliterated as in "
+                                    "training.")
+        options = [OWN_GUESS, *categories] if shared else [OWN_GUESS]
+        if st.session_state.get(FLOW_CATEGORY) not in options:
+            st.session_state.pop(FLOW_CATEGORY, None)
+        category = right.selectbox("Loss of the category", options, key=FLOW_CATEGORY,
                                    help="The gradient is that of the loss for this category; by default each model's "
-                                        "own prediction.")
+                                        "own prediction." + ("" if shared else " The runs were trained on different "
+                                                             "categories, so each uses its own guess."))
         try:
-            result = name_gradient_flow(entries(specs), run.categories, name,
-                                        None if category == OWN_GUESS else category)
+            results = [name_gradient_flow(entries(model_specs([info], wanted)), run.categories, name,
+                                          None if category == OWN_GUESS else category) for info, run in runs]
         except DataError as exc:
             st.warning(guards.one_line(exc), icon=":material/keyboard:")
             return
+        result = results[0]
         if result.note:
             st.caption(f"Read as **{result.used}** ({result.note}).")
-        display.chart(insight_charts.name_gradient_chart(result.frame), f"gradient-{result.used}", data=result.frame)
-        targets = result.frame.drop_duplicates(["model", "stage"])
+        frame = pd.concat([r.frame for r in results], ignore_index=True)
+        display.chart(insight_charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
+                      data=frame)
+        targets = frame.drop_duplicates(["model", "stage"])
         st.caption("Loss of: " + "; ".join(f"{row.model} {STAGE_LABELS[row.stage]}: {row.target}"
                                            for row in targets.itertuples()))
 
@@ -310,7 +330,8 @@ with frame.page(nav.WHY):
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
             st.stop()
-        display.chart(insight_charts.saturation_chart(saturation), "gate-saturation", data=saturation, width="content")
+        display.chart(insight_charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
+                      data=saturation, width="content")
         summary = saturation_summary(saturation)
         st.dataframe(summary, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})

@@ -26,6 +26,19 @@ PALETTE = "tableau10"  # distinct hues; shades of one colour are unreadable on a
 HOVER, HOVER_VIEW = "hover", "hover_rule"  # the curve charts' nearest-x selection and the view that holds it
 POINTS_UP_TO = 60  # rows per line below which each evaluation is also drawn as a dot
 
+# ---------------------------------------------------------------- the one chart theme
+#
+# Every chart of the app and of the exported reports is styled here: one theme (fonts, legends, titles) that
+# presenter mode scales, one letter axis, and one rule for width: a chart is as wide as its column
+# (`width="container"`, autosize fit-x) and its height is the plot's, with title, legend and axes on top.
+
+COUNT_FONT_MIN, COUNT_FONT_MAX = 8, 28  # pixels of a count written in a matrix cell
+LETTER_FONT_MAX = FONT_SIZE + 2  # letters of a name are drawn a little larger than other axis labels
+LETTER_PARAM = "letter_font"  # the chart parameter that holds a letter axis's largest type
+LETTER_FONT_MIN = 7  # a 64-letter name in a narrow column still labels every letter, in smaller type
+TITLE_WRAP = 34  # characters per line of a chart title: a title wraps instead of being cut short
+LEGEND_COLUMNS = 3  # entries per row of a legend above or below a chart, so every entry stays inside it
+
 # Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
 _LETTER_EXPR = (
     "substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
@@ -33,30 +46,80 @@ _LETTER_EXPR = (
 )
 
 
-def _letter_font(letters: int) -> int:
-    """Letter labels large while a name is short, smaller once every one of 30 or more letters must fit."""
-    return FONT_SIZE + 2 if letters <= 30 else FONT_SIZE - 3
+def theme(scale: float = 1.0) -> alt.Config:
+    """The app's chart configuration; `scale` > 1 enlarges text, lines and marks for a projector."""
+    font = round(FONT_SIZE * scale)
+    return alt.Config(
+        axis=alt.AxisConfig(labelFontSize=font, titleFontSize=font, labelLimit=round(260 * scale), titleLimit=0,
+                            tickSize=round(5 * scale)),
+        legend=alt.LegendConfig(labelFontSize=font, titleFontSize=font, labelLimit=0, titleLimit=0,
+                                symbolSize=round(100 * scale * scale), symbolStrokeWidth=round(2 * scale)),
+        title=alt.TitleConfig(fontSize=font + 2, subtitleFontSize=font, limit=0, anchor="start"),
+        line=alt.LineConfig(strokeWidth=round(2 * scale)),
+        text=alt.MarkConfig(fontSize=round(11 * scale)),
+    )
 
 
-def _fixed_size(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """Width and height are the plot area, axes and legend come on top (not squeezed into it)."""
-    return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+def themed(chart: alt.TopLevelMixin, scale: float = 1.0) -> alt.TopLevelMixin:
+    """The chart with the app's theme at `scale` (replacing any configuration it had); a chart with letter axes
+    gets their largest type scaled too."""
+    chart = chart.copy(deep=False)
+    chart.config = theme(scale)
+    params = chart.params if isinstance(chart.params, list) else []
+    if any(getattr(param, "name", None) == LETTER_PARAM for param in params):
+        chart.params = [param for param in params if getattr(param, "name", None) != LETTER_PARAM] + [
+            alt.VariableParameter(name=LETTER_PARAM, value=round(LETTER_FONT_MAX * scale))]
+    return chart
 
 
-def _fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    """As wide as the page column allows; the height is the plot's, legend and title come on top."""
-    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+def letters(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Mark a chart that has a letter_axis: it carries the letters' largest type, which `themed` scales."""
+    params = chart.params if isinstance(chart.params, list) else []
+    return chart.properties(params=[*params, alt.VariableParameter(name=LETTER_PARAM, value=LETTER_FONT_MAX)])
 
 
-def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
-        labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
-    ).configure_title(fontSize=FONT_SIZE + 2)
+def fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """As wide as its column; the height is the plot's, legend and title come on top (not squeezed into it)."""
+    return chart.properties(width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
-_STYLE_CONFIG = alt.Config(axis=alt.AxisConfig(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE),
-                           legend=alt.LegendConfig(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320),
-                           title=alt.TitleConfig(fontSize=FONT_SIZE + 2))  # what _style configures, in one object
+def _finish(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Every builder's last step: the column's width and the theme."""
+    return themed(fit_width(chart))
+
+
+def wrap_title(text: str, width: int = TITLE_WRAP) -> str | list[str]:
+    """A title as lines of at most `width` characters (words kept whole), so it is never cut with an ellipsis."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines[0] if len(lines) == 1 else lines
+
+
+def chart_title(text: str, subtitle: str | None = None) -> str | list[str] | alt.Title:
+    """A chart title (and subtitle) that wraps instead of being cut."""
+    if not subtitle:
+        return wrap_title(text)
+    return alt.Title(wrap_title(text), subtitle=wrap_title(subtitle, 60))
+
+
+def letter_axis(count: int, **kwargs) -> alt.Axis:
+    """An axis of a name's letters that labels every letter: the type shrinks when the letters are crowded
+    (`count` of them in the plot's width), down to LETTER_FONT_MIN. A chart with one is passed to `letters`."""
+    size = f"clamp(width / {max(1, count)} * 0.9, {LETTER_FONT_MIN}, {LETTER_PARAM})"
+    return alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False, labelPadding=4,
+                    labelFontSize=alt.ExprRef(expr=size), labelFontWeight="bold", **kwargs)
+
+
+def legend(count: int, orient: str = "top", **kwargs) -> alt.Legend:
+    """A legend above or below the chart that lists every one of its `count` entries, LEGEND_COLUMNS a row."""
+    return alt.Legend(orient=orient, columns=min(max(1, count), LEGEND_COLUMNS), **kwargs)
 
 
 class CurveChart(alt.LayerChart):
@@ -217,8 +280,8 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     if several:
         color = alt.Color("run:N", title="run (solid: training, dashed: validation)",
                           scale=alt.Scale(domain=runs, scheme=PALETTE),
-                          legend=alt.Legend(orient="bottom", columns=1, symbolType="stroke", symbolOpacity=1,
-                                            titleLimit=0))
+                          legend=alt.Legend(orient="top", columns=min(len(runs), 2), symbolType="stroke",
+                                            symbolOpacity=1, titleLimit=0))
         encodings = {"color": color,
                      "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
                                                   legend=None)}  # the run legend's title says it
@@ -264,7 +327,7 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
             type="point", fields=[x_field], nearest=True, on="pointerover", clear="pointerout"))]
     # One constructor call: every .properties()/.configure_*() on a layer chart copies it whole.
     return CurveChart(layer=layers, params=params, title=metric, height=height, width="container",
-                          autosize=alt.AutoSizeParams(type="fit-x", contains="padding"), config=_STYLE_CONFIG)
+                      autosize=alt.AutoSizeParams(type="fit-x", contains="padding"), config=theme())
 
 
 def _hover_layers(shown: pd.DataFrame, x_field: str, x_enc: alt.X, scale: alt.Scale, max_points: int,
@@ -297,34 +360,42 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
                       selectable: bool = True, cell: int = 26) -> alt.LayerChart:
     """Rows true, columns predicted, colour the row-normalised rate, counts written in and in tooltips.
 
-    With `selectable`, clicking a cell selects its (true, predicted) pair as the point selection "cell".
+    The matrix is as wide as its column and `cell` pixels per row tall; the counts are sized to their cells
+    (and left to the tooltip when a cell is too small to hold them). With `selectable`, clicking a cell selects
+    its (true, predicted) pair as the point selection "cell".
     """
     order = list(categories)
-    size = cell * max(1, len(order))
+    n = max(1, len(order))
+    digits = len(str(int(confusion["count"].max()))) if len(confusion) else 1
     x = alt.X("predicted:N", sort=order, title="predicted",
               axis=alt.Axis(labelAngle=-45, labelLimit=200, labelOverlap=False))
     y = alt.Y("true:N", sort=order, title="true", axis=alt.Axis(labelLimit=200, labelOverlap=False))
     tooltip = [alt.Tooltip("true:N"), alt.Tooltip("predicted:N"), alt.Tooltip("count:Q"),
                alt.Tooltip("rate:Q", format=".1%", title="share of the row")]
-    base = alt.Chart(confusion, width=size, height=size)
+    base = alt.Chart(confusion)
     shades = alt.Scale(domain=[0, 1], range=["#ffffff", "#08306b"], interpolate="lab")  # hcl tints zero cyan
     rect = base.mark_rect(stroke="#d0d0d0", strokeWidth=0.5).encode(
         x=x, y=y, tooltip=tooltip,
-        color=alt.Color("rate:Q", title="share of row", scale=shades,
+        color=alt.Color("rate:Q", title=wrap_title("colour: share of the true row predicted as this column", 28),
+                        scale=shades,
                         legend=alt.Legend(format=".0%", orient="top", direction="horizontal", gradientLength=200)),
     )
     if selectable:
-        cell = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")
+        picked = alt.selection_point(name="cell", fields=["true", "predicted"], on="click", clear="dblclick")
         # The picked cell gets a thick outline; the others keep their colour so the matrix stays readable.
-        rect = rect.add_params(cell).encode(
-            stroke=alt.condition(cell, alt.value("#e4572e"), alt.value("#d0d0d0"), empty=False),
-            strokeWidth=alt.condition(cell, alt.value(3), alt.value(0.5), empty=False),
+        rect = rect.add_params(picked).encode(
+            stroke=alt.condition(picked, alt.value("#e4572e"), alt.value("#d0d0d0"), empty=False),
+            strokeWidth=alt.condition(picked, alt.value(3), alt.value(0.5), empty=False),
         )
-    text = base.mark_text(fontSize=11).encode(
+    # The widest count fits its cell's width, and its height; below COUNT_FONT_MIN pixels it is not drawn.
+    font = f"min(width / {n} / {0.62 * digits + 0.5:.2f}, height / {n} * 0.6, {COUNT_FONT_MAX})"
+    text = base.mark_text(fontSize=alt.ExprRef(expr=font),
+                          opacity=alt.ExprRef(expr=f"{font} >= {COUNT_FONT_MIN} ? 1 : 0")).encode(
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
     ).transform_filter("datum.count > 0")
-    return _style(_fixed_size(alt.layer(rect, text, title=title)))
+    layered = alt.layer(rect, text, title=chart_title(title) if title else alt.Undefined, height=cell * n)
+    return _finish(layered)
 
 
 def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = None) -> alt.Chart:
@@ -332,17 +403,18 @@ def category_counts_chart(dataset_counts: pd.DataFrame, height: int | None = Non
     order = (dataset_counts[dataset_counts["kind"] == dataset_counts["kind"].iloc[0]]
              .sort_values("count", ascending=False)["category"].tolist()) if len(dataset_counts) else []
     n = max(1, len(order))
-    return _style(_fit_width(
-        alt.Chart(dataset_counts, height=height or 30 * n, width="container")
+    kinds = dataset_counts["kind"].nunique() if len(dataset_counts) else 1
+    return _finish(
+        alt.Chart(dataset_counts, height=height or 30 * n)
         .mark_bar()
         .encode(
             y=alt.Y("category:N", sort=order, title=None),
             x=alt.X("count:Q", title="names"),
             yOffset=alt.YOffset("kind:N"),
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=legend(kinds)),
             tooltip=["category:N", "kind:N", alt.Tooltip("count:Q", format=",")],
         )
-    ))
+    )
 
 
 def counts_frame(line_counts: dict[str, int], distinct_counts: dict[str, int]) -> pd.DataFrame:
@@ -363,11 +435,25 @@ def unit_order(gate: pd.DataFrame, by: str = "index") -> list[int]:
     return [int(u) for u in stat.sort_values(ascending=False, kind="stable").index]
 
 
+# What a gate heatmap's colour means, said in its colour scale's title.
+GATE_SCALE_TITLES = {
+    "i": "input gate i: 0 closed … 1 open (writes to the cell)",
+    "f": "forget gate f: 0 forgets … 1 keeps the cell",
+    "o": "output gate o: 0 hides … 1 shows the cell",
+    "g": "candidate g: −1 (blue) … +1 (red)",
+    "c": "cell state c: negative (blue) … positive (red)",
+    "h": "hidden state h: −1 (blue) … +1 (red)",
+}
+PREFIX_TOP = 5  # categories drawn in the prediction-per-prefix chart (the legend lists exactly these)
+
+
 def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] | None = None,
-                 cell_width: int = 34, cell_height: int = 7) -> alt.Chart:
+                 cell_width: int | None = None, cell_height: int = 7) -> alt.Chart:
     """One column per character, one row per hidden unit; exact values in the tooltip.
 
-    `gate` has columns step, char ("3:k"), unit, value; `key` picks the colour scale (i/f/o in [0, 1]).
+    `gate` has columns step, char ("3:k"), unit, value; `key` picks the colour scale (i/f/o in [0, 1]) and its
+    title. The heatmap is as wide as its column, every letter labelled; `cell_height` pixels per unit. A saved
+    image (rnnviz.export) is `cell_width` pixels per letter when given.
     """
     steps = gate.sort_values("step")["char"].unique().tolist()
     units = list(order) if order is not None else sorted(gate["unit"].unique().tolist())
@@ -377,52 +463,66 @@ def gate_heatmap(gate: pd.DataFrame, key: str, title: str, order: Sequence[int] 
         scale = alt.Scale(scheme="redblue", domainMid=0, reverse=True)
     else:
         scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)
-    return _style(_fixed_size(
-        alt.Chart(gate, title=title, width=max(cell_width * len(steps), 120),
-                  height=max(cell_height * len(units), 60))
+    chart = _finish(letters(
+        alt.Chart(gate, title=chart_title(title), height=max(cell_height * len(units), 60))
         .mark_rect()
         .encode(
-            x=alt.X("char:O", sort=steps, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, orient="top", labelOverlap=False,
-                                  labelFontSize=FONT_SIZE + 2 if cell_width >= 16 else FONT_SIZE - 3)),
+            x=alt.X("char:O", sort=steps, title=None, axis=letter_axis(len(steps), orient="top")),
             y=alt.Y("unit:O", sort=units, title="hidden unit", axis=alt.Axis(labelOverlap="parity")),
-            color=alt.Color("value:Q", scale=scale, title=key),
+            color=alt.Color("value:Q", scale=scale, title=wrap_title(GATE_SCALE_TITLES.get(key, key), 28),
+                            legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=160)),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), alt.Tooltip("unit:O"),
                      alt.Tooltip("value:Q", format=".4f")],
         )
     ))
+    if cell_width:
+        chart.usermeta = {"export_width": int(cell_width * max(1, len(steps)))}
+    return chart
 
 
 def gate_means_chart(means: pd.DataFrame, height: int = 200) -> alt.Chart:
     """Mean activation of each gate per character (columns: step, char, gate, mean)."""
     steps = means.sort_values("step")["char"].unique().tolist()
-    return _style(_fit_width(
-        alt.Chart(means, title="mean gate activation per character", height=height, width="container")
+    gates = means["gate"].nunique() if len(means) else 1
+    return _finish(letters(
+        alt.Chart(means, title=chart_title("mean gate activation per character"), height=height)
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
-                                  labelFontSize=_letter_font(len(steps)))),
+            x=alt.X("char:O", sort=steps, title=None, axis=letter_axis(len(steps))),
             y=alt.Y("mean:Q", scale=alt.Scale(domain=[0, 1]), title="mean over units"),
-            color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
+            color=alt.Color("gate:N", title=None, scale=alt.Scale(scheme=PALETTE), legend=legend(gates)),
             tooltip=[alt.Tooltip("char:N", title="step:letter"), "gate:N", alt.Tooltip("mean:Q", format=".3f")],
         )
     ))
 
 
-def prefix_chart(prefix: pd.DataFrame, height: int = 200) -> alt.Chart:
-    """Probability of the leading categories after each prefix (columns: step, char, prefix, category, probability)."""
+def prefix_top(prefix: pd.DataFrame, top: int = PREFIX_TOP) -> list[str]:
+    """The categories the prefix chart draws: the `top` that come highest at any step, the final leader first."""
+    if prefix.empty:
+        return []
+    peak = prefix.groupby("category")["probability"].max()
+    last = prefix[prefix["step"] == prefix["step"].max()].set_index("category")["probability"]
+    ranked = pd.DataFrame({"peak": peak, "last": last.reindex(peak.index).fillna(0.0)})
+    picked = ranked.sort_values(["peak", "last"], ascending=False, kind="stable").head(top)
+    return picked.sort_values("last", ascending=False, kind="stable").index.tolist()
+
+
+def prefix_chart(prefix: pd.DataFrame, height: int = 200, top: int = PREFIX_TOP) -> alt.Chart:
+    """Probability of the leading categories after each prefix (columns: step, char, prefix, category, probability).
+
+    The `top` categories that come highest at any step are drawn, and the legend lists exactly those.
+    """
     steps = prefix.sort_values("step")["char"].unique().tolist()
-    return _style(_fit_width(
-        alt.Chart(prefix, title="prediction as each character is read", height=height, width="container")
+    shown = prefix_top(prefix, top)
+    data = prefix[prefix["category"].isin(shown)]
+    return _finish(letters(
+        alt.Chart(data, title=chart_title("prediction as each character is read"), height=height)
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=steps, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER_EXPR, labelAngle=0, labelOverlap=False,
-                                  labelFontSize=_letter_font(len(steps)))),
+            x=alt.X("char:O", sort=steps, title=None, axis=letter_axis(len(steps))),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-            color=alt.Color("category:N", title=None, scale=alt.Scale(scheme=PALETTE),
-                            legend=alt.Legend(orient="top")),
+            color=alt.Color("category:N", title=None, scale=alt.Scale(domain=shown, scheme=PALETTE),
+                            legend=legend(len(shown))),
             tooltip=["prefix:N", "category:N", alt.Tooltip("probability:Q", format=".1%")],
         )
     ))
@@ -431,14 +531,14 @@ def prefix_chart(prefix: pd.DataFrame, height: int = 200) -> alt.Chart:
 def top_chart(top: Sequence[tuple[str, float]], height: int | None = None) -> alt.Chart:
     """Horizontal bars of the top predictions, most likely first."""
     frame = pd.DataFrame(list(top), columns=["category", "probability"])
-    bars = alt.Chart(frame, height=height or 34 * len(frame), width="container").encode(
+    bars = alt.Chart(frame).encode(
         y=alt.Y("category:N", sort=frame["category"].tolist(), title=None),
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1.15]), axis=alt.Axis(format=".0%", values=[0, .5, 1]),
+                title=None),
         tooltip=["category:N", alt.Tooltip("probability:Q", format=".2%")],
     )
-    labels = bars.mark_text(align="left", dx=4, fontSize=FONT_SIZE).encode(text=alt.Text("probability:Q",
-                                                                                           format=".1%"))
-    return _style(_fit_width(alt.layer(bars.mark_bar(), labels)))
+    labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))
+    return _finish(alt.layer(bars.mark_bar(), labels, height=height or 34 * len(frame)))
 
 
 def category_table(categories: Sequence[str], names: Sequence[str], labels: Sequence[int],
@@ -547,8 +647,9 @@ def _quick_layer(layers: list, title: str, height: int, width="container", view:
     """Layers as one chart built in a single call, skipping the schema validation in to_dict (as curve_chart
     does): the page redraws these on every letter, and validation and .properties()/.configure_*() copies cost
     more than building them. tests/test_page_gates.py validates every such chart."""
-    config = _STYLE_CONFIG if view is None else alt.Config(axis=_STYLE_CONFIG.axis, legend=_STYLE_CONFIG.legend,
-                                                           title=_STYLE_CONFIG.title, view=view)
+    config = theme()
+    if view is not None:
+        config.view = view
     autosize = alt.AutoSizeParams(type="fit-x", contains="padding") if width == "container" else alt.Undefined
     return CurveChart(layer=layers, title=title, height=height, width=width, autosize=autosize, config=config)
 
@@ -589,7 +690,7 @@ def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, heigh
         tooltip=[alt.Tooltip("unit:O"), alt.Tooltip("h:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"),
                  alt.Tooltip("contribution:Q", format=".3f")],
     )
-    return _style(_fit_width(chart.properties(height=height or 22 * len(shown), width="container")))
+    return _finish(chart.properties(height=height or 22 * len(shown), width="container"))
 
 
 def letter_strips_frame(rows: Sequence[tuple[str, str, Sequence[float]]]) -> pd.DataFrame:
@@ -618,7 +719,7 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
         x=x, y=y, text=alt.Text(field="letter", type="nominal"),
         fill=alt.Fill(field="ink", type="nominal", scale=None))  # fill, not color: the rects' colour scale is theirs
-    return _style(alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4)))
+    return themed(alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4)))
 
 
 def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None = None) -> alt.Chart:
@@ -634,7 +735,7 @@ def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None 
                         legend=alt.Legend(orient="top", titleLimit=0)),
         tooltip=["category:N", alt.Tooltip("shares:N", title=f"letters are '{span}'"), "names:Q"],
     )
-    return _style(_fit_width(chart.properties(height=height or max(60, 24 * len(order)), width="container")))
+    return _finish(chart.properties(height=height or max(60, 24 * len(order)), width="container"))
 
 
 ATTRIBUTION_MEASURES = {"occlusion": "occlusion: p − p without the letter",
@@ -661,7 +762,7 @@ def attribution_chart(frame: pd.DataFrame, category: str, height: int = 220) -> 
         tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "measure:N",
                  alt.Tooltip("value:Q", format=".3f")],
     )
-    return _style(_fit_width(chart.properties(height=height, width="container")))
+    return _finish(chart.properties(height=height, width="container"))
 
 
 def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: tuple[float, float],
@@ -686,7 +787,7 @@ def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: t
         x=x, y=y, text="letter:N", tooltip=["series:N", "position:Q", "letter:N"])
     points = alt.Chart(path).mark_point(filled=True, color="#111", size=40).encode(x=x, y=y)
     chart = alt.layer(dots, line, points, letters, title="the hidden state's path as the letters are read")
-    return _style(_fit_width(chart.properties(height=height, width="container")))
+    return _finish(chart.properties(height=height, width="container"))
 
 
 def what_if_chart(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
@@ -702,4 +803,4 @@ def what_if_chart(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
                         legend=alt.Legend(orient="top")),
         tooltip=["category:N", "version:N", alt.Tooltip("probability:Q", format=".1%")],
     )
-    return _style(_fit_width(chart.properties(height=height or 40 * len(order), width="container")))
+    return _finish(chart.properties(height=height or 40 * len(order), width="container"))

@@ -56,6 +56,11 @@ class CleanName:
     def note(self) -> str:
         """A short sentence for the user about what was changed, or ''."""
         parts = []
+        accented = list(dict.fromkeys(ch for ch in self.original if ch not in CHAR_INDEX and to_ascii(ch)))
+        if accented:
+            shown = ", ".join(f"{ch} → {to_ascii(ch)}" for ch in accented[:MAX_NOTE_CHARS])
+            more = f" and {len(accented) - MAX_NOTE_CHARS} more" if len(accented) > MAX_NOTE_CHARS else ""
+            parts.append(f"accents transliterated as in training: {shown}{more}")
         if self.dropped:
             distinct = list(dict.fromkeys(self.dropped))
             shown = "".join(distinct[:MAX_NOTE_CHARS])

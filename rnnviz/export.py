@@ -35,9 +35,11 @@ class ExportError(ValueError):
 
 
 def _fixed_width(chart: alt.TopLevelMixin, width: int) -> alt.TopLevelMixin:
-    # A file has no container to fill, so a container-wide chart gets a fixed width.
-    if chart.to_dict(validate=False).get("width") == "container":
-        return chart.properties(width=width)
+    # A file has no container to fill, so a container-wide chart gets a fixed width (its own, when it names one).
+    spec = chart.to_dict(validate=False)
+    if spec.get("width") == "container":
+        own = (spec.get("usermeta") or {}).get("export_width")
+        return chart.properties(width=int(own) if own else width)
     return chart
 
 

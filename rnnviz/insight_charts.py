@@ -1,7 +1,8 @@
 """Altair charts for "why LSTMs win" and the reproduced report: a DataFrame in, a Chart out.
 
 Gradient flow back through time, the long-range memory probe, gate saturation and the report comparison;
-rnnviz.export saves any of them as PNG or SVG.
+rnnviz.export saves any of them as PNG or SVG. They are builders only: the theme, the letter axis and the
+width rule are rnnviz.charts's, shared with every other chart.
 """
 
 from __future__ import annotations
@@ -10,29 +11,23 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import FONT_SIZE, PALETTE
+from .charts import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
+from .charts import fit_width as _fit_width
 from .inspect import STAGES
 
-# Axis labels show the letter of "3:k"-style position labels; a space is drawn as a visible mark.
-_LETTER = ("substring(datum.label, indexof(datum.label, ':') + 1) == ' ' ? '␣' "
-           ": substring(datum.label, indexof(datum.label, ':') + 1)")
 DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
 STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid
 
 
-def fit_width(chart):
-    """A container-wide chart whose height is the plot's own, with title, legend and axes added on top of it
-    (Vega-Lite's default fit squeezes them into the height, which flattens small charts)."""
-    if getattr(chart, "width", None) == "container":
-        return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
-    return chart
+def _finish(chart):
+    """The last step of every builder: the column's width (panels side by side keep theirs) and the theme."""
+    if not isinstance(chart, alt.HConcatChart):
+        chart = _fit_width(chart)
+    return themed(chart)
 
 
-def _style(chart):
-    chart = fit_width(chart)
-    return chart.configure_axis(labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE).configure_legend(
-        labelFontSize=FONT_SIZE, titleFontSize=FONT_SIZE, labelLimit=320
-    ).configure_title(fontSize=FONT_SIZE + 2)
+def _models(frame: pd.DataFrame) -> int:
+    return frame["model"].nunique() if len(frame) and "model" in frame else 1
 
 
 def _positive(frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -50,15 +45,15 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
     title = "gradient reaching each letter, relative to the last letter" if relative else \
         "gradient reaching each letter (mean over validation names)"
     data = _positive(flow, column)
-    return _style(
-        alt.Chart(data, title=alt.Title(title, subtitle=DASH_NOTE), height=height, width="container")
+    return _finish(
+        alt.Chart(data, title=chart_title(title, DASH_NOTE), height=height)
         .mark_line(point=True)
         .encode(
             x=alt.X("distance:Q", title="letters before the last one (0 = last letter)",
                     axis=alt.Axis(tickMinStep=1)),
             y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
                     title="share of the last letter's gradient" if relative else "mean ‖dL/dxₜ‖"),
-            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
+            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(data))),
             strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", "distance:Q", alt.Tooltip("mean_norm:Q", format=".3g", title="mean norm"),
@@ -67,25 +62,29 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
     )
 
 
-def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280) -> alt.Chart:
-    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS."""
+def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280, relative: bool = False) -> alt.Chart:
+    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS.
+
+    `relative` plots each line divided by its value at the last letter.
+    """
     order = name_flow.sort_values("position")["char"].unique().tolist()
-    data = _positive(name_flow, "norm")
-    return _style(
-        alt.Chart(data, title=alt.Title("gradient reaching each letter of this name", subtitle=DASH_NOTE),
-                  height=height, width="container")
+    column = "relative" if relative else "norm"
+    data = _positive(name_flow, column)
+    return _finish(letters(
+        alt.Chart(data, title=chart_title("gradient reaching each letter of this name", DASH_NOTE),
+                  height=height)
         .mark_line(point=True)
         .encode(
-            x=alt.X("char:O", sort=order, title=None,
-                    axis=alt.Axis(labelExpr=_LETTER, labelAngle=0, labelFontSize=FONT_SIZE + 2)),
-            y=alt.Y("norm:Q", scale=alt.Scale(type="log"), title="‖dL/dxₜ‖"),
-            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top")),
+            x=alt.X("char:O", sort=order, title=None, axis=letter_axis(len(order))),
+            y=alt.Y(f"{column}:Q", scale=alt.Scale(type="log"),
+                    title="share of the last letter's gradient" if relative else "‖dL/dxₜ‖"),
+            color=alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(data))),
             strokeDash=alt.StrokeDash("stage:N", scale=STAGE_DASH, legend=None),
             detail="stage:N",
             tooltip=["model:N", "stage:N", alt.Tooltip("target:N", title="loss of"),
                      alt.Tooltip("char:N", title="letter"), "distance:Q", alt.Tooltip("norm:Q", format=".3g")],
         )
-    )
+    ))
 
 
 def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
@@ -94,7 +93,7 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
     base = alt.Chart(summary)
     x = alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
               scale=alt.Scale(zero=False))
-    color = alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=alt.Legend(orient="top"))
+    color = alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(summary)))
     tooltip = ["model:N", "length:Q", alt.Tooltip("mean:Q", format=".1%", title="mean over seeds"),
                alt.Tooltip("spread:Q", format=".1%", title="standard deviation"),
                alt.Tooltip("low:Q", format=".1%", title="lowest seed"),
@@ -114,11 +113,10 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
         text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", fontSize=FONT_SIZE).encode(
             y="chance:Q", x=alt.value(0), text="label:N")
         layers += [rule, text]
-    return _style(alt.layer(*layers).properties(title="remembering the first letter", height=height,
-                                                width="container"))
+    return _finish(alt.layer(*layers).properties(title=chart_title("remembering the first letter"), height=height))
 
 
-def saturation_chart(saturation: pd.DataFrame, size: int = 240) -> alt.HConcatChart:
+def saturation_chart(saturation: pd.DataFrame, size: int = 180) -> alt.HConcatChart:
     """One scatter per gate: each unit's share of steps left-saturated (x) and right-saturated (y).
 
     Units on the diagonal x + y = 1 are always saturated (switches); near the origin, never (diffuse).
@@ -127,20 +125,20 @@ def saturation_chart(saturation: pd.DataFrame, size: int = 240) -> alt.HConcatCh
     diagonal = alt.Chart(pd.DataFrame({"left": [0.0, 1.0], "right": [1.0, 0.0]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="left:Q", y="right:Q")
     panels = []
-    for gate in ("input gate", "forget gate", "output gate"):
+    for index, gate in enumerate(("input gate", "forget gate", "output gate")):
         points = alt.Chart(saturation[saturation["gate"] == gate]).mark_circle(size=45, opacity=0.75).encode(
             x=alt.X("left:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
                     title="time left-saturated (< 0.1)"),
             y=alt.Y("right:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
-                    title="time right-saturated (> 0.9)"),
+                    title="time right-saturated (> 0.9)" if index == 0 else None),
             color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages, scheme=PALETTE),
-                            legend=alt.Legend(orient="top")),
-            shape=alt.Shape("model:N", title="model", legend=alt.Legend(orient="top")),
+                            legend=legend(len(stages))),
+            shape=alt.Shape("model:N", title="model", legend=legend(_models(saturation))),
             tooltip=["model:N", "stage:N", "unit:O", alt.Tooltip("left:Q", format=".1%"),
                      alt.Tooltip("right:Q", format=".1%")],
         )
         panels.append(alt.layer(diagonal, points).properties(title=gate, width=size, height=size))
-    return _style(alt.hconcat(*panels))
+    return _finish(alt.hconcat(*panels))
 
 
 def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
@@ -155,13 +153,13 @@ def report_chart(table: pd.DataFrame, height: int = 240) -> alt.Chart:
                 rows.append((row["model"], label, float(value)))
     frame = pd.DataFrame(rows, columns=["model", "source", "accuracy"])
     order = ["ours: test accuracy", "ours: balanced accuracy", "the report"]
-    bars = alt.Chart(frame, title="test accuracy: ours and the report's", height=height, width="container").encode(
+    bars = alt.Chart(frame, title=chart_title("test accuracy: ours and the report's"), height=height).encode(
         x=alt.X("model:N", title=None, sort=table["model"].tolist(), axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("source:N", sort=order),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"), title=None),
         color=alt.Color("source:N", sort=order, title=None, scale=alt.Scale(scheme=PALETTE),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
+                        legend=legend(len(order), orient="bottom")),
         tooltip=["model:N", "source:N", alt.Tooltip("accuracy:Q", format=".1%")],
     )
-    text = bars.mark_text(dy=-8, fontSize=12).encode(text=alt.Text("accuracy:Q", format=".0%"))
-    return _style(alt.layer(bars.mark_bar(), text))
+    text = bars.mark_text(dy=-8).encode(text=alt.Text("accuracy:Q", format=".0%"))
+    return _finish(alt.layer(bars.mark_bar(), text))

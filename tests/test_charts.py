@@ -247,7 +247,19 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
     frame = confusion(cats, np.eye(4) * 3 + 1)
     out = spec(charts.confusion_heatmap(frame, cats, selectable=False, cell=20))
     assert "params" not in out and "strokeWidth" not in out["layer"][0]["encoding"]
-    assert out["width"] == 80 and out["height"] == 80
+    # As wide as its column, `cell` pixels a row; the counts are sized to the cells from the drawn width.
+    assert out["width"] == "container" and out["height"] == 80
+    assert out["autosize"] == {"type": "fit-x", "contains": "padding"}
+    text = out["layer"][1]["mark"]
+    assert "width / 4" in text["fontSize"]["expr"] and "height / 4" in text["fontSize"]["expr"]
+    assert f">= {charts.COUNT_FONT_MIN}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+
+
+def test_confusion_heatmap_has_a_titled_colour_scale():
+    cats = list("AB")
+    rect = spec(charts.confusion_heatmap(confusion(cats, np.eye(2)), cats))["layer"][0]
+    assert "share of the true row" in " ".join(rect["encoding"]["color"]["title"])
+    assert rect["encoding"]["color"]["legend"]["format"] == ".0%"
 
 
 def test_most_confused_picks_the_largest_mistake_or_none():
@@ -316,7 +328,20 @@ def test_gate_heatmap_has_a_column_per_character_and_a_row_per_unit():
     assert out["encoding"]["y"]["sort"] == [5, 4, 3, 2, 1, 0]
     assert out["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert {t["field"] for t in out["encoding"]["tooltip"]} == {"char", "unit", "value"}
-    assert out["height"] == 6 * 12 and out["width"] == 4 * 34
+    assert out["height"] == 6 * 12 and out["width"] == "container"  # the column's width, whatever the letters
+    assert out["encoding"]["x"]["axis"]["labelOverlap"] is False  # every letter is labelled
+    assert "width / 4" in out["encoding"]["x"]["axis"]["labelFontSize"]["expr"]  # ... smaller when crowded
+    assert "forget gate f: 0 forgets" in " ".join(out["encoding"]["color"]["title"])  # the colour says what it means
+    assert out["params"] == [{"name": charts.LETTER_PARAM, "value": charts.LETTER_FONT_MAX}]
+
+
+def test_letter_axis_type_grows_in_presenter_mode():
+    frame = gate_frame(np.zeros((3, 2)), "abc")
+    chart = charts.gate_heatmap(frame, "i", "input gate")
+    big = charts.themed(chart, 1.6).to_dict()
+    assert big["params"] == [{"name": charts.LETTER_PARAM, "value": round(charts.LETTER_FONT_MAX * 1.6)}]
+    assert big["config"]["axis"]["labelFontSize"] == round(charts.FONT_SIZE * 1.6) >= 18
+    assert chart.to_dict()["params"][0]["value"] == charts.LETTER_FONT_MAX  # the original is left as it was
 
 
 def test_gate_heatmap_uses_a_diverging_scale_for_candidate_and_states():
@@ -357,3 +382,44 @@ def test_rows_picked_before_the_frame_give_the_same_curves_as_the_whole_frame():
     assert picked["step"].iloc[0] == 1 and picked["step"].iloc[-1] == 1233  # first and last kept
     pd.testing.assert_frame_equal(charts.curves_long(picked, "r"), charts.curves_long(pd.DataFrame(rows), "r"))
     assert len(charts.rows_frame(rows[:10])) == 10
+
+
+def test_prefix_chart_draws_the_top_five_and_its_legend_lists_exactly_those():
+    # Seven categories; the final leader (German) is drawn and named first, the two that never rise are left out.
+    probabilities = {"German": [0.1, 0.5, 0.9], "Dutch": [0.3, 0.3, 0.05], "English": [0.4, 0.1, 0.02],
+                     "Czech": [0.05, 0.05, 0.01], "Irish": [0.06, 0.02, 0.008], "Greek": [0.01, 0.01, 0.005],
+                     "Korean": [0.005, 0.005, 0.005]}
+    rows = [(t + 1, f"{t + 1}:{'abc'[t]}", "abc"[: t + 1], category, p[t])
+            for category, p in probabilities.items() for t in range(3)]
+    prefix = pd.DataFrame(rows, columns=["step", "char", "prefix", "category", "probability"])
+    assert charts.prefix_top(prefix) == ["German", "Dutch", "English", "Czech", "Irish"]
+    chart = charts.prefix_chart(prefix)
+    out = spec(chart)
+    shown = out["encoding"]["color"]["scale"]["domain"]
+    assert shown == ["German", "Dutch", "English", "Czech", "Irish"]
+    assert set(chart.data["category"]) == set(shown)  # drawn == listed
+    assert out["encoding"]["color"]["legend"]["columns"] == charts.LEGEND_COLUMNS  # rows of entries, none cut off
+
+
+def test_wrapped_titles_keep_every_word_and_never_exceed_the_line_length():
+    assert charts.wrap_title("input gate") == "input gate"
+    lines = charts.wrap_title("prediction as each character of the surname is read, letter by letter", 20)
+    assert isinstance(lines, list) and all(len(line) <= 20 for line in lines)
+    assert " ".join(lines) == "prediction as each character of the surname is read, letter by letter"
+
+
+def test_every_builder_carries_the_one_theme_and_fills_its_column():
+    from rnnviz import insight_charts
+
+    means = pd.DataFrame({"step": [1, 2], "char": ["1:a", "2:b"], "gate": ["input gate"] * 2, "mean": [0.2, 0.4]})
+    flow = pd.DataFrame({"model": "RNN", "stage": "trained", "distance": [0, 1], "mean_norm": [1.0, 0.5],
+                         "relative": [1.0, 0.5], "names": [30, 30]})
+    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), insight_charts.gradient_flow_chart(flow),
+             charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"]),
+             charts.curve_chart(charts.curves_long(None), "loss")]
+    for chart in built:
+        out = chart.to_dict()
+        theme = charts.theme().to_dict()
+        assert {key: out["config"].get(key) for key in theme} == theme, type(chart)
+        assert out["width"] == "container" and out["autosize"]["type"] == "fit-x"
+    assert charts.theme(1.6).to_dict()["axis"]["labelFontSize"] >= 18  # presenter mode on a projector

@@ -101,8 +101,12 @@ def test_clean_name_notes_the_characters_it_dropped():
 
 def test_clean_name_without_changes_has_no_note():
     assert clean_name("Nakamura").note == ""
-    assert clean_name("Dvořák").text == "Dvorak"
-    assert clean_name("Dvořák").note == ""  # accents are transliterated, not dropped
+
+
+def test_clean_name_says_which_accents_were_transliterated():
+    cleaned = clean_name("Dvořák")
+    assert cleaned.text == "Dvorak" and not cleaned.dropped  # transliterated, not dropped
+    assert cleaned.note == "accents transliterated as in training: ř → r, á → a"
 
 
 def test_clean_name_cuts_long_input_and_says_so():

@@ -112,6 +112,22 @@ def test_a_taken_name_offers_replace_and_keep():
     assert load_folder(datasets_root() / "mine").categories == ["Female", "Male"]
 
 
+def test_a_later_add_supersedes_an_unanswered_replace_prompt():
+    at = upload(open_data(), zip_bytes(CITIES), name="mine")
+    upload(at, zip_bytes(CITIES), name="mine")
+    assert "already exists" in at.warning[0].value
+    upload(at, b"not a zip", name="other")  # a later upload with its own error: the old question goes away
+    assert at.error and not any("already exists" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "Replace mine"]
+
+
+def test_the_folder_placeholders_name_a_folder_the_server_reads():
+    from rnnviz.data import allowed_data_roots
+
+    placeholders = [t.placeholder for t in open_data().text_input if t.placeholder and t.placeholder.startswith("/")]
+    assert placeholders and all(any(p.startswith(str(root)) for root in allowed_data_roots()) for p in placeholders)
+
+
 def test_delete_asks_for_confirmation_then_removes_the_dataset():
     at = upload(open_data(), zip_bytes(CITIES))
     button(at, "Delete…").click().run()

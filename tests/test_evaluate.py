@@ -54,7 +54,8 @@ def test_predict_clips_k_to_the_number_of_categories():
 def test_predict_uses_the_letters_it_can_and_says_what_it_dropped():
     first, second = predict(FirstLetterModel(), CATEGORIES, ["Ábel-2", "Zoë"], top_k=1)
     assert first.used == "Abel" and "'-2'" in first.note and first.top[0][0] == "Alpha"
-    assert second.used == "Zoe" and second.note == ""
+    assert "Á → A" in first.note  # the caption says what was transliterated, as well as what was dropped
+    assert second.used == "Zoe" and second.note == "accents transliterated as in training: ë → e"
 
 
 @pytest.mark.parametrize("bad", ["", "1234"])

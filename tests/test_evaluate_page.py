@@ -85,8 +85,8 @@ def test_evaluate_works_for_a_run_on_a_named_dataset_of_any_size(tmp_path, isola
     cells, spec = matrix(at)
     assert len(cells) == n_categories ** 2
     assert set(cells["true"]) == {f"Cat{k:02d}" for k in range(n_categories)}
-    side = spec["width"]
-    assert 2 * 56 <= side <= 620, "a 2-category matrix is not tiny and a 25-category one still fits the column"
+    # As wide as its column; rows of 16 to 56 pixels: a 2-category matrix is not tiny, a 25-category one still fits
+    assert spec["width"] == "container" and 2 * 56 <= spec["height"] <= 25 * 16 + 120
     per_category = next(d.value for d in at.dataframe if "recall" in d.value.columns)
     assert len(per_category) == n_categories
     at.selectbox(key=keys.EVAL_TRUE).set_value("Cat01")
@@ -147,11 +147,11 @@ def test_presenter_mode_hides_the_downloads_and_enlarges_the_matrix(tmp_path, is
     folder = named_dataset(tmp_path, "many", 12)
     train(folder, isolated_runs)
     at = open_page(nav.EVALUATE)
-    normal = matrix(at)[1]["width"]
+    normal = matrix(at)[1]["height"]
     at.toggle(key=keys.PRESENTER_TOGGLE).set_value(True).run()
     assert_clean(at)
     assert not at.get("download_button")
-    assert matrix(at)[1]["width"] > normal
+    assert matrix(at)[1]["height"] > normal
 
 
 def test_evaluate_shows_the_ngram_baselines_matrix_and_gates_say_it_has_no_state(tmp_path, isolated_runs):

@@ -92,3 +92,11 @@ def test_report_chart_puts_each_models_figures_next_to_the_reports():
 
 def simple_chart() -> alt.Chart:
     return alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]}), width="container").mark_line().encode(x="x", y="y")
+
+
+def test_name_gradient_chart_can_show_each_line_relative_to_its_last_letter():
+    frame = pd.DataFrame({"model": "RNN", "stage": "trained", "target": "Czech", "position": [1, 2],
+                          "char": ["1:a", "2:b"], "distance": [1, 0], "norm": [0.1, 0.4], "relative": [0.25, 1.0]})
+    assert ic.name_gradient_chart(frame).to_dict()["encoding"]["y"]["field"] == "norm"
+    relative = ic.name_gradient_chart(frame, relative=True).to_dict()
+    assert relative["encoding"]["y"]["field"] == "relative" and "share" in relative["encoding"]["y"]["title"]

@@ -48,6 +48,8 @@ def chart(figure: alt.TopLevelMixin, name: str, where=None, data: pd.DataFrame |
     """
     where = where if where is not None else st
     showing = presenting()
+    if getattr(figure, "width", None) == "container":
+        width = "stretch"  # a chart that fills its column is given the column, whatever the caller asked
     where.altair_chart(presenter.style_chart(figure, showing), width=width, **kwargs)
     if downloads and not showing:
         download_row(figure, name, where, data)

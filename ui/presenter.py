@@ -25,26 +25,24 @@ CSS = """
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stWidgetLabel"] p { font-size: 1.35rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMetricValue"] div { font-size: 3rem !important; line-height: 1.2; }
+[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p { font-size: 1.2rem !important; }
 [data-testid="stSelectbox"] input, [data-testid="stMultiSelect"] span, [data-testid="stNumberInput"] input,
 [data-testid="stTextInput"] input { font-size: 1.25rem !important; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.1rem !important; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
-.block-container { max-width: 100% !important; padding-left: 2rem; padding-right: 2rem; }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding-left: 2rem;
+  padding-right: 2rem; padding-top: 2.5rem !important; }
 </style>
 """
 
 
 def style_chart(chart: alt.TopLevelMixin, presenting: bool) -> alt.TopLevelMixin:
-    """The chart unchanged, or with fonts, lines and marks enlarged for a projector."""
+    """The chart unchanged, or with the app's theme scaled up for a projector (text, lines and marks)."""
     if not presenting:
         return chart
-    return (chart.configure_axis(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT, tickSize=8)
-            .configure_legend(labelFontSize=CHART_FONT, titleFontSize=CHART_FONT, symbolSize=240,
-                              labelLimit=480, symbolStrokeWidth=4)
-            .configure_title(fontSize=CHART_FONT + 4)
-            .configure_line(strokeWidth=4)
-            .configure_text(fontSize=round(11 * FONT_SCALE)))
+    return charts.themed(chart, FONT_SCALE)
 
 
 def chart_height(height: int, presenting: bool) -> int:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from rnnviz import datasets
 from rnnviz.models import MODEL_LABELS, MODELS
 
 if TYPE_CHECKING:
@@ -32,16 +34,36 @@ def hidden_of(config: dict[str, Any]) -> int | None:
     return int(config.get("hidden_size") or 0) or (MODELS[model].default_hidden if model in MODELS else None)
 
 
-def label_for(config: dict[str, Any], created: float, run_id: str) -> str:
-    """Short and unique: model, size, start time and the id's random tail, e.g. 'nn.LSTM 64 · 14:02:31 · 3f2a'."""
+def label_for(config: dict[str, Any], created: float, run_id: str, dataset: str | None = None) -> str:
+    """Short and unique: model, size, the dataset when it is not the surname data, start time and the id's random
+    tail, e.g. 'nn.LSTM 64 · 14:02:31 · 3f2a' or 'nn.LSTM 64 · cities · 14:02:31 · 3f2a'."""
     stamp = time.strftime("%H:%M:%S", time.localtime(created)) if created else "?"
     hidden = hidden_of(config)
     size = f" {hidden}" if hidden else ""
-    return f"{model_label(config.get('model', '?'))}{size} · {stamp} · {run_id.rsplit('-', 1)[-1]}"
+    where = f" · {dataset}" if dataset else ""
+    return f"{model_label(config.get('model', '?'))}{size}{where} · {stamp} · {run_id.rsplit('-', 1)[-1]}"
+
+
+def dataset_name(info: RunInfo) -> str | None:
+    """The named dataset (added on the Data page) a run was trained on, or None for the surname data."""
+    if not info.data:
+        return None
+    try:
+        folder = Path(info.data).expanduser().resolve()
+        base = datasets.datasets_root().expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+    return folder.name if folder.parent == base and datasets.NAME_PATTERN.match(folder.name) else None
+
+
+def dataset_label(info: RunInfo) -> str:
+    """Where a run's names come from, for a caption: 'the dataset cities' or 'the surname data'."""
+    name = dataset_name(info)
+    return f"the dataset {name}" if name else "the surname data"
 
 
 def run_label(info: RunInfo) -> str:
-    return label_for(info.config, info.created, info.run_id) if info.config else info.run_id
+    return label_for(info.config, info.created, info.run_id, dataset_name(info)) if info.config else info.run_id
 
 
 def job_label(job: JobSnapshot) -> str:
@@ -102,6 +124,26 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
     columns = ["run", "model", "hidden", "optimizer", "lr", "schedule", "batch", "epochs", "seed", "status",
                "val acc", "test acc", "time s", "by", "note", "id"]
     return pd.DataFrame(rows, columns=columns)
+
+
+TRAINING = "training…"  # what the run table shows for scores a training has not reached yet
+ACTIVE_STATUSES = ("starting", "running", "paused", "stopping")
+
+
+def run_table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The run table as shown: scores as text ("70.8%"), "training…" where a run still training has none yet and
+    a dash where an ended run has none, never "None" (a browser table shows every missing number as None)."""
+    shown = table.copy()
+    active = shown["status"].isin(ACTIVE_STATUSES).to_numpy()
+    formats = {"val acc": "{:.1%}", "test acc": "{:.1%}", "time s": "{:.1f}", "hidden": "{:.0f}"}
+    for column, pattern in formats.items():
+        if column not in shown:
+            continue
+        values = shown[column].to_numpy(object)
+        missing = "–" if column == "hidden" else None
+        shown[column] = [pattern.format(value) if isinstance(value, (int, float)) and value == value
+                         else missing or (TRAINING if running else "–") for value, running in zip(values, active)]
+    return shown
 
 
 def snapshot_options(epochs: Sequence[int]) -> list[int | str]:
