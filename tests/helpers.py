@@ -52,7 +52,7 @@ def streamlit_server(runs: Path, data: Path | None, log: Path, extra_args: tuple
     """`streamlit run streamlit_app.py` on a free port of 127.0.0.1 with the project's .streamlit/config.toml,
     its own runs folder and data (None: the shipped surnames); output in `log`."""
     port = free_port()
-    variables = dict(os.environ, RNNVIZ_RUNS=str(runs), RNNVIZ_MAX_JOBS="2", **(env or {}))
+    variables = {**os.environ, "RNNVIZ_RUNS": str(runs), "RNNVIZ_MAX_JOBS": "2", **(env or {})}
     if data is None:
         variables.pop("RNNVIZ_DATA", None)
     else:
@@ -104,9 +104,9 @@ def save_screenshot(page, folder: Path, name: str, full_page: bool = True) -> Pa
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     target = os.environ.get(SCREENSHOTS_ENV)
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, Path(target) / path.name)
+    if target and (ROOT / target).resolve() != folder.resolve():
+        (ROOT / target).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, ROOT / target / path.name)
     return path
 
 

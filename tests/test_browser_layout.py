@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, SETTLED, free_port
+from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server
 
 pytestmark = pytest.mark.slow
 
@@ -124,10 +124,7 @@ CHECKS = r"""
 
 
 def shots_dir(tmp_path: Path) -> Path:
-    wanted = os.environ.get("RNNVIZ_SCREENSHOTS")
-    folder = (ROOT / wanted) if wanted and not Path(wanted).is_absolute() else Path(wanted) if wanted else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return tmp_path  # save_screenshot also copies each to RNNVIZ_SCREENSHOTS when that names a folder
 
 
 @pytest.fixture(scope="module")
@@ -169,42 +166,17 @@ def classroom(tmp_path_factory, real_data_dir):
 
 
 @pytest.fixture(scope="module")
-def layout_app(classroom):
-    import subprocess
-    import sys
-    import urllib.request
-
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.headless", "true"],
-        cwd=ROOT, env=dict(os.environ, RNNVIZ_MAX_JOBS="2", **classroom["env"]),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                pytest.fail(f"streamlit did not start: {server.communicate()[0].decode()[-2000:]}")
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+def layout_app(classroom, tmp_path_factory):
+    env = classroom["env"]
+    log = tmp_path_factory.mktemp("layout-server") / "server.log"
+    with streamlit_server(Path(env["RNNVIZ_RUNS"]), Path(env["RNNVIZ_DATA"]), log, env=env) as (url, _, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser test needs Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 
@@ -223,12 +195,12 @@ def look(page: Page, folder: Path, name: str, presenting: bool, letters: tuple[i
     page.mouse.move(2, 2)
     problems = page.evaluate(CHECKS, [presenting, list(letters)])
     width, height = page.viewport_size["width"], page.viewport_size["height"]
-    page.screenshot(path=str(folder / f"{name}.png"))
+    save_screenshot(page, folder, name, full_page=False)
     full = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section')]"
                          ".map(e => e.scrollHeight))")
     page.set_viewport_size({"width": width, "height": min(int(full) + 40, 9000)})
     time.sleep(0.8)
-    page.screenshot(path=str(folder / f"{name}-full.png"))
+    save_screenshot(page, folder, f"{name}-full", full_page=False)
     page.set_viewport_size({"width": width, "height": height})
     time.sleep(0.3)
     return [f"{name}: {problem}" for problem in problems]
@@ -320,7 +292,7 @@ def test_demo_curves_are_on_screen_and_stay_put_on_a_projector(layout_app, brows
         top = tab.wait_for_function(both, arg=before, timeout=180_000).json_value()
         seconds = time.perf_counter() - began
         print(f"demo click to both curves on screen at 1920x1080, presenter mode: {seconds:.2f} s")
-        tab.screenshot(path=str(folder / "demo-running-projector.png"))
+        save_screenshot(tab, folder, "demo-running-projector", full_page=False)
         cells = tab.evaluate("() => [...document.querySelectorAll('[data-testid=stDataFrame] td')]"
                              ".map(t => t.innerText.trim())")
         assert "None" not in cells, "the run table shows None while the demo trains"
@@ -333,7 +305,7 @@ def test_demo_curves_are_on_screen_and_stay_put_on_a_projector(layout_app, brows
         assert any(n.startswith("RNN") and "validation accuracy" in n for n in notices), notices
         assert any(n.startswith("nn.LSTM") and "validation accuracy" in n for n in notices), notices
         after = tab.evaluate(both, before)
-        tab.screenshot(path=str(folder / "demo-ended-projector.png"))
+        save_screenshot(tab, folder, "demo-ended-projector", full_page=False)
         assert after is not None, "the curves left the screen when the demo ended"
         assert abs(after - top) <= 2, f"the curves moved from {top} to {after} px when the demo ended"
         assert seconds < 30, f"{seconds:.1f} s from the click to both curves on screen"
