@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_TOGGLE = "train.curves.log"  # a widget whose change reruns the whole page
+GATES_NAMES = ("Kowalski", "Nakamura", "O'Neill", "Schmidt")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
     dataset = load_folder(data)
     for model in ("rnn", "lstm", "mylstm"):  # a run table and an overlay to draw, as after a first lesson
         train_run(TrainConfig(model=model, epochs=1, batch_size=256, hidden_size=16), dataset, runs)
+    train_run(TrainConfig(model="lstm", epochs=1, batch_size=256), dataset, runs)  # the newest: Gates opens on it
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
     app.switch_page("pages/train.py").run()
 
@@ -57,6 +59,13 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
         return times
 
     idle = reruns()
+    gates = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    gates.switch_page("pages/gates.py").run()
+    typed = []
+    for k in range(repeats):  # a surname typed into the Gates page: its default view (the cell, letter by letter)
+        began = time.perf_counter()
+        gates.text_input(key="gates.name").input(GATES_NAMES[k % len(GATES_NAMES)]).run()
+        typed.append((time.perf_counter() - began) * 1000)
     manager = resources.job_manager()
     run_id = manager.start(TrainConfig(model="lstm", epochs=50), dataset)
     try:
@@ -70,7 +79,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
         manager.shutdown(timeout=60)
     if not still:
         raise RuntimeError("the training ended before the reruns were timed")
-    return {"idle_ms": idle, "training_ms": training}
+    return {"idle_ms": idle, "training_ms": training, "gates_ms": typed}
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ with frame.page(nav.GATES):
         """The name and its top three, side by side so the view below starts high on the screen."""
         with column:
             left, right = st.columns([1, 1.6], gap="small", vertical_alignment="center")
-            left.markdown(f"{'###' if len(reading.name) <= 12 else '####'} {reading.name}")
+            shown = reading.name if len(reading.name) <= 40 else reading.name[:39] + "…"  # the caption has the rest
+            left.markdown(f"{'###' if len(shown) <= 12 else '####'} {shown}")
             if reading.note:
                 left.caption(f"Read as **{reading.used}** ({reading.note}).")
             top = ", ".join(f"{category} {p:.1%}" for category, p in reading.top(3))
@@ -109,12 +110,12 @@ with frame.page(nav.GATES):
                           help="nn.LSTM runs are read through an equivalent MyLSTM, gate by gate.")
     if keys.GATES_NAME not in st.session_state:
         st.session_state[keys.GATES_NAME] = "Nakamura"
-    first = c2.text_input("Surname", max_chars=64, key=keys.GATES_NAME,
+    first = c2.text_input("Surname", key=keys.GATES_NAME,
                           help="Accents are transliterated as in training (Müller → Muller); "
                                "other characters are dropped.")
     if keys.GATES_SECOND not in st.session_state:
         st.session_state[keys.GATES_SECOND] = "Schmidt"
-    second = c3.text_input("Second surname (optional)", max_chars=64, key=keys.GATES_SECOND,
+    second = c3.text_input("Second surname (optional)", key=keys.GATES_SECOND,
                            help="Shown beside the first in the heatmaps and on the hidden-state map.")
     link_to(run_id, first, second)
     info = next(i for i in runs if i.run_id == run_id)

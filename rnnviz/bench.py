@@ -59,9 +59,12 @@ TARGETS: dict[str, tuple[str, float]] = {
     "trainer_vs_bare_mylstm": (">=", 0.85),
     "mylstm_epoch_ratio": ("<=", 1.3),
     "gate_trace_ms": ("<=", 20.0),
+    "explain_slowest_view_ms": ("<=", 150.0),
+    "unit_explorer_first_ms": ("<=", 2000.0),
     "live_refresh_ms": ("<=", 100.0),
     "cold_start_s": ("<=", 5.0),
     "page_rerun_training_ms": ("<=", 300.0),
+    "page_rerun_gates_ms": ("<=", 150.0),
 }
 
 
@@ -552,6 +555,29 @@ def measure_latency(model: Classifier, categories: list[str], repeats: int, trai
                    note=f"{SAMPLE_NAME!r}, {repeats} calls")]
 
 
+EXPLAINED_NAMES = ("Nakamura", "Schmidt", "Kowalski", "O'Neill", "Wolfeschlegelsteinhausenbergerdorff" * 2)
+
+
+def measure_explanations(model: Classifier, categories: list[str], val: Sequence[tuple[str, int]],
+                         trained: bool) -> list[Figure]:
+    """The Gates page's library calls for a typed name (rnnviz.explain.measure_views), and its unit explorer over
+    the validation names, the first time and once cached."""
+    from .explain import measure_views
+
+    state = "trained" if trained else "fresh"
+    times = measure_views(model, categories, list(val), list(EXPLAINED_NAMES))
+    views = times["views_ms"]
+    slowest = max(views, key=views.get)
+    note = ", ".join(f"{view} {ms:.1f}" for view, ms in views.items())
+    names = f"{len(EXPLAINED_NAMES)} surnames up to 64 letters; {times['validation_names']:,} validation names"
+    return [Figure("explain_slowest_view_ms", f"slowest Gates view of a typed name ({slowest}, {state} nn.LSTM)",
+                   "ms", [views[slowest]], note=f"{names}; ms per view: {note}"),
+            Figure("unit_explorer_first_ms", "unit explorer over the validation names, first time", "ms",
+                   [times["unit_explorer_first_ms"]], note=names),
+            Figure("unit_explorer_cached_ms", "unit explorer, once cached for the run", "ms",
+                   [times["unit_explorer_cached_ms"]], note=names)]
+
+
 # ---------------------------------------------------------------- live chart refresh
 
 
@@ -637,16 +663,19 @@ def _benchmark_json(module: str, args: list[str], root: Path, timeout_s: float) 
 def measure_page_rerun(settings: BenchSettings, data_dir: Path, root: Path = PROJECT_ROOT) -> list[Figure]:
     """Server time of a Train page rerun after a widget change, idle and beside a training
     (benchmarks/page_timing.py, through Streamlit's AppTest)."""
-    keys = ("page_rerun_idle_ms", "page_rerun_training_ms")
+    keys = ("page_rerun_idle_ms", "page_rerun_training_ms", "page_rerun_gates_ms")
     labels = ("Train page rerun after a widget change, no training",
-              "Train page rerun after a widget change, while nn.LSTM trains")
+              "Train page rerun after a widget change, while nn.LSTM trains",
+              "Gates page rerun after a surname is typed (the cell view)")
     if not (root / "benchmarks" / "page_timing.py").is_file():
         return [Figure(k, label, "ms", note="skipped: no app", status="skipped") for k, label in zip(keys, labels)]
     times = _benchmark_json("page_timing", ["--data", str(data_dir), "--repeats", str(settings.page_repeats)],
                             root, 600)
     how = "AppTest, server side: the curve-scale toggle, 3 finished runs listed"
     return [Figure(keys[0], labels[0], "ms", times["idle_ms"], note=how),
-            Figure(keys[1], labels[1], "ms", times["training_ms"], note=how + "; the live panel refreshing too")]
+            Figure(keys[1], labels[1], "ms", times["training_ms"], note=how + "; the live panel refreshing too"),
+            Figure(keys[2], labels[2], "ms", times["gates_ms"],
+                   note="AppTest, server side: a default nn.LSTM, surnames typed in turn, charts built and sent")]
 
 
 def _last_line_of(text: str) -> str:
@@ -884,7 +913,8 @@ def run_bench(data_dir: Path, settings: BenchSettings = FULL, quick: bool = Fals
 PHASES = {"throughput": "training throughput", "overhead": "Trainer against a bare loop",
           "accuracy": "time to 80% validation accuracy", "comparisons": "models compared over seeds",
           "latency": "gate trace and predict latency", "refresh": "live chart refresh", "cold-start": "app cold start",
-          "page-rerun": "Train page rerun", "threads": "torch thread settings"}
+          "page-rerun": "Train page rerun", "threads": "torch thread settings",
+          "explain": "Gates page explanations of a typed name"}
 
 
 def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_dir: Path, app: Path,
@@ -920,6 +950,10 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         model = build_model("lstm", output_size=dataset.n_categories)
         return measure_latency(model, dataset.categories, settings.latency_repeats, trained=False)
 
+    def explanations() -> list[Figure]:
+        model = trained[0] if trained else build_model("lstm", output_size=dataset.n_categories)
+        return measure_explanations(model, dataset.categories, split.val, trained=bool(trained))
+
     def comparisons() -> list[Figure]:
         figures, models = measure_comparisons(dataset, settings, progress)
         compared.update(models)
@@ -932,10 +966,11 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         phase("time to 80% validation accuracy", ("time_to_80_lstm_s", "time_to_80_mylstm_s"), accuracy)
         phase("models compared over seeds", COMPARISON_KEYS, comparisons)
         phase("gate trace and predict latency", ("gate_trace_ms", "predict_ms"), latency)
+        phase("Gates page explanations of a typed name", EXPLAIN_KEYS, explanations)
         phase("live chart refresh", ("live_refresh_ms",), lambda: [measure_live_refresh(settings)])
         phase("app cold start", ("cold_start_s", "server_ready_s"),
               lambda: measure_cold_start(app, settings, data_dir, Path(runs_dir), progress))
-        phase("Train page rerun", ("page_rerun_idle_ms", "page_rerun_training_ms"),
+        phase("Train page rerun", ("page_rerun_idle_ms", "page_rerun_training_ms", "page_rerun_gates_ms"),
               lambda: measure_page_rerun(settings, data_dir))
         phase("torch thread settings", THREAD_KEYS, lambda: measure_threads(dataset, split, settings, progress))
 
@@ -953,10 +988,11 @@ OVERHEAD_KEYS = tuple(key for m in ("lstm", "mylstm")
                                   f"trainer_validation_share_{m}"))
 COMPARISON_KEYS = (*(f"compare_{m}_{kind}" for m in COMPARED_MODELS for kind in ("test", "balanced", "seconds")),
                    *(f"gradient_10_back_{m}" for m in ("rnn", "elman", "lstm")))
+EXPLAIN_KEYS = ("explain_slowest_view_ms", "unit_explorer_first_ms", "unit_explorer_cached_ms")
 FIGURE_KEYS = (*THROUGHPUT_KEYS, *OVERHEAD_KEYS, *COMPARISON_KEYS,
-               "time_to_80_lstm_s", "time_to_80_mylstm_s", "gate_trace_ms", "predict_ms",
+               "time_to_80_lstm_s", "time_to_80_mylstm_s", "gate_trace_ms", "predict_ms", *EXPLAIN_KEYS,
                "live_refresh_ms", "cold_start_s", "server_ready_s", "page_rerun_idle_ms", "page_rerun_training_ms",
-               *THREAD_KEYS)
+               "page_rerun_gates_ms", *THREAD_KEYS)
 
 
 # ---------------------------------------------------------------- output

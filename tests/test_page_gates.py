@@ -253,3 +253,10 @@ def test_a_name_that_cleans_to_a_trailing_space_keeps_every_view_in_range(runs):
         assert_clean(at)
         at.text_input(key=keys.GATES_NAME).input("Borovtunsonashi").run()
         assert_clean(at)
+
+
+def test_a_pasted_overlong_surname_keeps_its_first_64_letters_and_says_so(runs):
+    at = open_gates("Ab" * 100)
+    captions = [c.value for c in at.caption]
+    assert any("cut to the first 64 letters" in text for text in captions), captions
+    assert at.text_input(key=keys.GATES_NAME).value == "Ab" * 100  # what was typed stays as typed
