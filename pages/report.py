@@ -183,11 +183,12 @@ with frame.page(nav.REPORT):
         width = MATRIX_WIDTH_PRESENTING if display.presenting() else MATRIX_WIDTH
         row = st.container(horizontal=True, gap="medium")
         for model in REPORT_RUNS:
-            if model not in found.found:
+            first = found.first(model)  # the lowest seed found, as the curves above
+            if first is None:
                 continue
             label = MODEL_LABELS[model]
             with row.container(width=width), guards.reported(f"{label}: "):
-                report = resources.run_report(found.found[model], "test")
+                report = resources.run_report(first, "test")
                 cell = max(12, (width - 120) // max(1, len(report.categories)))
                 heatmap = charts.confusion_heatmap(report.confusion_frame(), report.categories,
                                                    title=f"{label}: test names", selectable=False, cell=cell)

@@ -120,3 +120,53 @@ def real_data_dir(cache_folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_dataset(real_data_dir: Path) -> NameDataset:
     return load_folder(real_data_dir)
+
+
+@pytest.fixture
+def no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """RNNVIZ_DATA names a folder that does not exist: the app has no surnames."""
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("RNNVIZ_DATA", str(missing))
+    return missing
+
+
+@pytest.fixture
+def tiny_runs(tiny_data: Path, isolated_runs: Path) -> dict[str, str]:
+    """A finished run of each of the report's three models on the tiny data, by model."""
+    from tests.helpers import tiny_run
+
+    return {model: tiny_run(tiny_data, isolated_runs, model) for model in ("rnn", "lstm", "mylstm")}
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
+    """A factory opening one page of the app, with the tiny data and this test's runs folder (process-wide caches
+    cleared first); the job manager is shut down afterwards."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.helpers import APP
+    from ui import resources
+
+    monkeypatch.setenv("RNNVIZ_DATA", str(tiny_folder))
+    st.cache_resource.clear()  # the job manager and the chosen data folder are process-wide
+    st.cache_data.clear()
+
+    def make(page: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        at.switch_page(page)
+        return at
+
+    yield make
+    resources.job_manager().shutdown(timeout=30)
+
+
+@pytest.fixture
+def trained(tiny_dataset: NameDataset, isolated_runs: Path) -> Path:
+    """One finished RNN, tanh RNN and LSTM run with their snapshots, as the Train page leaves them."""
+    from rnnviz.runs import train_run
+    from rnnviz.train import TrainConfig
+
+    for model in ("rnn", "elman", "lstm"):
+        train_run(TrainConfig(model=model, epochs=2, hidden_size=8), tiny_dataset, isolated_runs)
+    return isolated_runs

@@ -1,5 +1,6 @@
 """Helpers the tests share: waiting for a condition, a free port, the app served by `streamlit run`, Chromium,
-screenshots and zip archives built in memory. Fixtures live in conftest.py."""
+screenshots, zip archives built in memory, and the app's pages through Streamlit's AppTest. Fixtures live in
+conftest.py."""
 
 from __future__ import annotations
 
@@ -125,3 +126,77 @@ def make_zip(path: Path, entries) -> Path:
     """The same archive written to `path`."""
     path.write_bytes(zip_bytes(entries))
     return path
+
+
+# ---------------------------------------------------------------- the app's pages through AppTest
+
+APP = str(ROOT / "streamlit_app.py")
+APPTEST_TIMEOUT = 120  # seconds per script run; the machine may be shared
+
+
+def open_page(page: str, query: dict[str, str] | None = None):
+    """The app opened at Home (with `query` in its address), then switched to `page` (one of ui.nav.PAGES)."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import nav
+
+    at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page != nav.HOME:
+        at.switch_page(page).run()
+    return at
+
+
+def assert_clean(at) -> None:
+    """No exception and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in (at.markdown, at.caption, at.info, at.warning, at.error, at.success, at.title)
+             for e in kind]
+    return "\n".join(str(p) for p in parts)
+
+
+def charts_of(at) -> list:
+    return list(at.get("vega_lite_chart"))
+
+
+def chart_frames(chart) -> list:
+    """The data sets an altair chart element carries, as DataFrames."""
+    import pyarrow as pa
+
+    frames = []
+    for named in chart.proto.datasets:
+        frames.append(pa.ipc.open_stream(io.BytesIO(named.data.data)).read_all().to_pandas())
+    if chart.proto.data.data:
+        frames.append(pa.ipc.open_stream(io.BytesIO(chart.proto.data.data)).read_all().to_pandas())
+    return frames
+
+
+def page_links(at) -> list[str]:
+    return [link.proto.page for link in at.get("page_link")]
+
+
+def wait_for_jobs(timeout: float = 120) -> list:
+    """Every training of the app's job manager ended (AssertionError after `timeout` s); their snapshots."""
+    from ui import resources
+
+    manager = resources.job_manager()
+    wait_for(lambda: not manager.any_active(), timeout, "the trainings ending", interval=0.05)
+    return manager.jobs()
+
+
+def tiny_run(folder: Path, root: Path, model: str, epochs: int = 2, seed: int = 0) -> str:
+    """A small finished run of `model` on the names in `folder`; its id."""
+    from rnnviz.data import load_folder
+    from rnnviz.runs import train_run
+    from rnnviz.train import TrainConfig
+
+    config = TrainConfig(model=model, hidden_size=8, epochs=epochs, batch_size=8, seed=seed)
+    writer, result = train_run(config, load_folder(folder), root)
+    assert result is not None and result.status == "finished"
+    return writer.run_id

@@ -14,8 +14,8 @@ import pytest
 from rnnviz.data import load_folder
 from rnnviz.runs import list_runs
 from rnnviz.train import TrainConfig
-from tests.test_app import wait_for_jobs
-from tests.test_train_page import button, form, link_text, open_train
+from tests.helpers import wait_for_jobs
+from tests.test_page_train import button, form, link_text, open_train
 from ui import keys, owner, resources
 
 LONG = {"hidden_size": 8, "epochs": 200, "batch_size": 4}

@@ -17,9 +17,11 @@ from rnnviz import explain
 from rnnviz.data import load_folder
 from rnnviz.runs import load_run, train_run
 from rnnviz.train import TrainConfig
+from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page
 from ui import keys, nav
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+pytestmark = pytest.mark.usefixtures("fresh_app")
+
 
 
 @pytest.fixture
@@ -40,11 +42,6 @@ def open_gates(name: str = "Borov", second: str = "") -> AppTest:
     at.text_input(key=keys.GATES_SECOND).input(second).run()
     assert_clean(at)
     return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def view(at: AppTest, which: str) -> AppTest:
@@ -260,3 +257,84 @@ def test_a_pasted_overlong_surname_keeps_its_first_64_letters_and_says_so(runs):
     captions = [c.value for c in at.caption]
     assert any("cut to the first 64 letters" in text for text in captions), captions
     assert at.text_input(key=keys.GATES_NAME).value == "Ab" * 100  # what was typed stays as typed
+
+
+# ---------------------------------------------------------------- gates page (the app's own checks)
+
+
+def heatmap(at: AppTest, title: str):
+    return next(c for c in charts_of(at) if json.loads(c.proto.spec).get("title") == title)
+
+
+def heatmap_units(at: AppTest, title: str) -> list[int]:
+    """The unit order of a gate heatmap's rows, as the chart's y axis sorts them."""
+    return [int(u) for u in json.loads(heatmap(at, title).proto.spec)["encoding"]["y"]["sort"]]
+
+
+@pytest.mark.parametrize("typed", ["", "1234", "😀😀", "   "])
+def test_gates_bad_input_gives_a_message_not_an_exception(typed, tiny_runs):
+    at = open_page(nav.GATES)
+    at.text_input(key="gates.name").input(typed)
+    at.text_input(key="gates.second").input("").run()
+    assert not at.exception
+    assert not at.error
+    assert at.warning and ("empty" in at.warning[0].value or "no letters" in at.warning[0].value)
+    assert not charts_of(at)
+
+
+def test_gates_names_dropped_characters(tiny_runs):
+    at = open_page(nav.GATES)
+    at.text_input(key="gates.name").input("Ashi-Müller!")
+    at.text_input(key="gates.second").input("").run()
+    assert_clean(at)
+    assert any("AshiMuller" in c.value and "ignored characters" in c.value for c in at.caption)
+
+
+def test_gates_orders_units_and_shows_extra_states(tiny_runs):
+    at = open_page(nav.GATES)
+    at.button_group(key="gates.view").set_value("heatmaps")
+    at.text_input(key="gates.second").input("").run()
+    by_index = heatmap_units(at, "input gate")
+    at.button_group(key="gates.order").set_value("mean")
+    at.button_group(key="gates.extra").set_value(["c"]).run()
+    assert_clean(at)
+    by_mean = heatmap_units(at, "input gate")
+    assert by_index == sorted(by_index) and sorted(by_mean) == by_index
+    means = chart_frames(heatmap(at, "input gate"))[0].groupby("unit")["value"].mean()
+    assert list(means.loc[by_mean]) == sorted(means, reverse=True)
+    titles = [json.loads(c.proto.spec).get("title") for c in charts_of(at)]
+    assert "cell state c" in titles and "input gate" in titles
+
+
+def test_gates_replays_learning_from_snapshots(tiny_runs):
+    at = open_page(nav.GATES)
+    at.selectbox(key="gates.run").set_value(tiny_runs["mylstm"])
+    at.text_input(key="gates.name").input("Borov")
+    at.text_input(key="gates.second").input("").run()
+    final = next(c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions"))
+    slider = at.select_slider(key=f"gates.snapshot.{tiny_runs['mylstm']}")
+    assert list(slider.options) == ["initialisation", "after epoch 1", "after epoch 2", "final"]
+    slider.set_value(0).run()
+    assert_clean(at)
+    initial = next(c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions"))
+    assert initial != final  # the untrained weights predict something else
+
+
+def test_gates_traces_a_real_surname_on_a_real_data_lstm_run(real_dataset, isolated_runs, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA", str(real_dataset.source))
+    config = TrainConfig(model="lstm", epochs=1, batch_size=128)
+    train_run(config, real_dataset, isolated_runs)
+    at = open_page(nav.GATES)
+    at.button_group(key="gates.view").set_value("heatmaps")
+    at.text_input(key="gates.name").input("Nakamura")
+    at.text_input(key="gates.second").input("Schmidt").run()
+    assert_clean(at)
+    tops = [c.proto.alt for c in charts_of(at) if c.proto.alt.startswith("Top predictions")]
+    assert len(tops) == 2
+    for top in tops:
+        categories = [part.rsplit(" ", 1)[0] for part in top.removeprefix("Top predictions: ").split(", ")]
+        assert len(categories) == 3 and set(categories) <= set(real_dataset.categories)
+    cells = chart_frames(heatmap(at, "forget gate"))[0]
+    assert len(cells) == len("Nakamura") * 64 and cells["value"].between(0, 1).all()
+
+

@@ -15,13 +15,9 @@ from rnnviz.data import load_folder
 from rnnviz.datasets import add_from_folder
 from rnnviz.runs import train_run
 from rnnviz.train import TrainConfig
-from tests.conftest import tiny_names
-from tests.test_app import chart_frames, charts_of
+from tests.conftest import TINY_LANGUAGES, tiny_names
+from tests.helpers import assert_clean, chart_frames, charts_of, open_page
 from ui import keys, nav, resources
-
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-TIMEOUT = 120
-
 
 pytestmark = pytest.mark.usefixtures("tiny_data", "fresh_app")
 
@@ -58,17 +54,6 @@ def train(folder: Path, root: Path, model: str = "lstm", epochs: int = 1) -> str
     writer, result = train_run(config, load_folder(folder), root)
     assert result is not None and result.status == "finished"
     return writer.run_id
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(page).run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def matrix(at: AppTest):
@@ -167,3 +152,42 @@ def test_evaluate_shows_the_ngram_baselines_matrix_and_gates_say_it_has_no_state
     gates = open_page(nav.GATES)
     assert not gates.exception
     assert any("no state at all" in info.value for info in gates.info)
+
+
+# ---------------------------------------------------------------- evaluate page (the app's own checks)
+
+
+def test_evaluate_lists_the_names_of_a_chosen_cell(tiny_runs):
+    at = open_page(nav.EVALUATE)
+    cells = chart_frames(charts_of(at)[0])[0]
+    fullest = cells.sort_values("count").iloc[-1]
+    at.selectbox(key="evaluate.true").set_value(fullest["true"])
+    at.selectbox(key="evaluate.predicted").set_value(fullest["predicted"]).run()
+    assert_clean(at)
+    listed = next(d.value for d in at.dataframe if list(d.value.columns) == ["name"])
+    assert len(listed) == fullest["count"] > 0
+    ending = TINY_LANGUAGES[fullest["true"]][1]
+    assert all(name.endswith(ending) for name in listed["name"])
+
+
+def test_evaluate_replays_learning_from_snapshots(tiny_runs):
+    at = open_page(nav.EVALUATE)
+    at.selectbox(key="evaluate.run").set_value(tiny_runs["lstm"]).run()
+    slider = at.select_slider(key=f"evaluate.snapshot.{tiny_runs['lstm']}")
+    assert list(slider.options) == ["initialisation", "after epoch 1", "after epoch 2", "final"]
+    slider.set_value(0).run()
+    assert_clean(at)
+    title = json.loads(charts_of(at)[0].proto.spec)["title"]
+    assert " ".join([title] if isinstance(title, str) else title).endswith("initialisation")  # long titles wrap
+
+
+def test_evaluate_shows_two_runs_side_by_side_on_the_test_split(tiny_runs):
+    at = open_page(nav.EVALUATE)
+    at.selectbox(key="evaluate.compare").set_value(tiny_runs["rnn"])
+    at.button_group(key="evaluate.split").set_value("test").run()
+    assert_clean(at)
+    assert at.button_group(key="evaluate.split").value == "test"
+    assert len(charts_of(at)) == 2
+    assert [m.label for m in at.metric].count("Accuracy") == 2
+
+

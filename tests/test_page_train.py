@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.train import TrainConfig
 from tests.conftest import tiny_names
-from tests.test_app import APP, TIMEOUT, assert_clean, chart_frames, charts_of, tiny_run, wait_for_jobs
+from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page, tiny_run, wait_for_jobs
+from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
 from ui import keys, nav, resources
 
 TRAIN = "pages/train.py"
@@ -349,3 +351,164 @@ def test_the_live_panel_of_a_running_training_draws_without_the_hover_rule(tiny_
         assert live and not any(layer.get("name") == "hover_rule" for c in live for layer in layers(c))
     finally:
         manager.stop(run_id)
+
+
+# ---------------------------------------------------------------- train page (the app's own checks)
+
+
+def fill_form(at: AppTest, **values) -> None:
+    for name, value in values.items():
+        widget = next(w for kind in (at.number_input, at.selectbox, at.checkbox) for w in kind
+                      if w.key == f"train.form.{name}")
+        widget.set_value(value)
+
+
+def submit(at: AppTest) -> AppTest:
+    button = next(b for b in at.button if b.label == "Start training")
+    return button.click().run()
+
+
+def test_training_started_from_the_form_runs_in_background_and_finishes(tiny_data):
+    at = open_page(nav.TRAIN)
+    fill_form(at, model="mylstm", hidden_size=8, epochs=2, batch_size=8, eval_every=2)
+    began = time.perf_counter()
+    submit(at)
+    assert time.perf_counter() - began < 10, "Start must return at once, not train in the page"
+    assert_clean(at)
+    assert "Started MyLSTM" in at.success[0].value
+    jobs = resources.job_manager().jobs()
+    assert len(jobs) == 1 and jobs[0].config.model == "mylstm" and jobs[0].config.hidden_size == 8
+    (job,) = wait_for_jobs()
+    assert job.status == "finished" and job.rows
+    at.run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table["status"]) == ["finished"] and list(table["epochs"]) == ["2/2"]
+    assert "finished: validation accuracy" in at.success[0].value
+    assert at.multiselect(key="train.compare").value == [job.run_id]  # the new run is overlaid by default
+
+
+def test_live_panel_shows_progress_and_curves_of_a_running_training(tiny_data):
+    at = open_page(nav.TRAIN)
+    fill_form(at, model="lstm", hidden_size=8, epochs=200, batch_size=4, eval_every=1)
+    submit(at)
+    manager = resources.job_manager()
+    (job,) = manager.jobs()
+    deadline = time.time() + 60
+    while not manager.get(job.run_id).rows and time.time() < deadline:
+        time.sleep(0.05)
+    manager.pause(job.run_id)
+    at.run()
+    assert_clean(at)
+    assert "names/s" in at.get("progress")[0].proto.text
+    curves = [f for c in charts_of(at) for f in chart_frames(c)]
+    assert curves and {"train", "val"} <= set(curves[0]["split"])
+    manager.stop(job.run_id)
+
+
+def test_pause_resume_and_stop_buttons_control_the_training(tiny_data):
+    at = open_page(nav.TRAIN)
+    fill_form(at, model="rnn", hidden_size=8, epochs=200, batch_size=4)
+    submit(at)
+    manager = resources.job_manager()
+    (job,) = manager.jobs()
+    at.button(key=f"pause-{job.run_id}").click().run()
+    assert manager.get(job.run_id).status == "paused"
+    assert at.button(key=f"resume-{job.run_id}").label == "Resume"
+    at.button(key=f"resume-{job.run_id}").click().run()
+    assert manager.get(job.run_id).status == "running"
+    began = time.perf_counter()
+    at.button(key=f"stop-{job.run_id}").click().run()
+    (ended,) = wait_for_jobs(timeout=30)
+    assert ended.status == "stopped"
+    assert time.perf_counter() - began < 15
+
+
+def test_starting_beyond_the_job_limit_queues_and_a_third_is_refused_in_one_line(tiny_data, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "1")
+    at = open_page(nav.TRAIN)
+    fill_form(at, hidden_size=8, epochs=200, batch_size=4)
+    submit(at)
+    submit(at)
+    assert not at.exception and not at.error
+    assert sorted(job.status for job in resources.job_manager().jobs()) == ["queued", "running"]
+    assert at.success[0].value.startswith("Queued")
+    submit(at)
+    assert at.error[0].value.startswith("Not started: you already have 2 trainings running or queued (at most 2")
+    assert len(resources.job_manager().jobs()) == 2
+
+
+def test_bad_setting_is_refused_with_one_line(tiny_data, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    at = open_page(nav.TRAIN)
+    fill_form(at, device="cuda", hidden_size=8, epochs=1)
+    submit(at)
+    assert not at.exception
+    assert at.error[0].value == ("Not started: device 'cuda' was asked for but no CUDA GPU is available: "
+                                 "use cpu or auto")
+    assert not resources.job_manager().jobs()
+
+
+def test_compare_overlays_the_selected_runs(tiny_runs):
+    at = open_page(nav.TRAIN)
+    compare = at.multiselect(key="train.compare")
+    compare.set_value([tiny_runs["rnn"], tiny_runs["lstm"]]).run()
+    assert_clean(at)
+    overlay = [frame for chart in charts_of(at) for frame in chart_frames(chart) if "value" in frame]
+    assert len(overlay) == 2  # the lines of loss and accuracy (the other data sets feed the hover tooltip)
+    for frame in overlay:
+        assert {label.split(" ")[0] for label in frame["run"]} == {"RNN", "nn.LSTM"}
+    lines = json.loads(charts_of(at)[0].proto.spec)["layer"][0]
+    assert lines["encoding"]["color"]["field"] == "run" and lines["encoding"]["strokeDash"]["field"] == "split"
+
+
+def test_overlay_choice_survives_a_page_switch(tiny_runs):
+    at = open_page(nav.TRAIN)
+    assert len(at.multiselect(key="train.compare").value) == 3  # the newest finished runs until one picks
+    at.multiselect(key="train.compare").set_value([tiny_runs["mylstm"]]).run()
+    at.switch_page(nav.DATA).run()
+    at.switch_page(nav.TRAIN).run()
+    assert_clean(at)
+    assert at.multiselect(key="train.compare").value == [tiny_runs["mylstm"]]
+
+
+def test_delete_asks_for_confirmation_then_removes_the_run(tiny_runs, isolated_runs, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_TEACHER_KEY", "the-key")
+    at = open_page(nav.TRAIN)
+    at.selectbox(key="train.manage").set_value(tiny_runs["rnn"]).run()
+    assert "Delete…" not in [b.label for b in at.button], "runs of the command line are the teacher's"
+    at.sidebar.text_input(key="app.owner.key_input").input("the-key").run()
+    next(b for b in at.button if b.label == "Delete…").click().run()
+    assert "cannot be undone" in at.warning[0].value
+    assert (isolated_runs / tiny_runs["rnn"]).is_dir()
+    next(b for b in at.button if b.label == "Yes, delete").click().run()
+    assert_clean(at)
+    assert not (isolated_runs / tiny_runs["rnn"]).exists()
+    assert "Deleted RNN" in at.success[0].value
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_run_files_are_offered_for_download(tiny_runs):
+    at = open_page(nav.TRAIN)
+    buttons = [b for b in at.get("download_button") if b.proto.label in ("Metrics CSV", "Model file")]
+    assert [b.proto.label for b in buttons] == ["Metrics CSV", "Model file"]
+    assert not any(b.proto.disabled for b in buttons)
+
+
+def test_unreadable_and_interrupted_runs_are_listed_with_their_reason(tiny_runs, isolated_runs):
+    broken = isolated_runs / "20990101-000000-lstm-s0-dead"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    cut = isolated_runs / tiny_runs["lstm"]
+    (cut / "summary.json").unlink()  # as if the server stopped mid-training
+    at = open_page(nav.TRAIN)
+    assert_clean(at)
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc[broken.name, "status"] == "unreadable"
+    assert "config.json is unreadable" in table.loc[broken.name, "note"]
+    assert table.loc[tiny_runs["lstm"], "status"] == "interrupted"
+    at.multiselect(key="train.compare").set_value([tiny_runs["lstm"]]).run()
+    partial = chart_frames(charts_of(at)[0])[0]
+    assert len(partial) > 0, "an interrupted run still shows its partial curves"
+
+

@@ -4,18 +4,16 @@ presenter mode hides the advanced controls; charts and tables download."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import archive
 from rnnviz.data import load_folder
 from rnnviz.datasets import datasets_root
 from tests.conftest import write_tiny_folder
-from tests.helpers import zip_bytes
-from ui import keys, nav
+from tests.helpers import APP, assert_clean, open_page, zip_bytes
+from ui import keys, nav, resources
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 TIMEOUT = 120
 UPLOAD, UPLOAD_NAME = "data.upload", "data.upload_name"
 OWN_FOLDER, OWN_FOLDER_NAME = "data.own_folder", "data.own_folder_name"
@@ -47,11 +45,6 @@ def button(at: AppTest, label: str):
 
 def stored_table(at: AppTest):
     return next(d.value for d in at.dataframe if "status" in d.value.columns)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def test_an_uploaded_zip_becomes_a_stored_dataset_with_its_notice_counts_and_samples():
@@ -198,3 +191,51 @@ def test_own_data_works_without_the_surname_data(tmp_path, monkeypatch):
     assert not at.exception
     assert any(b.label == "Get the official archive" for b in at.button)
     assert at.success[0].value.startswith("Added **cities**")
+
+
+# ---------------------------------------------------------------- data page (the app's own checks)
+
+
+def test_data_page_switches_to_a_folder_typed_in(no_data, tmp_path, monkeypatch):
+    folder = write_tiny_folder(tmp_path / "usb-stick")
+    monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path))  # the server reads typed folders only inside these
+    at = open_page(nav.DATA)
+    at.text_input[0].input(str(folder))
+    next(b for b in at.button if b.label == "Use this folder").click().run()
+    assert not at.exception
+    assert resources.data_folder() == folder.resolve()
+    at.switch_page(nav.HOME).run()
+    assert "90 distinct surnames in 3 categories" in at.success[0].value
+
+
+def test_data_page_rejects_a_folder_without_names(no_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    at = open_page(nav.DATA)
+    at.text_input[0].input(str(empty))
+    next(b for b in at.button if b.label == "Use this folder").click().run()
+    assert not at.exception
+    assert "no <Category>.txt files" in at.error[0].value
+
+
+def test_failed_download_is_one_line_message(no_data, monkeypatch):
+    monkeypatch.setattr(archive, "OFFICIAL_URL", "http://127.0.0.1:9/data.zip")  # nothing listens on port 9
+    at = open_page(nav.DATA)
+    next(b for b in at.button if b.label == "Get the official archive").click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Download failed: ")
+    assert "\n" not in at.error[0].value
+
+
+def test_data_page_shows_counts_split_and_samples(tiny_data):
+    at = open_page(nav.DATA)
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Categories"] == "3" and metrics["Distinct (name, category)"] == "90"
+    assert int(metrics["train split"]) + int(metrics["val split"]) + int(metrics["test split"]) == 90
+    samples = at.dataframe[0].value
+    assert list(samples["category"]) == ["Ashi", "Borov", "Tunson"]
+    assert all(name.endswith("shi") for name in samples.loc[0, "sample names"].split(", "))
+
+

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.data import load_folder
 from rnnviz.runs import TEACHER, RunInfo, train_run
 from rnnviz.train import TrainConfig
-from tests.test_app import APP, TIMEOUT
+from tests.helpers import APP
+from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
 from ui import board, keys, nav, owner
 
 KEY = "board-key-123"
