@@ -170,3 +170,16 @@ def trained(tiny_dataset: NameDataset, isolated_runs: Path) -> Path:
     for model in ("rnn", "elman", "lstm"):
         train_run(TrainConfig(model=model, epochs=2, hidden_size=8), tiny_dataset, isolated_runs)
     return isolated_runs
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module (skipped without Chromium, except under CI)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server
+from tests.helpers import SETTLED, save_screenshot, streamlit_server
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS = ["Cell step", "Units", "Where it comes from", "What if", "Heatmaps"]
@@ -56,14 +56,6 @@ def served(tmp_path_factory, real_data_dir):
     assert result is not None and result.status == "finished"
     with streamlit_server(runs, real_data_dir, runs.parent / "gates-server.log") as (url, _, _):
         yield url, writer.run_id
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def settle(page: Page) -> None:

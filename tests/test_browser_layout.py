@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server
+from tests.helpers import SETTLED, save_screenshot, streamlit_server
 
 pytestmark = pytest.mark.slow
 
@@ -171,14 +171,6 @@ def layout_app(classroom, tmp_path_factory):
     log = tmp_path_factory.mktemp("layout-server") / "server.log"
     with streamlit_server(Path(env["RNNVIZ_RUNS"]), Path(env["RNNVIZ_DATA"]), log, env=env) as (url, _, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def settle(page: Page) -> None:
