@@ -133,7 +133,7 @@ def classroom(tmp_path_factory, real_data_dir):
     runs, small surname runs of the three models, and the three models on an own dataset of 3 categories."""
     from rnnviz import datasets
     from rnnviz.data import load_folder
-    from rnnviz.reproduce import find_report_runs
+    from rnnviz.reproduce import REPORT_SEEDS, find_report_runs
     from rnnviz.runs import list_runs, train_run
     from rnnviz.train import TrainConfig
     from tests.conftest import write_tiny_folder
@@ -146,7 +146,8 @@ def classroom(tmp_path_factory, real_data_dir):
     try:
         surnames = load_folder(real_data_dir)
         for config in find_report_runs(runs, surnames.categories, set()).configs_to_start():
-            train_run(config, surnames, runs)
+            if config.seed == min(REPORT_SEEDS):  # one seed of each: the page's layout, at a quarter of the time
+                train_run(config, surnames, runs)
         for model in ("rnn", "lstm", "mylstm"):
             train_run(TrainConfig(model=model, epochs=1, hidden_size=16, batch_size=256), surnames, runs)
         datasets.add_from_folder(OWN, write_tiny_folder(base / "cities-source"), stored)
