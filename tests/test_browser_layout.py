@@ -129,8 +129,8 @@ def shots_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory, real_data_dir):
-    """Runs as a class would have them (RNNVIZ_RUNS, RNNVIZ_DATASETS in a temporary folder): the report's three
-    runs, small surname runs of the three models, and the three models on an own dataset of 3 categories."""
+    """Runs as a class would have them (RNNVIZ_RUNS, RNNVIZ_DATASETS in a temporary folder): the report's runs
+    of one seed, small surname runs of the three models, and the three models on an own dataset of 3 categories."""
     from rnnviz import datasets
     from rnnviz.data import load_folder
     from rnnviz.reproduce import REPORT_SEEDS, find_report_runs
