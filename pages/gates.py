@@ -54,11 +54,12 @@ with frame.page(nav.GATES):
 
 
     def strip_cell(rows: list, room: int) -> int:
-        """Letter cells as large as fit: `room` pixels (a column at 1280x800) less the row labels (about 7 px a
-        character), shared by the longest name's letters."""
-        label = max((len(r[0]) for r in rows), default=0) * 7 + 20
+        """Letter cells as large as fit: `room` pixels (a column at 1280x800) less the row labels (about 8 px a
+        character at the theme's label size, and the axis padding), shared by the longest name's letters; small
+        for a long name rather than wider than the column."""
+        label = max((len(r[0]) for r in rows), default=0) * 8 + 30
         longest = max((len(r[1]) for r in rows), default=1)
-        return max(11, min(24, (room - label) // longest))
+        return max(6, min(24, (room - label) // longest))
 
 
     def keep_choice(key: str, options: list, default) -> None:

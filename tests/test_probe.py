@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnnviz.jobs import JobLimitError, JobManager
+from rnnviz.jobs import JobManager
 from rnnviz.models import LSTM, RNN, MyLSTM
 from rnnviz.probe import (
     CLASS_LETTERS,
@@ -177,12 +177,16 @@ def test_a_second_sweep_is_refused_and_the_first_pauses_resumes_and_stops(manage
     assert stopped.step < config.total_steps
 
 
-def test_a_sweep_takes_a_slot_of_the_job_limit(tmp_path, tiny_dataset):
+def test_a_sweep_takes_a_slot_of_the_job_limit_and_a_training_waits_for_it(tmp_path, tiny_dataset):
     jobs = JobManager(tmp_path / "runs", max_concurrent=1)
     try:
-        start_probe(jobs, ProbeConfig(**{**TINY, "steps": 5000}))
-        with pytest.raises(JobLimitError):
-            jobs.start(TrainConfig(hidden_size=8), tiny_dataset)
+        probe_id = start_probe(jobs, ProbeConfig(**{**TINY, "steps": 5000}))
+        run_id = jobs.start(TrainConfig(hidden_size=8, epochs=1), tiny_dataset)
+        assert jobs.get(run_id).status == "queued" and jobs.get(run_id).position == 1
+        with pytest.raises(ValueError, match="already running"):  # and a second sweep is refused while one runs
+            start_probe(jobs, ProbeConfig(**TINY))
+        jobs.stop(probe_id)
+        assert jobs.wait(run_id, timeout=60).status == "finished"  # the training started once the sweep ended
     finally:
         jobs.shutdown(timeout=30)
 
