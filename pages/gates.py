@@ -327,7 +327,7 @@ with frame.page(nav.GATES):
                     strips = charts.letter_strips_frame(rows)
                     display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                        f"hidden state h of unit {first_unit}",
-                                                       cell=strip_cell(rows, 390), scale=display.scale()),
+                                                       cell=strip_cell(rows, 360), scale=display.scale()),
                                   "span-examples", where=m2, data=strips, width="content")
 
     # ------------------------------------------------------------------ where the prediction comes from

@@ -686,7 +686,8 @@ def contributions_chart(frame: pd.DataFrame, category: str, top: int = 12, heigh
         x=alt.X("contribution:Q", title=f"contribution to the {category} logit"),
         color=alt.Color("direction:N", title=None,
                         scale=alt.Scale(domain=[f"pushes {category} up", f"pushes {category} down"],
-                                        range=["#2166ac", "#b2182b"]), legend=alt.Legend(orient="top")),
+                                        range=["#2166ac", "#b2182b"]),
+                        legend=alt.Legend(orient="top", columns=1, labelLimit=0)),  # one entry a row: both fit
         tooltip=[alt.Tooltip("unit:O"), alt.Tooltip("h:Q", format=".3f"), alt.Tooltip("weight:Q", format=".3f"),
                  alt.Tooltip("contribution:Q", format=".3f")],
     )
@@ -712,8 +713,11 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
     base = alt.Chart(frame.assign(ink=np.where(frame["value"].abs() > 0.6, "white", "#111")))
     x = alt.X("position:O", axis=None, scale=alt.Scale(domain=list(range(longest))))
     y = alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelLimit=400, labelOverlap=False))
+    # The colour scale no wider than the letters (with room for its end labels): it sits above them, after the
+    # row labels, and a wider one would stick out of a narrow column.
+    gradient = max(80, min(200, longest * cell - 30))
     rect = base.mark_rect().encode(x=x, y=y, color=alt.Color("value:Q", scale=VALUE_SCALE, title=value_title,
-                                                             legend=alt.Legend(orient="top", gradientLength=200,
+                                                             legend=alt.Legend(orient="top", gradientLength=gradient,
                                                                                titleLimit=0)),
                                    tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
     text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
@@ -732,7 +736,7 @@ def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None 
         x=alt.X("names:Q", title="validation names", stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
         color=alt.Color("shares:N", title=f"the letters there are '{span}'",
                         scale=alt.Scale(domain=["yes", "no"], range=["#2166ac", "#bbbbbb"]),
-                        legend=alt.Legend(orient="top", titleLimit=0)),
+                        legend=alt.Legend(orient="top", titleLimit=0, columns=1, labelLimit=0)),
         tooltip=["category:N", alt.Tooltip("shares:N", title=f"letters are '{span}'"), "names:Q"],
     )
     return _finish(chart.properties(height=height or max(60, 24 * len(order)), width="container"))
@@ -758,7 +762,7 @@ def attribution_chart(frame: pd.DataFrame, category: str, height: int = 220) -> 
         y=alt.Y("value:Q", title="share of the prediction"),
         color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(ATTRIBUTION_MEASURES.values()),
                                                                  range=["#4e79a7", "#f28e2b"]),
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=alt.Legend(orient="top", columns=1, labelLimit=0)),
         tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "measure:N",
                  alt.Tooltip("value:Q", format=".3f")],
     )
