@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import charts
-from rnnviz.data import DataError
+from rnnviz.data import DataError, is_embedded
 from rnnviz.datasets import DatasetInfo
 from rnnviz.jobs import WORKING
 from rnnviz.train import SETTINGS, TrainConfig, resolve_device
@@ -191,8 +191,8 @@ with frame.page(nav.TRAIN):
 
         def label(option: str) -> str:
             if option == SURNAMES:
-                folder = Path(surnames.source).name
-                return f"Surnames from {folder}/ ({len(surnames):,} names, {surnames.n_categories} languages)"
+                where = "shipped with rnnviz" if is_embedded(surnames.source) else f"from {Path(surnames.source).name}/"
+                return f"Surnames {where} ({len(surnames):,} names, {surnames.n_categories} languages)"
             info = usable[option]
             return f"{option} ({info.n_names:,} names, {len(info.categories)} categories)"
 

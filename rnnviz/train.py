@@ -435,7 +435,9 @@ class Trainer:
                 if self.callbacks["on_step"]:
                     self._emit("on_step", {"step": step, "loss": loss.detach()})
                 with torch.no_grad():  # kept as tensors: no per-step sync with the device
-                    window_loss += loss.detach() * len(labels)
+                    # The curve's training loss is plain NLL, as the validation loss is: the objective's class
+                    # weights and label smoothing would put the training curve above the validation one.
+                    window_loss += F.nll_loss(log_probs.detach(), labels, reduction="sum")
                     window_correct += (log_probs.argmax(1) == labels).sum()
                 window_count += len(labels)
                 end_of_epoch = seen >= len(train) * epoch
