@@ -117,7 +117,8 @@ def test_three_students_a_queue_owner_only_controls_and_a_teacher(tmp_path, monk
             ben.reload(wait_until="commit")
             ben.get_by_role("button", name="Start training").wait_for()
             wait_for(lambda: stop_buttons(ben).count() == 1, 30, "Ben's Stop after a reload")
-            assert ben.get_by_role("textbox", name="Your name").input_value() == "Ben"
+            wait_for(lambda: ben.get_by_role("textbox", name="Your name").input_value() == "Ben", 30,
+                     "Ben's name back in its box after the reload")
             shoot(ben, shots, "student-ben")
             shoot(chloe, shots, "student-chloe")
 
