@@ -314,10 +314,12 @@ with frame.page(nav.GATES):
             else:
                 found = ", ".join(f"unit {r.unit} ({'+' if r.sign > 0 else '−'}{abs(r.strength):.2f})"
                                   for r in search.units.itertuples())
-                st.markdown(f"On across **'{search.span}'**: {found}. They fire the same way in "
-                            f"**{len(search.matches):,}** validation names; **{search.sharing:,}** of them have the "
-                            f"letters '{search.span}' there ({search.containing:,} validation names hold "
-                            f"'{search.span}' at all).")
+                together = "It fires" if len(search.units) == 1 else "They all fire"
+                st.markdown(f"On across **'{search.span}'**: {found}. {together} the same way in "
+                            f"**{display.count(len(search.matches), 'validation name')}**; "
+                            f"**{search.sharing:,}** of them have the letters '{search.span}' there "
+                            f"({display.count(search.containing, 'validation name')} hold '{search.span}' at all; "
+                            "a lower threshold finds more).")
                 m1, m2 = st.columns(2, gap="large")
                 if len(search.by_category):
                     rows_shown = search.by_category["category"].nunique()
