@@ -9,6 +9,21 @@ TRAIN_COMPARE_CHOICE = "train.compare_choice"  # the overlay picked by hand; out
 TRAIN_MANAGE = "train.manage"
 TRAIN_CONFIRM_DELETE = "train.confirm_delete"
 TRAIN_NOTICE = "train.notice"
+TRAIN_FORM_ID = "train-form"  # the st.form around the settings
+TRAIN_URL_READ = "train.url_read"  # set once this session has taken its settings from the link
+TRAIN_SETTINGS = "train.settings"  # the form's settings as a TrainConfig dict; outlives the widgets on page switches
+TRAIN_DATA = "train.data"  # the dataset selectbox: "" for the surname data, else a named dataset
+TRAIN_DATA_CHOICE = "train.data_choice"  # its value, kept across page switches
+TRAIN_SMOOTH = "train.curves.smooth"  # curve display widgets
+TRAIN_XAXIS = "train.curves.x"
+TRAIN_LOG = "train.curves.log"
+TRAIN_CURVES = "train.curves"  # their values, kept across page switches
+TRAIN_LINK_NOTICE = "train.link_notice"  # what the opening link had that could not be used
+TRAIN_DEMO = "train.demo"  # the demo button
+TRAIN_DEMO_ERROR = "train.demo_error"  # why the demo did not start, shown under its button
+TRAIN_AUTO_SEED = "train.auto_seed"  # the seed picked for this browser, while no link fixed one
+TRAIN_DEMO_SHOWN = "train.demo_shown"  # the demo's notice; its curves keep their place until the overlay changes
+TRAIN_ENDED = "train.ended"  # (ok, text) of the trainings that ended since the last start: every notice stays
 
 # Evaluate page
 EVAL_RUN = "evaluate.run"
@@ -70,3 +85,8 @@ def keyed(base: str, *inputs: object) -> str:
     """A widget key tied to the inputs its options depend on (the run, the surname): a control whose options change
     with them gets a fresh key, so it can never show one value while the page computes with another."""
     return ".".join([base, *(str(part) for part in inputs)])
+
+
+def job_button(action: str, run_id: str) -> str:
+    """The key of a live training's Pause, Resume, Stop or Cancel button (a browser test finds .st-key-stop-RUN)."""
+    return f"{action}-{run_id}"
