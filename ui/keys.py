@@ -61,7 +61,18 @@ GATES_RESET = "gates.reset"
 
 # Data page
 DATA_FOLDER = "data.folder"
-DATA_SAMPLE_CATEGORY = "data.sample_category"
+DATA_FOLDER_FORM = "data-folder"  # the st.form around DATA_FOLDER
+DATA_UPLOAD_FORM = "data-upload"
+DATA_UPLOAD = "data.upload"  # the zip uploader
+DATA_UPLOAD_NAME = "data.upload_name"
+DATA_OWN_FOLDER_FORM = "data-own-folder"
+DATA_OWN_FOLDER = "data.own_folder"  # a server folder to copy in as a named dataset
+DATA_OWN_FOLDER_NAME = "data.own_folder_name"
+DATA_PENDING = "data.pending"  # an add refused because the name exists, waiting for "Replace" or "Keep"
+DATA_SHOW = "data.show"  # the named dataset whose counts and samples are shown
+DATA_MANAGE = "data.manage"  # the named dataset picked for deletion
+DATA_CONFIRM_DELETE = "data.confirm_delete"
+DATA_NOTICE = "data.notice"  # a message to show after the rerun that follows a deletion
 
 # Board page
 BOARD_HIDE = "board.hide"  # the teacher's switches
