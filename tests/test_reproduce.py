@@ -49,7 +49,7 @@ def test_with_no_runs_every_report_run_is_missing_once_per_seed(isolated_runs: P
     found = find_report_runs(isolated_runs)
     assert len(REPORT_SEEDS) >= 3
     assert found.missing == [(m, seed) for m in ("rnn", "lstm", "mylstm", "ngram") for seed in REPORT_SEEDS]
-    assert not found.found and not found.complete
+    assert not found.found and found.missing
     assert [c.to_dict() for c in found.configs_to_start()] == [
         replace(REPORT_RUNS[m], seed=seed).to_dict() for m, seed in found.missing]
 

@@ -22,6 +22,12 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
+def in_words(n: int) -> str:
+    """A small count as a word ('two'), a larger one in digits: 'two train at a time', '16 train at a time'."""
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
+
+
 def presenting() -> bool:
     """Whether this session is in presenter mode (sidebar toggle or ?present=1)."""
     return bool(st.session_state.get(keys.PRESENTER, False))

@@ -74,6 +74,11 @@ DATA_MANAGE = "data.manage"  # the named dataset picked for deletion
 DATA_CONFIRM_DELETE = "data.confirm_delete"
 DATA_NOTICE = "data.notice"  # a message to show after the rerun that follows a deletion
 
+# Report page
+REPORT_WATCHED = "report.watched"  # (run id, status) of the report runs training or queued when the page last ran
+REPORT_WHOLE_RUN = "report.whole_run"  # set while the whole page runs, so the live panel knows a timer did not call it
+REPORT_TRAIN = "report.train"  # the button that queues the missing runs
+
 # Board page
 BOARD_HIDE = "board.hide"  # the teacher's switches
 BOARD_FREEZE = "board.freeze"
