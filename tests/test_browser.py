@@ -130,7 +130,7 @@ def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) ->
     page.goto(app_url)
     page.wait_for_selector("h1:has-text('rnnviz')")
     timings["first render of Home, title (s)"] = time.perf_counter() - began
-    page.wait_for_selector("[data-testid=stCode] >> nth=0")  # the first tab shows; the other two are in the page, hidden
+    page.wait_for_selector("[data-testid=stCode] >> nth=0")  # the first tab shows; the others are there, hidden
     settle(page)
     timings["first render of Home, complete with the model structures (s)"] = time.perf_counter() - began
     assert page.get_by_text("17,993 distinct surnames in 18 categories").is_visible()
