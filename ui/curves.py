@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import charts
-from ui import display, guards, keys, resources, runview, shareable
+from ui import display, guards, keys, owner, resources, runview, shareable
 
 REFRESH_S = 1.0  # live curves refresh while one of this browser's trainings runs (the teacher's: any)
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
@@ -61,13 +61,14 @@ def overlay_labels(infos, jobs: dict) -> dict[str, str]:
 
 
 def overlay_selection(infos, labels: dict[str, str]) -> None:
-    """The overlay's runs: the ones picked (or started by the demo), else the newest finished ones."""
+    """The overlay's runs: the ones picked (or started by the demo), else this browser's newest finished ones
+    (never another student's: a fresh session starts from its own runs, or from none)."""
     if keys.TRAIN_COMPARE_CHOICE in st.session_state:
         st.session_state[keys.TRAIN_COMPARE] = [r for r in st.session_state[keys.TRAIN_COMPARE_CHOICE]
                                                 if r in labels]
     else:  # until someone picks, show the newest finished runs (the one that just finished among them)
         st.session_state[keys.TRAIN_COMPARE] = [
-            i.run_id for i in runview.usable_runs(infos) if i.run_id in labels][:3]
+            i.run_id for i in runview.usable_runs(infos) if i.run_id in labels and owner.started_here(i.owner)][:3]
 
 
 def curves_of(run_id: str, label: str, infos_by_id: dict, manager) -> pd.DataFrame:

@@ -192,7 +192,7 @@ def start_training(dataset) -> None:
 
 def owned() -> dict:
     """Who a training started here belongs to; the teacher is not held to the per-student cap."""
-    return {"owner": owner.owner_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
+    return {"owner": owner.starter_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
 
 
 def apply_settings() -> bool:
