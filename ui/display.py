@@ -71,14 +71,14 @@ def download_row(figure: alt.TopLevelMixin, name: str, where=None, data: pd.Data
     stem = export.file_stem("rnnviz", name)
     with where.popover("Download", icon=":material/download:", type="tertiary", width="content"):
         st.download_button("PNG image", data=_render(figure, "png"), file_name=f"{stem}.png", mime="image/png",
-                           on_click="ignore", key=f"dl-png-{name}", icon=":material/image:", width="stretch")
+                           on_click="ignore", key=keys.download("png", name), icon=":material/image:", width="stretch")
         st.download_button("SVG image", data=_render(figure, "svg"), file_name=f"{stem}.svg",
-                           mime="image/svg+xml", on_click="ignore", key=f"dl-svg-{name}",
+                           mime="image/svg+xml", on_click="ignore", key=keys.download("svg", name),
                            icon=":material/draw:", width="stretch")
         if data is not None:
             st.download_button("Data as CSV", data=lambda: export.table_csv(data), file_name=f"{stem}.csv",
-                               mime="text/csv", on_click="ignore", key=f"dl-csv-{name}", icon=":material/table:",
-                               width="stretch")
+                               mime="text/csv", on_click="ignore", key=keys.download("csv", name),
+                               icon=":material/table:", width="stretch")
 
 
 def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -> None:
@@ -88,7 +88,7 @@ def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -
     where = where if where is not None else st
     stem = export.file_stem("rnnviz", name)
     where.download_button(label, data=lambda: export.table_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
-                          on_click="ignore", key=f"dl-table-{name}", icon=":material/table:")
+                          on_click="ignore", key=keys.download("table", name), icon=":material/table:")
 
 
 def presenter_toggle() -> None:

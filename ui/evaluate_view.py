@@ -24,7 +24,7 @@ def pick_snapshot(info) -> int | None:
     if not epochs:
         return None
     options = runview.snapshot_options(epochs)
-    key = f"{keys.EVAL_SNAPSHOT}.{info.run_id}"
+    key = keys.keyed(keys.EVAL_SNAPSHOT, info.run_id)
     choice = st.select_slider("Learning replay: weights after epoch", options, value=runview.FINAL,
                               format_func=runview.snapshot_label, key=key,
                               help="Drag back to initialisation and forward again to watch the diagonal fill in.")
@@ -78,7 +78,7 @@ def report_button(where, info, report, which: str, title: str) -> None:
         return
     where.download_button("Run report (HTML)", data=lambda: report_html(info, report, which, title),
                           file_name=f"{export.file_stem('rnnviz', info.run_id, which)}-report.html",
-                          mime="text/html", on_click="ignore", key=f"dl-report-{info.run_id}",
+                          mime="text/html", on_click="ignore", key=keys.download("report", info.run_id),
                           icon=":material/description:", width="stretch",
                           help="One HTML file that opens offline: settings, training curves, this confusion "
                                "matrix and the per-category table.")

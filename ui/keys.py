@@ -106,3 +106,8 @@ def keyed(base: str, *inputs: object) -> str:
 def job_button(action: str, run_id: str) -> str:
     """The key of a live training's Pause, Resume, Stop or Cancel button (a browser test finds .st-key-stop-RUN)."""
     return f"{action}-{run_id}"
+
+
+def download(kind: str, name: str) -> str:
+    """The key of a download button: kind png, svg, csv, table or report, and the chart's or table's name."""
+    return f"dl-{kind}-{name}"
