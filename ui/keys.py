@@ -59,6 +59,23 @@ GATES_CLAMP_LETTER = "gates.clamp_letter"
 GATES_CLAMP_WHERE = "gates.clamp_where"
 GATES_RESET = "gates.reset"
 
+# Why page
+WHY_VIEW = "why.view"
+WHY_FLOW_RNN = "why.flow_rnn"
+WHY_FLOW_ELMAN = "why.flow_elman"
+WHY_FLOW_LSTM = "why.flow_lstm"
+WHY_FLOW_STAGES = "why.flow_stages"
+WHY_FLOW_SCALE = "why.flow_scale"
+WHY_FLOW_SOURCE = "why.flow_source"
+WHY_FLOW_NAME = "why.flow_name"
+WHY_FLOW_CATEGORY = "why.flow_category"
+WHY_FLOW_MIN_LENGTH = "why.flow_min_length"
+WHY_PROBE_FORM_ID = "probe-form"  # the st.form around the probe's settings
+WHY_PROBE_FORM = "why.probe"  # prefix of the probe form's widget keys: why.probe.<ProbeConfig field>
+WHY_PROBE_ACTIVE = "why.probe_active"
+WHY_SAT_RUN = "why.sat_run"
+WHY_SAT_STAGES = "why.sat_stages"
+
 # Data page
 DATA_FOLDER = "data.folder"
 DATA_FOLDER_FORM = "data-folder"  # the st.form around DATA_FOLDER

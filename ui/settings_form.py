@@ -24,18 +24,30 @@ def widget_value(spec: Setting, default: Any, value: Any) -> Any:
     """A config value as its widget holds it: a `zero_means` 0 is the empty box, floats stay floats."""
     if spec.zero_means:
         return int(value) or None
+    if isinstance(default, tuple):
+        return list(value)
     return float(value) if isinstance(default, float) else value
 
 
 def config_value(spec: Setting, value: Any) -> Any:
-    """A widget's value as the config holds it: the empty `zero_means` box is 0."""
-    return int(value or 0) if spec.zero_means else value
+    """A widget's value as the config holds it: the empty `zero_means` box is 0, a multiple choice a tuple."""
+    if spec.zero_means:
+        return int(value or 0)
+    return tuple(value or ()) if isinstance(value, list) else value
 
 
 def widget(spec: Setting, default: Any, widget_key: str, where=None, format_func: Callable[[Any], str] = str) -> Any:
     """The widget of one setting, as its Setting describes it: a selectbox for choices, a checkbox for a bool,
-    else a number input within the setting's limits."""
+    a number input within the setting's limits; a tuple setting picks several: pills of its choices, or a
+    multiselect of the numbers within its limits, `step` apart."""
     where = where if where is not None else st
+    if isinstance(default, tuple):
+        if spec.choices is not None:
+            return where.pills(spec.label, spec.choices, selection_mode="multi", format_func=format_func,
+                               help=spec.help, key=widget_key)
+        low, high = spec.limits
+        options = list(range(int(low), int(high) + 1, int(spec.step or 1)))
+        return where.multiselect(spec.label, options, format_func=format_func, help=spec.help, key=widget_key)
     if spec.choices is not None:
         return where.selectbox(spec.label, spec.choices, format_func=format_func, help=spec.help, key=widget_key)
     if isinstance(default, bool):
