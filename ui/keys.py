@@ -58,6 +58,11 @@ GATES_CLAMP_UNIT = "gates.clamp_unit"
 GATES_CLAMP_LETTER = "gates.clamp_letter"
 GATES_CLAMP_WHERE = "gates.clamp_where"
 GATES_RESET = "gates.reset"
+GATES_URL_READ = "gates.url_read"  # set once this session has taken the run and surname from the link
+GATES_BACK = "gates.back"  # the cell view's buttons
+GATES_NEXT = "gates.next"
+GATES_PLAY = "gates.play"
+GATES_PAUSE = "gates.pause"
 
 # Why page
 WHY_VIEW = "why.view"
