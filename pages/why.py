@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import insight_charts
+from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
 from rnnviz.inspect import (
     STAGES,
@@ -18,7 +19,6 @@ from rnnviz.inspect import (
 )
 from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, latest_probe, results_frame, start_probe, summarize
 from rnnviz.runs import list_snapshots
-from rnnviz.train import TrainConfig
 from ui import display, frame, guards, nav, resources, runview
 
 with frame.page(nav.WHY):

@@ -55,7 +55,7 @@ def _clamp(text: str) -> tuple[str, float]:
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, generated from its Setting: --hidden-size, --lr (--learning-rate), ..."""
-    from .train import SETTINGS, TrainConfig
+    from .config import SETTINGS, TrainConfig
 
     defaults = TrainConfig()
     for name, spec in SETTINGS.items():
@@ -230,13 +230,13 @@ class Progress:
 
 def flag_of(name: str) -> str:
     """The command-line flag of a TrainConfig field: its short flag (--lr) if it has one, else --field-name."""
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     return SETTINGS[name].flag or f"--{name.replace('_', '-')}"
 
 
 def _config_error(exc: ValueError) -> UserError:
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     message = first_line(exc)
     for field_name in SETTINGS:
@@ -275,9 +275,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config import SETTINGS, TrainConfig
     from .data import find_data_dir, load_folder
     from .runs import train_run
-    from .train import SETTINGS, TrainConfig
 
     stream = sys.stderr
     folder = find_data_dir(args.data)

@@ -34,9 +34,10 @@ from typing import Any
 import torch
 
 from .common import first_line, move_into_place, remove_dir, staging_dir, write_atomic
+from .config import TrainConfig
 from .data import ALPHABET, DataError
 from .models import Classifier, build_model
-from .train import STATUSES, TrainConfig, Trainer, TrainResult
+from .train import STATUSES, Trainer, TrainResult
 
 try:
     import fcntl

@@ -164,8 +164,8 @@ def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
 @pytest.fixture
 def trained(tiny_dataset: NameDataset, isolated_runs: Path) -> Path:
     """One finished RNN, tanh RNN and LSTM run with their snapshots, as the Train page leaves them."""
+    from rnnviz.config import TrainConfig
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     for model in ("rnn", "elman", "lstm"):
         train_run(TrainConfig(model=model, epochs=2, hidden_size=8), tiny_dataset, isolated_runs)

@@ -13,9 +13,9 @@ import pytest
 from conftest import write_tiny_folder
 
 from rnnviz import cli
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import list_runs, train_run
-from rnnviz.train import TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["train", "predict", "evaluate", "gates", "runs"]

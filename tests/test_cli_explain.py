@@ -10,10 +10,10 @@ import pytest
 from conftest import write_tiny_folder
 
 from rnnviz import cli, explain
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.evaluate import predict
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import TrainConfig
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from rnnviz import runs
+from rnnviz.config import TrainConfig
 from rnnviz.runs import (
     METRIC_COLUMNS,
     RunError,
@@ -26,7 +27,6 @@ from rnnviz.runs import (
     train_run,
     write_atomic,
 )
-from rnnviz.train import TrainConfig
 
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
 

@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz import data
 from rnnviz.archive import MAX_CATEGORY_CHARS, ArchiveError, extract_category_files
+from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, allowed_data_roots, check_allowed_folder
 from rnnviz.jobs import JobManager
 from rnnviz.runs import RunError, delete_run, list_runs, load_snapshot, run_path
-from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
 from tests.helpers import make_zip
 from tests.test_multi_browser import streamlit_server

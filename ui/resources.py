@@ -213,8 +213,8 @@ def _file_stamp(file: Path) -> tuple[int, int]:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
 def _loaded_run(path: str, snapshot: int | None, stamp: tuple) -> LoadedRun:
+    from rnnviz.config import resolve_device
     from rnnviz.runs import load_run
-    from rnnviz.train import resolve_device
 
     # Inspection runs where training would: on the GPU when there is one (pages move inputs to the model).
     return load_run(Path(path), snapshot=snapshot, device=str(resolve_device("auto")))
@@ -237,7 +237,7 @@ def _report(path: str, snapshot: int | None, which: str, stamp: tuple, data: str
 
 def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report:
     """A run's confusion matrix and per-category scores on its own val or test names."""
-    from rnnviz.train import TrainConfig
+    from rnnviz.config import TrainConfig
 
     config = TrainConfig.from_dict(info.config)
     dataset = dataset_for_run(info)
@@ -259,7 +259,7 @@ def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp:
 def unit_atlas(info: RunInfo, snapshot: int | None = None):
     """A run's validation names read once (rnnviz.explain.UnitAtlas): the unit explorer, the pattern search and
     the hidden-state map answer from it; built on first use, shared after."""
-    from rnnviz.train import TrainConfig
+    from rnnviz.config import TrainConfig
 
     config = TrainConfig.from_dict(info.config)
     dataset = dataset_for_run(info)
@@ -354,8 +354,9 @@ def delete_named_dataset(name: str) -> None:
 
 
 def _train_tiny() -> None:
+    from rnnviz.config import TrainConfig
     from rnnviz.data import NameDataset
-    from rnnviz.train import TrainConfig, Trainer
+    from rnnviz.train import Trainer
 
     names = ["Abe", "Ito", "Ono", "Sato", "Ueda", "Oka", "Bek", "Drov", "Zorb", "Vosk", "Brod", "Dvor"]
     labels = [0] * 6 + [1] * 6
