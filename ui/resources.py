@@ -191,16 +191,9 @@ def split_of(dataset: NameDataset, val_fraction: float = 0.1, test_fraction: flo
 
 def dataset_for_run(info: RunInfo) -> NameDataset:
     """The names a run was trained on: its recorded folder, else the current one, if the categories match."""
-    candidates = [Path(info.data)] if info.data else []
-    candidates.append(data_folder())
-    for folder in candidates:
-        try:
-            dataset = dataset_at(folder)
-        except DataError:
-            continue
-        if dataset.categories == info.categories:
-            return dataset
-    raise DataError("the names this run was trained on are not available: pick their folder on the Data page")
+    from rnnviz import runs
+
+    return runs.run_dataset(info, fallback=data_folder(), load=dataset_at)
 
 
 def _file_stamp(file: Path) -> tuple[int, int]:
