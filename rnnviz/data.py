@@ -416,14 +416,26 @@ def allowed_data_roots() -> list[Path]:
 
 
 def check_allowed_folder(path: str | os.PathLike, roots: list[Path] | None = None) -> Path:
-    """The folder, resolved, when it lies inside one of `roots` (links followed); DataError otherwise.
+    """The folder, resolved, when the server may read it: inside one of `roots` (default allowed_data_roots(),
+    links followed), and none of its .txt files a link to a file outside them. DataError otherwise.
 
-    A server opened to a classroom must not read whatever folder a student types.
+    A server opened to a classroom must not read whatever folder, or file, a student types.
     """
+    if isinstance(path, str):
+        path = path.strip()
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise DataError("type the path of a folder of <Category>.txt files")
     folder = Path(path).expanduser().resolve()
     allowed = allowed_data_roots() if roots is None else [Path(root).expanduser().resolve() for root in roots]
-    if any(folder.is_relative_to(root) for root in allowed):
-        return folder
-    shown = ", ".join(str(root) for root in allowed)
-    raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
-                    "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    if not any(folder.is_relative_to(root) for root in allowed):
+        shown = ", ".join(str(root) for root in allowed)
+        raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
+                        "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    try:
+        files = list(folder.glob("*.txt"))
+    except OSError:
+        files = []
+    for file in files:
+        if not any(file.resolve().is_relative_to(root) for root in allowed):
+            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
+    return folder

@@ -126,6 +126,11 @@ def test_a_file_in_an_allowed_folder_that_links_outside_is_not_read(tmp_path, mo
     secret.write_text("Hunter\nSwordfish\n")
     (allowed / "Leak.txt").symlink_to(secret)
     monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path / "class"))
+    with pytest.raises(DataError, match="Leak.txt .* links to a file outside"):  # the library's check itself
+        check_allowed_folder(allowed)
+    for empty in ("", "   "):
+        with pytest.raises(DataError, match="type the path"):
+            check_allowed_folder(empty)
     resources._data_choice.clear()
     try:
         with pytest.raises(DataError, match="Leak.txt .* links to a file outside the folders this server reads"):

@@ -20,7 +20,6 @@ from rnnviz.data import (
     DataError,
     NameDataset,
     Split,
-    allowed_data_roots,
     check_allowed_folder,
     find_data_dir,
     load_folder,
@@ -123,25 +122,6 @@ def data_folder() -> Path:
     return find_data_dir(picked)
 
 
-def allowed_folder(path: str) -> Path:
-    """A folder typed in the app, resolved, when the server may read it: inside the allowed roots
-    (rnnviz.data.allowed_data_roots), and none of its .txt files a link to a file outside them. DataError if not.
-
-    A server opened to a classroom must not read whatever folder, or file, a student names."""
-    if not isinstance(path, str) or not path.strip():
-        raise DataError("type the path of a folder of <Category>.txt files")
-    roots = allowed_data_roots()
-    folder = check_allowed_folder(path.strip(), roots)
-    try:
-        files = list(folder.glob("*.txt"))
-    except OSError:
-        files = []
-    for file in files:
-        if not any(file.resolve().is_relative_to(root) for root in roots):
-            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
-    return folder
-
-
 def _use_folder(folder: Path) -> None:
     choice = _data_choice()
     with choice.lock:
@@ -151,7 +131,7 @@ def _use_folder(folder: Path) -> None:
 def choose_data_folder(path: str) -> NameDataset:
     """Use this folder from now on, after checking that the server may read it and that it holds usable data
     (DataError if not)."""
-    folder = allowed_folder(path)
+    folder = check_allowed_folder(path)
     dataset = dataset_at(folder)
     _use_folder(folder)
     return dataset
@@ -331,9 +311,9 @@ def add_uploaded_dataset(name: str, data: bytes, filename: str = "upload.zip",
 
 
 def add_folder_dataset(name: str, path: str, replace: bool = False) -> datasets.AddedDataset:
-    """Copy a server folder in as dataset `name`; only folders the server may read (see allowed_folder)."""
+    """Copy a server folder in as dataset `name`; only folders the server may read (data.check_allowed_folder)."""
     datasets.check_name(name)
-    return datasets.add_from_folder(name, allowed_folder(path), replace=replace)
+    return datasets.add_from_folder(name, check_allowed_folder(path), replace=replace)
 
 
 def delete_named_dataset(name: str) -> None:
