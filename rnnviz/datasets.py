@@ -148,6 +148,18 @@ def dataset_path(name: str, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def name_of(folder: str | os.PathLike | None, root: str | os.PathLike | None = None) -> str | None:
+    """The name of the named dataset stored at `folder`, or None when it is some other folder (or none)."""
+    if folder is None or str(folder) == "":
+        return None
+    try:
+        path = Path(folder).expanduser().resolve()
+        base = datasets_root(root).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+    return path.name if path.parent == base and NAME_PATTERN.match(path.name) else None
+
+
 def exists(name: str, root: str | os.PathLike | None = None) -> bool:
     """Whether a dataset of this name is stored (usable or not)."""
     return dataset_path(name, root).is_dir()

@@ -292,18 +292,6 @@ def named_dataset(name: str) -> NameDataset:
     return dataset_at(path)
 
 
-def dataset_name_of(folder: str | Path | None) -> str | None:
-    """The name of the named dataset stored at `folder`, or None when it is some other folder."""
-    if folder is None or str(folder) == "":
-        return None
-    try:
-        path = Path(folder).expanduser().resolve()
-        base = datasets.datasets_root().resolve()
-    except (OSError, RuntimeError):
-        return None
-    return path.name if path.parent == base and datasets.NAME_PATTERN.match(path.name) else None
-
-
 def add_uploaded_dataset(name: str, data: bytes, filename: str = "upload.zip",
                          replace: bool = False) -> datasets.AddedDataset:
     """Store an uploaded zip as dataset `name` (DatasetError, one line, when it is unusable)."""
