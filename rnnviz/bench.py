@@ -33,9 +33,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .common import first_line
+from .common import PROJECT_ROOT, first_line
 from .config import TrainConfig, resolve_device
-from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, find_data_dir, load_folder, split_dataset
+from .data import ALPHABET, N_LETTERS, NameDataset, Split, find_data_dir, load_folder, split_dataset
 from .models import MODEL_LABELS, RNN, Classifier, build_model
 from .train import Control, Trainer
 

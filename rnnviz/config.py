@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .common import shorten
 from .models import MODELS
 
 
@@ -182,7 +183,7 @@ def _short_repr(value: Any, limit: int = 40) -> str:
         text = repr(value)
     except ValueError:  # an integer with more digits than Python will print
         text = "a number too large to show"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shorten(text, limit)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -34,8 +34,8 @@ from .archive import (
     extract_category_files,
     usable_category,
 )
-from .common import first_line, move_into_place
-from .data import PROJECT_ROOT, DataError, NameDataset, load_folder, lost_characters
+from .common import PROJECT_ROOT, first_line, move_into_place
+from .data import DataError, NameDataset, load_folder, lost_characters
 
 DEFAULT_ROOT = PROJECT_ROOT / "data" / "datasets"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from .common import first_line, move_into_place, remove_dir, staging_dir, write_atomic
+from .common import PROJECT_ROOT, first_line, move_into_place, remove_dir, staging_dir, write_atomic
 from .config import TrainConfig
 from .data import ALPHABET, DataError, NameDataset, Split, load_folder, split_dataset
 from .models import Classifier, build_model
@@ -45,7 +45,6 @@ try:
 except ImportError:  # Windows: only this process's own trainings are known to be running
     fcntl = None
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
                   "names_per_s", "eta_s"]
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" would let "id\n" in

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig, resolve_device
-from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, split_dataset
+from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, by_length, split_dataset
 from .evaluate import evaluate_encoded
 from .models import Classifier, build_model
 
@@ -203,9 +203,9 @@ class Trainer:
         # Curve points inside an epoch score a fixed sample of the validation names, so they cost little; the
         # point at each epoch's end scores them all. Both are held sorted by length, so an evaluation batch pads
         # little (the order of the names changes no score).
-        val = EncodedSplit(_by_length(self.split.val))
+        val = EncodedSplit(by_length(self.split.val))
         val_sample = val if len(val) <= VAL_SAMPLE else \
-            EncodedSplit(_by_length(_sample(self.split.val, VAL_SAMPLE, cfg.seed)))
+            EncodedSplit(by_length(_sample(self.split.val, VAL_SAMPLE, cfg.seed)))
         test = EncodedSplit(self.split.test) if self.split.test else None
         generator = torch.Generator().manual_seed(cfg.seed)
         eval_steps = curve_points(steps_per_epoch, cfg.eval_every)
@@ -367,10 +367,6 @@ class TrainingParts:
     scheduler: Any
     steps_per_epoch: int
     total_steps: int
-
-
-def _by_length(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    return sorted(pairs, key=lambda pair: len(pair[0]))
 
 
 def _sample(pairs: list[tuple[str, int]], count: int, seed: int) -> list[tuple[str, int]]:
