@@ -225,6 +225,7 @@ def listeners(port: int) -> set[str]:
     return addresses
 
 
+@pytest.mark.slow
 def test_a_started_server_listens_on_127_0_0_1_and_not_on_the_network(tmp_path):
     data = write_tiny_folder(tmp_path / "names")
     with streamlit_server(tmp_path / "runs", data, tmp_path / "server.log") as (url, port, _):
