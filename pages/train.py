@@ -50,18 +50,18 @@ with frame.page(nav.TRAIN):
     # and finish notices under them, so the curves are above the fold and stay where they are when a run ends.
     if presenting:  # the class watches the curves; the form waits folded below them
         curves.compare_runs(infos, labels)
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="above")
         with st.expander("New training", expanded=keys.TRAIN_START_ERROR in st.session_state):
             train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
     elif watching:
         curves.compare_runs(infos, labels)
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="above")
         train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
         run_files.manage_run(infos)
     else:
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="below")
         train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
         curves.compare_runs(infos, labels)

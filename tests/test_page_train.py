@@ -16,6 +16,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import charts
 from rnnviz.config import TrainConfig
 from tests.conftest import tiny_names
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page, tiny_run, wait_for_jobs
@@ -173,13 +174,24 @@ def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_da
     at = open_train()
     button(at, "Demo: RNN vs nn.LSTM").click().run()
     manager = resources.job_manager()
+    deadline = time.time() + 120
+    while not all(job.rows for job in manager.jobs()) and time.time() < deadline:  # some curve points to draw
+        time.sleep(0.05)
     for job in manager.jobs():
         manager.pause(job.run_id)
     at.run()
     assert_clean(at)
     assert len(at.get("progress")) == 2
-    assert sum("Its curves are in Compare runs" in c.value for c in at.caption) == 2
+    # the demo's curves come first on the page, so the cards under them point up
+    assert sum("Its curves are in Compare runs, above" in c.value for c in at.caption) == 2
     assert len(charts_of(at)) == 2, "one overlay (loss, accuracy), not one pair per training as well"
+    epochs = {job.config.epochs for job in manager.jobs()}.pop()
+    for chart in charts_of(at):  # while they train, the x axis spans the planned epochs, each model in its colour
+        line = next(layer for layer in layers(chart) if layer["mark"]["type"] == "line")
+        assert line["encoding"]["x"]["scale"]["domain"][1] == epochs
+        colour = dict(zip(line["encoding"]["color"]["scale"]["domain"], line["encoding"]["color"]["scale"]["range"]))
+        by_model = {label.split(" ")[0]: c for label, c in colour.items()}
+        assert by_model == {"RNN": charts.model_colors()["rnn"], "nn.LSTM": charts.model_colors()["lstm"]}
     for job in manager.jobs():
         manager.stop(job.run_id)
 

@@ -72,11 +72,14 @@ def overlay_selection(infos, labels: dict[str, str]) -> None:
 
 
 def curves_of(run_id: str, label: str, infos_by_id: dict, manager) -> pd.DataFrame:
-    """A run's curves: the trainer's rows while this process knows the job, else its metrics.csv."""
+    """A run's curves in its model's colour: the trainer's rows while this process knows the job (the x axis spans
+    its planned epochs while it trains), else its metrics.csv."""
     job = manager.get(run_id)
     if job is not None and (job.active or run_id not in infos_by_id):
-        return charts.curves_long(charts.rows_frame(job.rows), label)
-    return charts.curves_long(resources.run_metrics(infos_by_id[run_id].path), label)
+        return charts.curves_long(charts.rows_frame(job.rows), label, model=job.config.model,
+                                  planned_epochs=job.config.epochs if job.active else None)
+    info = infos_by_id[run_id]
+    return charts.curves_long(resources.run_metrics(info.path), label, model=info.model or "")
 
 
 def compare_runs(infos, labels: dict[str, str]) -> None:

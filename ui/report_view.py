@@ -173,7 +173,7 @@ def model_column(column, model: str, info) -> None:
         st.caption(f"test accuracy {percent(info.summary.get('test_accuracy'))} · balanced "
                    f"{percent(info.summary.get('test_balanced_accuracy'))} · {runview.run_label(info)}")
         with guards.reported(f"{label}: "):
-            long = charts.curves_long(resources.run_metrics(info.path), label)
+            long = charts.curves_long(resources.run_metrics(info.path), label, model=model)
             for metric in ("loss", "accuracy"):
                 chart = charts.curve_chart(long, metric, height=display.height(180))
                 display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])

@@ -51,6 +51,7 @@ from .curves import (
     downsample,
     even_indices,
     hover_frames,
+    planned_x_end,
     rows_frame,
     smoothed_curves,
 )
@@ -68,6 +69,7 @@ from .gates import (
 from .theme import (
     COUNT_FONT_MAX,
     COUNT_FONT_MIN,
+    COUNT_PARAM,
     FONT_SIZE,
     LEGEND_COLUMNS,
     LETTER_EXPR,
@@ -75,6 +77,8 @@ from .theme import (
     LETTER_FONT_MIN,
     LETTER_PARAM,
     PALETTE,
+    PALETTE_COLORS,
+    PRESENTER_TEXT_MIN,
     TITLE_WRAP,
     chart_title,
     finish,
@@ -82,6 +86,9 @@ from .theme import (
     legend,
     letter_axis,
     letters,
+    model_colors,
+    series_colors,
+    shade,
     theme,
     themed,
     wrap_title,
@@ -93,11 +100,13 @@ __all__ = [  # every builder and constant, so callers write charts.X
     "letter_strips", "letter_strips_frame", "span_matches_chart", "unit_step_bars", "what_if_chart",
     "category_counts_chart", "category_table", "confusion_heatmap", "counts_frame", "most_confused", "top_chart",
     "CURVE_METRICS", "CURVE_X", "HOVER", "HOVER_VIEW", "MAX_CURVE_POINTS", "POINTS_UP_TO", "CurveChart",
-    "curve_chart", "curve_x_field", "curves_long", "downsample", "even_indices", "hover_frames", "rows_frame",
-    "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP", "UNIT_ORDERS", "gate_heatmap",
-    "gate_means_chart", "prefix_chart", "prefix_top", "unit_order", "COUNT_FONT_MAX", "COUNT_FONT_MIN", "FONT_SIZE",
-    "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX", "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "TITLE_WRAP",
-    "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "theme", "themed", "wrap_title",
+    "curve_chart", "curve_x_field", "planned_x_end", "curves_long", "downsample", "even_indices", "hover_frames",
+    "rows_frame", "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP", "UNIT_ORDERS",
+    "gate_heatmap", "gate_means_chart", "prefix_chart", "prefix_top", "unit_order", "COUNT_FONT_MAX",
+    "COUNT_FONT_MIN", "COUNT_PARAM", "FONT_SIZE", "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX",
+    "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PRESENTER_TEXT_MIN", "TITLE_WRAP",
+    "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "model_colors", "series_colors",
+    "shade", "theme", "themed", "wrap_title",
 ]
 
 _INSIGHT = (
