@@ -31,7 +31,7 @@ with frame.page(nav.TRAIN):
     top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
     dataset, data_name = train_setup.dataset_picker(surnames, surname_error, named, top[0])
     top[1].button("Demo: RNN vs nn.LSTM", type="primary", icon=":material/compare_arrows:", width="stretch",
-                  on_click=train_setup.start_demo, args=(dataset,), help=train_setup.HELP["demo"], key=keys.TRAIN_DEMO)
+                  on_click=train_setup.start_demo, args=(dataset,), help=train_setup.demo_help(), key=keys.TRAIN_DEMO)
     if keys.TRAIN_DEMO_ERROR in st.session_state:
         st.error(st.session_state.pop(keys.TRAIN_DEMO_ERROR), icon=":material/error:")
     infos = resources.all_runs()

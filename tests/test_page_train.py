@@ -142,10 +142,13 @@ def test_settings_survive_a_page_switch(tiny_data):
 
 def test_demo_starts_rnn_and_lstm_on_one_split_and_overlays_them(tiny_data):
     at = open_train()
+    assert "RNN and nn.LSTM at once" in button(at, "Demo: RNN vs nn.LSTM").help
     began = time.perf_counter()
     button(at, "Demo: RNN vs nn.LSTM").click().run()
     assert time.perf_counter() - began < 15, "the demo must start in the background"
     assert_clean(at)
+    # the pointer still rests on the button after the click: no tooltip left over the curves and controls
+    assert not button(at, "Demo: RNN vs nn.LSTM").help
     jobs = resources.job_manager().jobs()
     configs = {job.config.model: job.config for job in jobs}
     assert sorted(configs) == ["lstm", "rnn"]
@@ -274,6 +277,7 @@ def test_presenter_mode_hides_advanced_controls_and_keeps_the_demo(tiny_runs_on_
     at = open_train(presenter=True)
     assert_clean(at)
     assert button(at, "Demo: RNN vs nn.LSTM").proto.type == "primary"
+    assert not button(at, "Demo: RNN vs nn.LSTM").help, "no tooltip over the projected curves"
     labels = [e.label for e in at.expander]
     assert "Split and evaluation" not in labels and "New training" in labels
     assert not any(s.value == "Download or delete" for s in at.subheader)

@@ -102,17 +102,15 @@ def mistakes(report, report_name: str) -> None:
     st.markdown(f"{len(names):,} {true} names {verb}")
     if names:
         table = pd.DataFrame({"name": names})
-        st.dataframe(table, hide_index=True, width="stretch",
-                     height=min(36 * (len(names) + 1) + 3, display.height(320)))
+        display.table(table, height=min(36 * (len(names) + 1) + 3, 320))
         display.csv_button(table, f"{report_name}-{true}-as-{predicted}", label="Names as CSV")
 
 
 def per_category(report, report_name: str) -> None:
     st.markdown("**Per category**")
     bar = {"min_value": 0.0, "max_value": 1.0, "format": "percent"}
-    st.dataframe(report.per_category, hide_index=True, width="stretch",
-                 height=min(35 * (len(report.categories) + 1) + 3, display.height(680)),
-                 column_config={"precision": st.column_config.ProgressColumn(**bar),
+    display.table(report.per_category, height=min(35 * (len(report.categories) + 1) + 3, 680),
+                  column_config={"precision": st.column_config.ProgressColumn(**bar),
                                 "recall": st.column_config.ProgressColumn(**bar),
                                 "f1": st.column_config.ProgressColumn(**bar)})
     display.csv_button(report.per_category, f"{report_name}-per-category", label="Per category as CSV")

@@ -138,7 +138,7 @@ def comparison(found, dataset) -> None:
             shown[column] = [pattern.format(v) if isinstance(v, (int, float)) and v == v else "–"
                              for v in shown[column].to_numpy(object)]
     hidden = {f"{m}_sd": None for m in ("val_accuracy", "val_balanced_accuracy", "train_seconds")}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    display.table(shown, column_config={
         "run_id": None,  # in the CSV; the panel above names the runs
         **hidden,  # in the CSV
         "seeds": st.column_config.NumberColumn("seeds"),
