@@ -27,21 +27,22 @@ def job_controls(job) -> None:
         st.button("Cancel", key=keys.job_button("cancel", job.run_id), icon=":material/close:", on_click=control,
                   args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
         return
-    left, right, _ = st.columns([1, 1, 6])
+    # A row of buttons as wide as their labels: columns of a fixed share cut "Pause" to "P." in a narrow card.
+    row = st.container(horizontal=True, gap="small")
     if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
-        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:", disabled=True,
-                    width="stretch")
-        right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:", disabled=True,
-                     width="stretch")
+        row.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:", disabled=True,
+                   width="content")
+        row.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:", disabled=True,
+                   width="content")
         return
     if job.status == "paused":
-        left.button("Resume", key=keys.job_button("resume", job.run_id), icon=":material/play_arrow:",
-                    on_click=control, args=("resume", job.run_id, job.owner), width="stretch")
+        row.button("Resume", key=keys.job_button("resume", job.run_id), icon=":material/play_arrow:",
+                   on_click=control, args=("resume", job.run_id, job.owner), width="content")
     else:
-        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:",
-                    on_click=control, args=("pause", job.run_id, job.owner), width="stretch")
-    right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:",
-                 on_click=control, args=("stop", job.run_id, job.owner), width="stretch")
+        row.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:",
+                   on_click=control, args=("pause", job.run_id, job.owner), width="content")
+    row.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:",
+               on_click=control, args=("stop", job.run_id, job.owner), width="content")
 
 
 def show_job(job, overlaid: bool, curves: bool = True, compare_where: str = "below") -> None:
