@@ -23,9 +23,6 @@ with frame.page(nav.TRAIN):
         st.info(st.session_state.pop(keys.TRAIN_LINK_NOTICE), icon=":material/link_off:")
     if keys.TRAIN_NOTICE in st.session_state:
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
-    elif st.session_state.get(keys.TRAIN_DEMO_SHOWN) and not display.presenting():
-        # Stays while the demo's curves are shown, so they never move up (a projector shows the curves alone).
-        st.success(st.session_state[keys.TRAIN_DEMO_SHOWN], icon=":material/check_circle:")
 
     presenting = display.presenting()
     top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")

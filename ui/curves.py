@@ -100,8 +100,6 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
                                    "chart to read every line at one step.")
     if not selected:
         return
-    st.caption("Each line is one run, so one seed; The report page gives the mean and spread over seeds. The "
-               "n-gram baseline is fitted in one go: it is a single point at the end of its first epoch.")
     manager = resources.job_manager()
     infos_by_id = {info.run_id: info for info in infos}
     live = any(run_id in manager.active_ids() for run_id in selected)
@@ -117,3 +115,9 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
         curve_pair(long, "compare", 170 if display.presenting() else 260, live=live)
 
     overlay()
+    # Under the curves, so they start on the first screen; the demo's notice stays while its curves are shown, so
+    # nothing above them moves when it goes (a projector shows the curves alone).
+    if st.session_state.get(keys.TRAIN_DEMO_SHOWN) and not display.presenting():
+        st.success(st.session_state[keys.TRAIN_DEMO_SHOWN], icon=":material/check_circle:")
+    st.caption("Each line is one run, so one seed; The report page gives the mean and spread over seeds. The "
+               "n-gram baseline is fitted in one go: it is a single point at the end of its first epoch.")
