@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from rnnviz import charts, explain
+from rnnviz import charts, explain, registry
 from rnnviz.data import DataError
 from rnnviz.inspect import GATE_LABELS, trace_name
 from rnnviz.runs import list_snapshots
@@ -136,7 +136,7 @@ with frame.page(nav.GATES):
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         st.stop()
-    gates = explain.has_gates(run.model)
+    gates = registry.has_gates(run.model)
 
     names = [first] + ([second] if second and second.strip() else [])
     columns = st.columns(len(names) if len(names) > 1 else [3, 2], gap="large")

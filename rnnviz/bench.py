@@ -35,7 +35,8 @@ from torch import nn
 
 from .common import first_line
 from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, find_data_dir, load_folder, split_dataset
-from .models import MODEL_LABELS, RNN, Classifier, build_model
+from .models import RNN, Classifier
+from .registry import MODEL_LABELS, build_model
 from .train import Control, TrainConfig, Trainer, resolve_device
 
 MODELS = ("rnn", "lstm", "mylstm")

@@ -276,6 +276,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .data import find_data_dir, load_folder
+    from .registry import REPORT_MODELS
     from .runs import train_run
     from .train import SETTINGS, TrainConfig
 
@@ -283,7 +284,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     folder = find_data_dir(args.data)
     dataset = load_folder(folder)
     root = _runs_root(args)
-    models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
+    models = list(REPORT_MODELS) if args.all else [args.model]
     for model in models:
         try:
             values = {name: getattr(args, name) for name in SETTINGS}
@@ -376,10 +377,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_gates(args: argparse.Namespace) -> int:
     from .inspect import TRACE_KEYS, trace_name
-    from .models import LSTM, MyLSTM, no_gates_reason
+    from .registry import has_gates, no_gates_reason
 
     run = _load(args)
-    if not isinstance(run.model, (LSTM, MyLSTM)):
+    if not has_gates(run.model):
         raise UserError(no_gates_reason(run.model))
     trace = trace_name(run.model, run.categories, args.name)
     intervened = None

@@ -18,7 +18,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from .data import DataError, clean_name, encode
-from .models import LSTM, RNN, Classifier, MyLSTM, as_gate_model, one_hot
+from .models import RNN, Classifier, MyLSTM, one_hot
+from .registry import as_gate_model, has_gates, no_gates_reason
 
 CLAMP_GATES = ("i", "f", "o")  # the sigmoid gates, whose values lie in [0, 1]
 GATE_WORDS = {"i": "input gate", "f": "forget gate", "g": "candidate g", "o": "output gate"}
@@ -30,14 +31,9 @@ SATURATED = (0.1, 0.9)  # a gate below 0.1 or above 0.9 is saturated (Karpathy, 
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def has_gates(model: Classifier) -> bool:
-    """Whether the model is an LSTM (nn.LSTM or MyLSTM), whose gates these views can show."""
-    return isinstance(model, (LSTM, MyLSTM))
-
-
 def _gate_model(model: Classifier, what: str) -> MyLSTM:
     if not has_gates(model):
-        raise ValueError(f"{what} needs an LSTM's gates, and an RNN has none: choose an nn.LSTM or MyLSTM run")
+        raise ValueError(f"{what} needs an LSTM's gates: {no_gates_reason(model)}")
     return as_gate_model(model)
 
 
@@ -165,8 +161,7 @@ def read_name(model: Classifier, categories: list[str], name: str, clamps: dict[
     x = one_hot(chars.to(_device(model)), model.input_size)  # (1, T, V)
     if not has_gates(model):
         if clamps:
-            raise ValueError("clamping a gate needs an LSTM's gates, and an RNN has none: choose an nn.LSTM or "
-                             "MyLSTM run")
+            raise ValueError(f"clamping a gate needs an LSTM's gates: {no_gates_reason(model)}")
         states, log_probs = _rnn_read(model, x, reset_at)
         values = {"h": states[0].cpu().numpy()}
         probs = log_probs[0].exp().cpu().numpy()

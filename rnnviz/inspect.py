@@ -10,7 +10,8 @@ import pandas as pd
 import torch
 
 from .data import DataError, clean_name, encode
-from .models import Classifier, as_gate_model, one_hot
+from .models import Classifier, one_hot
+from .registry import GATE_MODELS, as_gate_model, key_of
 
 TRACE_KEYS = ("i", "f", "g", "o", "c", "h")
 GATE_LABELS = {"i": "input gate", "f": "forget gate", "g": "candidate g", "o": "output gate",
@@ -104,7 +105,7 @@ STAGES = ("initialisation", "trained")  # the weights a run starts from and ends
 SATURATION_GATES = {"i": "input gate", "f": "forget gate", "o": "output gate"}
 LEFT_SATURATED = 0.1  # Karpathy, Johnson and Fei-Fei (2015): a gate below 0.1 is left-saturated
 RIGHT_SATURATED = 0.9  # and above 0.9 right-saturated
-FLOW_COLUMNS = ["model", "stage", "distance", "mean_norm", "relative", "names"]
+FLOW_COLUMNS = ["model", "kind", "stage", "distance", "mean_norm", "relative", "names"]  # kind: the registry key
 NAME_FLOW_COLUMNS = ["model", "stage", "target", "position", "char", "distance", "norm", "relative"]
 SATURATION_COLUMNS = ["model", "stage", "gate", "unit", "left", "right", "steps"]
 
@@ -189,7 +190,7 @@ def gradient_flow(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[
         distance = np.flatnonzero(keep)
         mean = sums[keep] / counts[keep]
         frames.append(pd.DataFrame({
-            "model": label, "stage": stage, "distance": distance, "mean_norm": mean,
+            "model": label, "kind": key_of(model), "stage": stage, "distance": distance, "mean_norm": mean,
             "relative": mean / mean[0] if mean[0] > 0 else np.nan, "names": counts[keep],
         }))
     return pd.concat(frames, ignore_index=True)[FLOW_COLUMNS]
@@ -291,12 +292,13 @@ def saturation_summary(saturation: pd.DataFrame, mostly: float = 0.5) -> pd.Data
     }).reset_index()
 
 
-def flow_reading(summary: pd.DataFrame, distance: int = 10) -> list[str]:
-    """Sentences that read a flow_summary table, generated from its numbers: how much of the last letter's
-    gradient each trained model keeps `distance` letters back, and what that says about the kind of RNN."""
+def flow_reading(flow: pd.DataFrame, distance: int = 10) -> list[str]:
+    """Sentences that read a gradient_flow table, generated from its numbers: how much of the last letter's
+    gradient each trained model keeps `distance` letters back, and what that says about the kind of RNN.
+    Models are told apart by their registry key (`kind`), whatever their label says."""
     column = f"{distance} letter{'' if distance == 1 else 's'} back"
-    if column not in summary.columns:
-        return []
+    summary = flow_summary(flow, (distance,))
+    kinds = dict(zip(flow["model"], flow["kind"]))
     rows = summary[summary["stage"] == "trained"] if (summary["stage"] == "trained").any() else summary
     kept = {row["model"]: float(row[column]) for _, row in rows.iterrows() if np.isfinite(row[column])}
     if not kept:
@@ -305,8 +307,9 @@ def flow_reading(summary: pd.DataFrame, distance: int = 10) -> list[str]:
     lines = ["With the " + stage + " weights, the share of the last letter's gradient left " + f"{distance} letters "
              "back: " + ", ".join(f"{model} {value:.2g}" for model, value in sorted(kept.items(),
                                                                                    key=lambda kv: -kv[1])) + "."]
-    tanh, tutorial = kept.get("tanh RNN"), kept.get("RNN")
-    lstms = {m: v for m, v in kept.items() if m in ("nn.LSTM", "MyLSTM")}
+    tanh = next((v for m, v in kept.items() if kinds[m] == "elman"), None)
+    tutorial = next((v for m, v in kept.items() if kinds[m] == "rnn"), None)
+    lstms = {m: v for m, v in kept.items() if kinds[m] in GATE_MODELS}
     if tanh is not None and lstms:
         best = max(lstms, key=lstms.get)
         ratio = lstms[best] / max(tanh, 1e-12)

@@ -35,9 +35,6 @@ def _last_step(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 class Classifier(nn.Module):
     """Shared entry point: indices -> one-hot -> the model's own forward_onehot."""
 
-    default_hidden = 64
-    recurrent = True  # False: no state runs along the name (the n-gram baseline), so no gates or snapshots
-
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.forward_onehot(one_hot(chars, self.input_size), lengths)
 
@@ -47,8 +44,6 @@ class Classifier(nn.Module):
 
 class RNN(Classifier):
     """The PyTorch tutorial's RNN: h = i2h(cat(x, h)), output = i2o(cat(x, h)), no nonlinearity."""
-
-    default_hidden = 128
 
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 128, output_size: int = N_CATEGORIES):
         super().__init__()
@@ -110,6 +105,10 @@ class LSTM(Classifier):
         outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
         h_last = _last_step(outputs.transpose(0, 1), lengths)  # (B, H)
         return self.softmax(self.out(h_last))  # (B, C)
+
+    def gate_model(self) -> MyLSTM:
+        """The same LSTM written out gate by gate, for tracing its gates."""
+        return MyLSTM.from_lstm(self)
 
     def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
@@ -313,6 +312,9 @@ class MyLSTM(Classifier):
         return GateTrace(**{key: getattr(trace, key).masked_fill(pad, float("nan"))
                             for key in ("i", "f", "g", "o", "c", "h", "log_probs")})
 
+    def gate_model(self) -> MyLSTM:
+        return self
+
     @classmethod
     def from_lstm(cls, model: LSTM) -> MyLSTM:
         """A MyLSTM computing exactly what an LSTM model computes (nn.LSTM's gate order i, f, g, o)."""
@@ -328,46 +330,6 @@ class MyLSTM(Classifier):
                 getattr(mine, f"b_{gate}").copy_(bias[rows])
             mine.out.load_state_dict(model.out.state_dict())
         return mine.to(rnn.weight_ih_l0.device)
-
-
-MODELS: dict[str, type[Classifier]] = {"rnn": RNN, "lstm": LSTM, "mylstm": MyLSTM}
-MODEL_LABELS = {"rnn": "RNN", "lstm": "nn.LSTM", "mylstm": "MyLSTM"}
-
-
-def build_model(name: str, input_size: int = N_LETTERS, hidden_size: int | None = None,
-                output_size: int = N_CATEGORIES) -> Classifier:
-    """Build a registered model by name; hidden_size None takes the report's default for it."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    cls = MODELS[name]
-    return cls(input_size=input_size, hidden_size=hidden_size or cls.default_hidden, output_size=output_size)
-
-
-def as_gate_model(model: Classifier) -> MyLSTM:
-    """The model whose gates can be traced: a MyLSTM as is, an LSTM through from_lstm."""
-    if isinstance(model, MyLSTM):
-        return model
-    if isinstance(model, LSTM):
-        return MyLSTM.from_lstm(model)
-    raise ValueError(no_gates_reason(model))
-
-
-def no_gates_reason(model: Classifier | str) -> str:
-    """Why a model has no gates to show, in one sentence."""
-    cls = MODELS.get(model, Classifier) if isinstance(model, str) else type(model)
-    if not getattr(cls, "recurrent", True):
-        return ("gates exist only for LSTM and MyLSTM runs; the n-gram baseline has no state at all: it scores "
-                "the letter groups of the whole name at once")
-    label = "the tanh RNN" if cls.__name__ == "Elman" else "the RNN"
-    return f"gates exist only for LSTM and MyLSTM runs; {label} has none"
-
-
-def structure_text(name: str) -> str:
-    """`print(model)` of a freshly built model at the report's sizes, then its weights' names and shapes."""
-    model = build_model(name)
-    shapes = [f"  {weight}: {' x '.join(str(n) for n in tensor.shape)}" for weight, tensor in model.named_parameters()]
-    total = sum(tensor.numel() for tensor in model.parameters())
-    return "\n".join([str(model), "", f"weights ({total:,} numbers):", *shapes])
 
 
 # ---------------------------------------------------------------- comparison models beside the report's three
@@ -444,9 +406,6 @@ class NGram(Classifier):
     counts per n-gram, 1 + log(count) (sublinear tf), times idf, each row scaled to unit length, then
     scores = features @ coef.T + intercept and a log-softmax. It has no state that runs along the name.
     """
-
-    default_hidden = 0  # no hidden state
-    recurrent = False
 
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 0, output_size: int = N_CATEGORIES,
                  n_features: int = 0):
@@ -537,7 +496,3 @@ class NGram(Classifier):
         return self.softmax(self.scores(prefixes)).view(B, T, -1)
 
 
-MODELS.update({"elman": Elman, "ngram": NGram})
-MODEL_LABELS.update({"elman": "tanh RNN", "ngram": "n-gram baseline"})
-REPORT_MODELS = ("rnn", "lstm", "mylstm")  # the lab report's three
-RECURRENT_MODELS = tuple(name for name, cls in MODELS.items() if cls.recurrent)  # trained by gradient steps

@@ -25,7 +25,8 @@ import pandas as pd
 import torch
 
 from .data import CHAR_INDEX, NameDataset, Split
-from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
+from .models import LSTM, Classifier, MyLSTM
+from .registry import MODEL_LABELS, RECURRENT_MODELS
 from .train import Control, TrainConfig, Trainer
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, split_dataset
-from .models import MODELS, Classifier, build_model
+from .models import Classifier
+from .registry import MODEL_KEYS, MODELS_HELP, REPORT_SIZES, build_model, resolved_hidden_size, spec_of
 
 EVENTS = ("on_start", "on_step", "on_eval", "on_epoch_end", "on_end")  # on_step: {"step", "loss" (a tensor)}
 # Weight initialisation draws from torch's global generator, which every thread shares.
@@ -62,15 +63,10 @@ class TrainConfig:
     that describes it: see SETTINGS below.
     """
 
-    model: str = setting("lstm", "Model",
-                         "RNN: the tutorial's recurrent net (no gates, no nonlinearity in its recurrence). nn.LSTM: "
-                         "PyTorch's LSTM. MyLSTM: the same LSTM written gate by gate, so its gates can be shown. "
-                         "tanh RNN: the textbook RNN (nn.RNN), whose gradients vanish. n-gram baseline: no "
-                         "recurrence at all, letter groups scored by a logistic regression (scikit-learn).",
-                         choices=tuple(MODELS))
+    model: str = setting("lstm", "Model", MODELS_HELP, choices=MODEL_KEYS)
     hidden_size: int = setting(0, "Hidden size",
                                "Units in the recurrent state; 0 (an empty box in the app) is the report's size: "
-                               "RNN 128, nn.LSTM and MyLSTM 64.", limits=(0, 1024), step=16, zero_means="model default")
+                               + REPORT_SIZES + ".", limits=(0, 1024), step=16, zero_means="model default")
     optimizer: str = setting("adam", "Optimizer",
                              "Adam adapts a step size per weight; SGD uses the learning rate as it is.",
                              choices=("adam", "sgd"), advanced=True)
@@ -149,7 +145,7 @@ class TrainConfig:
 
     @property
     def resolved_hidden_size(self) -> int:
-        return self.hidden_size or MODELS[self.model].default_hidden
+        return resolved_hidden_size(self.model, self.hidden_size)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -391,7 +387,7 @@ class Trainer:
         return loss, log_probs
 
     def run(self) -> TrainResult:
-        if not self.model.recurrent:
+        if not spec_of(self.model).recurrent:
             return self._fit()
         cfg, model, device = self.config, self.model, self.device
         parts = self.training_parts()

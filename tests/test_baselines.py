@@ -18,17 +18,14 @@ from sklearn.utils.class_weight import compute_class_weight
 from rnnviz import cli
 from rnnviz.data import encode, split_dataset
 from rnnviz.models import (
-    MODEL_LABELS,
-    MODELS,
     NGRAM_RANGE,
     Elman,
     NGram,
-    as_gate_model,
-    build_model,
     char_wb_ngrams,
     ngram_code,
     ngram_text,
 )
+from rnnviz.registry import MODEL_LABELS, SPECS, as_gate_model, build_model
 from rnnviz.runs import list_snapshots, load_metrics, load_run, read_run, train_run
 from rnnviz.train import TrainConfig, Trainer, class_weights
 
@@ -160,7 +157,7 @@ def test_elman_trains_on_tiny_data(tiny_dataset):
 
 
 def test_every_model_is_offered():
-    assert {"rnn", "lstm", "mylstm", "elman", "ngram"} <= set(MODELS)
+    assert {"rnn", "lstm", "mylstm", "elman", "ngram"} <= set(SPECS)
 
 
 # --------------------------------------------------------------------------- loss settings

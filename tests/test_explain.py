@@ -9,7 +9,8 @@ import torch
 from rnnviz import explain
 from rnnviz.data import CHAR_INDEX, N_LETTERS, encode
 from rnnviz.evaluate import predict
-from rnnviz.models import LSTM, MyLSTM, build_model, one_hot
+from rnnviz.models import LSTM, MyLSTM, one_hot
+from rnnviz.registry import build_model
 
 CATEGORIES = ["Ashi", "Borov", "Tunson"]
 NAMES = ["Kowalski", "O'Neill", "Li", "Nakamura"]

@@ -6,18 +6,8 @@ import pytest
 import torch
 
 from rnnviz.data import N_LETTERS, encode
-from rnnviz.models import (
-    LSTM,
-    RECURRENT_MODELS,
-    REPORT_MODELS,
-    RNN,
-    MyLSTM,
-    _gate_loop,
-    _GateLoop,
-    as_gate_model,
-    build_model,
-    one_hot,
-)
+from rnnviz.models import LSTM, RNN, MyLSTM, _gate_loop, _GateLoop, one_hot
+from rnnviz.registry import RECURRENT_MODELS, REPORT_MODELS, as_gate_model, build_model
 
 NAMES = ["Nakamura", "Li", "O'Neill", "Dvorak", "Abe"]
 LABELS = torch.tensor([3, 1, 0, 2, 1])
@@ -321,12 +311,12 @@ def test_input_gradients_of_a_padded_batch_equal_each_name_alone(name):
 
 
 def test_the_structures_the_home_page_shows_match_freshly_built_models():
-    from rnnviz.models import MODEL_LABELS, structure_text
+    from rnnviz.registry import structure_text
     from rnnviz.structures import STRUCTURES
 
-    assert set(STRUCTURES) == {MODEL_LABELS[name] for name in REPORT_MODELS}
+    assert set(STRUCTURES) == set(REPORT_MODELS)
     for name in REPORT_MODELS:
-        assert STRUCTURES[MODEL_LABELS[name]] == structure_text(name)
+        assert STRUCTURES[name] == structure_text(name)
 
 
 # --------------------------------------------------------------------------- the readable step against the fused path

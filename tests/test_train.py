@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
-from rnnviz.models import RECURRENT_MODELS
+from rnnviz.registry import RECURRENT_MODELS
 from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights, evaluate_encoded
 
 # Small and quick: every unit test trains on the 90-name tiny folder.

@@ -281,10 +281,12 @@ def run_metrics(path: Path) -> pd.DataFrame:
 
 
 def model_structures() -> dict[str, str]:
-    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import)."""
+    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import),
+    by label."""
+    from rnnviz.registry import label
     from rnnviz.structures import STRUCTURES
 
-    return dict(STRUCTURES)
+    return {label(key): text for key, text in STRUCTURES.items()}
 
 
 def download_official(progress, url: str | None = None) -> NameDataset:
