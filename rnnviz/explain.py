@@ -93,18 +93,9 @@ def _rnn_read(model: RNN, x: torch.Tensor, reset_at: int | None = None) -> tuple
     Its prediction reads the last letter with the state before it; with reset_at, that state is zeroed before
     letter reset_at, as if the name began there.
     """
-    B, T, _ = x.shape
-    h = x.new_zeros(B, model.hidden_size)  # (B, H)
-    before = h
-    states = []
-    for t in range(T):
-        if t == reset_at:
-            h = torch.zeros_like(h)
-        before = h
-        h = model.i2h(torch.cat([x[:, t], h], dim=1))  # (B, H)
-        states.append(h)
-    log_probs = model.softmax(model.i2o(torch.cat([x[:, -1], before], dim=1)))  # (B, C)
-    return torch.stack(states, dim=1), log_probs  # (B, T, H), (B, C)
+    states = model.states(x, reset_at)  # (B, T + 1, H)
+    log_probs = model.softmax(model.i2o(torch.cat([x[:, -1], states[:, -2]], dim=1)))  # (B, C)
+    return states[:, 1:], log_probs  # (B, T, H), (B, C)
 
 
 def _edits(clamps: dict[str, float], letters: set[int], unit: int | None, reset_at: int | None):

@@ -52,42 +52,33 @@ class RNN(Classifier):
         self.i2o = nn.Linear(input_size + hidden_size, output_size)
         self.softmax = nn.LogSoftmax(dim=1)
 
-    def _states(self, x: torch.Tensor) -> torch.Tensor:
-        """Hidden state before each step, run straight through the padding: [B, T, H].
+    def states(self, x: torch.Tensor, reset_at: int | None = None, final: bool = True) -> torch.Tensor:
+        """The hidden state before each letter and, with `final`, after the last one: (B, T + 1, H) or (B, T, H).
 
-        A name's states up to its last character do not depend on the padding after it, so the loop needs
-        no masking; callers read each name's states up to its own last index.
+        The one place the recurrence is written. It runs straight through the padding: a name's states up to
+        its last letter do not depend on the padding after it, so callers read each name up to its own length.
+        With reset_at, the state before that letter is zeroed, as if the name began there.
         """
         B, T, _ = x.shape
         W_x, W_h = self.i2h.weight.split([self.input_size, self.hidden_size], dim=1)
         # All input steps at once; unbind (not x_proj[t]) so backward gathers the steps' gradients in one go.
         x_proj = F.linear(x.transpose(0, 1), W_x, self.i2h.bias).unbind(0)  # T x (B, H)
         W_hT = W_h.T  # (H, H)
-        states = [x.new_zeros(B, self.hidden_size)]
-        for t in range(T - 1):  # the state after the last step feeds nothing
-            # h_{t+1} = x_t W_x + b + h_t W_h; the first state is zero, so its product is left out.
-            states.append(x_proj[0] if t == 0 else torch.addmm(x_proj[t], states[-1], W_hT))  # (B, H)
-        return torch.stack(states, dim=1)  # (B, T, H)
-
-    def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Hidden state *before* each step, [B, T, H]; frozen once a name has ended."""
-        states = self._states(x)  # (B, T, H)
-        T = x.size(1)
-        # Before step t a name holds the state after min(t, length) steps.
-        index = torch.minimum(torch.arange(T, device=x.device).view(1, T), lengths.to(x.device).view(-1, 1))
-        return states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(2)))
+        zero = x.new_zeros(B, self.hidden_size)  # (B, H)
+        states = [zero]
+        for t in range(T if final else T - 1):  # without `final`, the state after the last letter is left out
+            if t == reset_at:
+                states[-1] = zero
+            # h_{t+1} = x_t W_x + b + h_t W_h; a zero state's product is left out.
+            states.append(x_proj[t] if t == 0 or t == reset_at else torch.addmm(x_proj[t], states[-1], W_hT))
+        if reset_at == len(states) - 1:
+            states[-1] = zero
+        return torch.stack(states, dim=1)  # (B, T + 1, H) or (B, T, H)
 
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        before = self._states(x)  # (B, T, H)
+        before = self.states(x, final=False)  # (B, T, H)
         combined = torch.cat([_last_step(x, lengths), _last_step(before, lengths)], dim=1)  # (B, V+H)
         return self.softmax(self.i2o(combined))  # (B, C)
-
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """What the model predicts after each prefix, [B, T, C]."""
-        before = self.hidden_states(x, lengths)
-        return self.softmax(self.i2o(torch.cat([x, before], dim=2)).flatten(0, 1)).view(
-            x.size(0), x.size(1), -1
-        )
 
 
 class LSTM(Classifier):
@@ -110,9 +101,6 @@ class LSTM(Classifier):
         """The same LSTM written out gate by gate, for tracing its gates."""
         return MyLSTM.from_lstm(self)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
-        return self.softmax(self.out(outputs.transpose(0, 1)))  # (B, T, C)
 
 
 @dataclass
@@ -298,9 +286,6 @@ class MyLSTM(Classifier):
         h_last = hs[(lengths - 1).to(x.device), torch.arange(x.size(0), device=x.device)]  # (B, H)
         return self.softmax(self.out(h_last))  # (B, C)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.softmax(self.out(self._sequence(x).transpose(0, 1)))  # (B, T, C)
-
     @torch.no_grad()
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
         """Gate activations, cell and hidden states, and prefix predictions at every step, through `step`."""
@@ -353,9 +338,6 @@ class Elman(Classifier):
         outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H); a name's last state ignores the padding after it
         return self.softmax(self.out(_last_step(outputs.transpose(0, 1), lengths)))  # (B, C)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
-        return self.softmax(self.out(outputs.transpose(0, 1)))  # (B, T, C)
 
 
 NGRAM_RANGE = (1, 4)  # character n-grams inside word boundaries, padded with a space (scikit-learn's char_wb)
@@ -486,13 +468,5 @@ class NGram(Classifier):
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.forward(x.argmax(-1), lengths)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """What it predicts after each prefix, [B, T, C]: every prefix scored as a name of its own."""
-        from .data import ALPHABET
-
-        chars = x.argmax(-1).tolist()
-        B, T = x.shape[:2]
-        prefixes = ["".join(ALPHABET[i] for i in row[: t + 1]) for row in chars for t in range(T)]
-        return self.softmax(self.scores(prefixes)).view(B, T, -1)
 
 

@@ -90,7 +90,7 @@ def test_unit_contributions_and_the_bias_sum_to_the_logit(kind):
             logits = model.out(model.trace(chars, lengths).h[0, -1])
         else:  # the RNN's read-out sees the last letter and the state before it
             x = one_hot(chars)
-            before = model.hidden_states(x, lengths)[0, -1]
+            before = model.states(x)[0, -2]  # (H,) the state before the last letter
             logits = model.i2o(torch.cat([x[0, -1], before]))
         log_probs = model(chars, lengths)[0]
     assert result.category == CATEGORIES[int(log_probs.argmax())]
@@ -114,7 +114,7 @@ def test_the_hidden_paths_last_point_is_the_projection_of_the_final_state(kind, 
             final = outputs[-1].numpy()  # (1, H)
         else:
             x = one_hot(chars)
-            final = model.i2h(torch.cat([x[:, -1], model.hidden_states(x, lengths)[:, -1]], dim=1)).numpy()
+            final = model.i2h(torch.cat([x[:, -1], model.states(x)[:, -2]], dim=1)).numpy()
     last = result.path[result.path["series"] == "1. Kowalski"].iloc[-1]
     np.testing.assert_allclose([last["x"], last["y"]], atlas.pca.transform(final)[0], atol=1e-4)
     assert len(result.background) == len(pairs) and set(result.background["category"]) == set(CATEGORIES)

@@ -114,18 +114,6 @@ def test_padded_batch_equals_each_name_alone_in_values_and_gradients(name):
 
 
 @pytest.mark.parametrize("name", list(RECURRENT_MODELS))
-def test_last_prefix_prediction_equals_the_forward_output(name):
-    model = seeded(name)
-    chars, lengths = encode(NAMES)
-    with torch.no_grad():
-        steps = model.step_log_probs(one_hot(chars), lengths)  # (B, T, C)
-        final = model(chars, lengths)
-    assert steps.shape == (len(NAMES), chars.shape[1], 4)
-    last = steps[torch.arange(len(NAMES)), lengths - 1]
-    torch.testing.assert_close(last, final, atol=TOLERANCE, rtol=0)
-
-
-@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
 def test_outputs_are_log_probabilities(name):
     model = seeded(name)
     with torch.no_grad():
@@ -249,18 +237,23 @@ def test_trace_of_one_name_matches_the_reference_cell_state():
 # --------------------------------------------------------------------------- the fast paths against plain versions
 
 
-def test_rnn_hidden_states_stay_frozen_after_each_names_end():
+def test_rnn_states_equal_the_tutorials_loop_and_a_reset_starts_the_name_afresh():
+    """RNN.states against the tutorial's h = i2h(cat(x, h)) letter by letter; each name read alone."""
     model = seeded("rnn")
-    chars, lengths = encode(NAMES)
-    x = one_hot(chars)
-    W_x, W_h = model.i2h.weight.split([model.input_size, model.hidden_size], dim=1)
     with torch.no_grad():
-        states = model.hidden_states(x, lengths)
-        h = torch.zeros(len(NAMES), model.hidden_size)
-        for t in range(x.size(1)):  # the masked loop written out: a name that has ended keeps its state
-            torch.testing.assert_close(states[:, t], h, atol=TOLERANCE, rtol=0)
-            still = (t < lengths).view(-1, 1)
-            h = torch.where(still, x[:, t] @ W_x.T + h @ W_h.T + model.i2h.bias, h)
+        for name in NAMES:
+            x = one_hot(encode([name])[0])  # (1, T, V)
+            states = model.states(x)  # (1, T + 1, H)
+            h = torch.zeros(1, model.hidden_size)
+            torch.testing.assert_close(states[:, 0], h)
+            for t in range(x.size(1)):
+                h = model.i2h(torch.cat([x[:, t], h], dim=1))
+                torch.testing.assert_close(states[:, t + 1], h, atol=TOLERANCE, rtol=0)
+            torch.testing.assert_close(model.states(x, final=False), states[:, :-1])
+            if x.size(1) > 2:  # a reset before letter 2 reads the rest as a name of its own
+                reset = model.states(x, reset_at=2)
+                torch.testing.assert_close(reset[:, :3], torch.cat([states[:, :2], torch.zeros_like(h)[:, None]], 1))
+                torch.testing.assert_close(reset[:, 3:], model.states(x[:, 2:])[:, 1:], atol=TOLERANCE, rtol=0)
 
 
 def autograd_gate_loop(x_proj: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
