@@ -7,7 +7,7 @@ import streamlit as st
 
 from rnnviz import insight_charts
 from rnnviz.data import MAX_NAME_LENGTH, DataError
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     flow_reading,
     flow_summary,

@@ -19,7 +19,10 @@ from torch import nn
 from .data import N_LETTERS
 
 N_CATEGORIES = 18
-GATES = ("i", "f", "g", "o")
+GATES = ("i", "f", "g", "o")  # an LSTM's gates, in the report's order
+SIGMOID_GATES = ("i", "f", "o")  # the gates with values in [0, 1]: they can be clamped, and they saturate
+STATE_KEYS = (*GATES, "c", "h")  # what an LSTM holds after each letter
+SATURATED = (0.1, 0.9)  # Karpathy, Johnson and Fei-Fei (2015): a gate below 0.1 or above 0.9 is saturated
 
 
 def one_hot(chars: torch.Tensor, width: int = N_LETTERS) -> torch.Tensor:
@@ -236,7 +239,7 @@ class MyLSTM(Classifier):
         """
         B, T, _ = x.shape
         h = c = x.new_zeros(B, self.hidden_size)  # (B, H)
-        steps: dict[str, list[torch.Tensor]] = {key: [] for key in ("i", "f", "g", "o", "c", "h")}
+        steps: dict[str, list[torch.Tensor]] = {key: [] for key in STATE_KEYS}
         for t in range(T):
             edit = edits(t) if edits is not None else None
             if edit is not None:
@@ -295,7 +298,7 @@ class MyLSTM(Classifier):
         active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(-1, 1)  # (B, T)
         pad = ~active.unsqueeze(-1)  # (B, T, 1)
         return GateTrace(**{key: getattr(trace, key).masked_fill(pad, float("nan"))
-                            for key in ("i", "f", "g", "o", "c", "h", "log_probs")})
+                            for key in (*STATE_KEYS, "log_probs")})
 
     def gate_model(self) -> MyLSTM:
         return self

@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnviz.data import CHAR_INDEX, N_LETTERS, DataError, encode, split_dataset
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     gate_saturation,
     gradient_flow,
     input_gradient_norms,
     name_gradient_flow,
-    trace_name,
+    read_name,
 )
 from rnnviz.models import LSTM, RNN, MyLSTM
 from rnnviz.registry import build_model
@@ -171,8 +171,8 @@ def test_gate_saturation_reads_an_lstm_through_its_mylstm_and_refuses_the_rnn():
         gate_saturation([("RNN", "trained", small_model("rnn"))], pairs)
 
 
-def test_trace_name_still_gives_every_gate_per_letter():
-    trace = trace_name(small_model("lstm"), ["A", "B", "C"], "Nakamura")
+def test_read_name_still_gives_every_gate_per_letter():
+    trace = read_name(small_model("lstm"), ["A", "B", "C"], "Nakamura")
     assert trace.values["f"].shape == (8, 8)
     assert trace.prefix_probs.shape == (8, 3)
 
@@ -212,7 +212,7 @@ def _flow_table(tanh: float, lstm: float, rnn: float, labels=("RNN", "tanh RNN",
 
 
 def test_flow_reading_follows_the_measured_numbers():
-    from rnnviz.inspect import flow_reading
+    from rnnviz.inside import flow_reading
 
     strong = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37)))
     assert "RNN 0.37, nn.LSTM 0.3, tanh RNN 0.13" in strong
@@ -226,7 +226,7 @@ def test_flow_reading_follows_the_measured_numbers():
 
 
 def test_flow_reading_tells_models_apart_by_key_not_label():
-    from rnnviz.inspect import flow_reading
+    from rnnviz.inside import flow_reading
 
     named = ("RNN on Pokemon", "tanh RNN on Pokemon", "nn.LSTM on Pokemon")  # runs on a named dataset
     text = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37, labels=named)))
