@@ -16,7 +16,6 @@ with frame.page(nav.GATES):
 
     EXTRA = ("g", "c", "h")
     URL_READ = "gates.url_read"  # set once this session has taken the run and surname from the link
-    ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
 
 
     VIEWS = {"cell": "Cell step", "units": "Units", "why": "Where it comes from", "whatif": "What if",
@@ -265,7 +264,7 @@ with frame.page(nav.GATES):
         atlas = atlas_or_explain()
         with right:
             if atlas is not None:
-                order_options = [k for k in inside.UNIT_ORDERS if gates or k != "saturation"]
+                order_options = [k for k in inside.ATLAS_ORDERS if gates or k != "saturation"]
                 keep_choice(keys.GATES_UNIT_ORDER, order_options, "category")
                 keep_choice(keys.GATES_EXPLORE_KEY, atlas.keys, atlas.keys[0])
                 e1, e2, e3 = st.columns([3, 2, 2], vertical_alignment="bottom")
@@ -405,8 +404,8 @@ with frame.page(nav.GATES):
         h1, h2 = st.columns([2, 3] if not display.presenting() else [0.01, 4], gap="medium")
         order_by = "index"  # presenter mode keeps the plain unit order and hides the control
         if not display.presenting():
-            order_by = h1.segmented_control("Order units by", list(ORDER_LABELS), default="index", required=True,
-                                            format_func=ORDER_LABELS.get, key=keys.GATES_ORDER,
+            order_by = h1.segmented_control("Order units by", list(inside.READING_ORDERS), default="index",
+                                            required=True, format_func=inside.UNIT_ORDERS.get, key=keys.GATES_ORDER,
                                             help="Sorting by mean or variance groups units that behave alike.")
         extra = h2.pills("Also show", list(EXTRA), selection_mode="multi", default=[], key=keys.GATES_EXTRA,
                          format_func=STATE_LABELS.get, help="g: the candidate written to the cell; c: the cell state; "
@@ -425,7 +424,7 @@ with frame.page(nav.GATES):
             for row in range(0, len(gate_keys), across):
                 for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                     cells = reference.gate_frame(key)
-                    order = charts.unit_order(cells, order_by)
+                    order = inside.unit_order(cells, order_by)
                     display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,
                                                       cell_width=width),
                                   f"gate-{key}-{reference.used}", where=column, data=cells, width="content")
@@ -437,7 +436,7 @@ with frame.page(nav.GATES):
             st.stop()
         columns = st.columns(len(traces), gap="large") if side_by_side else [st.container() for _ in traces]
         for key in gate_keys:
-            order = charts.unit_order(reference.gate_frame(key), order_by)
+            order = inside.unit_order(reference.gate_frame(key), order_by)
             for index, (trace, column) in enumerate(zip(traces, columns)):
                 cells = trace.gate_frame(key)
                 display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,

@@ -20,7 +20,6 @@ CURVE_METRICS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_acc", "
 CURVE_X = {"step": ("step", "step", "~s"), "epoch": ("epoch", "epoch", ""),
            "time": ("elapsed_s", "training time (s)", "")}
 GATE_KEYS_BOUNDED = ("i", "f", "o")  # sigmoid outputs in [0, 1]; g and h are in [-1, 1]; c is unbounded
-UNIT_ORDERS = ("index", "mean", "variance")
 FONT_SIZE = 14  # readable from the back of a classroom
 PALETTE = "tableau10"  # distinct hues; shades of one colour are unreadable on a projector
 HOVER, HOVER_VIEW = "hover", "hover_rule"  # the curve charts' nearest-x selection and the view that holds it
@@ -422,17 +421,6 @@ def counts_frame(line_counts: dict[str, int], distinct_counts: dict[str, int]) -
     rows = [(category, "lines in file", int(count)) for category, count in line_counts.items()]
     rows += [(category, "distinct names", int(distinct_counts.get(category, 0))) for category in line_counts]
     return pd.DataFrame(rows, columns=["category", "kind", "count"])
-
-
-def unit_order(gate: pd.DataFrame, by: str = "index") -> list[int]:
-    """Hidden units in display order: by index, or by mean / variance of their values (highest first)."""
-    if by not in UNIT_ORDERS:
-        raise ValueError(f"unknown unit order {by!r}: choose one of {', '.join(UNIT_ORDERS)}")
-    units = sorted(int(u) for u in gate["unit"].unique())
-    if by == "index":
-        return units
-    stat = gate.groupby("unit")["value"].agg("mean" if by == "mean" else "var").fillna(0.0)
-    return [int(u) for u in stat.sort_values(ascending=False, kind="stable").index]
 
 
 # What a gate heatmap's colour means, said in its colour scale's title.

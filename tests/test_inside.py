@@ -305,3 +305,34 @@ def test_measure_views_returns_milliseconds_for_every_view(pairs):
     assert 0 < result["unit_explorer_cached_ms"] <= result["unit_explorer_first_ms"] < 10_000
     rnn = measure_views(seeded("rnn"), CATEGORIES, pairs, ["Li"], repeats=1)
     assert "cell step" not in rnn["views_ms"] and "attribution" in rnn["views_ms"]
+
+
+def test_unit_order_of_a_reading_by_index_mean_and_variance():
+    values = np.array([[0.1, 0.9, 0.5], [0.1, 0.7, 0.0], [0.1, 0.8, 1.0]])  # unit 0 flat, 1 high, 2 varied
+    reading = inside.Reading("abc", "abc", "", CATEGORIES, {"h": values}, np.full((3, len(CATEGORIES)), 0.25))
+    frame = reading.gate_frame("h")
+    assert inside.unit_order(frame, "index") == [0, 1, 2]
+    assert inside.unit_order(frame, "mean") == [1, 2, 0]
+    assert inside.unit_order(frame, "variance") == [2, 1, 0]
+    with pytest.raises(ValueError, match="index, mean, variance"):
+        inside.unit_order(frame, "random")
+
+
+def test_letters_are_counted_from_0_in_code_and_shown_from_1():
+    reading = inside.read_name(seeded("lstm"), CATEGORIES, "Kowalski")
+    assert inside.letter_labels("Kow") == ["1:K", "2:o", "3:w"]
+    assert reading.gate_frame("f")["step"].min() == 0 and reading.gate_frame("f")["char"].iloc[0] == "1:K"
+    assert inside.ordinal(0) == "1st" and inside.describe_intervention("Kow", None, None, None, None, 1).endswith(
+        "before the 2nd letter ('o')")
+    result = inside.attribution(seeded("lstm"), CATEGORIES, "Kow")
+    assert result.frame["position"].tolist() == [0, 1, 2] and result.frame["label"].tolist() == ["1:K", "2:o", "3:w"]
+    assert [entry["letter"] for entry in result.to_json()["letters"]] == ["K", "o", "w"]
+
+
+def test_the_rnns_prediction_after_each_prefix_is_the_prefix_read_alone():
+    model = seeded("rnn")
+    reading = inside.read_name(model, CATEGORIES, "Kowalski")
+    for t in (0, 3, 7):
+        alone = predict(model, CATEGORIES, ["Kowalski"[: t + 1]], top_k=len(CATEGORIES))[0].top
+        np.testing.assert_allclose(reading.prefix_probs[t][[CATEGORIES.index(c) for c, _ in alone]],
+                                   [p for _, p in alone], atol=TOLERANCE)

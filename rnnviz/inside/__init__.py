@@ -24,6 +24,8 @@ from .gradients import (
 )
 from .reading import STATE_LABELS, Reading, letter_labels, letter_number, read_name
 from .units import (
+    ATLAS_ORDERS,
+    READING_ORDERS,
     UNIT_ORDERS,
     Context,
     Contributions,
@@ -35,14 +37,16 @@ from .units import (
     span_examples,
     span_search,
     unit_contributions,
+    unit_order,
 )
 from .whatif import WhatIf, describe_intervention, ordinal, what_if
 
 __all__ = [
-    "FLOW_COLUMNS", "NAME_FLOW_COLUMNS", "SATURATION_COLUMNS", "STAGES", "STATE_LABELS", "UNIT_ORDERS",
+    "ATLAS_ORDERS", "FLOW_COLUMNS", "READING_ORDERS", "NAME_FLOW_COLUMNS", "SATURATION_COLUMNS", "STAGES",
+    "STATE_LABELS", "UNIT_ORDERS",
     "Attribution", "CellStep", "Context", "Contributions", "HiddenPath", "NameFlow", "Reading", "SpanSearch",
     "UnitAtlas", "WhatIf", "attribution", "build_atlas", "cell_step", "describe_intervention", "flow_reading",
     "flow_summary", "gate_saturation", "gradient_flow", "hidden_path", "input_gradient_norms", "letter_labels",
     "letter_number", "name_gradient_flow", "ordinal", "read_name", "saturation_summary", "span_examples",
-    "span_search", "unit_contributions", "what_if",
+    "span_search", "unit_contributions", "unit_order", "what_if",
 ]

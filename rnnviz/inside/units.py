@@ -16,8 +16,22 @@ from ..models import SATURATED, SIGMOID_GATES, Classifier, one_hot
 from ..registry import as_gate_model, has_gates, key_of
 from .reading import _check_unit, _device, _out_layer, _rnn_read, letter_labels, read_name
 
-UNIT_ORDERS = {"index": "unit index", "category": "category it pushes up", "saturation": "gate saturation",
-               "variance": "variance of h"}
+UNIT_ORDERS = {"index": "unit index", "mean": "mean activation", "category": "category it pushes up",
+               "saturation": "gate saturation", "variance": "variance"}  # every way units are ordered, labelled
+READING_ORDERS = ("index", "mean", "variance")  # one reading's heatmap: by the values shown
+ATLAS_ORDERS = ("index", "category", "saturation", "variance")  # the unit explorer: by what a unit does
+
+
+def unit_order(gate: pd.DataFrame, by: str = "index") -> list[int]:
+    """Hidden units of one reading's heatmap (Reading.gate_frame) in display order: by index, or by the mean
+    or variance of their values (highest first)."""
+    if by not in READING_ORDERS:
+        raise ValueError(f"unknown unit order {by!r}: choose one of {', '.join(READING_ORDERS)}")
+    units = sorted(int(u) for u in gate["unit"].unique())
+    if by == "index":
+        return units
+    stat = gate.groupby("unit")["value"].agg("mean" if by == "mean" else "var").fillna(0.0)
+    return [int(u) for u in stat.sort_values(ascending=False, kind="stable").index]
 
 
 @dataclass
@@ -122,8 +136,8 @@ class UnitAtlas:
     def order(self, by: str = "index") -> list[int]:
         """Units in display order: by index, by the category they push up most (then by that weight), by
         saturation or by variance (highest first)."""
-        if by not in UNIT_ORDERS:
-            raise ValueError(f"unknown unit order {by!r}: choose one of {', '.join(UNIT_ORDERS)}")
+        if by not in ATLAS_ORDERS:
+            raise ValueError(f"unknown unit order {by!r}: choose one of {', '.join(ATLAS_ORDERS)}")
         roles = self.roles
         if by == "index":
             return roles["unit"].tolist()
