@@ -3,13 +3,14 @@
 Every model list, label and capability check in the library, the CLI and the app reads this table; code
 compares model keys, never labels or class names. A lookup of an unknown key raises ValueError listing the keys.
 The table itself does not import torch (the Home page shows labels before torch is loaded): a row names its
-class in rnnviz.models, and `cls` fetches it.
+class by module and name, and `cls` imports it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 class ModelSpec:
     key: str  # the name in configs, run folders, URLs and CLI flags
     label: str  # the name shown to people
-    class_name: str  # the class in rnnviz.models
+    class_path: str  # module.Class inside rnnviz
     default_hidden: int  # the report's size; 0: no hidden state
     has_gates: bool  # LSTM gates to show (an nn.LSTM through MyLSTM.from_lstm)
     recurrent: bool  # a state runs along the name; False: fitted in one go, no steps to watch
@@ -30,21 +31,21 @@ class ModelSpec:
 
     @property
     def cls(self) -> type[Classifier]:
-        from . import models
-
-        return getattr(models, self.class_name)
+        module, name = self.class_path.rsplit(".", 1)
+        return getattr(import_module(f"{__package__}.{module}"), name)
 
 
 TABLE = (
-    ModelSpec("rnn", "RNN", "RNN", 128, has_gates=False, recurrent=True, in_report=True, readable=True,
+    ModelSpec("rnn", "RNN", "models.RNN", 128, has_gates=False, recurrent=True, in_report=True, readable=True,
               about="the tutorial's recurrent net (no gates, no nonlinearity in its recurrence)."),
-    ModelSpec("lstm", "nn.LSTM", "LSTM", 64, has_gates=True, recurrent=True, in_report=True, readable=True,
+    ModelSpec("lstm", "nn.LSTM", "models.LSTM", 64, has_gates=True, recurrent=True, in_report=True, readable=True,
               about="PyTorch's LSTM."),
-    ModelSpec("mylstm", "MyLSTM", "MyLSTM", 64, has_gates=True, recurrent=True, in_report=True, readable=True,
+    ModelSpec("mylstm", "MyLSTM", "models.MyLSTM", 64, has_gates=True, recurrent=True, in_report=True, readable=True,
               about="the same LSTM written gate by gate, so its gates can be shown."),
-    ModelSpec("elman", "tanh RNN", "Elman", 64, has_gates=False, recurrent=True, in_report=False, readable=False,
+    ModelSpec("elman", "tanh RNN", "models.Elman", 64, has_gates=False, recurrent=True, in_report=False, readable=False,
               about="the textbook RNN (nn.RNN), whose gradients vanish."),
-    ModelSpec("ngram", "n-gram baseline", "NGram", 0, has_gates=False, recurrent=False, in_report=False, readable=False,
+    ModelSpec("ngram", "n-gram baseline", "ngram.NGram", 0, has_gates=False, recurrent=False, in_report=False,
+              readable=False,
               about="no recurrence at all, letter groups scored by a logistic regression (scikit-learn)."),
 )
 SPECS = {spec.key: spec for spec in TABLE}

@@ -12,40 +12,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.class_weight import compute_class_weight
 
 from rnnviz import cli
 from rnnviz.data import encode, split_dataset
-from rnnviz.models import (
-    NGRAM_RANGE,
-    Elman,
-    NGram,
-    char_wb_ngrams,
-    ngram_code,
-    ngram_text,
-)
+from rnnviz.models import Elman
+from rnnviz.ngram import NGram
 from rnnviz.registry import MODEL_LABELS, SPECS, as_gate_model, build_model
 from rnnviz.runs import list_snapshots, load_metrics, load_run, read_run, train_run
 from rnnviz.train import TrainConfig, Trainer, class_weights
 
 NAMES = ["Nakamura", "O'Neil", "De la Cruz", "Li", "Ng", "Abe", "St. John", "Smith;Jones", "a"]
-
-
-# --------------------------------------------------------------------------- n-gram features
-
-
-def test_char_wb_ngrams_are_scikit_learns():
-    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE).build_analyzer()
-    for name in NAMES:
-        assert char_wb_ngrams(name) == analyzer(name)
-
-
-def test_every_ngram_has_its_own_code_and_reads_back():
-    grams = {g for name in NAMES for g in char_wb_ngrams(name)}
-    codes = {ngram_code(g) for g in grams}
-    assert len(codes) == len(grams)
-    assert all(ngram_text(ngram_code(g)) == g for g in grams)
 
 
 @pytest.fixture
