@@ -17,12 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import N_LETTERS
+from .gates import GATES, STATE_KEYS
 
 N_CATEGORIES = 18
-GATES = ("i", "f", "g", "o")  # an LSTM's gates, in the report's order
-SIGMOID_GATES = ("i", "f", "o")  # the gates with values in [0, 1]: they can be clamped, and they saturate
-STATE_KEYS = (*GATES, "c", "h")  # what an LSTM holds after each letter
-SATURATED = (0.1, 0.9)  # Karpathy, Johnson and Fei-Fei (2015): a gate below 0.1 or above 0.9 is saturated
 
 
 def one_hot(chars: torch.Tensor, width: int = N_LETTERS) -> torch.Tensor:

@@ -26,7 +26,7 @@ class ModelSpec:
     has_gates: bool  # LSTM gates to show (an nn.LSTM through MyLSTM.from_lstm)
     recurrent: bool  # a state runs along the name; False: fitted in one go, no steps to watch
     in_report: bool  # one of the lab report's three
-    readable: bool  # rnnviz.explain reads its states letter by letter (the Gates page takes it apart)
+    readable: bool  # rnnviz.inside reads its states letter by letter (the Gates page takes it apart)
     about: str  # one sentence for the settings' help
 
     @property

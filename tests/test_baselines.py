@@ -15,12 +15,13 @@ import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 
 from rnnviz import cli
+from rnnviz.config import TrainConfig
 from rnnviz.data import encode, split_dataset
 from rnnviz.models import Elman
 from rnnviz.ngram import NGram
 from rnnviz.registry import MODEL_LABELS, SPECS, as_gate_model, build_model
 from rnnviz.runs import list_snapshots, load_metrics, load_run, read_run, train_run
-from rnnviz.train import TrainConfig, Trainer, class_weights
+from rnnviz.train import Trainer, class_weights
 
 NAMES = ["Nakamura", "O'Neil", "De la Cruz", "Li", "Ng", "Abe", "St. John", "Smith;Jones", "a"]
 

@@ -1,4 +1,4 @@
-"""rnnviz.explain in micrograd's style: every number the Gates page shows is computed a second, independent way."""
+"""rnnviz.inside in micrograd's style: every number the Gates page shows is computed a second, independent way."""
 
 from __future__ import annotations
 

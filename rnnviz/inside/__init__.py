@@ -6,6 +6,7 @@ Every function takes a trained model and its categories (LoadedRun.model and .ca
 about a model without gates is a one-line ValueError that says why.
 """
 
+from ..gates import STATE_LABELS
 from .attribution import Attribution, attribution
 from .cell import CellStep, cell_step
 from .gradients import (
@@ -22,7 +23,7 @@ from .gradients import (
     name_gradient_flow,
     saturation_summary,
 )
-from .reading import STATE_LABELS, Reading, letter_labels, letter_number, read_name
+from .reading import Reading, letter_labels, letter_number, read_name
 from .units import (
     ATLAS_ORDERS,
     READING_ORDERS,

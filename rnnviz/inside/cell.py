@@ -9,7 +9,8 @@ import pandas as pd
 import torch
 
 from ..data import encode
-from ..models import GATES, Classifier
+from ..gates import GATES
+from ..models import Classifier
 from .reading import _check_letter, _check_unit, _gate_model, read_name
 
 

@@ -9,9 +9,10 @@ import pandas as pd
 import torch
 
 from ..data import DataError, clean_name, encode
-from ..models import SATURATED, SIGMOID_GATES, Classifier, one_hot
+from ..gates import SATURATED, SIGMOID_GATES, STATE_LABELS
+from ..models import Classifier, one_hot
 from ..registry import GATE_MODELS, as_gate_model, key_of
-from .reading import STATE_LABELS, _device, letter_labels
+from .reading import _device, letter_labels
 
 STAGES = ("initialisation", "trained")  # the weights a run starts from and ends with
 FLOW_COLUMNS = ["model", "kind", "stage", "distance", "mean_norm", "relative", "names"]  # kind: the registry key

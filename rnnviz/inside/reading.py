@@ -15,11 +15,9 @@ import pandas as pd
 import torch
 
 from ..data import clean_name, encode
-from ..models import RNN, SIGMOID_GATES, STATE_KEYS, Classifier, MyLSTM, one_hot
+from ..gates import SIGMOID_GATES, STATE_KEYS, STATE_LABELS
+from ..models import RNN, Classifier, MyLSTM, one_hot
 from ..registry import READABLE_MODELS, SPECS, as_gate_model, has_gates, key_of, no_gates_reason
-
-STATE_LABELS = {"i": "input gate", "f": "forget gate", "g": "candidate g", "o": "output gate",
-                "c": "cell state c", "h": "hidden state h"}
 
 
 def letter_number(t: int) -> int:

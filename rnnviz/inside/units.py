@@ -12,7 +12,8 @@ import torch
 from sklearn.decomposition import PCA
 
 from ..data import DataError, encode
-from ..models import SATURATED, SIGMOID_GATES, Classifier, one_hot
+from ..gates import SATURATED, SIGMOID_GATES
+from ..models import Classifier, one_hot
 from ..registry import as_gate_model, has_gates, key_of
 from .reading import _check_unit, _device, _out_layer, _rnn_read, letter_labels, read_name
 

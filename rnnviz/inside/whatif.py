@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..gates import STATE_LABELS
 from ..models import Classifier
-from .reading import STATE_LABELS, Reading, letter_number, read_name
+from .reading import Reading, letter_number, read_name
 
 
 @dataclass
