@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rnnviz import insight_charts
+from rnnviz import charts
+from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     flow_reading,
     flow_summary,
@@ -20,8 +21,8 @@ from rnnviz.inspect import (
     name_gradient_flow,
     saturation_summary,
 )
+from rnnviz.registry import GATE_MODELS
 from rnnviz.runs import list_snapshots
-from rnnviz.train import TrainConfig
 from ui import display, guards, keys, resources, runview
 
 VIEWS = {"flow": "Gradient flow", "probe": "Memory probe", "saturation": "Gate saturation"}
@@ -111,7 +112,7 @@ def flow_view() -> None:
                    "The tutorial's recurrent net: no nonlinearity in its recurrence.")
     elman = pick_run(c2, "tanh RNN run", runview.usable_runs(runs, ["elman"]), keys.WHY_FLOW_ELMAN,
                      "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
-    lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), keys.WHY_FLOW_LSTM,
+    lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, GATE_MODELS), keys.WHY_FLOW_LSTM,
                     "An nn.LSTM or MyLSTM run.")
     wanted = stage_picker(controls, keys.WHY_FLOW_STAGES)
     scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
@@ -154,12 +155,12 @@ def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
              "only. Raise this to measure every distance on the same names.")
     flow = pd.concat([cached_flow(model_specs(infos, wanted), key, int(min_length))
                       for key, infos in groups.items()], ignore_index=True)
-    display.chart(insight_charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
+    display.chart(charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
     st.dataframe(summary, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
-    for line in flow_reading(summary):
+    for line in flow_reading(flow):
         st.markdown(f"- {line}")
     st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
                "weights a run began with, solid lines from its trained weights. Each line is one run: one seed.")
@@ -191,7 +192,7 @@ def flow_one_name(chosen, wanted: list[str], relative: bool) -> None:
     if result.note:
         st.caption(f"Read as **{result.used}** ({result.note}).")
     frame = pd.concat([r.frame for r in results], ignore_index=True)
-    display.chart(insight_charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
+    display.chart(charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
                   data=frame)
     targets = frame.drop_duplicates(["model", "stage"])
     st.caption("Loss of: " + "; ".join(f"{row.model} {STAGE_LABELS[row.stage]}: {row.target}"
@@ -199,7 +200,7 @@ def flow_one_name(chosen, wanted: list[str], relative: bool) -> None:
 
 
 def saturation_view() -> None:
-    runs = guards.require_runs(runview.usable_runs(resources.all_runs(), runview.GATE_MODELS),
+    runs = guards.require_runs(runview.usable_runs(resources.all_runs(), GATE_MODELS),
                                "nn.LSTM or MyLSTM runs",
                                "Gates exist in LSTMs only: train an nn.LSTM or MyLSTM model.")
     st.markdown(
@@ -220,7 +221,7 @@ def saturation_view() -> None:
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         st.stop()
-    display.chart(insight_charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
+    display.chart(charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
                   data=saturation, width="content")
     summary = saturation_summary(saturation)
     st.dataframe(summary, hide_index=True, width="stretch",
