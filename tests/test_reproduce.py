@@ -23,6 +23,7 @@ from rnnviz.reproduce import (
     naive_split_overlap,
     reading,
     report_config,
+    report_key,
 )
 from rnnviz.runs import RunWriter, train_run, write_json
 
@@ -180,3 +181,12 @@ def test_real_data_repeats_names_so_a_naive_split_would_leak(real_dataset):
     assert facts.lines > facts.distinct_pairs
     assert facts.multi_category_names > 0
     assert 0 < facts.naive_overlap < 1
+
+
+def test_report_key_names_the_report_run_a_config_trains_and_nothing_else():
+    for model in REPORT_RUNS:
+        for seed in REPORT_SEEDS:
+            assert report_key(report_config(model, seed)) == (model, seed)
+            assert report_key(report_config(model, seed).to_dict()) == (model, seed)
+    assert report_key(replace(report_config("lstm", 0), epochs=report_config("lstm", 0).epochs + 1)) is None
+    assert report_key(report_config("rnn", max(REPORT_SEEDS) + 1)) is None

@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from rnnviz import charts, explain
+from rnnviz import charts, inside
 from ui import display, keys
 from ui.gates_common import NO_GATES, Subject, keep_choice, letter_name
 
@@ -77,7 +77,7 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
                         format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                         help="Units are listed by how much they decide the prediction (first: the most).")
     t = st.session_state[keys.GATES_LETTER]
-    step = explain.cell_step(run.model, run.categories, typed, t, unit)
+    step = inside.cell_step(run.model, run.categories, typed, t, unit)
     left, right = st.columns([3, 2], gap="large")
     with left:
         display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
@@ -101,7 +101,7 @@ def view(subject: Subject) -> None:
     if not gates:
         st.info(NO_GATES, icon=":material/info:")
     else:
-        contributions = explain.unit_contributions(run.model, run.categories, typed)
+        contributions = inside.unit_contributions(run.model, run.categories, typed)
         order = contributions.frame["unit"].tolist()
         every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
         st.fragment(cell_step, run_every=every)(subject, order, order[0])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import altair as alt
 
+from ..registry import MODEL_KEYS
+
 FONT_SIZE = 14  # readable from the back of a classroom
 PALETTE = "tableau10"  # distinct hues; shades of one colour are unreadable on a projector
 # The hues of PALETTE (Vega's tableau10), for colours fixed by key rather than by order of appearance.
@@ -74,9 +76,7 @@ def letters(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
 
 def model_colors() -> dict[str, str]:
     """One colour per model key, in the model table's order: a model keeps its colour in every chart."""
-    from ..models import MODEL_LABELS  # on first use: the models module loads torch
-
-    return {key: PALETTE_COLORS[i % len(PALETTE_COLORS)] for i, key in enumerate(MODEL_LABELS)}
+    return {key: PALETTE_COLORS[i % len(PALETTE_COLORS)] for i, key in enumerate(MODEL_KEYS)}
 
 
 def shade(color: str, step: int) -> str:
