@@ -30,6 +30,7 @@ from benchmarks.figures import (
     quiet,
 )
 from benchmarks.server import APP, ROOT
+from rnnviz.cli import EXIT_USAGE, OneLineParser
 from rnnviz.common import first_line
 from rnnviz.data import NameDataset, Split, find_data_dir, load_folder, split_dataset
 from rnnviz.models import Classifier, build_model
@@ -144,7 +145,7 @@ def _count(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m benchmarks",
         description="Measure training, inspection and app speed on this machine and compare them with the targets; "
                     "a full run also writes docs/benchmarks.md.",
@@ -212,7 +213,6 @@ def run_all(args: argparse.Namespace) -> int:
 # `python -m benchmarks NAME ...`: the measurements with a command line of their own -> (module, what it measures)
 SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server"),
                "recipes": ("benchmarks.recipes", "a search for a better default training recipe")}
-EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
