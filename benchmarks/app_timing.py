@@ -12,10 +12,6 @@ from typing import Any
 from benchmarks import server
 from rnnviz.common import first_line
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync")
-
 # True once the first script run has finished with something on the page, or has shown an exception.
 RENDERED_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -36,9 +32,9 @@ class Browser:
             from playwright.sync_api import sync_playwright
 
             self.playwright = sync_playwright().start()
-            options: dict[str, Any] = {"args": list(CHROMIUM_FLAGS)}
-            if CHROMIUM.exists():
-                options["executable_path"] = str(CHROMIUM)
+            options: dict[str, Any] = {"args": list(server.CHROMIUM_ARGS)}
+            if Path(server.CHROMIUM).exists():
+                options["executable_path"] = server.CHROMIUM
             self.browser = self.playwright.chromium.launch(**options)
         except Exception as exc:  # no Playwright or no browser: fall back to the health check
             self.problem = first_line(exc, show_type=True)

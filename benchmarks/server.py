@@ -1,5 +1,5 @@
-"""The app served by `streamlit run` on a free port of 127.0.0.1: the one launcher that the benchmarks (cold start,
-a class on one server) and the browser tests share."""
+"""The app served by `streamlit run` on a free port of 127.0.0.1, and the Chromium that shows it: the one launcher
+that the benchmarks (cold start, a class on one server) and the browser tests share."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the source checkout
 APP = ROOT / "streamlit_app.py"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; the browser tests and the cold start drive it through Playwright
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 Server = tuple[str, int, subprocess.Popen]  # url, port, process
 

@@ -18,9 +18,7 @@ import pytest
 from benchmarks import server
 
 ROOT = server.ROOT
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM, CHROMIUM_ARGS = server.CHROMIUM, server.CHROMIUM_ARGS
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'  # the page's script has finished
 SCREENSHOTS_ENV = "RNNVIZ_SCREENSHOTS"  # a folder that receives the browser tests' screenshots (e.g. docs/screenshots)
 
