@@ -41,6 +41,10 @@ with frame.page(nav.BOARD):
         if ranked.empty:
             st.info("No finished runs yet: they appear here as trainings finish.", icon=":material/leaderboard:")
             return
+        datasets = ranked["dataset"].unique().tolist()
+        if len(datasets) > 1:
+            st.caption("Ranked within each dataset: " + ", ".join(datasets) + ". Accuracies on different datasets "
+                       "do not compare.")
         st.dataframe(
             ranked, hide_index=True, width="stretch", height=display.height(min(600, 40 + 35 * (len(ranked) + 1))),
             column_order=[c for c in ranked.columns if c not in ("id", "finished")],

@@ -167,10 +167,10 @@ with frame.page(nav.GATES):
         st.session_state[keys.GATES_LETTER] = min(max(now + delta, 0), len(used) - 1)
 
 
-    def slid() -> None:
+    def slid(slider_key: str) -> None:
         # While playing the slider is not drawn; a value the browser still sends for it is stale, not a choice.
         if st.session_state.get(keys.GATES_PLAYING) is None:
-            st.session_state[keys.GATES_LETTER] = st.session_state[keys.GATES_LETTER_SLIDER]
+            st.session_state[keys.GATES_LETTER] = st.session_state[slider_key]
 
 
     def start_playing() -> None:
@@ -190,12 +190,13 @@ with frame.page(nav.GATES):
                 st.rerun()  # the whole page, so the timer stops
             step_letter(+1)
             st.session_state[keys.GATES_PLAYING] = time.monotonic()
-        if st.session_state.get(keys.GATES_CELL_NAME) != used:  # a new name: its last letter, its deciding unit
-            st.session_state[keys.GATES_CELL_NAME] = used
+        slider_key = keys.keyed(keys.GATES_LETTER_SLIDER, used)
+        unit_key = keys.keyed(keys.GATES_UNIT, run_id, used)
+        if st.session_state.get(keys.GATES_CELL_NAME) != (run_id, used):  # a new name: its last letter
+            st.session_state[keys.GATES_CELL_NAME] = (run_id, used)
             st.session_state[keys.GATES_LETTER] = len(used) - 1
-            st.session_state[keys.GATES_UNIT] = top_unit
         keep_choice(keys.GATES_LETTER, letters, len(used) - 1)
-        keep_choice(keys.GATES_UNIT, unit_options, top_unit)
+        keep_choice(unit_key, unit_options, top_unit)  # a name's own unit control starts on its deciding unit
         b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 4, 2.4], vertical_alignment="bottom")
         t = st.session_state[keys.GATES_LETTER]
         b1.button("Back", on_click=step_letter, args=(-1,), disabled=t == 0, key="gates.back", width="stretch",
@@ -213,12 +214,12 @@ with frame.page(nav.GATES):
             st.rerun()
         if playing is None:
             # The slider has its own key: the letter itself lives in GATES_LETTER, which play and the buttons move.
-            st.session_state[keys.GATES_LETTER_SLIDER] = t
+            st.session_state[slider_key] = t
             b4.select_slider("Letter", letters, format_func=lambda k: letter_name(used, k),
-                             key=keys.GATES_LETTER_SLIDER, on_change=slid)
+                             key=slider_key, on_change=slid, args=(slider_key,))
         else:
             b4.progress((t + 1) / len(used), text=f"Playing: letter {letter_name(used, t)} of {len(used)}")
-        unit = b5.selectbox("Unit", unit_options, key=keys.GATES_UNIT,
+        unit = b5.selectbox("Unit", unit_options, key=unit_key,
                             format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                             help="Units are listed by how much they decide the prediction (first: the most).")
         t = st.session_state[keys.GATES_LETTER]
@@ -273,9 +274,10 @@ with frame.page(nav.GATES):
                     by = e2.selectbox("Order units by", order_options, format_func=explain.UNIT_ORDERS.get,
                                       key=keys.GATES_UNIT_ORDER)
                 ordered = atlas.order(by)
-                keep_choice(keys.GATES_EXPLORE_UNIT, ordered, contributions.frame["unit"].iloc[0])
+                explore_key = keys.keyed(keys.GATES_EXPLORE_UNIT, run_id, used)
+                keep_choice(explore_key, ordered, int(contributions.frame["unit"].iloc[0]))  # the name's top unit
                 roles = atlas.roles.set_index("unit")
-                unit = e1.selectbox("Unit to explore", ordered, key=keys.GATES_EXPLORE_UNIT,
+                unit = e1.selectbox("Unit to explore", ordered, key=explore_key,
                                     format_func=lambda u: f"unit {u} · pushes up {roles['pushes_up'][u]}")
                 key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=GATE_LABELS.get)
                 contexts = atlas.top_contexts(unit, key, k=5)
@@ -292,11 +294,12 @@ with frame.page(nav.GATES):
         if atlas is not None:
             st.markdown("#### Search by pattern")
             default = (max(0, len(used) - 3), len(used) - 1)
-            span_value = st.session_state.get(keys.GATES_SPAN)
+            span_key = keys.keyed(keys.GATES_SPAN, used)
+            span_value = st.session_state.get(span_key)
             if not (isinstance(span_value, tuple) and all(k in letters for k in span_value)):
-                st.session_state[keys.GATES_SPAN] = default
+                st.session_state[span_key] = default
             s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
-            a, b = s1.select_slider(f"Letters of {used} to search for", letters, key=keys.GATES_SPAN,
+            a, b = s1.select_slider(f"Letters of {used} to search for", letters, key=span_key,
                                     format_func=lambda k: letter_name(used, k),
                                     help="The units whose h stays on (one sign, beyond the threshold) across these "
                                          "letters, then the validation names where all of them do the same.")
@@ -311,10 +314,12 @@ with frame.page(nav.GATES):
             else:
                 found = ", ".join(f"unit {r.unit} ({'+' if r.sign > 0 else '−'}{abs(r.strength):.2f})"
                                   for r in search.units.itertuples())
-                st.markdown(f"On across **'{search.span}'**: {found}. They fire the same way in "
-                            f"**{len(search.matches):,}** validation names; **{search.sharing:,}** of them have the "
-                            f"letters '{search.span}' there ({search.containing:,} validation names hold "
-                            f"'{search.span}' at all).")
+                together = "It fires" if len(search.units) == 1 else "They all fire"
+                st.markdown(f"On across **'{search.span}'**: {found}. {together} the same way in "
+                            f"**{display.count(len(search.matches), 'validation name')}**; "
+                            f"**{search.sharing:,}** of them have the letters '{search.span}' there "
+                            f"({display.count(search.containing, 'validation name')} hold '{search.span}' at all; "
+                            "a lower threshold finds more).")
                 m1, m2 = st.columns(2, gap="large")
                 if len(search.by_category):
                     rows_shown = search.by_category["category"].nunique()
@@ -363,14 +368,16 @@ with frame.page(nav.GATES):
                                 format_func=lambda g: "no clamp" if g == "none" else f"{explain.GATE_WORDS[g]} {g}")
             value = w2.slider("to the value", 0.0, 1.0, 0.0, 0.05, key=keys.GATES_CLAMP_VALUE)
             hidden = run.model.hidden_size
-            keep_choice(keys.GATES_CLAMP_UNIT, ["all", *range(hidden)], "all")
-            chosen = w3.selectbox("for", ["all", *range(hidden)], key=keys.GATES_CLAMP_UNIT,
+            clamp_unit_key = keys.keyed(keys.GATES_CLAMP_UNIT, run_id)
+            keep_choice(clamp_unit_key, ["all", *range(hidden)], "all")
+            chosen = w3.selectbox("for", ["all", *range(hidden)], key=clamp_unit_key,
                                   format_func=lambda u: "all units" if u == "all" else f"unit {u}")
-            keep_choice(keys.GATES_CLAMP_LETTER, letters, min(3, len(used) - 1))
+            clamp_letter_key = keys.keyed(keys.GATES_CLAMP_LETTER, used)
+            keep_choice(clamp_letter_key, letters, min(3, len(used) - 1))
             keep_choice(keys.GATES_CLAMP_WHERE, ["at", "from"], "at")
             where = w4.selectbox("where", ["at", "from"], key=keys.GATES_CLAMP_WHERE,
                                  format_func={"at": "at one letter", "from": "from a letter on"}.get)
-            letter = w5.select_slider("letter", letters, key=keys.GATES_CLAMP_LETTER,
+            letter = w5.select_slider("letter", letters, key=clamp_letter_key,
                                       format_func=lambda k: letter_name(used, k))
             if gate != "none":
                 clamps = {gate: value}
@@ -379,8 +386,9 @@ with frame.page(nav.GATES):
         else:
             w1.info("The RNN has no gates to clamp; resetting its state works.", icon=":material/info:")
         reset_options = ["none", *letters[1:]]
-        keep_choice(keys.GATES_RESET, reset_options, "none")
-        reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=keys.GATES_RESET,
+        reset_key = keys.keyed(keys.GATES_RESET, used)
+        keep_choice(reset_key, reset_options, "none")
+        reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=reset_key,
                                                 format_func=lambda k: "no reset" if k == "none" else
                                                 letter_name(used, k))
         result = explain.what_if(run.model, run.categories, typed, clamps, at, start, unit,

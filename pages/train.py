@@ -243,7 +243,7 @@ with frame.page(nav.TRAIN):
 
     def owned() -> dict:
         """Who a training started here belongs to; the teacher is not held to the per-student cap."""
-        return {"owner": owner.owner_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
+        return {"owner": owner.starter_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
 
 
     def apply_settings() -> bool:
@@ -523,13 +523,14 @@ with frame.page(nav.TRAIN):
 
 
     def overlay_selection(infos, labels: dict[str, str]) -> None:
-        """The overlay's runs: the ones picked (or started by the demo), else the newest finished ones."""
+        """The overlay's runs: the ones picked (or started by the demo), else this browser's newest finished ones
+        (never another student's: a fresh session starts from its own runs, or from none)."""
         if keys.TRAIN_COMPARE_CHOICE in st.session_state:
             st.session_state[keys.TRAIN_COMPARE] = [r for r in st.session_state[keys.TRAIN_COMPARE_CHOICE]
                                                     if r in labels]
         else:  # until someone picks, show the newest finished runs (the one that just finished among them)
             st.session_state[keys.TRAIN_COMPARE] = [
-                i.run_id for i in runview.usable_runs(infos) if i.run_id in labels][:3]
+                i.run_id for i in runview.usable_runs(infos) if i.run_id in labels and owner.started_here(i.owner)][:3]
 
 
     def curves_of(run_id: str, label: str, infos_by_id: dict, manager) -> pd.DataFrame:

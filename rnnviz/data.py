@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from anyascii import anyascii
 
 from .common import move_into_place, staging_dir
 
@@ -33,12 +34,33 @@ class DataError(ValueError):
     """A one-line, user-facing reason the data could not be used."""
 
 
-def to_ascii(text: str) -> str:
-    """Transliterate as the PyTorch tutorial does: NFD, drop combining marks, keep alphabet characters."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFD", text)
-        if unicodedata.category(ch) != "Mn" and ch in CHAR_INDEX
-    )
+def _fold_char(ch: str) -> str:
+    """One character as alphabet letters: its decomposition without combining marks (é → e), or, for a Latin
+    letter that decomposition cannot fold (ł, ø, ß, æ, đ, ı, þ, œ), anyascii's transliteration (ł → l, ß → ss).
+    Other scripts, digits and symbols give '' (a name in another script is not guessed at)."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+    if plain and all(c in CHAR_INDEX for c in plain):
+        return plain
+    if not unicodedata.name(ch, "").startswith("LATIN "):
+        return "".join(c for c in plain if c in CHAR_INDEX)
+    return "".join(c for c in anyascii(ch) if c in CHAR_INDEX)
+
+
+def to_ascii(text: str, fold: bool = True) -> str:
+    """Transliterate to the alphabet. `fold=False` is the PyTorch tutorial's own rule (NFD, drop combining marks,
+    keep alphabet characters; ł and ß are dropped), kept for the tutorial's surname files so they encode exactly
+    as the tutorial and the report read them; everything else also folds what decomposition cannot (Łódź → Lodz)."""
+    if not fold:
+        return "".join(
+            ch for ch in unicodedata.normalize("NFD", text)
+            if unicodedata.category(ch) != "Mn" and ch in CHAR_INDEX
+        )
+    return "".join(ch if ch in CHAR_INDEX else _fold_char(ch) for ch in unicodedata.normalize("NFC", text))
+
+
+def lost_characters(text: str, fold: bool = True) -> list[str]:
+    """The characters of `text` that to_ascii drops entirely (digits, symbols, other scripts), in order."""
+    return [ch for ch in unicodedata.normalize("NFC", text) if ch not in CHAR_INDEX and not to_ascii(ch, fold)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,7 @@ class CleanName:
 
     original: str
     text: str
-    dropped: tuple[str, ...]  # characters (after NFD) that are outside the alphabet
+    dropped: tuple[str, ...]  # characters that transliteration drops entirely (digits, symbols, other scripts)
     truncated: bool
     max_length: int = MAX_NAME_LENGTH
     input_cut: bool = False  # the typed text was longer than MAX_INPUT_CHARS; only its start was read
@@ -87,10 +109,7 @@ def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
     stripped = text.strip()
     if not stripped:
         raise DataError("the name is empty: type a surname such as 'Nakamura'")
-    decomposed = unicodedata.normalize("NFD", stripped)
-    dropped = tuple(
-        ch for ch in decomposed if unicodedata.category(ch) != "Mn" and ch not in CHAR_INDEX
-    )
+    dropped = tuple(lost_characters(stripped))
     ascii_text = to_ascii(stripped)
     if not any(ch.isalpha() for ch in ascii_text):
         raise DataError(
@@ -141,11 +160,13 @@ def load_folder(path: str | os.PathLike) -> NameDataset:
     skipped = 0
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(f"{file.name} is not UTF-8 text (byte {exc.start})") from None
         except OSError as exc:
             raise DataError(f"cannot read {file.name}: {exc.strerror}") from None
+        fold = not is_tutorial_file(file, data)  # the tutorial's own files encode exactly as the tutorial's rule
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if not lines:
             continue
@@ -153,7 +174,7 @@ def load_folder(path: str | os.PathLike) -> NameDataset:
         category = file.stem
         seen: set[str] = set()
         for line in lines:
-            name = to_ascii(line)
+            name = to_ascii(line, fold)
             if not name:
                 skipped += 1
                 continue
@@ -360,6 +381,20 @@ def _embedded_name() -> str:
 def _embedded_bases() -> list[Path]:
     user = os.getuid() if hasattr(os, "getuid") else 0
     return [cache_dir(), Path(tempfile.gettempdir()) / f"rnnviz-{user}"]
+
+
+EMBEDDED_CHECKSUMS = EMBEDDED_ARCHIVE.with_name("names.sha256")  # one "<sha256>  <Category>.txt" line a file
+
+
+def tutorial_checksums() -> dict[str, str]:
+    """The tutorial's 18 surname files by name, with their SHA-256 (the shipped copy's checksum list)."""
+    pairs = (line.split(maxsplit=1) for line in EMBEDDED_CHECKSUMS.read_text("utf-8").splitlines() if line.strip())
+    return {name.strip(): digest for digest, name in pairs}
+
+
+def is_tutorial_file(file: Path, data: bytes) -> bool:
+    """Whether a file is byte for byte one of the tutorial's surname files (so it is read by the tutorial's rule)."""
+    return tutorial_checksums().get(file.name) == hashlib.sha256(data).hexdigest()
 
 
 def is_embedded(folder: str | os.PathLike) -> bool:

@@ -35,7 +35,7 @@ from .archive import (
     usable_category,
 )
 from .common import first_line, move_into_place
-from .data import CHAR_INDEX, PROJECT_ROOT, DataError, NameDataset, load_folder
+from .data import PROJECT_ROOT, DataError, NameDataset, load_folder, lost_characters
 
 DEFAULT_ROOT = PROJECT_ROOT / "data" / "datasets"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -181,7 +181,8 @@ def list_datasets(root: str | os.PathLike | None = None,
 
 
 def unsupported_characters(folder: str | os.PathLike) -> dict[str, int]:
-    """Characters of a folder's .txt files that transliteration drops (outside the alphabet), with counts."""
+    """Characters of a folder's .txt files that transliteration drops entirely (not even folded to a letter,
+    as ł → l is), with counts."""
     counts: Counter[str] = Counter()
     for file in sorted(Path(folder).glob("*.txt")):
         try:
@@ -189,9 +190,7 @@ def unsupported_characters(folder: str | os.PathLike) -> dict[str, int]:
         except (OSError, UnicodeDecodeError):
             continue  # load_folder reports unreadable files with their reason
         for line in text.splitlines():
-            for ch in unicodedata.normalize("NFD", line.strip()):
-                if unicodedata.category(ch) != "Mn" and ch not in CHAR_INDEX:
-                    counts[ch] += 1
+            counts.update(lost_characters(line.strip()))
     return dict(counts)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, NameDataset, to_ascii
+from .data import DataError, NameDataset, is_tutorial_file, to_ascii
 from .models import MODEL_LABELS
 from .runs import RunInfo, list_runs
 from .train import TrainConfig
@@ -138,10 +138,13 @@ def _read_lines(folder: Path) -> list[tuple[str, str]]:
     pairs = []
     for file in sorted(Path(folder).glob("*.txt")):
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             raise DataError(f"cannot read {file.name}") from None
-        pairs.extend((to_ascii(line.strip()), file.stem) for line in text.splitlines() if to_ascii(line.strip()))
+        fold = not is_tutorial_file(file, data)
+        names = (to_ascii(line.strip(), fold) for line in text.splitlines())
+        pairs.extend((name, file.stem) for name in names if name)
     return pairs
 
 

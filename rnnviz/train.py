@@ -120,7 +120,8 @@ class TrainConfig:
                                    "Share of each category held out for the final test accuracy.",
                                    limits=(0.0, 0.5), step=0.05, group="split", advanced=True)
     eval_every: int = setting(0, "Steps between curve points",
-                              "Training steps between points on the live curves; 0 gives about 8 points per epoch.",
+                              "Training steps between points on the live curves (spread evenly over each epoch, "
+                              "so every point averages about as many steps); 0 gives 8 points per epoch.",
                               limits=(0, 1_000_000), group="split", advanced=True)
 
     def __post_init__(self) -> None:
@@ -295,6 +296,18 @@ def evaluate_encoded(model: Classifier, part: EncodedSplit, device: torch.device
     }
 
 
+DEFAULT_CURVE_POINTS = 8  # points on the live curves per epoch when eval_every is 0
+
+
+def curve_points(steps_per_epoch: int, eval_every: int = 0) -> set[int]:
+    """The steps of an epoch (1-based, the last one included) after which a curve point is taken: evenly spaced,
+    so each point averages as many training steps as the others, give or take one. A fixed interval would leave a
+    short window at every epoch's end (2 steps of 450), whose noisy loss shows as a spike on the curve."""
+    wanted = round(steps_per_epoch / eval_every) if eval_every else DEFAULT_CURVE_POINTS
+    points = min(max(1, wanted), steps_per_epoch)
+    return {round(j * steps_per_epoch / points) for j in range(1, points + 1)}
+
+
 class Trainer:
     """Trains one model on one split, emitting events; see EVENTS."""
 
@@ -404,7 +417,7 @@ class Trainer:
             EncodedSplit(_by_length(_sample(self.split.val, VAL_SAMPLE, cfg.seed)))
         test = EncodedSplit(self.split.test) if self.split.test else None
         generator = torch.Generator().manual_seed(cfg.seed)
-        eval_every = cfg.eval_every or max(1, steps_per_epoch // 8)
+        eval_steps = curve_points(steps_per_epoch, cfg.eval_every)
         self._emit("on_start", {"model": model, "split": self.split, "total_steps": total_steps,
                                 "steps_per_epoch": steps_per_epoch})
         step, epochs_done, seen, busy, validating = 0, 0, 0, 0.0, 0.0
@@ -441,7 +454,7 @@ class Trainer:
                     window_correct += (log_probs.argmax(1) == labels).sum()
                 window_count += len(labels)
                 end_of_epoch = seen >= len(train) * epoch
-                if step % eval_every == 0 or end_of_epoch:
+                if end_of_epoch or step - (epoch - 1) * steps_per_epoch in eval_steps:
                     scoring = time.perf_counter()
                     last_val = evaluate_encoded(model, val if end_of_epoch else val_sample, device, EVAL_BATCH,
                                                 balanced=False)

@@ -17,6 +17,11 @@ from rnnviz import export
 from ui import keys, presenter
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 validation name', '14 validation names', '1,024 runs'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def presenting() -> bool:
     """Whether this session is in presenter mode (sidebar toggle or ?present=1)."""
     return bool(st.session_state.get(keys.PRESENTER, False))

@@ -64,3 +64,9 @@ OWNER_FORGET_TEACHER = "app.owner.forget_teacher"  # left teacher mode: the cook
 OWNER_COOKIES = "app.owner.cookies"  # the cookie values this browser has, as far as the app knows
 PRESENTER = "app.presenter"  # presenter mode on or off for this session, seeded from ?present=1
 PRESENTER_TOGGLE = "app.presenter.toggle"  # the sidebar switch that sets PRESENTER
+
+
+def keyed(base: str, *inputs: object) -> str:
+    """A widget key tied to the inputs its options depend on (the run, the surname): a control whose options change
+    with them gets a fresh key, so it can never show one value while the page computes with another."""
+    return ".".join([base, *(str(part) for part in inputs)])

@@ -115,6 +115,17 @@ def is_mine(run_owner: str) -> bool:
     return run_owner != TEACHER and hmac.compare_digest(str(run_owner).encode(), owner_id().encode())
 
 
+def starter_id() -> str:
+    """The owner a run started from this browser records: the teacher's runs belong to the teacher (shown as the
+    teacher everywhere, as the command line's are), everyone else's to their browser."""
+    return TEACHER if is_teacher() else owner_id()
+
+
+def started_here(run_owner: str) -> bool:
+    """Whether a run is this browser's own: started from it, or the teacher's runs for the teacher."""
+    return run_owner == starter_id() if run_owner == TEACHER else is_mine(run_owner)
+
+
 def can_manage(run_owner: str) -> bool:
     """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner`."""
     return is_teacher() or is_mine(run_owner)

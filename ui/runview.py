@@ -94,10 +94,10 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
         note = info.error or summary.get("message", "") or (job.message if job else "")
         epochs = config.get("epochs")
         done = summary.get("epochs_done")
-        if job is not None and job.active:
-            done = int(job.rows[-1]["epoch"]) if job.rows else 0
+        if job is not None and job.active:  # how far it is, as the progress bar says it: "1.9/8"
+            done = f"{job.rows[-1]['epoch']:.1f}" if job.rows else 0
         rows.append({
-            "run": run_label(info),
+            "run": run_label(info) if info.config or job is None else job_label(job),
             "model": model_label(info.model) if config else "?",
             "hidden": hidden_of(config) if config else None,
             "optimizer": config.get("optimizer"),
@@ -115,7 +115,7 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
             "id": info.run_id,
         })
     for job in live.values():  # failed while setting up: no folder was written
-        rows.append({"run": job.run_id, "model": model_label(job.config.model), "hidden": None,
+        rows.append({"run": job_label(job), "model": model_label(job.config.model), "hidden": None,
                      "optimizer": job.config.optimizer, "lr": job.config.learning_rate,
                      "schedule": job.config.lr_schedule, "batch": job.config.batch_size,
                      "epochs": str(job.config.epochs), "seed": job.config.seed, "status": job.status,
