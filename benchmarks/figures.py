@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rnnviz.train import resolve_device
+from rnnviz.config import resolve_device
 
 # One torch thread for the figures: these models are small, and with other processes on the cores two threads
 # can train many times slower than one (the thread comparison measures it on every run).

@@ -16,8 +16,9 @@ import torch
 from benchmarks.figures import BenchResult, BenchSettings, Figure, Progress, quiet
 from benchmarks.inspection import logged_rows
 from benchmarks.training import one_per_category, shuffled, training_rate
+from rnnviz.config import TrainConfig
 from rnnviz.data import NameDataset, Split
-from rnnviz.train import Control, TrainConfig, Trainer
+from rnnviz.train import Control, Trainer
 
 TASK_GAP_S = 0.02  # pause between runs of the small task, as between a server's requests
 THREAD_KEYS = ("threads_train_1_names_per_s", "threads_train_2_names_per_s", "threads_worker_1_names_per_s",

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from benchmarks.figures import BenchSettings, Figure, Progress, quiet
+from rnnviz.config import TrainConfig
 from rnnviz.data import ALPHABET, N_LETTERS, NameDataset, Split
 from rnnviz.models import MODEL_LABELS, RNN, Classifier
-from rnnviz.train import Control, TrainConfig, Trainer
+from rnnviz.train import Control, Trainer
 
 MODELS = ("rnn", "lstm", "mylstm")
 TUTORIAL_LR = 0.005  # the tutorial's learning rate for its hand-written SGD update
