@@ -164,7 +164,7 @@ def planned_x_end(long: pd.DataFrame, x_field: str) -> float | None:
     ends = []
     for _, rows in long.groupby("run", sort=False):
         planned = float(rows["planned_epochs"].iloc[0])
-        last = rows.loc[rows["epoch"].idxmax()]
+        last = rows.iloc[int(np.argmax(rows["epoch"].to_numpy(float)))]
         if not planned == planned or not last["epoch"] > 0:  # NaN: no plan
             continue
         ends.append(float(last[x_field]) * planned / float(last["epoch"]) if x_field != "epoch" else planned)
