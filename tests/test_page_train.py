@@ -431,6 +431,9 @@ def test_pause_resume_and_stop_buttons_control_the_training(tiny_data):
     submit(at)
     manager = resources.job_manager()
     (job,) = manager.jobs()
+    # a row as wide as their labels, not fixed shares of columns that cut them to "P." and "S." in a narrow card
+    assert not [c for c in at.columns if any(b.key in (f"pause-{job.run_id}", f"stop-{job.run_id}")
+                                             for b in c.get("button"))]
     at.button(key=f"pause-{job.run_id}").click().run()
     assert manager.get(job.run_id).status == "paused"
     assert at.button(key=f"resume-{job.run_id}").label == "Resume"
