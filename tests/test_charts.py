@@ -113,7 +113,8 @@ def test_curve_chart_of_several_runs_colours_by_run_and_dashes_validation():
     encoding = line["encoding"]
     assert encoding["color"]["field"] == "run" and encoding["color"]["scale"]["domain"] == ["LSTM", "RNN"]
     assert encoding["strokeDash"]["field"] == "split"
-    assert "dashed: validation" in encoding["color"]["title"]  # the one legend says what the dashes mean
+    assert "dashed: validation" in " ".join(encoding["color"]["title"])  # the one legend says what dashes mean
+    assert max(len(line) for line in encoding["color"]["title"]) <= charts.TITLE_WRAP  # uncut in a narrow column
     assert encoding["y"]["scale"]["domain"] == [0, 1]
 
 

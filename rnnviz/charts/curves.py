@@ -204,7 +204,7 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     splits = alt.Scale(domain=["train", "val"])
     # Coloured by run, each in its model's colour (the same in every overlay); one legend entry a row, so a long
     # run label is never cut.
-    color = alt.Color("run:N", title="run (solid: training, dashed: validation)",
+    color = alt.Color("run:N", title=["run (solid: training,", "dashed: validation)"],  # fits a narrow column
                       scale=alt.Scale(domain=runs, range=series_colors([model_of.get(run) for run in runs])),
                       legend=alt.Legend(orient="top", columns=1, symbolType="stroke", symbolOpacity=1, titleLimit=0,
                                         labelLimit=0))
