@@ -24,3 +24,9 @@ def test_a_presenter_table_is_large_escaped_formatted_and_shows_only_the_chosen_
     assert "max-height:300px" in html
     hidden = display.presenter_table_html(frame, {**config, "id": None})
     assert "run-a" not in hidden and "Ben" in hidden, "a column configured as None is hidden, as in the grid"
+
+
+def test_a_presenter_table_colours_a_columns_values_as_asked():
+    frame = pd.DataFrame({"model": ["RNN", "nn.LSTM", "other"], "acc": [0.5, 0.6, 0.7]})
+    html = display.presenter_table_html(frame, text_colors={"model": {"RNN": "#123456", "nn.LSTM": "#abcdef"}})
+    assert html.count("color: #123456") == 1 and html.count("color: #abcdef") == 1
