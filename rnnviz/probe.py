@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .config import Setting, TrainConfig, setting
 from .data import CHAR_INDEX, NameDataset, Split
 from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
-from .train import Control, Setting, TrainConfig, Trainer, setting
+from .train import Control, Trainer
 
 if TYPE_CHECKING:
     from .jobs import JobManager

@@ -251,8 +251,8 @@ def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, r
 
 
 def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page, shots: Path) -> None:
+    from rnnviz.config import TrainConfig
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     writer, result = train_run(TrainConfig(model="mylstm", hidden_size=16, epochs=1, batch_size=256), real_dataset,
                                runs_dir)

@@ -8,7 +8,7 @@ from dataclasses import fields
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.train import SETTINGS, TrainConfig
+from rnnviz.config import SETTINGS, TrainConfig
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
 
 
@@ -16,7 +16,7 @@ def every_train_setting() -> None:
     """A form with one widget per TrainConfig field, keyed form.<field>; the values shown as JSON."""
     import streamlit as st
 
-    from rnnviz.train import SETTINGS, TrainConfig
+    from rnnviz.config import SETTINGS, TrainConfig
     from ui import settings_form
 
     defaults = TrainConfig()

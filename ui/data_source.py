@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts
+from rnnviz import charts, datasets
 from rnnviz.archive import OFFICIAL_URL
 from rnnviz.data import allowed_data_roots, is_embedded
 from ui import display, guards, keys, nav, resources
@@ -72,7 +72,7 @@ def overview(dataset, name: str) -> None:
 
 
 def current_data(dataset) -> None:
-    named = resources.dataset_name_of(dataset.source)
+    named = datasets.name_of(dataset.source)
     if named:
         st.markdown(f"The data folder is your dataset **{named}** (`{dataset.source}`). Names are "
                     "transliterated to "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import insight_charts
+from rnnviz import charts
 from rnnviz.probe import PROBE_SETTINGS, ProbeConfig, latest_probe, results_frame, start_probe, summarize
 from ui import display, guards, keys, resources, runview, settings_form
 
@@ -83,7 +83,7 @@ def probe_view() -> None:
         results = results_frame(snap.rows)
         if len(results):
             summary = summarize(results)
-            display.chart(insight_charts.probe_chart(summary), "memory-probe", data=results)
+            display.chart(charts.probe_chart(summary), "memory-probe", data=results)
             percent = st.column_config.NumberColumn(format="percent")
             st.dataframe(summary, hide_index=True, width="stretch",
                          column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,

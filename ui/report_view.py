@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import charts, insight_charts
+from rnnviz import charts
 from rnnviz.jobs import JobManager, JobSnapshot
 from rnnviz.models import MODEL_LABELS
 from rnnviz.reproduce import (
@@ -162,7 +162,7 @@ def comparison(found, dataset) -> None:
             facts = None
         st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
     with right:
-        chart = insight_charts.report_chart(table)
+        chart = charts.report_chart(table)
         display.chart(chart, "report-accuracy")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from rnnviz.train import Setting
+from rnnviz.config import Setting
 
 
 def key(prefix: str, name: str) -> str:

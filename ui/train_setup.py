@@ -7,9 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from rnnviz.config import SETTINGS, TrainConfig, resolve_device
 from rnnviz.data import DataError, is_embedded
 from rnnviz.datasets import DatasetInfo
-from rnnviz.train import SETTINGS, TrainConfig, resolve_device
 from ui import display, guards, keys, nav, owner, resources, runview, settings_form, shareable
 from ui.curves import curve_settings
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rnnviz import insight_charts
+from rnnviz import charts
+from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
 from rnnviz.inspect import (
     STAGES,
@@ -21,7 +22,6 @@ from rnnviz.inspect import (
     saturation_summary,
 )
 from rnnviz.runs import list_snapshots
-from rnnviz.train import TrainConfig
 from ui import display, guards, keys, resources, runview
 
 VIEWS = {"flow": "Gradient flow", "probe": "Memory probe", "saturation": "Gate saturation"}
@@ -154,7 +154,7 @@ def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
              "only. Raise this to measure every distance on the same names.")
     flow = pd.concat([cached_flow(model_specs(infos, wanted), key, int(min_length))
                       for key, infos in groups.items()], ignore_index=True)
-    display.chart(insight_charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
+    display.chart(charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
     st.dataframe(summary, hide_index=True, width="stretch",
@@ -191,7 +191,7 @@ def flow_one_name(chosen, wanted: list[str], relative: bool) -> None:
     if result.note:
         st.caption(f"Read as **{result.used}** ({result.note}).")
     frame = pd.concat([r.frame for r in results], ignore_index=True)
-    display.chart(insight_charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
+    display.chart(charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
                   data=frame)
     targets = frame.drop_duplicates(["model", "stage"])
     st.caption("Loss of: " + "; ".join(f"{row.model} {STAGE_LABELS[row.stage]}: {row.target}"
@@ -220,7 +220,7 @@ def saturation_view() -> None:
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         st.stop()
-    display.chart(insight_charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
+    display.chart(charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
                   data=saturation, width="content")
     summary = saturation_summary(saturation)
     st.dataframe(summary, hide_index=True, width="stretch",
