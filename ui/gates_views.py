@@ -7,7 +7,7 @@ import streamlit as st
 
 from rnnviz import charts, explain
 from rnnviz.inspect import GATE_LABELS, trace_name
-from ui import display, keys
+from ui import display, keys, runview
 from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name
 
 EXTRA = ("g", "c", "h")
@@ -18,20 +18,26 @@ def origin(subject: Subject) -> None:
     """Where the prediction comes from."""
     run, typed = subject.run, subject.typed
     result = explain.attribution(run.model, run.categories, typed)
-    display.chart(charts.attribution_chart(result.frame, result.category, height=display.height(220)),
-                  "attribution", data=result.frame,
-                  alt=f"Letters carrying {result.category}: " + ", ".join(
-                      f"{r.letter} {r.occlusion:+.2f}" for r in result.frame.dropna().itertuples()))
-    st.caption(f"Occlusion: the probability of {result.category} ({result.probability:.1%}) minus what it is "
-               "when that letter is left out; large bars are the letters the prediction rests on. "
-               "Gradient × input: how fast log p rises with the letter, a first-order estimate of the same.")
+    noun = runview.category_noun(subject.info)
+    for measure, column in zip(charts.ATTRIBUTION_MEASURES, st.columns(2, gap="large")):
+        values = result.frame[["letter", measure]].dropna()
+        display.chart(charts.attribution_chart(result.frame, result.category, measure, height=display.height(200)),
+                      f"attribution-{measure}", where=column, data=result.frame,
+                      alt=f"{measure} for {result.category}: " + ", ".join(
+                          f"{r.letter} {getattr(r, measure):+.2f}" for r in values.itertuples()))
+    st.caption(f"Two questions, two units. Occlusion: p({result.category}) = {result.probability:.1%} minus p when "
+               "that letter is left out (the name one letter shorter), in points of probability. Gradient × input: "
+               f"the slope of log p({result.category}) along the letter's own input, a first-order guess of the "
+               "effect of taking it away; it can miss what occlusion sees, because p does not change in a "
+               "straight line.")
     atlas = atlas_or_explain(subject)
     if atlas is not None:
         path = explain.hidden_path(run.model, run.categories, atlas, [r.name for r in subject.readings])
         display.chart(charts.hidden_path_chart(path.background, path.path, path.explained,
-                                               height=display.height(380)), "hidden-path", data=path.path)
+                                               height=display.height(380), noun=noun), "hidden-path",
+                      data=path.path)
         st.caption("Each dot is a validation name's final hidden state, projected to 2-D (PCA). The line is the "
-                   "typed name's hidden state after each letter: it should end among its language's dots.")
+                   f"typed name's hidden state after each letter: it should end among its {noun}'s dots.")
 
 
 def what_if(subject: Subject) -> None:

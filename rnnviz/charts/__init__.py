@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from .cell import (
     ATTRIBUTION_MEASURES,
+    CATEGORY_COLOURS,
     CELL_EDGES,
     CELL_NODES,
     GATE_SCALE,
-    LANGUAGE_SCHEME,
     VALUE_SCALE,
     VALUE_TITLE,
     attribution_chart,
@@ -88,7 +88,7 @@ from .theme import (
 )
 
 __all__ = [  # every builder and constant, so callers write charts.X
-    "ATTRIBUTION_MEASURES", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "LANGUAGE_SCHEME", "VALUE_SCALE",
+    "ATTRIBUTION_MEASURES", "CATEGORY_COLOURS", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "VALUE_SCALE",
     "VALUE_TITLE", "attribution_chart", "cell_diagram", "cell_frames", "contributions_chart", "hidden_path_chart",
     "letter_strips", "letter_strips_frame", "span_matches_chart", "unit_step_bars", "what_if_chart",
     "category_counts_chart", "category_table", "confusion_heatmap", "counts_frame", "most_confused", "top_chart",
