@@ -137,9 +137,14 @@ def test_why_view_draws_attribution_and_both_names_paths(runs, isolated_runs):
     run = the_run(runs["lstm"], isolated_runs)
     result = explain.attribution(run.model, run.categories, "Borov")
     found = charts(at)
-    drawn = frames(found[f"which letters carry {result.category}"]["chart"])[0]
-    occlusion = drawn[drawn["measure"].str.startswith("occlusion")]
-    assert occlusion["value"].round(6).tolist() == result.frame["occlusion"].round(6).tolist()
+    for measure in ("occlusion", "gradient_x_input"):  # each on its own chart, on its own axis
+        words = measure.replace("_x_", " × ")
+        title = next(t for t in found if t.startswith("[") and " ".join(json.loads(t)).startswith(words)
+                     and result.category in t)
+        drawn = frames(found[title]["chart"])[0]
+        expected = result.frame[measure].dropna().round(6).tolist()
+        assert drawn["value"].round(6).tolist() == expected
+    assert found[title]["spec"]["encoding"]["y"]["axis"]["format"] == "+.2f"  # log-probability units, not %
     path = next(f for f in frames(found["the hidden state's path as the letters are read"]["chart"])
                 if "series" in f)
     assert sorted(path["series"].unique()) == ["1. Borov", "2. Tunson"] and len(path) == 5 + 6
@@ -199,9 +204,11 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
         assert len(slider.options) == 64
     if which == "why":
         found = charts(at)
-        drawn = next(v for k, v in found.items() if k.startswith("which letters carry"))
-        assert len(drawn["spec"]["encoding"]["x"]["sort"]) == 64
-        assert drawn["spec"]["encoding"]["x"]["axis"]["labelOverlap"] is False
+        drawn = [v for k, v in found.items() if "occlusion" in k or "gradient" in k]
+        assert len(drawn) == 2
+        for chart in drawn:
+            assert len(chart["spec"]["encoding"]["x"]["sort"]) == 64
+            assert chart["spec"]["encoding"]["x"]["axis"]["labelOverlap"] is False
     if which == "heatmaps":
         heat = charts(at)["input gate"]["spec"]
         assert len(heat["encoding"]["x"]["sort"]) == 64
