@@ -16,6 +16,7 @@ from .cell import (
     CELL_EDGES,
     CELL_NODES,
     GATE_SCALE,
+    MEMORY_COLOURS,
     VALUE_SCALE,
     VALUE_TITLE,
     attribution_chart,
@@ -25,6 +26,8 @@ from .cell import (
     hidden_path_chart,
     letter_strips,
     letter_strips_frame,
+    memory_chart,
+    rnn_step_bars,
     span_matches_chart,
     unit_step_bars,
     what_if_chart,
@@ -88,9 +91,10 @@ from .theme import (
 )
 
 __all__ = [  # every builder and constant, so callers write charts.X
-    "ATTRIBUTION_MEASURES", "CATEGORY_COLOURS", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "VALUE_SCALE",
-    "VALUE_TITLE", "attribution_chart", "cell_diagram", "cell_frames", "contributions_chart", "hidden_path_chart",
-    "letter_strips", "letter_strips_frame", "span_matches_chart", "unit_step_bars", "what_if_chart",
+    "ATTRIBUTION_MEASURES", "CATEGORY_COLOURS", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "MEMORY_COLOURS",
+    "VALUE_SCALE", "VALUE_TITLE", "attribution_chart", "cell_diagram", "cell_frames", "contributions_chart",
+    "hidden_path_chart", "letter_strips", "letter_strips_frame", "memory_chart", "rnn_step_bars",
+    "span_matches_chart", "unit_step_bars", "what_if_chart",
     "category_counts_chart", "category_table", "confusion_heatmap", "counts_frame", "most_confused", "top_chart",
     "CURVE_METRICS", "CURVE_X", "HOVER", "HOVER_VIEW", "MAX_CURVE_POINTS", "POINTS_UP_TO", "CurveChart",
     "curve_chart", "curve_x_field", "curves_long", "downsample", "even_indices", "hover_frames", "rows_frame",

@@ -11,7 +11,18 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveChart
-from .theme import FONT_SIZE, LETTER_EXPR, chart_title, finish, theme, themed, wrap_title
+from .theme import (
+    FONT_SIZE,
+    LETTER_EXPR,
+    chart_title,
+    finish,
+    legend,
+    letter_axis,
+    letters,
+    theme,
+    themed,
+    wrap_title,
+)
 
 VALUE_SCALE = alt.Scale(scheme="redblue", domain=[-1, 1], clamp=True)  # negative red, positive blue
 VALUE_TITLE = "value (red: negative, blue: positive)"
@@ -283,3 +294,43 @@ def what_if_chart(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
         tooltip=["category:N", "version:N", alt.Tooltip("probability:Q", format=".1%")],
     )
     return finish(chart.properties(height=height or 40 * len(order), width="container"))
+
+
+# The states of memory over time, each its own colour everywhere it is drawn (the LSTM's and the RNN's h alike).
+MEMORY_COLOURS = {"cell state c": "#4363d8", "forget gate f": "#e6194b", "input gate i": "#3cb44b",
+                  "output gate o": "#f58231", "hidden state h": "#111111"}
+
+
+def memory_chart(frame: pd.DataFrame, title: str, height: int = 240) -> alt.Chart:
+    """One unit's states as lines over the letters of a name (columns: position, label, letter, state, value;
+    state named as on screen, e.g. 'forget gate f'). Gates lie in [0, 1]; c and the RNN's h are unbounded."""
+    labels = list(dict.fromkeys(frame.sort_values("position")["label"]))
+    states = [s for s in MEMORY_COLOURS if s in set(frame["state"])]
+    chart = alt.Chart(frame, title=chart_title(title), height=height).mark_line(point=True).encode(
+        x=alt.X("label:O", sort=labels, title=None, axis=letter_axis(len(labels))),
+        y=alt.Y("value:Q", title="value"),
+        color=alt.Color("state:N", title=None, sort=states,
+                        scale=alt.Scale(domain=states, range=[MEMORY_COLOURS[s] for s in states]),
+                        legend=legend(len(states))),
+        tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "state:N",
+                 alt.Tooltip("value:Q", format=".3f")],
+    )
+    return finish(letters(chart.properties(width="container")))
+
+
+def rnn_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int = 170) -> alt.Chart:
+    """Every unit's change of h at one letter of the RNN (columns: unit, h_prev, h, delta_h, ...), the biggest
+    first; the chosen unit outlined."""
+    top = units.head(24)
+    chart = alt.Chart(top, title=chart_title("change of h at this letter, biggest first"), height=height).mark_bar(
+    ).encode(
+        x=alt.X("unit:O", sort=top["unit"].tolist(), title="unit"),
+        y=alt.Y("delta_h:Q", title="h − h before"),
+        color=alt.condition("datum.delta_h >= 0", alt.value("#2166ac"), alt.value("#b2182b")),
+        stroke=alt.condition(f"datum.unit == {-1 if chosen is None else int(chosen)}", alt.value("#111"),
+                             alt.value(None)),
+        strokeWidth=alt.value(2),
+        tooltip=["unit:O", alt.Tooltip("h_prev:Q", format=".3f"), alt.Tooltip("h:Q", format=".3f"),
+                 alt.Tooltip("delta_h:Q", format="+.3f")],
+    )
+    return finish(chart.properties(width="container"))
