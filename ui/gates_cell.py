@@ -1,5 +1,6 @@
-"""The Gates page's Cell step view: one LSTM step with its numbers for one unit at one letter; Back, Next, a letter
-slider, and Play, which steps through the name by itself."""
+"""The Gates page's Cell step view: one LSTM step with its numbers for one unit at one letter (for an RNN run, the
+RNN's step: h = i2h([x, h_prev]) with its numbers); Back, Next, a letter slider, and Play, which steps through the
+name by itself."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import time
 import streamlit as st
 
 from rnnviz import charts, explain
-from ui import display, keys
-from ui.gates_common import NO_GATES, Subject, keep_choice, letter_name
+from ui import display, keys, views
+from ui.gates_common import Subject, keep_choice, letter_name
 
 PLAY_SECONDS = 1.2  # one letter per tick: slow enough to read the numbers aloud
 
@@ -77,6 +78,11 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
                         format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                         help="Units are listed by how much they decide the prediction (first: the most).")
     t = st.session_state[keys.GATES_LETTER]
+    if not subject.gates:
+        views.rnn_step(run, typed, t, unit)
+        st.caption("The RNN has no gates and no cell: compare this step with an LSTM run's cell step, where f "
+                   "decides how much of the old state survives.")
+        return
     step = explain.cell_step(run.model, run.categories, typed, t, unit)
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -97,11 +103,8 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
 
 def view(subject: Subject) -> None:
     """The cell view, refreshed once a letter while playing."""
-    run, typed, gates = subject.run, subject.typed, subject.gates
-    if not gates:
-        st.info(NO_GATES, icon=":material/info:")
-    else:
-        contributions = explain.unit_contributions(run.model, run.categories, typed)
-        order = contributions.frame["unit"].tolist()
-        every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
-        st.fragment(cell_step, run_every=every)(subject, order, order[0])
+    run, typed = subject.run, subject.typed
+    contributions = explain.unit_contributions(run.model, run.categories, typed)
+    order = contributions.frame["unit"].tolist()
+    every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
+    st.fragment(cell_step, run_every=every)(subject, order, order[0])

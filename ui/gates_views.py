@@ -7,8 +7,8 @@ import streamlit as st
 
 from rnnviz import charts, explain
 from rnnviz.inspect import GATE_LABELS, trace_name
-from ui import display, keys, runview
-from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name
+from ui import display, guards, keys, resources, runview, views
+from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name, linked
 
 EXTRA = ("g", "c", "h")
 ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
@@ -21,15 +21,17 @@ def origin(subject: Subject) -> None:
     noun = runview.category_noun(subject.info)
     for measure, column in zip(charts.ATTRIBUTION_MEASURES, st.columns(2, gap="large")):
         values = result.frame[["letter", measure]].dropna()
-        display.chart(charts.attribution_chart(result.frame, result.category, measure, height=display.height(200)),
-                      f"attribution-{measure}", where=column, data=result.frame,
+        figure = charts.pickable(charts.attribution_chart(result.frame, result.category, measure,
+                                                          height=display.height(200)), ["position"])
+        display.chart(figure, f"attribution-{measure}", where=column, data=result.frame,
+                      **linked(subject, f"attribution-{measure}"),
                       alt=f"{measure} for {result.category}: " + ", ".join(
                           f"{r.letter} {getattr(r, measure):+.2f}" for r in values.itertuples()))
     st.caption(f"Two questions, two units. Occlusion: p({result.category}) = {result.probability:.1%} minus p when "
                "that letter is left out (the name one letter shorter), in points of probability. Gradient × input: "
                f"the slope of log p({result.category}) along the letter's own input, a first-order guess of the "
                "effect of taking it away; it can miss what occlusion sees, because p does not change in a "
-               "straight line.")
+               "straight line. Click a letter's bar to open the Cell step there.")
     atlas = atlas_or_explain(subject)
     if atlas is not None:
         path = explain.hidden_path(run.model, run.categories, atlas, [r.name for r in subject.readings])
@@ -124,9 +126,11 @@ def heatmaps(subject: Subject) -> None:
             for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                 cells = reference.gate_frame(key)
                 order = charts.unit_order(cells, order_by)
-                display.chart(charts.gate_heatmap(cells, key, GATE_LABELS[key], order, cell_height=height,
-                                                  cell_width=width),
-                              f"gate-{key}-{reference.used}", where=column, data=cells, width="content")
+                figure = charts.pickable(charts.gate_heatmap(cells, key, GATE_LABELS[key], order,
+                                                             cell_height=height, cell_width=width), ["step", "unit"])
+                display.chart(figure, f"gate-{key}-{reference.used}", where=column, data=cells, width="content",
+                              **linked(subject, f"gate-{key}"))
+        st.caption("Click a cell of a heatmap to open the Cell step at that letter and unit.")
         columns = st.columns(2, gap="large")
         display.chart(charts.gate_means_chart(reference.gate_means()), f"gate-means-{reference.used}",
                       where=columns[0], data=reference.gate_means())
@@ -146,3 +150,34 @@ def heatmaps(subject: Subject) -> None:
                       where=column, data=trace.gate_means())
         display.chart(charts.prefix_chart(trace.prefix_frame()), f"prefix-{index}-{trace.used}", where=column,
                       data=trace.prefix_frame())
+
+
+def companion(subject: Subject):
+    """The newest run of the other kind on the same categories, to draw beside the subject: an RNN beside an
+    LSTM, an LSTM beside an RNN; None when there is none yet."""
+    wanted = runview.GATE_MODELS if not subject.gates else ("rnn",)
+    others = [info for info in runview.usable_runs(resources.all_runs(), wanted)
+              if info.categories == subject.info.categories]
+    return max(others, key=lambda info: info.created, default=None)
+
+
+def memory(subject: Subject) -> None:
+    """Memory over time: the unit the Cell step shows (else the deciding one) across the whole name, and the other
+    kind of model's deciding unit beside it, on the same letters."""
+    run, typed = subject.run, subject.typed
+    unit = st.session_state.get(keys.keyed(keys.GATES_UNIT, subject.run_id, subject.used))
+    left, right = st.columns(2, gap="large")
+    views.memory_over_time(run, typed, unit, where=left, label=runview.model_label(subject.info.model))
+    other = companion(subject)
+    if other is None:
+        kind = "an RNN" if subject.gates else "an nn.LSTM"
+        right.info(f"No {kind} run on these categories yet: train one to see its memory beside this one.",
+                   icon=":material/info:")
+        return
+    try:
+        other_run = resources.loaded_run(other.path)
+    except guards.USER_ERRORS as exc:
+        right.error(guards.one_line(exc), icon=":material/error:")
+        return
+    views.memory_over_time(other_run, typed, None, where=right, label=runview.model_label(other.model))
+    right.caption(f"Beside it: {runview.run_label(other)}, its deciding unit for this name.")

@@ -63,6 +63,7 @@ GATES_BACK = "gates.back"  # the cell view's buttons
 GATES_NEXT = "gates.next"
 GATES_PLAY = "gates.play"
 GATES_PAUSE = "gates.pause"
+GATES_PICK = "gates.pick"  # a clickable chart (heatmap, attribution): a click opens the Cell step there
 
 # Why page
 WHY_VIEW = "why.view"

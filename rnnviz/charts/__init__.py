@@ -78,6 +78,7 @@ from .theme import (
     LETTER_FONT_MIN,
     LETTER_PARAM,
     PALETTE,
+    PICK,
     TITLE_WRAP,
     chart_title,
     finish,
@@ -85,6 +86,7 @@ from .theme import (
     legend,
     letter_axis,
     letters,
+    pickable,
     theme,
     themed,
     wrap_title,
@@ -100,7 +102,8 @@ __all__ = [  # every builder and constant, so callers write charts.X
     "curve_chart", "curve_x_field", "curves_long", "downsample", "even_indices", "hover_frames", "rows_frame",
     "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP", "UNIT_ORDERS", "gate_heatmap",
     "gate_means_chart", "prefix_chart", "prefix_top", "unit_order", "COUNT_FONT_MAX", "COUNT_FONT_MIN", "FONT_SIZE",
-    "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX", "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "TITLE_WRAP",
+    "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX", "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PICK",
+    "TITLE_WRAP", "pickable",
     "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "theme", "themed", "wrap_title",
 ]
 
