@@ -36,7 +36,8 @@ from torch import nn
 from .common import PROJECT_ROOT, first_line
 from .config import TrainConfig, resolve_device
 from .data import ALPHABET, N_LETTERS, NameDataset, Split, find_data_dir, load_folder, split_dataset
-from .models import MODEL_LABELS, RNN, Classifier, build_model
+from .models import RNN, Classifier
+from .registry import MODEL_LABELS, build_model
 from .train import Control, Trainer
 
 MODELS = ("rnn", "lstm", "mylstm")
@@ -518,7 +519,7 @@ def measure_comparisons(dataset: NameDataset, settings: BenchSettings, progress:
 def measure_gradient_reach(models: dict[str, Classifier], split: Split, distance: int = 10) -> list[Figure]:
     """Share of the last letter's gradient left `distance` letters back (trained, validation names), per model,
     as the Why LSTM? page measures it; nearer when too few validation names are that long (small data)."""
-    from .inspect import gradient_flow
+    from .inside import gradient_flow
 
     wanted = [m for m in ("rnn", "elman", "lstm") if m in models]
     flow = gradient_flow([(MODEL_LABELS[m], "trained", models[m]) for m in wanted], split.val)
@@ -545,12 +546,12 @@ def _time_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> list[float
 
 def measure_latency(model: Classifier, categories: list[str], repeats: int, trained: bool) -> list[Figure]:
     from .evaluate import predict
-    from .inspect import trace_name
+    from .inside import read_name
 
     state = "trained" if trained else "fresh"
-    trace = _time_ms(lambda: trace_name(model, categories, SAMPLE_NAME), repeats)
+    trace = _time_ms(lambda: read_name(model, categories, SAMPLE_NAME), repeats)
     guess = _time_ms(lambda: predict(model, categories, [SAMPLE_NAME]), repeats)
-    return [Figure("gate_trace_ms", f"gate trace of one surname (trace_name, {state} nn.LSTM)", "ms", trace,
+    return [Figure("gate_trace_ms", f"gate trace of one surname (read_name, {state} nn.LSTM)", "ms", trace,
                    note=f"{SAMPLE_NAME!r}, {repeats} calls"),
             Figure("predict_ms", f"predict one surname ({state} nn.LSTM)", "ms", guess,
                    note=f"{SAMPLE_NAME!r}, {repeats} calls")]
@@ -561,9 +562,9 @@ EXPLAINED_NAMES = ("Nakamura", "Schmidt", "Kowalski", "O'Neill", "Wolfeschlegels
 
 def measure_explanations(model: Classifier, categories: list[str], val: Sequence[tuple[str, int]],
                          trained: bool) -> list[Figure]:
-    """The Gates page's library calls for a typed name (rnnviz.explain.measure_views), and its unit explorer over
+    """The Gates page's library calls for a typed name (benchmarks.views.measure_views), and its unit explorer over
     the validation names, the first time and once cached."""
-    from .explain import measure_views
+    from benchmarks.views import measure_views
 
     state = "trained" if trained else "fresh"
     times = measure_views(model, categories, list(val), list(EXPLAINED_NAMES))
@@ -1104,10 +1105,10 @@ def render_markdown(result: BenchResult) -> str:
         "- **Models compared over seeds**: `TrainConfig(model=m, seed=s)` on the whole data for every model and "
         "seed, scored on each seed's own test part; the note gives the mean and sample standard deviation. The "
         "n-gram baseline's seconds are its scikit-learn fit.",
-        "- **Gradient 10 letters back**: `rnnviz.inspect.gradient_flow` of the seed-0 trained models on the "
+        "- **Gradient 10 letters back**: `rnnviz.inside.gradient_flow` of the seed-0 trained models on the "
         "validation names, as the Why LSTM? page shows it.",
         "- **MyLSTM / nn.LSTM**: per-round ratio of the two models' epoch times at the defaults, hidden size 64.",
-        f"- **Latency**: `rnnviz.inspect.trace_name` and `rnnviz.evaluate.predict` for {SAMPLE_NAME!r} on the "
+        f"- **Latency**: `rnnviz.inside.read_name` and `rnnviz.evaluate.predict` for {SAMPLE_NAME!r} on the "
         "nn.LSTM trained above (the trace converts it to MyLSTM on every call, as the Gates page does).",
         "- **Live refresh**: the server side of one refresh of the Train page's curves: copy the job rows, build "
         "the frames, `rnnviz.charts.curves_long` and `curve_chart` for loss and accuracy (downsampled to "

@@ -40,10 +40,13 @@ def _threads(text: str) -> int:
 
 
 def _clamp(text: str) -> tuple[str, float]:
+    from .gates import SIGMOID_GATES
+
     gate, sep, value = text.partition("=")
     gate = gate.strip()
-    if not sep or gate not in ("i", "f", "o"):
-        raise argparse.ArgumentTypeError(f"expected GATE=VALUE with GATE one of i, f, o (got {text!r})")
+    if not sep or gate not in SIGMOID_GATES:
+        raise argparse.ArgumentTypeError(f"expected GATE=VALUE with GATE one of {', '.join(SIGMOID_GATES)} "
+                                         f"(got {text!r})")
     try:
         number = float(value)
     except ValueError:
@@ -277,13 +280,14 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import SETTINGS, TrainConfig
     from .data import find_data_dir, load_folder
+    from .registry import REPORT_MODELS
     from .runs import train_run
 
     stream = sys.stderr
     folder = find_data_dir(args.data)
     dataset = load_folder(folder)
     root = _runs_root(args)
-    models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
+    models = list(REPORT_MODELS) if args.all else [args.model]
     for model in models:
         try:
             values = {name: getattr(args, name) for name in SETTINGS}
@@ -367,17 +371,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_gates(args: argparse.Namespace) -> int:
-    from .inspect import TRACE_KEYS, trace_name
-    from .models import LSTM, MyLSTM, no_gates_reason
+    from .gates import STATE_KEYS
+    from .inside import letter_number, read_name
+    from .registry import has_gates, no_gates_reason
 
     run = _load(args)
-    if not isinstance(run.model, (LSTM, MyLSTM)):
+    if not has_gates(run.model):
         raise UserError(no_gates_reason(run.model))
-    trace = trace_name(run.model, run.categories, args.name)
+    trace = read_name(run.model, run.categories, args.name)
     intervened = None
     clamps = dict(args.clamp or [])
     if clamps or args.reset_at is not None or args.unit is not None or args.at is not None or args.start is not None:
-        from .explain import what_if
+        from .inside import what_if
 
         if (args.at is not None or args.start is not None) and not clamps:
             raise UserError("--at and --from say where to clamp: add --clamp GATE=VALUE")
@@ -395,17 +400,17 @@ def cmd_gates(args: argparse.Namespace) -> int:
         print("  what if:   " + ", ".join(f"{c} {p:.1%}" for c, p in intervened.intervened.top()))
     if trace.note:
         print(f"read as {trace.used!r}: {trace.note}")
-    print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top[:3]))
-    header = "step char " + " ".join(f"{'mean ' + k:>7}" for k in TRACE_KEYS) + "  leading after this prefix"
+    print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top(3)))
+    header = "step char " + " ".join(f"{'mean ' + k:>7}" for k in STATE_KEYS) + "  leading after this prefix"
     print(header)
     for t, (ch, category, probability) in enumerate(trace.step_top()):
-        means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in TRACE_KEYS)
-        print(f"{t + 1:4d}  {ch!r:3} {means}  {category} {probability:.1%}")
+        means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in STATE_KEYS)
+        print(f"{letter_number(t):4d}  {ch!r:3} {means}  {category} {probability:.1%}")
     return 0
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
-    from .explain import attribution
+    from .inside import attribution
 
     run = _load(args)
     result = attribution(run.model, run.categories, args.name)
@@ -431,7 +436,7 @@ def _validation_pairs(args: argparse.Namespace, run) -> list[tuple[str, int]]:
 
 
 def cmd_units(args: argparse.Namespace) -> int:
-    from .explain import build_atlas
+    from .inside import build_atlas
 
     if args.top < 1:
         raise UserError("--top must be at least 1")

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import charts, memory
+from rnnviz import charts, inside
+from rnnviz import inside as memory
 from rnnviz.data import CHAR_INDEX, N_LETTERS
 from rnnviz.evaluate import predict
-from rnnviz.models import MyLSTM, build_model, one_hot
+from rnnviz.models import MyLSTM, one_hot
+from rnnviz.registry import build_model
 
 CATEGORIES = ["Ashi", "Borov", "Tunson"]
 TOLERANCE = 1e-5
@@ -97,7 +99,7 @@ def test_memory_chart_draws_each_state_in_its_own_colour_over_every_letter():
     model = seeded("lstm")
     result = memory.memory_over_time(model, CATEGORIES, "Kowalski", unit=0)
     built = charts.memory_chart(result.frame, "unit 0").to_dict(validate=True)
-    assert built["encoding"]["x"]["sort"] == [f"{t}:{ch}" for t, ch in enumerate("Kowalski")]
+    assert built["encoding"]["x"]["sort"] == inside.letter_labels("Kowalski")
     domain = built["encoding"]["color"]["scale"]["domain"]
     assert domain == list(memory.MEMORY_STATES.values())
     assert len(set(built["encoding"]["color"]["scale"]["range"])) == len(domain)

@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from rnnviz import charts, explain
+from rnnviz import charts, inside
 from ui import display, keys, views
 from ui.gates_common import Subject, keep_choice, letter_name
 
@@ -83,7 +83,7 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
         st.caption("The RNN has no gates and no cell: compare this step with an LSTM run's cell step, where f "
                    "decides how much of the old state survives.")
         return
-    step = explain.cell_step(run.model, run.categories, typed, t, unit)
+    step = inside.cell_step(run.model, run.categories, typed, t, unit)
     left, right = st.columns([3, 2], gap="large")
     with left:
         display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
@@ -104,7 +104,7 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
 def view(subject: Subject) -> None:
     """The cell view, refreshed once a letter while playing."""
     run, typed = subject.run, subject.typed
-    contributions = explain.unit_contributions(run.model, run.categories, typed)
+    contributions = inside.unit_contributions(run.model, run.categories, typed)
     order = contributions.frame["unit"].tolist()
     every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
     st.fragment(cell_step, run_every=every)(subject, order, order[0])

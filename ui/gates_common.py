@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnnviz import charts, explain
+from rnnviz import charts, inside, registry
 from rnnviz.data import DataError
 from ui import display, guards, keys, resources, shareable
 
@@ -26,7 +26,7 @@ class Subject:
     info: object  # the run's RunInfo
     snapshot: int | None
     run: object  # resources.loaded_run(...)
-    readings: list  # explain.Reading of each surname that could be read, the first one first
+    readings: list  # inside.Reading of each surname that could be read, the first one first
 
     @property
     def run_id(self) -> str:
@@ -34,7 +34,7 @@ class Subject:
 
     @property
     def gates(self) -> bool:
-        return explain.has_gates(self.run.model)
+        return registry.has_gates(self.run.model)
 
     @property
     def used(self) -> str:
@@ -52,7 +52,7 @@ class Subject:
 
 def reading_or_warn(run, name: str, column):
     try:
-        return explain.read_name(run.model, run.categories, name)
+        return inside.read_name(run.model, run.categories, name)
     except DataError as exc:
         column.warning(guards.one_line(exc), icon=":material/keyboard:")
     except guards.USER_ERRORS as exc:
@@ -74,7 +74,7 @@ def header(reading, column) -> None:
 
 
 def letter_name(used: str, t: int) -> str:
-    return f"{t + 1}: {used[t] if used[t] != ' ' else '␣'}"
+    return f"{inside.letter_number(t)}: {used[t] if used[t] != ' ' else '␣'}"
 
 
 def strip_cell(rows: list, room: int) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, explain
-from rnnviz.inspect import GATE_LABELS
+from rnnviz import charts, inside
+from rnnviz.gates import STATE_LABELS
 from ui import display, keys
 from ui.gates_common import Subject, atlas_or_explain, keep_choice, letter_name, strip_cell
 
@@ -14,7 +14,7 @@ from ui.gates_common import Subject, atlas_or_explain, keep_choice, letter_name,
 def view(subject: Subject) -> None:
     run, run_id, gates = subject.run, subject.run_id, subject.gates
     used, typed, letters = subject.used, subject.typed, subject.letters
-    contributions = explain.unit_contributions(run.model, run.categories, typed)
+    contributions = inside.unit_contributions(run.model, run.categories, typed)
     left, right = st.columns([2, 3], gap="large")
     with left:
         display.chart(charts.contributions_chart(contributions.frame, contributions.category,
@@ -27,13 +27,13 @@ def view(subject: Subject) -> None:
     atlas = atlas_or_explain(subject)
     with right:
         if atlas is not None:
-            order_options = [k for k in explain.UNIT_ORDERS if gates or k != "saturation"]
+            order_options = [k for k in inside.ATLAS_ORDERS if gates or k != "saturation"]
             keep_choice(keys.GATES_UNIT_ORDER, order_options, "category")
             keep_choice(keys.GATES_EXPLORE_KEY, atlas.keys, atlas.keys[0])
             e1, e2, e3 = st.columns([3, 2, 2], vertical_alignment="bottom")
             by = "category"
             if not display.presenting():
-                by = e2.selectbox("Order units by", order_options, format_func=explain.UNIT_ORDERS.get,
+                by = e2.selectbox("Order units by", order_options, format_func=inside.UNIT_ORDERS.get,
                                   key=keys.GATES_UNIT_ORDER)
             ordered = atlas.order(by)
             explore_key = keys.keyed(keys.GATES_EXPLORE_UNIT, run_id, used)
@@ -41,13 +41,13 @@ def view(subject: Subject) -> None:
             roles = atlas.roles.set_index("unit")
             unit = e1.selectbox("Unit to explore", ordered, key=explore_key,
                                 format_func=lambda u: f"unit {u} · pushes up {roles['pushes_up'][u]}")
-            key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=GATE_LABELS.get)
+            key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=STATE_LABELS.get)
             contexts = atlas.top_contexts(unit, key, k=5)
             rows = [(f"+ {c.name} ({c.category})", c.name, c.letters) for c in contexts["positive"]]
             rows += [(f"− {c.name} ({c.category})", c.name, c.letters) for c in contexts["negative"]]
             strips = charts.letter_strips_frame(rows)
             display.chart(charts.letter_strips(strips, f"where unit {unit} is most positive (+) and negative (−)",
-                                               f"{GATE_LABELS[key]} of unit {unit}", cell=strip_cell(rows, 460),
+                                               f"{STATE_LABELS[key]} of unit {unit}", cell=strip_cell(rows, 460),
                                                scale=display.scale()),
                           f"unit-{unit}-contexts", data=strips, width="content")
             active = ", ".join(f"{c} ({v:+.2f})" for c, v in atlas.active_categories(unit, key))
@@ -68,7 +68,7 @@ def view(subject: Subject) -> None:
         threshold = 0.3
         if not display.presenting():
             threshold = s2.number_input("Threshold |h|", 0.05, 0.95, 0.3, 0.05, key=keys.GATES_SPAN_THRESHOLD)
-        search = explain.span_search(run.model, run.categories, atlas, typed, min(a, b), max(a, b) + 1,
+        search = inside.span_search(run.model, run.categories, atlas, typed, min(a, b), max(a, b) + 1,
                                      threshold=threshold)
         if search.units.empty:
             st.info(f"No unit's h stays beyond ±{threshold:g} across '{search.span}': try fewer letters or a "
@@ -90,7 +90,7 @@ def view(subject: Subject) -> None:
                               "span-matches",
                               where=m1, data=search.matches)
                 first_unit = int(search.units["unit"].iloc[0])
-                rows = explain.span_examples(atlas, search, k=8)
+                rows = inside.span_examples(atlas, search, k=8)
                 strips = charts.letter_strips_frame(rows)
                 display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                    f"hidden state h of unit {first_unit}",

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, explain
-from rnnviz.inspect import GATE_LABELS, trace_name
+from rnnviz import charts, inside
+from rnnviz.gates import SIGMOID_GATES, STATE_LABELS
+from rnnviz.registry import GATE_MODELS
 from ui import display, guards, keys, resources, runview, views
 from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name, linked
 
 EXTRA = ("g", "c", "h")
-ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
 
 
 def origin(subject: Subject) -> None:
     """Where the prediction comes from."""
     run, typed = subject.run, subject.typed
-    result = explain.attribution(run.model, run.categories, typed)
+    result = inside.attribution(run.model, run.categories, typed)
     noun = runview.category_noun(subject.info)
     for measure, column in zip(charts.ATTRIBUTION_MEASURES, st.columns(2, gap="large")):
         values = result.frame[["letter", measure]].dropna()
@@ -34,7 +34,7 @@ def origin(subject: Subject) -> None:
                "straight line. Click a letter's bar to open the Cell step there.")
     atlas = atlas_or_explain(subject)
     if atlas is not None:
-        path = explain.hidden_path(run.model, run.categories, atlas, [r.name for r in subject.readings])
+        path = inside.hidden_path(run.model, run.categories, atlas, [r.name for r in subject.readings])
         display.chart(charts.hidden_path_chart(path.background, path.path, path.explained,
                                                height=display.height(380), noun=noun), "hidden-path",
                       data=path.path)
@@ -54,9 +54,9 @@ def what_if(subject: Subject) -> None:
     clamps = {}
     unit = at = start = None
     if gates:
-        keep_choice(keys.GATES_CLAMP_GATE, ["none", *explain.CLAMP_GATES], "f")
-        gate = w1.selectbox("Clamp a gate", ["none", *explain.CLAMP_GATES], key=keys.GATES_CLAMP_GATE,
-                            format_func=lambda g: "no clamp" if g == "none" else f"{explain.GATE_WORDS[g]} {g}")
+        keep_choice(keys.GATES_CLAMP_GATE, ["none", *SIGMOID_GATES], "f")
+        gate = w1.selectbox("Clamp a gate", ["none", *SIGMOID_GATES], key=keys.GATES_CLAMP_GATE,
+                            format_func=lambda g: "no clamp" if g == "none" else f"{STATE_LABELS[g]} {g}")
         value = w2.slider("to the value", 0.0, 1.0, 0.0, 0.05, key=keys.GATES_CLAMP_VALUE)
         hidden = run.model.hidden_size
         clamp_unit_key = keys.keyed(keys.GATES_CLAMP_UNIT, run_id)
@@ -82,7 +82,7 @@ def what_if(subject: Subject) -> None:
     reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=reset_key,
                                             format_func=lambda k: "no reset" if k == "none" else
                                             letter_name(used, k))
-    result = explain.what_if(run.model, run.categories, typed, clamps, at, start, unit,
+    result = inside.what_if(run.model, run.categories, typed, clamps, at, start, unit,
                              None if reset == "none" else int(reset))
     with outcome:
         before, after = result.unchanged.top(1)[0], result.intervened.top(1)[0]
@@ -97,22 +97,22 @@ def what_if(subject: Subject) -> None:
 
 def heatmaps(subject: Subject) -> None:
     """Every gate as a heatmap, for one name or two side by side."""
-    run, gates = subject.run, subject.gates
+    gates = subject.gates
     if not gates:
         st.info(NO_GATES, icon=":material/info:")
         st.stop()
-    traces = [trace_name(run.model, run.categories, r.name) for r in subject.readings]
+    traces = subject.readings
     h1, h2 = st.columns([2, 3] if not display.presenting() else [0.01, 4], gap="medium")
     order_by = "index"  # presenter mode keeps the plain unit order and hides the control
     if not display.presenting():
-        order_by = h1.segmented_control("Order units by", list(ORDER_LABELS), default="index", required=True,
-                                        format_func=ORDER_LABELS.get, key=keys.GATES_ORDER,
+        order_by = h1.segmented_control("Order units by", list(inside.READING_ORDERS), default="index",
+                                        required=True, format_func=inside.UNIT_ORDERS.get, key=keys.GATES_ORDER,
                                         help="Sorting by mean or variance groups units that behave alike.")
     extra = h2.pills("Also show", list(EXTRA), selection_mode="multi", default=[], key=keys.GATES_EXTRA,
-                     format_func=GATE_LABELS.get, help="g: the candidate written to the cell; c: the cell state; "
+                     format_func=STATE_LABELS.get, help="g: the candidate written to the cell; c: the cell state; "
                                                        "h: the hidden state the classifier reads.")
     reference = traces[0]  # both names use the first name's unit order, so rows line up
-    gate_keys = ["i", "f", "o", *[k for k in EXTRA if k in (extra or [])]]
+    gate_keys = [*SIGMOID_GATES, *[k for k in EXTRA if k in (extra or [])]]
     height = round(max(3, min(8, 360 // max(1, reference.values["i"].shape[1]))) * display.scale())
     longest = max(len(t.used) for t in traces)
     # Three gates side by side while short names fit, one under the other for long ones; every letter shows.
@@ -125,8 +125,8 @@ def heatmaps(subject: Subject) -> None:
         for row in range(0, len(gate_keys), across):
             for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                 cells = reference.gate_frame(key)
-                order = charts.unit_order(cells, order_by)
-                figure = charts.pickable(charts.gate_heatmap(cells, key, GATE_LABELS[key], order,
+                order = inside.unit_order(cells, order_by)
+                figure = charts.pickable(charts.gate_heatmap(cells, key, STATE_LABELS[key], order,
                                                              cell_height=height, cell_width=width), ["step", "unit"])
                 display.chart(figure, f"gate-{key}-{reference.used}", where=column, data=cells, width="content",
                               **linked(subject, f"gate-{key}"))
@@ -139,10 +139,10 @@ def heatmaps(subject: Subject) -> None:
         st.stop()
     columns = st.columns(len(traces), gap="large") if side_by_side else [st.container() for _ in traces]
     for key in gate_keys:
-        order = charts.unit_order(reference.gate_frame(key), order_by)
+        order = inside.unit_order(reference.gate_frame(key), order_by)
         for index, (trace, column) in enumerate(zip(traces, columns)):
             cells = trace.gate_frame(key)
-            display.chart(charts.gate_heatmap(cells, key, GATE_LABELS[key], order, cell_height=height,
+            display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,
                                               cell_width=width),
                           f"gate-{key}-{index}-{trace.used}", where=column, data=cells, width="content")
     for index, (trace, column) in enumerate(zip(traces, columns)):
@@ -155,7 +155,7 @@ def heatmaps(subject: Subject) -> None:
 def companion(subject: Subject):
     """The newest run of the other kind on the same categories, to draw beside the subject: an RNN beside an
     LSTM, an LSTM beside an RNN; None when there is none yet."""
-    wanted = runview.GATE_MODELS if not subject.gates else ("rnn",)
+    wanted = GATE_MODELS if not subject.gates else ("rnn",)
     others = [info for info in runview.usable_runs(resources.all_runs(), wanted)
               if info.categories == subject.info.categories]
     return max(others, key=lambda info: info.created, default=None)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from rnnviz import charts
 from rnnviz.jobs import JobManager, JobSnapshot
-from rnnviz.models import MODEL_LABELS
+from rnnviz.registry import MODEL_LABELS
 from rnnviz.reproduce import (
     REPORT_RUNS,
     REPORT_SEEDS,

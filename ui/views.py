@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, memory
-from rnnviz.explain import has_gates
+from rnnviz import charts, inside
+from rnnviz.registry import has_gates
 from ui import display
 
 
@@ -15,7 +15,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def memory_reading(result: memory.MemoryOverTime) -> str:
+def memory_reading(result: inside.MemoryOverTime) -> str:
     """One or two sentences read off the lines: where the unit forgets and writes most, what its state ends at."""
     used = result.used
     if "f" in result.states:
@@ -33,12 +33,12 @@ def memory_reading(result: memory.MemoryOverTime) -> str:
 
 
 def memory_over_time(run, name: str, unit: int | None = None, where=None, label: str = "",
-                     height: int = 240) -> memory.MemoryOverTime | None:
+                     height: int = 240) -> inside.MemoryOverTime | None:
     """One unit's states over the letters of `name` (an LSTM's c, f, i, o, h; the RNN's h); by default the
     name's deciding unit. `label` names the model in the title (e.g. 'nn.LSTM')."""
     where = where if where is not None else st.container()
     try:
-        result = memory.memory_over_time(run.model, run.categories, name, unit)
+        result = inside.memory_over_time(run.model, run.categories, name, unit)
     except ValueError as exc:
         where.info(str(exc), icon=":material/info:")
         return None
@@ -50,14 +50,14 @@ def memory_over_time(run, name: str, unit: int | None = None, where=None, label:
     return result
 
 
-def rnn_step(run, name: str, letter: int, unit: int | None = None, where=None) -> memory.RNNStep | None:
+def rnn_step(run, name: str, letter: int, unit: int | None = None, where=None) -> inside.RNNStep | None:
     """The tutorial RNN's step at `letter` (from 0) for one unit (by default the deciding one), its numbers
     plugged in, beside every unit's change of h."""
     where = where if where is not None else st.container()
     if has_gates(run.model):
         where.info("This run is an LSTM: its step is the cell step.", icon=":material/info:")
         return None
-    step = memory.rnn_step(run.model, run.categories, name, letter, unit)
+    step = inside.rnn_step(run.model, run.categories, name, letter, unit)
     left, right = where.columns([3, 2], gap="large")
     left.markdown(f"**RNN, unit {step.unit}, letter {letter + 1} ('{step.letter}')**  \n"
                   f"`h_prev = {step.values['h_prev']:.2f}` (unit {step.unit}'s h before this letter)  \n"

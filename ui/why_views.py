@@ -12,7 +12,7 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     flow_reading,
     flow_summary,
@@ -21,6 +21,7 @@ from rnnviz.inspect import (
     name_gradient_flow,
     saturation_summary,
 )
+from rnnviz.registry import GATE_MODELS
 from rnnviz.runs import list_snapshots
 from ui import display, guards, keys, resources, runview
 
@@ -111,7 +112,7 @@ def flow_view() -> None:
                    "The tutorial's recurrent net: no nonlinearity in its recurrence.")
     elman = pick_run(c2, "tanh RNN run", runview.usable_runs(runs, ["elman"]), keys.WHY_FLOW_ELMAN,
                      "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
-    lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), keys.WHY_FLOW_LSTM,
+    lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, GATE_MODELS), keys.WHY_FLOW_LSTM,
                     "An nn.LSTM or MyLSTM run.")
     wanted = stage_picker(controls, keys.WHY_FLOW_STAGES)
     scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
@@ -159,7 +160,7 @@ def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
     summary = flow_summary(flow)
     st.dataframe(summary, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
-    for line in flow_reading(summary):
+    for line in flow_reading(flow):
         st.markdown(f"- {line}")
     st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
                "weights a run began with, solid lines from its trained weights. Each line is one run: one seed.")
@@ -199,7 +200,7 @@ def flow_one_name(chosen, wanted: list[str], relative: bool) -> None:
 
 
 def saturation_view() -> None:
-    runs = guards.require_runs(runview.usable_runs(resources.all_runs(), runview.GATE_MODELS),
+    runs = guards.require_runs(runview.usable_runs(resources.all_runs(), GATE_MODELS),
                                "nn.LSTM or MyLSTM runs",
                                "Gates exist in LSTMs only: train an nn.LSTM or MyLSTM model.")
     st.markdown(

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import encode
-from .explain import _check_letter, _check_unit, _sum_text, letter_labels, read_name, unit_contributions
-from .models import RNN, Classifier
+from ..data import encode
+from ..models import RNN, Classifier
+from .cell import _sum_text
+from .reading import _check_letter, _check_unit, letter_labels, read_name
+from .units import unit_contributions
 
 # The states a memory-over-time view draws, in the order a reader meets them, with their names on screen.
 MEMORY_STATES = {"c": "cell state c", "f": "forget gate f", "i": "input gate i", "o": "output gate o",
