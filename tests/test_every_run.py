@@ -71,6 +71,7 @@ def test_run_labels_name_a_dataset_of_ones_own_and_not_the_surname_data(mixed_ru
 def test_why_lstm_measures_each_run_on_its_own_data_in_every_combination(mixed_runs, app):
     at = app(nav.WHY)
     clean(at, "first view")
+    at.segmented_control(key="why.view").set_value("flow").run()
     for rnn_data in ("surnames", OWN):
         for lstm in [(d, m) for d in ("surnames", OWN) for m in ("lstm", "mylstm")]:
             what = f"RNN on {rnn_data}, {lstm[1]} on {lstm[0]}"
@@ -81,6 +82,8 @@ def test_why_lstm_measures_each_run_on_its_own_data_in_every_combination(mixed_r
             models = set(at.dataframe[0].value["model"])
             assert len(models) == 2, (what, models)  # both runs measured, each named with its dataset if own
             assert any(OWN in m for m in models) == (OWN in (rnn_data, lstm[0])), (what, models)
+            reading = " ".join(m.value for m in at.markdown)  # the comparison reads models by kind, not label
+            assert "The tutorial RNN keeps" in reading or "Too few names" in reading, (what, reading)
             at.segmented_control(key="why.flow_source").set_value("one").run()
             clean(at, what + ", one surname")
             loss_of = next(c.value for c in at.caption if c.value.startswith("Loss of:"))

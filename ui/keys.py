@@ -67,6 +67,7 @@ GATES_PICK = "gates.pick"  # a clickable chart (heatmap, attribution): a click o
 
 # Why page
 WHY_VIEW = "why.view"
+WHY_TRAIN_MISSING = "why.train_missing"  # one button that trains the runs the gradient comparison lacks
 WHY_FLOW_RNN = "why.flow_rnn"
 WHY_FLOW_ELMAN = "why.flow_elman"
 WHY_FLOW_LSTM = "why.flow_lstm"

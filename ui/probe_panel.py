@@ -3,10 +3,21 @@ form from TrainConfig's), and the sweep's live progress, results and controls.""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from rnnviz import charts
-from rnnviz.probe import PROBE_SETTINGS, ProbeConfig, latest_probe, results_frame, start_probe, summarize
+from rnnviz.probe import (
+    PROBE_SETTINGS,
+    ProbeConfig,
+    latest_probe,
+    probe_reading,
+    results_frame,
+    saved_probe,
+    start_probe,
+    summarize,
+)
 from ui import display, guards, keys, resources, runview, settings_form
 
 REFRESH_S = 1.0
@@ -60,8 +71,16 @@ def probe_view() -> None:
             st.session_state[keys.WHY_PROBE_ACTIVE] = False
             st.rerun(scope="app")  # the form's button and the refresh rate follow the sweep's end
         if snap is None:
-            st.info("Press **Run the probe**: the default sweep (three seeds) takes about a minute.",
-                    icon=":material/info:")
+            saved = saved_probe(resources.runs_root())
+            if saved is None:
+                st.info("Press **Run the probe**: the default sweep (three seeds) takes about a minute.",
+                        icon=":material/info:")
+                return
+            when = time.strftime("%d %b %H:%M", time.localtime(saved.finished)) if saved.finished else "earlier"
+            st.caption(f"The last sweep ({saved.status}, {when}; {saved.config.seeds} seed"
+                       f"{'' if saved.config.seeds == 1 else 's'}, {saved.config.steps:,} steps per run), kept in "
+                       "the runs folder. Run the probe again to replace it.")
+            results(results_frame(saved.results.to_dict("records")), saved.config)
             return
         text = (f"{snap.status} · {snap.step:,} / {snap.total_steps:,} steps · "
                 f"{runview.format_seconds(snap.seconds)}")
@@ -80,26 +99,32 @@ def probe_view() -> None:
                       width="stretch")
         elif snap.message:
             (st.error if snap.status == "failed" else st.caption)(snap.message)
-        results = results_frame(snap.rows)
-        if len(results):
-            summary = summarize(results)
-            display.chart(charts.probe_chart(summary), "memory-probe", data=results)
-            percent = st.column_config.NumberColumn(format="percent")
-            st.dataframe(summary, hide_index=True, width="stretch",
-                         column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                                format="percent"),
-                                        "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
-                                        "low": percent, "high": percent, "chance": percent})
-            st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
-                       "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
-                       "the mean.")
-            with st.expander("Every training"):
-                st.dataframe(results, hide_index=True, width="stretch",
-                             column_config={"accuracy": percent, "chance": percent,
-                                            "final_loss": st.column_config.NumberColumn(format="%.3f"),
-                                            "seconds": st.column_config.NumberColumn(format="%.1f")})
-        if snap.config is not None and snap.config.forget_bias:
-            st.caption(f"The LSTMs started with their forget-gate bias raised by {snap.config.forget_bias:g}; "
-                       "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")
+        results(results_frame(snap.rows), snap.config)
 
     live()
+
+
+def results(results, config) -> None:
+    """A sweep's chart, its summary with sentences read off the numbers, and every training."""
+    if len(results):
+        summary = summarize(results)
+        display.chart(charts.probe_chart(summary), "memory-probe", data=results)
+        for line in probe_reading(summary):
+            st.markdown(f"- {line}")
+        percent = st.column_config.NumberColumn(format="percent")
+        st.dataframe(summary, hide_index=True, width="stretch",
+                     column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                            format="percent"),
+                                    "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
+                                    "low": percent, "high": percent, "chance": percent})
+        st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
+                   "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
+                   "the mean.")
+        with st.expander("Every training"):
+            st.dataframe(results, hide_index=True, width="stretch",
+                         column_config={"accuracy": percent, "chance": percent,
+                                        "final_loss": st.column_config.NumberColumn(format="%.3f"),
+                                        "seconds": st.column_config.NumberColumn(format="%.1f")})
+    if config is not None and config.forget_bias:
+        st.caption(f"The LSTMs started with their forget-gate bias raised by {config.forget_bias:g}; "
+                   "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")

@@ -21,6 +21,7 @@ from .gradients import (
     gradient_flow,
     input_gradient_norms,
     name_gradient_flow,
+    saturation_reading,
     saturation_summary,
 )
 from .memory import MEMORY_STATES, MemoryOverTime, RNNStep, deciding_unit, memory_over_time, rnn_step
@@ -50,5 +51,6 @@ __all__ = [
     "attribution", "build_atlas", "cell_step", "describe_intervention", "flow_reading", "deciding_unit",
     "flow_summary", "gate_saturation", "gradient_flow", "hidden_path", "input_gradient_norms", "letter_labels",
     "letter_number", "memory_over_time", "name_gradient_flow", "ordinal", "read_name", "rnn_step",
-    "saturation_summary", "span_examples", "span_search", "unit_contributions", "unit_order", "what_if",
+    "saturation_reading", "saturation_summary", "span_examples", "span_search", "unit_contributions", "unit_order",
+    "what_if",
 ]
