@@ -70,11 +70,12 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
     if playing is None:
         # The slider has its own key: the letter itself lives in GATES_LETTER, which play and the buttons move.
         st.session_state[slider_key] = t
+        # Labels collapsed: the slider shows its letter and the box its unit, and the diagram starts higher.
         b4.select_slider("Letter", letters, format_func=lambda k: letter_name(used, k),
-                         key=slider_key, on_change=slid, args=(slider_key,))
+                         key=slider_key, on_change=slid, args=(slider_key,), label_visibility="collapsed")
     else:
         b4.progress((t + 1) / len(used), text=f"Playing: letter {letter_name(used, t)} of {len(used)}")
-    unit = b5.selectbox("Unit", unit_options, key=unit_key,
+    unit = b5.selectbox("Unit", unit_options, key=unit_key, label_visibility="collapsed",
                         format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                         help="Units are listed by how much they decide the prediction (first: the most).")
     t = st.session_state[keys.GATES_LETTER]
@@ -86,7 +87,7 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
     step = inside.cell_step(run.model, run.categories, typed, t, unit)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
+        display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(300),
                                           scale=display.scale()),
                       "cell-diagram", alt=f"Unit {unit} at letter {t + 1} ({step.letter}): c = "
                                           f"{step.values['c']:.2f}, h = {step.values['h']:.2f}", downloads=False)

@@ -170,7 +170,7 @@ def memory(subject: Subject) -> None:
     views.memory_over_time(run, typed, unit, where=left, label=runview.model_label(subject.info.model))
     other = companion(subject)
     if other is None:
-        kind = "an RNN" if subject.gates else "an nn.LSTM"
+        kind = "RNN" if subject.gates else "nn.LSTM"
         right.info(f"No {kind} run on these categories yet: train one to see its memory beside this one.",
                    icon=":material/info:")
         return

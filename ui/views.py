@@ -45,7 +45,9 @@ def memory_over_time(run, name: str, unit: int | None = None, where=None, label:
     decides = " · decides most" if result.deciding else ""
     title = f"{label + ': ' if label else ''}unit {result.unit}{decides}, letter by letter"
     display.chart(charts.memory_chart(result.frame, title, height=display.height(height)),
-                  f"memory-{label}-{result.unit}-{result.used}", where=where, data=result.frame)
+                  f"memory-{label}-{result.unit}-{result.used}", where=where, data=result.frame,
+                  alt=f"{title}: " + ", ".join(f"{key} ends at {result.values(key)[-1]:.2f}"
+                                               for key in result.states))
     where.caption(memory_reading(result))
     return result
 
