@@ -157,3 +157,31 @@ def test_the_gradient_comparison_offers_one_button_that_trains_the_missing_run(a
     assert started[0].owner not in ("", TEACHER)  # a student's browser pressed it: its own run, within its cap
     assert not any(b.key == "why.train_missing" for b in at.button)  # one press: progress, not a second button
     manager.wait(started[0].run_id, timeout=120)
+
+
+def test_the_comparison_reads_runs_on_a_named_dataset_by_their_kind(app, tmp_path, isolated_runs):
+    """Runs on a named dataset carry its name in their labels ("RNN (longnames)"): the sentences that compare
+    the models still appear, because they tell the models apart by kind."""
+    import random
+
+    from rnnviz import datasets
+    from rnnviz.config import TrainConfig
+    from rnnviz.data import load_folder
+    from rnnviz.runs import train_run
+
+    rng = random.Random(0)
+    folder = tmp_path / "longnames"
+    folder.mkdir()
+    for category, letters in (("Ab", "ab"), ("Cd", "cd")):  # names of 12 to 16 letters: 10 back is measured
+        names = {"".join(rng.choice(letters) for _ in range(rng.randint(12, 16))).capitalize() for _ in range(60)}
+        (folder / f"{category}.txt").write_text("\n".join(sorted(names)) + "\n", encoding="utf-8")
+    datasets.add_from_folder("longnames", folder)
+    named = load_folder(datasets.dataset_path("longnames"))
+    for model in ("rnn", "lstm"):
+        train_run(TrainConfig(model=model, epochs=1, hidden_size=8, batch_size=16), named, isolated_runs)
+    at = app(WHY).run()
+    at.segmented_control(key="why.view").set_value("flow").run()
+    assert_clean(at)
+    assert set(at.dataframe[0].value["model"]) == {"RNN (longnames)", "nn.LSTM (longnames)"}
+    reading = " ".join(m.value for m in at.markdown)
+    assert "The tutorial RNN keeps" in reading and "nn.LSTM (longnames)" in reading

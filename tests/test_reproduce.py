@@ -180,3 +180,13 @@ def test_real_data_repeats_names_so_a_naive_split_would_leak(real_dataset):
     assert facts.lines > facts.distinct_pairs
     assert facts.multi_category_names > 0
     assert 0 < facts.naive_overlap < 1
+
+
+def test_the_demos_runs_are_the_reports_runs_of_their_seed_so_the_report_reuses_them():
+    from rnnviz.reproduce import REPORT_SEEDS, matches, report_config
+    from ui.train_setup import demo_configs
+
+    for seed in REPORT_SEEDS:
+        for config in demo_configs(seed):
+            assert matches(config, report_config(config.model, seed)), config
+            assert not matches(config, report_config(config.model, seed + len(REPORT_SEEDS)))
