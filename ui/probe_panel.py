@@ -22,7 +22,8 @@ from ui import display, guards, keys, resources, runview, settings_form
 
 REFRESH_S = 1.0
 # Where the form puts each setting that is not advanced (the advanced ones keep their defaults here).
-COLUMNS = ({"lengths"}, {"models"}, {"forget_bias"}, {"steps", "seed", "seeds"})
+# The lists (lengths, models) get a half row each so every choice shows at 1280 px; the numbers share the next row.
+WIDE = ("lengths", "models")
 
 
 def shown() -> list[str]:
@@ -36,9 +37,11 @@ def probe_form() -> None:
     names = shown()
     settings_form.seed(PROBE_SETTINGS, defaults, defaults.to_dict(), keys.WHY_PROBE_FORM, names)
     with st.form(keys.WHY_PROBE_FORM_ID):
-        columns = st.columns([3, 3, 2, 2], gap="medium")
+        wide = dict(zip(WIDE, st.columns(len(WIDE), gap="medium")))
+        numbers = [name for name in names if name not in wide]
+        narrow = dict(zip(numbers, st.columns(len(numbers), gap="medium")))
         for name in names:
-            column = next(c for c, group in zip(columns, COLUMNS) if name in group)
+            column = wide.get(name) or narrow[name]
             settings_form.widget(PROBE_SETTINGS[name], getattr(defaults, name),
                                  settings_form.key(keys.WHY_PROBE_FORM, name), column,
                                  format_func=runview.model_label if name == "models" else str)
@@ -58,7 +61,6 @@ def probe_view() -> None:
         "letters (the others are random letters, class letters included). Each model is trained briefly from "
         "scratch at each length and scored on fresh strings."
     )
-    probe_form()
     manager = resources.job_manager()
     first = latest_probe(manager)
     if first is not None and first.active:  # also a sweep started from another session: rerun when it ends
@@ -102,6 +104,11 @@ def probe_view() -> None:
         results(results_frame(snap.rows), snap.config)
 
     live()
+    # The result first (the last sweep shows at once); the form to run it again below, open when there is none.
+    have_result = first is not None or saved_probe(resources.runs_root()) is not None
+    with st.expander("Run the probe again" if have_result else "Run the probe", expanded=not have_result,
+                     icon=":material/tune:"):
+        probe_form()
 
 
 def results(results, config) -> None:
