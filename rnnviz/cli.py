@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from .archive import OFFICIAL_URL
-from .common import first_line
+from .common import PROJECT_ROOT, first_line
 from .data import DataError
 
 EXIT_USAGE = 2
@@ -143,23 +144,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     common(p, data=False)
 
-    from . import bench
-
-    bench.add_arguments(sub.add_parser("bench", help="measure speed on this machine"))
+    sub.add_parser("bench", add_help=False,
+                   help="measure speed on this machine: runs `python -m benchmarks` from a source checkout")
     return parser
 
 
+def bench(argv: Sequence[str]) -> int:
+    """The benchmarks live in the source checkout beside the library (benchmarks/), not in it: from a checkout this
+    runs them with `argv`, otherwise it says in one line what to run."""
+    if not (PROJECT_ROOT / "benchmarks" / "__main__.py").is_file():
+        print(f"{PROG} bench: the benchmarks are not installed with rnnviz; in a clone of its source run "
+              "`python -m benchmarks --quick`", file=sys.stderr)
+        return EXIT_USAGE
+    return subprocess.run([sys.executable, "-m", "benchmarks", *argv], cwd=PROJECT_ROOT).returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a bad flag already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    handler = COMMANDS.get(args.command)
-    if handler is None:
-        from . import bench
-
-        handler = bench.run_cli
+    handler = COMMANDS[args.command]
     threads = getattr(args, "threads", None)
     if threads:
         import torch

@@ -23,6 +23,7 @@ from rnnviz.reproduce import (
     naive_split_overlap,
     reading,
     report_config,
+    report_key,
 )
 from rnnviz.runs import RunWriter, train_run, write_json
 
@@ -190,3 +191,12 @@ def test_the_demos_runs_are_the_reports_runs_of_their_seed_so_the_report_reuses_
         for config in demo_configs(seed):
             assert matches(config, report_config(config.model, seed)), config
             assert not matches(config, report_config(config.model, seed + len(REPORT_SEEDS)))
+
+
+def test_report_key_names_the_report_run_a_config_trains_and_nothing_else():
+    for model in REPORT_RUNS:
+        for seed in REPORT_SEEDS:
+            assert report_key(report_config(model, seed)) == (model, seed)
+            assert report_key(report_config(model, seed).to_dict()) == (model, seed)
+    assert report_key(replace(report_config("lstm", 0), epochs=report_config("lstm", 0).epochs + 1)) is None
+    assert report_key(report_config("rnn", max(REPORT_SEEDS) + 1)) is None

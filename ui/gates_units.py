@@ -12,6 +12,7 @@ from ui.gates_common import Subject, atlas_or_explain, keep_choice, letter_name,
 
 
 def view(subject: Subject) -> None:
+    """What the units do for this name, and what they do over the validation names."""
     run, run_id, gates = subject.run, subject.run_id, subject.gates
     used, typed, letters = subject.used, subject.typed, subject.letters
     contributions = inside.unit_contributions(run.model, run.categories, typed)
