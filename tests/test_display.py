@@ -22,3 +22,5 @@ def test_a_presenter_table_is_large_escaped_formatted_and_shows_only_the_chosen_
     assert "71.2%" in html and "–" in html and ">learning rate<" in html and "0.005" in html
     assert "run-a" not in html, "a column left out of the order is not shown"
     assert "max-height:300px" in html
+    hidden = display.presenter_table_html(frame, {**config, "id": None})
+    assert "run-a" not in hidden and "Ben" in hidden, "a column configured as None is hidden, as in the grid"

@@ -22,8 +22,8 @@ def ranked_table(frozen_at: float | None, live: bool) -> None:
         if len(datasets) > 1:
             st.caption("Ranked within each dataset: " + ", ".join(datasets) + ". Accuracies on different datasets "
                        "do not compare.")
-        st.dataframe(
-            ranked, hide_index=True, width="stretch", height=display.height(min(600, 40 + 35 * (len(ranked) + 1))),
+        display.table(
+            ranked, height=min(600, 40 + 35 * (len(ranked) + 1)),
             column_order=[c for c in ranked.columns if c not in ("id", "finished")],
             column_config={
                 "rank": st.column_config.NumberColumn(width="small"),

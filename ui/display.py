@@ -107,9 +107,11 @@ def _cell_format(config: dict | None):
 def presenter_table_html(frame: pd.DataFrame, column_config: dict | None = None,
                          column_order: list[str] | None = None, height: int | None = None) -> str:
     """A table as HTML in the presenter's type size: the browser's data grid draws its text on a canvas at a fixed
-    small size that no page style can enlarge. Values are escaped; formats follow the column configuration."""
+    small size that no page style can enlarge. Values are escaped; formats follow the column configuration, and a
+    column configured as None is hidden, as in the grid."""
     column_config = column_config or {}
-    shown = frame[[c for c in (column_order or frame.columns) if c in frame.columns]]
+    shown = frame[[c for c in (column_order or frame.columns)
+                   if c in frame.columns and not (c in column_config and column_config[c] is None)]]
     labels = {c: (column_config.get(c) or {}).get("label") or c for c in shown.columns}
     styler = (shown.style.format({c: _cell_format(column_config.get(c)) for c in shown.columns}, escape="html")
               .hide(axis="index").relabel_index([html.escape(str(labels[c])) for c in shown.columns], axis="columns"))
@@ -123,7 +125,8 @@ def presenter_table_html(frame: pd.DataFrame, column_config: dict | None = None,
 
 def table(frame: pd.DataFrame, where=None, column_config: dict | None = None, column_order: list[str] | None = None,
           height: int | None = None, **kwargs) -> None:
-    """A table full width: the interactive data grid, or in presenter mode the same rows as HTML in large type."""
+    """A table full width: the interactive data grid, or in presenter mode the same rows as HTML in large type.
+    `height` is the grid's, in pixels; presenter mode enlarges it."""
     where = where if where is not None else st
     if presenting():
         where.html(presenter_table_html(frame, column_config, column_order,

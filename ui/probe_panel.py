@@ -119,19 +119,19 @@ def results(results, config) -> None:
         for line in probe_reading(summary):
             st.markdown(f"- {line}")
         percent = st.column_config.NumberColumn(format="percent")
-        st.dataframe(summary, hide_index=True, width="stretch",
-                     column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                            format="percent"),
-                                    "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
-                                    "low": percent, "high": percent, "chance": percent})
+        display.table(summary,
+                      column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                             format="percent"),
+                                     "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
+                                     "low": percent, "high": percent, "chance": percent})
         st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
                    "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
                    "the mean.")
         with st.expander("Every training"):
-            st.dataframe(results, hide_index=True, width="stretch",
-                         column_config={"accuracy": percent, "chance": percent,
-                                        "final_loss": st.column_config.NumberColumn(format="%.3f"),
-                                        "seconds": st.column_config.NumberColumn(format="%.1f")})
+            display.table(results,
+                          column_config={"accuracy": percent, "chance": percent,
+                                         "final_loss": st.column_config.NumberColumn(format="%.3f"),
+                                         "seconds": st.column_config.NumberColumn(format="%.1f")})
     if config is not None and config.forget_bias:
         st.caption(f"The LSTMs started with their forget-gate bias raised by {config.forget_bias:g}; "
                    "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")

@@ -188,8 +188,8 @@ def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
     display.chart(charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
+    display.table(summary,
+                  column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
     for line in flow_reading(flow):
         st.markdown(f"- {line}")
     st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
@@ -254,8 +254,8 @@ def saturation_view() -> None:
     display.chart(charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
                   data=saturation, width="content")
     summary = saturation_summary(saturation)
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})
+    display.table(summary,
+                  column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})
     for line in saturation_reading(saturation):
         st.markdown(f"- {line}")
     st.caption("A forget gate open most of the time keeps its cell for many letters; how long a memory the task "

@@ -260,9 +260,10 @@ def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: t
                                                                           tooltip=["name:N", "category:N"])
     middle = alt.Chart(background).transform_aggregate(
         x="median(x)", y="median(y)", groupby=["category"])
-    halo = middle.mark_text(fontSize=FONT_SIZE, fontWeight="bold", stroke="white", strokeWidth=4,
-                            strokeOpacity=0.9).encode(x=x, y=y, text="category:N")
-    names = middle.mark_text(fontSize=FONT_SIZE, fontWeight="bold").encode(
+    # The names' type is the theme's text size, which presenter mode raises to at least PRESENTER_TEXT_MIN.
+    halo = middle.mark_text(fontWeight="bold", stroke="white", strokeWidth=4, strokeOpacity=0.9).encode(
+        x=x, y=y, text="category:N")
+    names = middle.mark_text(fontWeight="bold").encode(
         x=x, y=y, text="category:N", color=alt.Color("category:N", scale=alt.Scale(domain=categories,
                                                                                  range=CATEGORY_COLOURS),
                                                     legend=None))
