@@ -266,12 +266,12 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
                 ("gates-own-dataset", f"run={classroom['own_lstm']}&name=Nakamura", (8,))):
             open_page("gates", query)
             problems += look(tab, folder, f"{shot}-{size}", presenting, letters)
-        open_page("why")
+        open_page("why")  # the argument's first step: the memory probe
+        problems += look(tab, folder, f"why-memory-probe-{size}", presenting)
+        click_segment(tab, "Gradient flow")
         problems += look(tab, folder, f"why-gradient-flow-{size}", presenting)
         click_segment(tab, "one surname")
         problems += look(tab, folder, f"why-one-surname-{size}", presenting)
-        click_segment(tab, "Memory probe")
-        problems += look(tab, folder, f"why-memory-probe-{size}", presenting)
         click_segment(tab, "Gate saturation")
         problems += look(tab, folder, f"why-gate-saturation-{size}", presenting)
     finally:
