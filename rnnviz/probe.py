@@ -14,6 +14,7 @@ the one mechanism that also runs trainings.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .common import write_atomic
 from .data import CHAR_INDEX, NameDataset, Split
 from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
 from .train import Control, TrainConfig, Trainer
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 CLASS_LETTERS = "abcdefgh"
 FILLER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH, MAX_LENGTH = 5, 50
+PROBE_FILE = ".probe.json"  # the last finished sweep, in the runs folder
 RESULT_COLUMNS = ["model", "length", "seed", "accuracy", "chance", "final_loss", "steps", "seconds"]
 
 
@@ -258,9 +261,31 @@ def start_probe(manager: JobManager, config: ProbeConfig) -> str:
                 job.report(row={k: event[k] for k in RESULT_COLUMNS})
 
         result = run_probe(config, job.control, on_event)
+        if result.status == "finished":
+            save_probe(manager.root, config, result.results)
         return result.status, result.message
 
     return manager.start_task("probe", config, work, config.total_steps)
+
+
+def save_probe(root: Path, config: ProbeConfig, results: pd.DataFrame) -> None:
+    """Keep a finished sweep's results in the runs folder (PROBE_FILE), so a page shows them at once, also after a
+    restart; the newest sweep replaces the one before."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    write_atomic(root / PROBE_FILE, json.dumps({"format": 1, "config": config.to_dict(),
+                                                "results": results[RESULT_COLUMNS].to_dict(orient="records")}))
+
+
+def saved_probe(root: Path) -> tuple[ProbeConfig, pd.DataFrame] | None:
+    """The last sweep kept by save_probe, or None (none yet, or a file that cannot be read)."""
+    try:
+        values = json.loads((Path(root) / PROBE_FILE).read_text(encoding="utf-8"))
+        config = ProbeConfig(**{k: v for k, v in values["config"].items() if k != "LIMITS"})
+        results = pd.DataFrame(values["results"], columns=RESULT_COLUMNS)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return config, results
 
 
 def latest_probe(manager: JobManager):
