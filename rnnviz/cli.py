@@ -16,6 +16,7 @@ from .data import DataError
 
 EXIT_USAGE = 2
 PROG = "python -m rnnviz"
+LESSONS_HELP = "the teacher's lessons (default: $RNNVIZ_LESSONS or ./data/lessons)"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -144,10 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     lesson = p.add_subparsers(dest="lesson_command", required=True, parser_class=OneLineParser)
     q = lesson.add_parser("list", help="the shipped lessons and the teacher's (RNNVIZ_LESSONS)")
     q.add_argument("--json", action="store_true", help='a JSON list of {"name", "title", "steps", "path"}')
-    q.add_argument("--lessons", metavar="DIR", help="the teacher's lessons (default: $RNNVIZ_LESSONS or ./data/lessons)")
+    q.add_argument("--lessons", metavar="DIR", help=LESSONS_HELP)
     q = lesson.add_parser("check", help="check one lesson: exit 0 and 'ok: N steps', or exit 2 and one line")
     q.add_argument("lesson", metavar="NAME_OR_FILE")
-    q.add_argument("--lessons", metavar="DIR", help="the teacher's lessons (default: $RNNVIZ_LESSONS or ./data/lessons)")
+    q.add_argument("--lessons", metavar="DIR", help=LESSONS_HELP)
 
     from . import bench
 
@@ -512,11 +513,12 @@ def cmd_lesson(args: argparse.Namespace) -> int:
         print(json.dumps([lesson.to_json() for lesson in lessons], indent=2, ensure_ascii=False))
         return 0
     for lesson in lessons:
-        print(f"{lesson.name:<16} {len(lesson.steps):>3} steps  {lesson.to_json()['title']}  ({lesson.path})")
+        title = lesson.to_json()["title"]
+        print(f"{lesson.name:<16} {len(lesson.steps):>3} steps  {title}  ({lesson.path})")
     return 0
 
 
-COMMANDS = {"train": cmd_train, "lesson": cmd_lesson, "download": cmd_download, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "gates": cmd_gates, "runs": cmd_runs, "attribute": cmd_attribute, "units": cmd_units}
+COMMANDS = {"train": cmd_train, "download": cmd_download, "predict": cmd_predict, "evaluate": cmd_evaluate,
+            "gates": cmd_gates, "runs": cmd_runs, "attribute": cmd_attribute, "units": cmd_units, "lesson": cmd_lesson}
 
 __all__ = ["main", "build_parser"]

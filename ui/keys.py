@@ -70,3 +70,14 @@ def keyed(base: str, *inputs: object) -> str:
     """A widget key tied to the inputs its options depend on (the run, the surname): a control whose options change
     with them gets a fresh key, so it can never show one value while the page computes with another."""
     return ".".join([base, *(str(part) for part in inputs)])
+
+# Lesson page
+LESSON_NAME = "lesson.name"  # the lesson this session is on
+LESSON_PICK = "lesson.pick"  # the lesson picker widget
+LESSON_STEP = "lesson.step"  # the step (from 0) this session shows
+LESSON_LANG = "lesson.lang"  # the lesson's language
+LESSON_FOLLOW = "lesson.follow"  # a student follows the teacher's step
+LESSON_ANSWER = "lesson.answer"  # prefix of the answer widgets: lesson.answer.<lesson>.<step>
+LESSON_RUN = "lesson.run"  # prefix of the run pickers: lesson.run.<role>
+LESSON_TRAINING = "lesson.training"  # run ids this session started for a step
+LESSON_NOTICE = "lesson.notice"  # one line to show after a rerun (an answer refused, a training not started)
