@@ -37,9 +37,9 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
     import torch
     from streamlit.testing.v1 import AppTest
 
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
     from ui import resources
 
     torch.set_num_threads(1)  # as the app's server runs

@@ -19,8 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rnnviz.config import TrainConfig  # noqa: E402
 from rnnviz.data import find_data_dir, load_folder, split_dataset  # noqa: E402
-from rnnviz.train import TrainConfig, Trainer  # noqa: E402
+from rnnviz.train import Trainer  # noqa: E402
 
 BASE = {"model": "lstm", "hidden_size": 64}
 CANDIDATES: dict[str, dict] = {

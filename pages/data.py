@@ -92,7 +92,7 @@ with frame.page(nav.DATA):
 
 
     def current_data(dataset) -> None:
-        named = resources.dataset_name_of(dataset.source)
+        named = datasets.name_of(dataset.source)
         if named:
             st.markdown(f"The data folder is your dataset **{named}** (`{dataset.source}`). Names are "
                         "transliterated to "

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import charts, insight_charts
+from rnnviz import charts
 from rnnviz.jobs import JobLimitError
 from rnnviz.models import MODEL_LABELS
 from rnnviz.reproduce import (
@@ -161,7 +161,7 @@ with frame.page(nav.REPORT):
                 facts = None
             st.markdown("\n".join(f"- {line}" for line in reading(table, facts)))
         with right:
-            chart = insight_charts.report_chart(table)
+            chart = charts.report_chart(table)
             display.chart(chart, "report-accuracy")
 
 

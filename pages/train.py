@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import charts
+from rnnviz.config import SETTINGS, TrainConfig, resolve_device
 from rnnviz.data import DataError, is_embedded
 from rnnviz.datasets import DatasetInfo
 from rnnviz.jobs import WORKING
-from rnnviz.train import SETTINGS, TrainConfig, resolve_device
 from ui import display, frame, guards, keys, nav, owner, resources, runview, shareable
 
 with frame.page(nav.TRAIN):

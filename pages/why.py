@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rnnviz import insight_charts
+from rnnviz import charts
+from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
 from rnnviz.inspect import (
     STAGES,
@@ -18,7 +19,6 @@ from rnnviz.inspect import (
 )
 from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, latest_probe, results_frame, start_probe, summarize
 from rnnviz.runs import list_snapshots
-from rnnviz.train import TrainConfig
 from ui import display, frame, guards, nav, resources, runview
 
 with frame.page(nav.WHY):
@@ -169,7 +169,7 @@ with frame.page(nav.WHY):
                  "only. Raise this to measure every distance on the same names.")
         flow = pd.concat([cached_flow(model_specs(infos, wanted), key, int(min_length))
                           for key, infos in groups.items()], ignore_index=True)
-        display.chart(insight_charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
+        display.chart(charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
         st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
         summary = flow_summary(flow)
         st.dataframe(summary, hide_index=True, width="stretch",
@@ -206,7 +206,7 @@ with frame.page(nav.WHY):
         if result.note:
             st.caption(f"Read as **{result.used}** ({result.note}).")
         frame = pd.concat([r.frame for r in results], ignore_index=True)
-        display.chart(insight_charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
+        display.chart(charts.name_gradient_chart(frame, relative=relative), f"gradient-{result.used}",
                       data=frame)
         targets = frame.drop_duplicates(["model", "stage"])
         st.caption("Loss of: " + "; ".join(f"{row.model} {STAGE_LABELS[row.stage]}: {row.target}"
@@ -287,7 +287,7 @@ with frame.page(nav.WHY):
             results = results_frame(snap.rows)
             if len(results):
                 summary = summarize(results)
-                display.chart(insight_charts.probe_chart(summary), "memory-probe", data=results)
+                display.chart(charts.probe_chart(summary), "memory-probe", data=results)
                 percent = st.column_config.NumberColumn(format="percent")
                 st.dataframe(summary, hide_index=True, width="stretch",
                              column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
@@ -330,7 +330,7 @@ with frame.page(nav.WHY):
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
             st.stop()
-        display.chart(insight_charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
+        display.chart(charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
                       data=saturation, width="content")
         summary = saturation_summary(saturation)
         st.dataframe(summary, hide_index=True, width="stretch",

@@ -33,10 +33,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .common import first_line
-from .data import ALPHABET, N_LETTERS, PROJECT_ROOT, NameDataset, Split, find_data_dir, load_folder, split_dataset
+from .common import PROJECT_ROOT, first_line
+from .config import TrainConfig, resolve_device
+from .data import ALPHABET, N_LETTERS, NameDataset, Split, find_data_dir, load_folder, split_dataset
 from .models import MODEL_LABELS, RNN, Classifier, build_model
-from .train import Control, TrainConfig, Trainer, resolve_device
+from .train import Control, Trainer
 
 MODELS = ("rnn", "lstm", "mylstm")
 TUTORIAL_LR = 0.005  # the tutorial's learning rate for its hand-written SGD update

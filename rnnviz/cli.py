@@ -56,7 +56,7 @@ def _clamp(text: str) -> tuple[str, float]:
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, generated from its Setting: --hidden-size, --lr (--learning-rate), ..."""
-    from .train import SETTINGS, TrainConfig
+    from .config import SETTINGS, TrainConfig
 
     defaults = TrainConfig()
     for name, spec in SETTINGS.items():
@@ -240,13 +240,13 @@ class Progress:
 
 def flag_of(name: str) -> str:
     """The command-line flag of a TrainConfig field: its short flag (--lr) if it has one, else --field-name."""
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     return SETTINGS[name].flag or f"--{name.replace('_', '-')}"
 
 
 def _config_error(exc: ValueError) -> UserError:
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     message = first_line(exc)
     for field_name in SETTINGS:
@@ -285,9 +285,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config import SETTINGS, TrainConfig
     from .data import find_data_dir, load_folder
     from .runs import train_run
-    from .train import SETTINGS, TrainConfig
 
     stream = sys.stderr
     folder = find_data_dir(args.data)
@@ -347,19 +347,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def _run_split(args: argparse.Namespace, run):
     """The split a run was trained on: its own recorded data folder unless --data names another (the usual
     search when that folder is gone), split with the run's seed and fractions."""
-    from .data import find_data_dir, load_folder, split_dataset
-    from .runs import read_run
+    from .data import find_data_dir
+    from .runs import open_run_split, read_run
 
-    recorded = read_run(run.path).data
-    if args.data or not recorded or not Path(recorded).is_dir():
-        folder = find_data_dir(args.data)
-    else:
-        folder = Path(recorded)
-    dataset = load_folder(folder)
-    if dataset.categories != run.categories:
-        raise UserError("this run was trained on other categories than the data: pass --data DIR")
-    cfg = run.config
-    return split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    explicit = find_data_dir(args.data) if args.data else None
+    return open_run_split(read_run(run.path), fallback=find_data_dir(), explicit=explicit)[1]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 from anyascii import anyascii
 
-from .common import move_into_place, staging_dir
+from .common import PROJECT_ROOT, move_into_place, shorten, staging_dir
 
 ALPHABET = string.ascii_letters + " .,;'"
 N_LETTERS = len(ALPHABET)  # 57
 CHAR_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "names"
 EMBEDDED_ARCHIVE = Path(__file__).resolve().parent / "embedded" / "names.zip"  # see embedded/NOTICE.md
 MAX_NAME_LENGTH = 64  # longer typed input is cut here, with a note
@@ -113,14 +112,10 @@ def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
     ascii_text = to_ascii(stripped)
     if not any(ch.isalpha() for ch in ascii_text):
         raise DataError(
-            f"{_shorten(stripped)!r} has no letters a-z once transliterated: type a surname in Latin letters"
+            f"{shorten(stripped, 30)!r} has no letters a-z once transliterated: type a surname in Latin letters"
         )
     truncated = len(ascii_text) > max_length
     return CleanName(stripped, ascii_text[:max_length], dropped, truncated, max_length, input_cut)
-
-
-def _shorten(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -266,6 +261,12 @@ def encode(names: list[str]):
 
 
 POOL_BATCHES = 50  # batches' worth of shuffled names sorted by length together when training
+
+
+def by_length(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (name, label) pairs shortest name first, names of equal length in their given order: batches cut from
+    this order pad little. The one length sort every reader of many names uses."""
+    return sorted(pairs, key=lambda pair: len(pair[0]))
 
 
 class EncodedSplit:
@@ -416,14 +417,26 @@ def allowed_data_roots() -> list[Path]:
 
 
 def check_allowed_folder(path: str | os.PathLike, roots: list[Path] | None = None) -> Path:
-    """The folder, resolved, when it lies inside one of `roots` (links followed); DataError otherwise.
+    """The folder, resolved, when the server may read it: inside one of `roots` (default allowed_data_roots(),
+    links followed), and none of its .txt files a link to a file outside them. DataError otherwise.
 
-    A server opened to a classroom must not read whatever folder a student types.
+    A server opened to a classroom must not read whatever folder, or file, a student types.
     """
+    if isinstance(path, str):
+        path = path.strip()
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise DataError("type the path of a folder of <Category>.txt files")
     folder = Path(path).expanduser().resolve()
     allowed = allowed_data_roots() if roots is None else [Path(root).expanduser().resolve() for root in roots]
-    if any(folder.is_relative_to(root) for root in allowed):
-        return folder
-    shown = ", ".join(str(root) for root in allowed)
-    raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
-                    "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    if not any(folder.is_relative_to(root) for root in allowed):
+        shown = ", ".join(str(root) for root in allowed)
+        raise DataError(f"{shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
+                        "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    try:
+        files = list(folder.glob("*.txt"))
+    except OSError:
+        files = []
+    for file in files:
+        if not any(file.resolve().is_relative_to(root) for root in allowed):
+            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
+    return folder

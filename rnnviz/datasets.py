@@ -34,8 +34,8 @@ from .archive import (
     extract_category_files,
     usable_category,
 )
-from .common import first_line, move_into_place
-from .data import PROJECT_ROOT, DataError, NameDataset, load_folder, lost_characters
+from .common import PROJECT_ROOT, first_line, move_into_place
+from .data import DataError, NameDataset, load_folder, lost_characters
 
 DEFAULT_ROOT = PROJECT_ROOT / "data" / "datasets"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -146,6 +146,18 @@ def dataset_path(name: str, root: str | os.PathLike | None = None) -> Path:
     if path.parent != base:
         raise DatasetError(f"{name!r} is not a usable dataset name: use {NAME_RULE}")
     return path
+
+
+def name_of(folder: str | os.PathLike | None, root: str | os.PathLike | None = None) -> str | None:
+    """The name of the named dataset stored at `folder`, or None when it is some other folder (or none)."""
+    if folder is None or str(folder) == "":
+        return None
+    try:
+        path = Path(folder).expanduser().resolve()
+        base = datasets_root(root).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+    return path.name if path.parent == base and NAME_PATTERN.match(path.name) else None
 
 
 def exists(name: str, root: str | os.PathLike | None = None) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import TrainConfig
 from .data import NameDataset, Split
 from .runs import (
     TEACHER,
@@ -36,7 +37,7 @@ from .runs import (
     train_run,
     write_queue,
 )
-from .train import Control, TrainConfig
+from .train import Control
 
 WORKING = ("running", "paused", "stopping")  # holding a worker; stopping: asked to stop, final evaluation under way
 ACTIVE = ("queued", *WORKING)

@@ -26,9 +26,10 @@ import pandas as pd
 import torch
 
 from .common import write_atomic
+from .config import TrainConfig
 from .data import CHAR_INDEX, NameDataset, Split
 from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
-from .train import Control, TrainConfig, Trainer
+from .train import Control, Trainer
 
 if TYPE_CHECKING:
     from .jobs import JobManager

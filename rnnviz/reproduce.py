@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import TrainConfig
 from .data import DataError, NameDataset, is_tutorial_file, to_ascii
 from .models import MODEL_LABELS
 from .runs import RunInfo, list_runs
-from .train import TrainConfig
 
 REPORT_RUNS: dict[str, TrainConfig] = {
     "rnn": TrainConfig(model="rnn", hidden_size=128),

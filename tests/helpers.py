@@ -192,9 +192,9 @@ def wait_for_jobs(timeout: float = 120) -> list:
 
 def tiny_run(folder: Path, root: Path, model: str, epochs: int = 2, seed: int = 0) -> str:
     """A small finished run of `model` on the names in `folder`; its id."""
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     config = TrainConfig(model=model, hidden_size=8, epochs=epochs, batch_size=8, seed=seed)
     writer, result = train_run(config, load_folder(folder), root)

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import cli
+from rnnviz.config import TrainConfig
 from rnnviz.data import ALPHABET, MAX_INPUT_CHARS, MAX_NAME_LENGTH, DataError, clean_name, to_ascii
 from rnnviz.evaluate import predict
 from rnnviz.inspect import trace_name
 from rnnviz.models import LSTM
 from rnnviz.runs import train_run
-from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
 from ui import nav, resources
 

@@ -16,6 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.class_weight import compute_class_weight
 
 from rnnviz import cli
+from rnnviz.config import TrainConfig
 from rnnviz.data import encode, split_dataset
 from rnnviz.models import (
     MODEL_LABELS,
@@ -30,7 +31,7 @@ from rnnviz.models import (
     ngram_text,
 )
 from rnnviz.runs import list_snapshots, load_metrics, load_run, read_run, train_run
-from rnnviz.train import TrainConfig, Trainer, class_weights
+from rnnviz.train import Trainer, class_weights
 
 NAMES = ["Nakamura", "O'Neil", "De la Cruz", "Li", "Ng", "Abe", "St. John", "Smith;Jones", "a"]
 

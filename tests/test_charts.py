@@ -409,12 +409,11 @@ def test_wrapped_titles_keep_every_word_and_never_exceed_the_line_length():
 
 
 def test_every_builder_carries_the_one_theme_and_fills_its_column():
-    from rnnviz import insight_charts
 
     means = pd.DataFrame({"step": [1, 2], "char": ["1:a", "2:b"], "gate": ["input gate"] * 2, "mean": [0.2, 0.4]})
     flow = pd.DataFrame({"model": "RNN", "stage": "trained", "distance": [0, 1], "mean_norm": [1.0, 0.5],
                          "relative": [1.0, 0.5], "names": [30, 30]})
-    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), insight_charts.gradient_flow_chart(flow),
+    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), charts.gradient_flow_chart(flow),
              charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"]),
              charts.curve_chart(charts.curves_long(None), "loss")]
     for chart in built:

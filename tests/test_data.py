@@ -537,3 +537,12 @@ def test_other_scripts_and_symbols_are_still_dropped_and_reported(tmp_path):
     assert clean_name("Łódź 1").note.endswith("'1'") and "Ł → L" in clean_name("Łódź 1").note
     (tmp_path / "A.txt").write_text("Łódź\nKraków1\n", encoding="utf-8")
     assert unsupported_characters(tmp_path) == {"1": 1}
+
+
+def test_by_length_puts_short_names_first_and_keeps_the_order_of_equal_lengths():
+    from rnnviz.data import by_length
+
+    pairs = [("Sato", 0), ("Li", 1), ("Ng", 2), ("Abe", 3), ("Ito", 4), ("Kowalski", 5)]
+    ordered = by_length(pairs)
+    assert [len(name) for name, _ in ordered] == sorted(len(name) for name, _ in pairs)
+    assert ordered == [("Li", 1), ("Ng", 2), ("Abe", 3), ("Ito", 4), ("Sato", 0), ("Kowalski", 5)]

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from rnnviz.config import TrainConfig, resolve_device
 from rnnviz.evaluate import predict
 from rnnviz.inspect import trace_name
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import TrainConfig, Trainer, resolve_device
+from rnnviz.train import Trainer
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 

@@ -14,9 +14,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import datasets
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import list_runs, train_run
-from rnnviz.train import TrainConfig
 from ui import keys, nav, resources, runview
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

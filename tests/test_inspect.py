@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import CHAR_INDEX, N_LETTERS, DataError, encode, split_dataset
 from rnnviz.inspect import (
     STAGES,
@@ -21,7 +22,6 @@ from rnnviz.inspect import (
 )
 from rnnviz.models import LSTM, RNN, MyLSTM, build_model
 from rnnviz.runs import list_snapshots, load_run, train_run
-from rnnviz.train import TrainConfig
 
 
 def one_unit_rnn(w: float, a=(1.0, 2.0, 2.0)) -> RNN:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import TEACHER, RunInfo, train_run
-from rnnviz.train import TrainConfig
 from tests.helpers import APP
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
 from ui import board, keys, nav, owner

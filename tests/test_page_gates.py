@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import explain
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import TrainConfig
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page
 from ui import keys, nav
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.train import TrainConfig
+from rnnviz.config import TrainConfig
 from tests.conftest import tiny_names
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page, tiny_run, wait_for_jobs
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT

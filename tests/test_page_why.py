@@ -26,7 +26,7 @@ def test_why_page_guides_to_training_when_there_are_no_runs(app):
     assert any("Run the probe" in info.value for info in at.info)
 
 
-def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, trained):
+def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, page_runs):
     at = app(WHY).run()
     assert_clean(at)
     assert len(charts_of(at)) == 1
@@ -44,7 +44,7 @@ def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, trained):
     assert any("no letters" in warning.value for warning in at.warning)
 
 
-def test_why_page_shows_gate_saturation_of_an_lstm_run(app, trained):
+def test_why_page_shows_gate_saturation_of_an_lstm_run(app, page_runs):
     at = app(WHY).run()
     at.segmented_control(key="why.view").set_value("saturation").run()
     assert_clean(at)
@@ -74,7 +74,7 @@ def test_why_page_runs_the_memory_probe_in_the_background(app):
     assert len(charts_of(at)) == 1
 
 
-def test_why_page_can_measure_long_names_only_and_says_when_there_are_none(app, trained):
+def test_why_page_can_measure_long_names_only_and_says_when_there_are_none(app, page_runs):
     at = app(WHY).run()
     at.slider(key="why.flow_min_length").set_value(6).run()
     assert_clean(at)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.reproduce import (
     REPORT_RUNS,
@@ -24,7 +25,6 @@ from rnnviz.reproduce import (
     report_config,
 )
 from rnnviz.runs import RunWriter, train_run, write_json
-from rnnviz.train import TrainConfig
 
 
 def test_report_runs_share_every_setting_but_the_model_and_its_size():

@@ -3,9 +3,9 @@ choices and the job limit."""
 
 from __future__ import annotations
 
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobSnapshot
 from rnnviz.runs import RunInfo
-from rnnviz.train import TrainConfig
 from ui import resources, runview
 
 

@@ -8,9 +8,11 @@ from dataclasses import fields
 import pytest
 import torch
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
+from rnnviz.evaluate import evaluate_encoded
 from rnnviz.models import RECURRENT_MODELS
-from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights, curve_points, evaluate_encoded
+from rnnviz.train import EVENTS, Control, Trainer, class_weights, curve_points
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}

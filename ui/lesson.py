@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import charts, insight_charts, lesson_charts
+from rnnviz import charts
 from rnnviz.answers import AnswerBook, AnswerError
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobLimitError
 from rnnviz.lessons import LANGUAGES, Lesson, Step, list_lessons
 from rnnviz.lessons.facts import (
@@ -28,7 +29,6 @@ from rnnviz.lessons.lesson import text_in
 from rnnviz.models import MODEL_LABELS
 from rnnviz.probe import latest_probe, start_probe, summarize
 from rnnviz.runs import RunInfo
-from rnnviz.train import TrainConfig
 from ui import display, guards, keys, owner, resources, runview
 
 DEFAULT_LESSON = "why_lstm"
@@ -295,10 +295,10 @@ def draw_view(step: Step, facts: Live) -> None:
     h = display.height
     name = f"lesson-{step.view}"
     if step.view in ("report", "accuracy", "ngram"):
-        display.chart(lesson_charts.accuracy_bars(facts.frames["accuracy"], h(200)), name,
+        display.chart(charts.accuracy_bars(facts.frames["accuracy"], h(200)), name,
                       data=facts.frames["accuracy"])
     elif step.view == "curves":
-        display.chart(lesson_charts.validation_curves(facts.frames["curves"], h(260)), name,
+        display.chart(charts.validation_curves(facts.frames["curves"], h(260)), name,
                       data=facts.frames["curves"])
     elif step.view == "confusion":
         left, right = st.columns(2, gap="small")
@@ -307,11 +307,11 @@ def draw_view(step: Step, facts: Live) -> None:
                                              selectable=False, cell=round(14 * display.scale()))
             display.chart(chart, f"{name}-{role}", where=where, downloads=False)
     elif step.view == "gradient":
-        display.chart(insight_charts.gradient_flow_chart(facts.frames["flow"], height=h(260)), name,
+        display.chart(charts.gradient_flow_chart(facts.frames["flow"], height=h(260)), name,
                       data=facts.frames["flow"])
     elif step.view == "probe":
         summary = summarize(facts.frames["probe"])
-        display.chart(insight_charts.probe_chart(summary, height=h(240)), name, data=facts.frames["probe"])
+        display.chart(charts.probe_chart(summary, height=h(240)), name, data=facts.frames["probe"])
     elif step.view == "cell_step":
         cell = facts.extra["cell"]
         display.chart(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(300), scale=display.scale()),
@@ -320,7 +320,7 @@ def draw_view(step: Step, facts: Live) -> None:
     elif step.view == "memory":
         frame = facts.frames["memory"]
         for number, model in enumerate(dict.fromkeys(frame["model"])):
-            display.chart(lesson_charts.memory_lines(frame[frame["model"] == model], h(130)), f"{name}-{number}",
+            display.chart(charts.memory_lines(frame[frame["model"] == model], h(130)), f"{name}-{number}",
                           data=frame, downloads=number == 0)
     elif step.view == "what_if":
         display.chart(charts.what_if_chart(facts.frames["what_if"], height=h(160)), name,
@@ -426,10 +426,10 @@ def class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) -> Non
         frame = pd.DataFrame({"choice": [text_in(c.text, lang) for c in q.choices],
                               "count": [tally.choices.get(c.key, 0) for c in q.choices],
                               "model": [c.key == model for c in q.choices]})
-        display.chart(lesson_charts.choice_answers(frame, display.height(34 * len(q.choices))),
+        display.chart(charts.choice_answers(frame, display.height(34 * len(q.choices))),
                       f"lesson-class-{index}", downloads=False)
     else:
-        display.chart(lesson_charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(120)),
+        display.chart(charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(120)),
                       f"lesson-class-{index}", downloads=False)
     if owner.is_teacher():
         st.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -46,14 +45,7 @@ def label_for(config: dict[str, Any], created: float, run_id: str, dataset: str 
 
 def dataset_name(info: RunInfo) -> str | None:
     """The named dataset (added on the Data page) a run was trained on, or None for the surname data."""
-    if not info.data:
-        return None
-    try:
-        folder = Path(info.data).expanduser().resolve()
-        base = datasets.datasets_root().expanduser().resolve()
-    except (OSError, RuntimeError):
-        return None
-    return folder.name if folder.parent == base and datasets.NAME_PATTERN.match(folder.name) else None
+    return datasets.name_of(info.data)
 
 
 def dataset_label(info: RunInfo) -> str:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import datasets
 from ..charts import most_confused
+from ..config import TrainConfig
 from ..data import DataError, load_folder, split_dataset
 from ..evaluate import report
 from ..explain import cell_step, letter_labels, read_name, unit_contributions, what_if
@@ -32,7 +33,6 @@ from ..models import MODEL_LABELS
 from ..probe import PROBE_FILE, ProbeConfig, saved_probe
 from ..reproduce import REPORT_ACCURACY
 from ..runs import RunInfo, load_metrics, load_run
-from ..train import TrainConfig
 from .lesson import Step
 from .views import DECIDING, VIEWS, roles_of
 

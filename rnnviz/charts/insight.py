@@ -11,9 +11,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
-from .charts import fit_width as _fit_width
-from .inspect import STAGES
+from ..inspect import STAGES
+from .theme import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
+from .theme import fit_width as _fit_width
 
 DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
 STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid

@@ -1,4 +1,4 @@
-"""Altair charts of the Lesson page: a DataFrame in, a Chart out (the theme and width rule are rnnviz.charts's).
+"""Charts of the Lesson page: a DataFrame in, a Chart out (the theme and width rule are rnnviz.charts's).
 
 The lesson's own views (accuracy bars, validation curves, a unit's memory over the letters) and the class's
 answers beside the model's: a bar per choice, or the spread of the estimates with the model's number marked.
@@ -11,7 +11,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import PALETTE, _finish, chart_title, legend, letter_axis, letters
+from .theme import PALETTE, chart_title, legend, letter_axis, letters
+from .theme import finish as _finish
 
 MODEL_MARK = "#e4572e"  # the model's answer, in every answers chart
 
