@@ -14,9 +14,10 @@ with frame.page(nav.LESSON):
     lesson.lead(chosen, index)
     lesson.header(chosen, index, lang, lessons)
     facts = lesson.live(step)
+    shown = lesson.revealed(chosen, index, step)
     left, right = st.columns([2, 3], gap="large")
     with left:
         lesson.text_panel(chosen, index, step, facts, lang)
     with right:
-        lesson.view_panel(step, facts, lang)
+        lesson.view_panel(step, facts, lang, shown)
     lesson.footer(chosen, index, lang)

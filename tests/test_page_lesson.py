@@ -59,6 +59,16 @@ def button(at: AppTest, *labels: str):
     return found[0]
 
 
+def model_says(at: AppTest) -> str | None:
+    """The model's answer as the page shows it after the student's ("…" while its runs do not exist)."""
+    for element in at.markdown:
+        for line in element.value.split("\n"):
+            for label in ("The model's answer: ", "模型的答案: "):
+                if line.startswith(label):
+                    return line[len(label):].strip(" *")
+    return None
+
+
 def answer(at: AppTest, step, index: int = 0) -> AppTest:
     q = step.question
     if q.kind == "choice":
@@ -81,10 +91,10 @@ def test_every_step_runs_asks_and_reveals_with_runs_of_every_model(every_model, 
         assert f"{number}" in at.get("progress")[0].proto.text
         assert "{" not in shown, shown
         if step.question is not None:
-            assert not any(m.label in ("The model's answer", "模型的答案") for m in at.metric), "no answer before"
+            assert model_says(at) is None and not charts_of(at), "neither the model's answer nor the view before"
+            assert at.info and at.info[0].value.startswith(("The live view opens with the answer", "作答之后"))
             answer(at, step)
-            metrics = {m.label: m.value for m in at.metric}
-            assert metrics.get("The model's answer", metrics.get("模型的答案")) not in (None, "…")
+            assert model_says(at) not in (None, "…")
         if step.reveal:
             assert at.success, f"step {number} reveals with the live numbers"
             assert "{" not in at.success[0].value
@@ -103,13 +113,13 @@ def test_a_step_whose_runs_are_missing_offers_one_button_that_trains_them(tiny_d
     assert [b.label for b in trains] == ["Train nn.LSTM"]
     step = find_lesson("why_lstm").steps[1]
     answer(at, step)  # the class can predict while the runs train
-    assert {m.label: m.value for m in at.metric}["The model's answer"] == "…"
+    assert model_says(at) == "…"
     trains[0].click().run()
     jobs = wait_for_jobs(300)
     assert [(job.config.model, job.status) for job in jobs] == [("lstm", "finished")]
     at.run()
     assert_clean(at)
-    assert {m.label: m.value for m in at.metric}["The model's answer"] != "…"
+    assert model_says(at) not in (None, "…")
     assert at.success and "nn.LSTM" in at.success[0].value
 
 
@@ -173,10 +183,17 @@ def test_the_presenter_sees_the_class_and_the_teacher_alone_clears(every_model, 
     assert not [b for b in student.button if b.label.startswith("Clear")]
     teacher = enter_teacher(open_lesson("why_lstm", 2, present=True))
     assert "4 answered" in texts(teacher)
-    counts = next(frame for chart in charts_of(teacher) for frame in chart_frames(chart) if "choice" in frame)
+
+    def class_counts():
+        frame = next(f for chart in charts_of(teacher) for f in chart_frames(chart) if "choice" in f)
+        return dict(zip(frame["choice"], frame["count"])), int(frame["model"].sum())
+
     expected = {text_in(c.text, "en"): n for c, n in zip(step.question.choices, (2, 1, 1))}
-    assert dict(zip(counts["choice"], counts["count"])) == expected
-    assert counts["model"].sum() == 1, "the model's answer is marked"
+    assert class_counts() == (expected, 0), "the model's answer is not marked before the reveal"
+    assert model_says(teacher) is None and not teacher.success
+    button(teacher, "Reveal the model's answer").click().run()
+    assert class_counts() == (expected, 1), "the model's answer is marked once revealed"
+    assert model_says(teacher) not in (None, "…") and teacher.success
     button(teacher, "Clear this lesson's answers").click().run()
     assert "0 answered" in texts(teacher)
     assert AnswerBook(isolated_runs).tally("why_lstm", 1).count == 0

@@ -81,3 +81,4 @@ LESSON_ANSWER = "lesson.answer"  # prefix of the answer widgets: lesson.answer.<
 LESSON_RUN = "lesson.run"  # prefix of the run pickers: lesson.run.<role>
 LESSON_TRAINING = "lesson.training"  # run ids this session started for a step
 LESSON_NOTICE = "lesson.notice"  # one line to show after a rerun (an answer refused, a training not started)
+LESSON_REVEALED = "lesson.revealed"  # prefix: the presenter revealed a step's answer (lesson.revealed.<lesson>.<step>)

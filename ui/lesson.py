@@ -7,6 +7,9 @@ answers from rnnviz.answers (which decides who may read, answer and clear); this
 
 from __future__ import annotations
 
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
 from rnnviz import charts
@@ -34,6 +37,7 @@ from ui import display, guards, keys, owner, resources, runview
 DEFAULT_LESSON = "why_lstm"
 FOLLOW_EVERY_S = 2.0
 PROGRESS_EVERY_S = 1.0
+CLASS_EVERY_S = 2.0  # the presenter's view of the class's answers refreshes this often
 WORDS = {  # the page's own words in each language
     "en": {"step": "Step {n} of {k}", "back": "Back", "next": "Next", "answer": "Answer", "your": "Your answer",
            "model": "The model's answer", "class": "The class", "answered": "{n} answered", "follow":
@@ -42,7 +46,8 @@ WORDS = {  # the page's own words in each language
            "(about 20 s)", "probe_needed": "This step needs the memory probe at {n} letters, which has not been run "
            "yet.", "wait": "The model's answer appears once the step's runs exist.", "answer_first":
            "Answer first: the model's answer comes after.", "estimate": "Your estimate", "runs": "Runs this lesson "
-           "reads", "language": "Language"},
+           "reads", "language": "Language", "reveal": "Reveal the model's answer", "hidden": "The live view "
+           "opens with the answer: predict first."},
     "zh": {"step": "第 {n} 步，共 {k} 步", "back": "上一步", "next": "下一步", "answer": "提交答案", "your": "你的答案",
            "model": "模型的答案", "class": "全班", "answered": "已有 {n} 人作答", "follow": "跟随老师",
            "clear": "清除本课的所有答案", "needs": "这一步需要 {what}，但姓氏数据上还没有训练好的模型。",
@@ -50,7 +55,7 @@ WORDS = {  # the page's own words in each language
            "probe_needed": "这一步需要长度为 {n} 的记忆探针实验结果，目前还没有运行。",
            "wait": "模型训练完成后，这里会显示模型的答案。",
            "answer_first": "请先作答，之后再看模型的答案。", "estimate": "你的估计", "runs": "本课使用的模型",
-           "language": "语言"},
+           "language": "语言", "reveal": "揭晓模型的答案", "hidden": "作答之后才会显示实时视图：请先预测。"},
 }
 
 
@@ -291,49 +296,48 @@ def live(step: Step) -> Live | MissingRuns | NotSurnames:
 
 
 def draw_view(step: Step, facts: Live) -> None:
-    """The chart(s) of the step's view, from the facts' frames."""
+    """The chart(s) of the step's view, from the facts' frames (no download row: a step fits one screen)."""
     h = display.height
+    show = partial(display.chart, downloads=False)
     name = f"lesson-{step.view}"
+    frames = facts.frames
     if step.view in ("report", "accuracy", "ngram"):
-        display.chart(charts.accuracy_bars(facts.frames["accuracy"], h(200)), name,
-                      data=facts.frames["accuracy"])
+        show(charts.accuracy_bars(frames["accuracy"], h(200)), name)
     elif step.view == "curves":
-        display.chart(charts.validation_curves(facts.frames["curves"], h(260)), name,
-                      data=facts.frames["curves"])
+        show(charts.validation_curves(frames["curves"], h(260)), name)
     elif step.view == "confusion":
         left, right = st.columns(2, gap="small")
         for where, role in ((left, "rnn"), (right, "lstm")):
-            chart = charts.confusion_heatmap(facts.frames[role], facts.extra["categories"], MODEL_LABELS[role],
+            chart = charts.confusion_heatmap(frames[role], facts.extra["categories"], MODEL_LABELS[role],
                                              selectable=False, cell=round(14 * display.scale()))
-            display.chart(chart, f"{name}-{role}", where=where, downloads=False)
+            show(chart, f"{name}-{role}", where=where)
     elif step.view == "gradient":
-        display.chart(charts.gradient_flow_chart(facts.frames["flow"], height=h(260)), name,
-                      data=facts.frames["flow"])
+        show(charts.gradient_flow_chart(frames["flow"], height=h(260)), name)
     elif step.view == "probe":
-        summary = summarize(facts.frames["probe"])
-        display.chart(charts.probe_chart(summary, height=h(240)), name, data=facts.frames["probe"])
+        show(charts.probe_chart(summarize(frames["probe"]), height=h(240)), name)
     elif step.view == "cell_step":
         cell = facts.extra["cell"]
-        display.chart(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(300), scale=display.scale()),
-                      name, downloads=False)
+        show(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(300), scale=display.scale()), name)
         st.code("\n".join(cell.equations), language=None)
     elif step.view == "memory":
-        frame = facts.frames["memory"]
-        for number, model in enumerate(dict.fromkeys(frame["model"])):
-            display.chart(charts.memory_lines(frame[frame["model"] == model], h(130)), f"{name}-{number}",
-                          data=frame, downloads=number == 0)
+        for number, model in enumerate(dict.fromkeys(frames["memory"]["model"])):
+            part = frames["memory"][frames["memory"]["model"] == model]
+            show(charts.memory_lines(part, h(130)), f"{name}-{number}")
     elif step.view == "what_if":
-        display.chart(charts.what_if_chart(facts.frames["what_if"], height=h(160)), name,
-                      data=facts.frames["what_if"])
+        show(charts.what_if_chart(frames["what_if"], height=h(160)), name)
         st.caption(facts.facts["intervention"])
 
 
-def view_panel(step: Step, facts, lang: str) -> None:
+def view_panel(step: Step, facts, lang: str, shown: bool = True) -> None:
+    """The step's live view; before the answer is taken, only what the step lacks (so the class can start its
+    training while it predicts), never the numbers that would give the answer away."""
     st.markdown(f"**{step.spec.label}**")
     if isinstance(facts, MissingRuns):
         missing_view(facts, step, lang)
     elif isinstance(facts, NotSurnames):
         st.warning(guards.one_line(facts), icon=":material/dataset:")
+    elif not shown:
+        st.info(word(lang, "hidden"), icon=":material/visibility_off:")
     else:
         try:
             draw_view(step, facts)
@@ -376,35 +380,71 @@ def answer_text(step: Step, value, lang: str) -> str:
     return f"{float(value):.3g}"
 
 
-def question(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
-    """Ask; once answered, the reveal: the student's answer beside the model's, explained with the live numbers."""
+def revealed(lesson: Lesson, index: int, step: Step) -> bool:
+    """Whether this session sees the step's answer: always without a question; on the projector once the presenter
+    reveals it; for a student once their own answer is in (the answer is taken before the reveal)."""
+    if step.question is None:
+        return True
+    if display.presenting():
+        return bool(st.session_state.get(_reveal_key(lesson, index)))
+    return book().mine(lesson.name, index, browser()) is not None
+
+
+def _reveal_key(lesson: Lesson, index: int) -> str:
+    return f"{keys.LESSON_REVEALED}.{lesson.name}.{index}"
+
+
+def _reveal_now(lesson: Lesson, index: int) -> None:
+    st.session_state[_reveal_key(lesson, index)] = True
+
+
+def answer_form(lesson: Lesson, index: int, step: Step, lang: str) -> None:
     q = step.question
-    can_fill = isinstance(facts, Live)
-    text = text_in(q.text, lang)
-    st.markdown(f"##### {filled(text, facts)}" if can_fill or "{" not in text else "")
-    mine = book().mine(lesson.name, index, browser())
-    if mine is None:
-        key = _answer_key(lesson, index)
-        if q.kind == "choice":
-            labels = {c.key: text_in(c.text, lang) for c in q.choices}
-            st.radio(text, list(labels), format_func=labels.get, index=None, key=key, label_visibility="collapsed")
-        else:
-            middle = (q.low + q.high) / 2
-            st.number_input(word(lang, "estimate"), min_value=q.low, max_value=q.high, value=middle,
-                            step=(q.high - q.low) / 100, key=key)
-        st.button(word(lang, "answer"), type="primary", on_click=_submit, args=(lesson, index), key=f"{key}.submit")
-        if keys.LESSON_NOTICE in st.session_state:
-            st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
-        st.caption(word(lang, "answer_first"))
-        return
-    model = facts.answer(q.answer) if can_fill else None
-    left, right = st.columns(2)
-    left.metric(word(lang, "your"), answer_text(step, mine, lang))
+    key = _answer_key(lesson, index)
+    if q.kind == "choice":
+        labels = {c.key: text_in(c.text, lang) for c in q.choices}
+        st.radio(text_in(q.text, lang), list(labels), format_func=labels.get, index=None, key=key,
+                 label_visibility="collapsed")
+    else:
+        st.number_input(word(lang, "estimate"), min_value=q.low, max_value=q.high, value=(q.low + q.high) / 2,
+                        step=(q.high - q.low) / 100, key=key)
+    st.button(word(lang, "answer"), type="primary", on_click=_submit, args=(lesson, index), key=f"{key}.submit")
+    if keys.LESSON_NOTICE in st.session_state:
+        st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
+    st.caption(word(lang, "answer_first"))
+
+
+def model_answer(step: Step, facts, lang: str) -> str | None:
+    answer = facts.answer(step.question.answer) if isinstance(facts, Live) else None
+    return None if answer is None else answer_text(step, answer, lang)
+
+
+def question(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
+    """Ask; the student's answer is taken first, then the model's answer beside it with the live numbers. On the
+    projector: the class's answers as they come in, and the reveal when the presenter asks for it."""
+    st.markdown(f"##### {text_in(step.question.text, lang)}")
+    shown = revealed(lesson, index, step)
+    if display.presenting():
+        class_panel(lesson, index, step, facts, lang, shown)
+        if not shown:
+            st.button(word(lang, "reveal"), type="primary", icon=":material/visibility:", on_click=_reveal_now,
+                      args=(lesson, index), key=f"{_reveal_key(lesson, index)}.button")
+            return
+        lines = []
+    else:
+        mine = book().mine(lesson.name, index, browser())
+        if mine is None:
+            answer_form(lesson, index, step, lang)
+            return
+        count = book().tally(lesson.name, index).count
+        lines = [f"{word(lang, 'your')}: **{answer_text(step, mine, lang)}** · {word(lang, 'class')}: "
+                 f"{word(lang, 'answered', n=count)}"]
+    model = model_answer(step, facts, lang)
     if model is None:
-        right.metric(word(lang, "model"), "…")
+        st.markdown("  \n".join(lines + [f"{word(lang, 'model')}: …"]))
         st.caption(word(lang, "wait"))
         return
-    right.metric(word(lang, "model"), answer_text(step, model, lang))
+    st.markdown("  \n".join(lines + [f"{word(lang, 'model')}: **{model}**"]))
     reveal(step, facts, lang)
 
 
@@ -414,25 +454,31 @@ def reveal(step: Step, facts: Live, lang: str) -> None:
         st.success(facts.fill(text_in(step.reveal[outcome], lang)), icon=":material/lightbulb:")
 
 
-def class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
-    """How the class answered, beside the model's answer, and how many answered; the teacher's clear button."""
+def class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str, shown: bool) -> None:
+    """How the class answered (a bar per choice, or the spread of the estimates) and how many answered, beside the
+    model's answer once it is revealed; it refreshes by itself while the class answers. The teacher's clear."""
+    _live_class_panel(lesson, index, step, facts if shown else None, lang)
+
+
+@st.fragment(run_every=CLASS_EVERY_S)
+def _live_class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
     q = step.question
     tally = book().tally(lesson.name, index)
     model = facts.answer(q.answer) if isinstance(facts, Live) else None
     st.markdown(f"**{word(lang, 'class')}** · {word(lang, 'answered', n=tally.count)}")
     if q.kind == "choice":
-        import pandas as pd
-
         frame = pd.DataFrame({"choice": [text_in(c.text, lang) for c in q.choices],
                               "count": [tally.choices.get(c.key, 0) for c in q.choices],
                               "model": [c.key == model for c in q.choices]})
-        display.chart(charts.choice_answers(frame, display.height(34 * len(q.choices))),
-                      f"lesson-class-{index}", downloads=False)
+        figure = charts.choice_answers(frame, display.height(30 * len(q.choices)))
     else:
-        display.chart(charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(120)),
-                      f"lesson-class-{index}", downloads=False)
+        figure = charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(90))
+    display.chart(figure, f"lesson-class-{index}", downloads=False)
     if owner.is_teacher():
-        st.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,))
+        st.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,),
+                  key=f"{keys.LESSON_ANSWER}.clear.{index}")
+    if keys.LESSON_NOTICE in st.session_state:
+        st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
 
 
 def _clear(name: str) -> None:
@@ -447,12 +493,10 @@ def text_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None
     body = text_in(step.text, lang)
     if isinstance(facts, Live) or "{" not in body:
         st.markdown(filled(body, facts))
-    else:
-        st.markdown(body.split("{", 1)[0] + "…")
+    else:  # the numbers come once the step's runs exist
+        st.markdown(body.split("{", 1)[0].rstrip() + " …")
     if step.question is not None:
         question(lesson, index, step, facts, lang)
-        if display.presenting() or book().mine(lesson.name, index, browser()) is not None:
-            class_panel(lesson, index, step, facts, lang)
     elif isinstance(facts, Live):
         reveal(step, facts, lang)
 

@@ -67,7 +67,8 @@ def choice_answers(frame: pd.DataFrame, height: int | None = None) -> alt.LayerC
     its own colour."""
     order = list(frame["choice"])
     shade = alt.Color("who:N", title=None, scale=alt.Scale(domain=["the class", "the model's answer"],
-                                                           range=["#4c78a8", MODEL_MARK]), legend=legend(2))
+                                                           range=["#4c78a8", MODEL_MARK]),
+                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0))
     data = frame.assign(who=np.where(frame["model"], "the model's answer", "the class"))
     bars = alt.Chart(data).mark_bar().encode(
         y=alt.Y("choice:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
