@@ -18,6 +18,8 @@ with frame.page(nav.LESSON):
     left, right = st.columns([2, 3], gap="large")
     with left:
         lesson.text_panel(chosen, index, step, facts, lang)
+        lesson.class_panel(chosen, index, step, facts, lang, shown)
+        lesson.follow(chosen)
     with right:
         lesson.view_panel(step, facts, lang, shown)
-    lesson.footer(chosen, index, lang)
+    lesson.teacher_tools(chosen, lang)

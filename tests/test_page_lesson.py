@@ -194,7 +194,7 @@ def test_the_presenter_sees_the_class_and_the_teacher_alone_clears(every_model, 
     button(teacher, "Reveal the model's answer").click().run()
     assert class_counts() == (expected, 1), "the model's answer is marked once revealed"
     assert model_says(teacher) not in (None, "…") and teacher.success
-    button(teacher, "Clear this lesson's answers").click().run()
+    teacher.sidebar.button(key=f"{keys.LESSON_ANSWER}.clear").click().run()
     assert "0 answered" in texts(teacher)
     assert AnswerBook(isolated_runs).tally("why_lstm", 1).count == 0
 

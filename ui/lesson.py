@@ -39,23 +39,54 @@ FOLLOW_EVERY_S = 2.0
 PROGRESS_EVERY_S = 1.0
 CLASS_EVERY_S = 2.0  # the presenter's view of the class's answers refreshes this often
 WORDS = {  # the page's own words in each language
-    "en": {"step": "Step {n} of {k}", "back": "Back", "next": "Next", "answer": "Answer", "your": "Your answer",
-           "model": "The model's answer", "class": "The class", "answered": "{n} answered", "follow":
-           "Follow the teacher", "clear": "Clear this lesson's answers", "needs": "This step needs {what}, and "
-           "there is none on the surname data yet.", "train": "Train {what}", "probe": "Run the memory probe "
-           "(about 20 s)", "probe_needed": "This step needs the memory probe at {n} letters, which has not been run "
-           "yet.", "wait": "The model's answer appears once the step's runs exist.", "answer_first":
-           "Answer first: the model's answer comes after.", "estimate": "Your estimate", "runs": "Runs this lesson "
-           "reads", "language": "Language", "reveal": "Reveal the model's answer", "hidden": "The live view "
-           "opens with the answer: predict first."},
-    "zh": {"step": "第 {n} 步，共 {k} 步", "back": "上一步", "next": "下一步", "answer": "提交答案", "your": "你的答案",
-           "model": "模型的答案", "class": "全班", "answered": "已有 {n} 人作答", "follow": "跟随老师",
-           "clear": "清除本课的所有答案", "needs": "这一步需要 {what}，但姓氏数据上还没有训练好的模型。",
-           "train": "训练 {what}", "probe": "运行记忆探针实验（约 20 秒）",
-           "probe_needed": "这一步需要长度为 {n} 的记忆探针实验结果，目前还没有运行。",
-           "wait": "模型训练完成后，这里会显示模型的答案。",
-           "answer_first": "请先作答，之后再看模型的答案。", "estimate": "你的估计", "runs": "本课使用的模型",
-           "language": "语言", "reveal": "揭晓模型的答案", "hidden": "作答之后才会显示实时视图：请先预测。"},
+    "en": {
+        "step": "Step {n} of {k}",
+        "back": "Back",
+        "next": "Next",
+        "answer": "Answer",
+        "your": "Your answer",
+        "model": "The model's answer",
+        "class": "The class",
+        "answered": "{n} answered",
+        "follow": "Follow the teacher",
+        "clear": "Clear this lesson's answers",
+        "needs": "This step needs {what}, and there is none on the surname data yet.",
+        "train": "Train {what}",
+        "probe": "Run the memory probe (about 20 s)",
+        "probe_needed": "This step needs the memory probe at {n} letters, which has not been run yet.",
+        "wait": "The model's answer appears once the step's runs exist.",
+        "answer_first": "Answer first: the model's answer comes after.",
+        "estimate": "Your estimate",
+        "runs": "Runs this lesson reads",
+        "language": "Language",
+        "reveal": "Reveal the model's answer",
+        "marked": "orange: the model's answer",
+        "hidden": "The live view opens with the answer: predict first.",
+    },
+    "zh": {
+        "step": "第 {n} 步，共 {k} 步",
+        "back": "上一步",
+        "next": "下一步",
+        "answer": "提交答案",
+        "your": "你的答案",
+        "model": "模型的答案",
+        "class": "全班",
+        "answered": "已有 {n} 人作答",
+        "follow": "跟随老师",
+        "clear": "清除本课的所有答案",
+        "needs": "这一步需要 {what}，但姓氏数据上还没有训练好的模型。",
+        "train": "训练 {what}",
+        "probe": "运行记忆探针实验（约 20 秒）",
+        "probe_needed": "这一步需要长度为 {n} 的记忆探针实验结果，目前还没有运行。",
+        "wait": "模型训练完成后，这里会显示模型的答案。",
+        "answer_first": "请先作答，之后再看模型的答案。",
+        "estimate": "你的估计",
+        "runs": "本课使用的模型",
+        "language": "语言",
+        "reveal": "揭晓模型的答案",
+        "marked": "橙色：模型的答案",
+        "hidden": "作答之后才会显示实时视图：请先预测。",
+    },
 }
 
 
@@ -317,7 +348,7 @@ def draw_view(step: Step, facts: Live) -> None:
         show(charts.probe_chart(summarize(frames["probe"]), height=h(240)), name)
     elif step.view == "cell_step":
         cell = facts.extra["cell"]
-        show(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(300), scale=display.scale()), name)
+        show(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(240), scale=display.scale()), name)
         st.code("\n".join(cell.equations), language=None)
     elif step.view == "memory":
         for number, model in enumerate(dict.fromkeys(frames["memory"]["model"])):
@@ -424,8 +455,7 @@ def question(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
     projector: the class's answers as they come in, and the reveal when the presenter asks for it."""
     st.markdown(f"##### {text_in(step.question.text, lang)}")
     shown = revealed(lesson, index, step)
-    if display.presenting():
-        class_panel(lesson, index, step, facts, lang, shown)
+    if display.presenting():  # the class's answers are on the right, under the view
         if not shown:
             st.button(word(lang, "reveal"), type="primary", icon=":material/visibility:", on_click=_reveal_now,
                       args=(lesson, index), key=f"{_reveal_key(lesson, index)}.button")
@@ -455,9 +485,11 @@ def reveal(step: Step, facts: Live, lang: str) -> None:
 
 
 def class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str, shown: bool) -> None:
-    """How the class answered (a bar per choice, or the spread of the estimates) and how many answered, beside the
-    model's answer once it is revealed; it refreshes by itself while the class answers. The teacher's clear."""
-    _live_class_panel(lesson, index, step, facts if shown else None, lang)
+    """On the projector: how the class answered (a bar per choice, or the spread of the estimates) and how many
+    answered, with the model's answer marked once it is revealed; it refreshes by itself while the class answers.
+    The teacher's clear."""
+    if step.question is not None and display.presenting():
+        _live_class_panel(lesson, index, step, facts if shown else None, lang)
 
 
 @st.fragment(run_every=CLASS_EVERY_S)
@@ -465,20 +497,25 @@ def _live_class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) 
     q = step.question
     tally = book().tally(lesson.name, index)
     model = facts.answer(q.answer) if isinstance(facts, Live) else None
-    st.markdown(f"**{word(lang, 'class')}** · {word(lang, 'answered', n=tally.count)}")
+    marked = f" · :orange[{word(lang, 'marked')}]" if model is not None else ""
+    st.markdown(f"**{word(lang, 'class')}** · {word(lang, 'answered', n=tally.count)}{marked}")
     if q.kind == "choice":
         frame = pd.DataFrame({"choice": [text_in(c.text, lang) for c in q.choices],
                               "count": [tally.choices.get(c.key, 0) for c in q.choices],
                               "model": [c.key == model for c in q.choices]})
-        figure = charts.choice_answers(frame, display.height(30 * len(q.choices)))
+        figure = charts.choice_answers(frame, display.height(22 * len(q.choices)))
     else:
-        figure = charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(90))
+        figure = charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(70))
     display.chart(figure, f"lesson-class-{index}", downloads=False)
+
+
+def teacher_tools(lesson: Lesson, lang: str) -> None:
+    """The teacher's control of the class's answers, in the sidebar (out of the projector's way)."""
     if owner.is_teacher():
-        st.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,),
-                  key=f"{keys.LESSON_ANSWER}.clear.{index}")
-    if keys.LESSON_NOTICE in st.session_state:
-        st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
+        st.sidebar.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,),
+                          key=f"{keys.LESSON_ANSWER}.clear")
+        if keys.LESSON_NOTICE in st.session_state:
+            st.sidebar.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
 
 
 def _clear(name: str) -> None:
@@ -502,19 +539,15 @@ def text_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None
 
 
 def header(lesson: Lesson, index: int, lang: str, lessons: list[Lesson]) -> None:
-    top = st.columns([3, 2, 2], vertical_alignment="center")
+    """The lesson, the step with its progress, Back and Next, the language: one row, so no step needs a scroll."""
+    count = len(lesson.steps)
+    if display.presenting():
+        st.space("small")  # the presenter's top padding is a little less than Streamlit's header bar over it
+    top = st.columns([4, 3, 1.3, 1.3, 2.2], vertical_alignment="center")
     lesson_picker(top[0], lessons, lang)
-    count = len(lesson.steps)
     top[1].progress((index + 1) / count, text=word(lang, "step", n=index + 1, k=count))
-    language_picker(top[2], lesson)
-
-
-def footer(lesson: Lesson, index: int, lang: str) -> None:
-    count = len(lesson.steps)
-    row = st.columns([1, 1, 3], vertical_alignment="center")
-    row[0].button(word(lang, "back"), icon=":material/arrow_back:", on_click=move, args=(-1, count),
+    top[2].button(word(lang, "back"), icon=":material/arrow_back:", on_click=move, args=(-1, count),
                   disabled=index == 0, width="stretch")
-    row[1].button(word(lang, "next"), icon=":material/arrow_forward:", on_click=move, args=(1, count),
+    top[3].button(word(lang, "next"), icon=":material/arrow_forward:", on_click=move, args=(1, count),
                   disabled=index == count - 1, type="primary", width="stretch")
-    with row[2]:
-        follow(lesson)
+    language_picker(top[4], lesson)

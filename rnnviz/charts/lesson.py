@@ -64,15 +64,15 @@ def memory_lines(frame: pd.DataFrame, height: int = 200) -> alt.Chart:
 
 def choice_answers(frame: pd.DataFrame, height: int | None = None) -> alt.LayerChart:
     """The class's answers to a multiple-choice question (columns choice, count, model), the model's answer in
-    its own colour."""
+    its own colour (MODEL_MARK, named in the text beside the chart: a legend would take a row)."""
     order = list(frame["choice"])
     shade = alt.Color("who:N", title=None, scale=alt.Scale(domain=["the class", "the model's answer"],
-                                                           range=["#4c78a8", MODEL_MARK]),
-                      legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0))
+                                                           range=["#4c78a8", MODEL_MARK]), legend=None)
     data = frame.assign(who=np.where(frame["model"], "the model's answer", "the class"))
     bars = alt.Chart(data).mark_bar().encode(
         y=alt.Y("choice:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("count:Q", title="answers", axis=alt.Axis(tickMinStep=1)), color=shade,
+        x=alt.X("count:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d"),
+                scale=alt.Scale(domain=[0, max(1, int(frame["count"].max()) if len(frame) else 1)])), color=shade,
         tooltip=["choice:N", "count:Q"])
     text = bars.mark_text(align="left", dx=4).encode(text="count:Q", color=alt.value("#222"))
     return _finish(alt.layer(bars, text).properties(height=height or 44 * max(1, len(order))))
@@ -85,7 +85,7 @@ def estimate_answers(estimates: list[float], model: float | None, low: float, hi
     x = alt.X("estimate:Q", bin=alt.Bin(extent=[low, high], maxbins=20), title="the class's estimates",
               scale=alt.Scale(domain=[low, high]))
     bars = alt.Chart(data).mark_bar(color="#4c78a8").encode(
-        x=x, y=alt.Y("count():Q", title="answers", axis=alt.Axis(tickMinStep=1)), tooltip=["count():Q"])
+        x=x, y=alt.Y("count():Q", title="answers", axis=alt.Axis(tickMinStep=1, format="d")), tooltip=["count():Q"])
     layers = [bars]
     if model is not None and np.isfinite(model):
         mark = pd.DataFrame({"estimate": [float(model)], "label": [f"the model: {model:.3g}"]})
