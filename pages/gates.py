@@ -5,9 +5,9 @@ import time
 
 import streamlit as st
 
-from rnnviz import charts, explain
+from rnnviz import charts, inside, registry
 from rnnviz.data import DataError
-from rnnviz.inspect import GATE_LABELS, trace_name
+from rnnviz.gates import SIGMOID_GATES, STATE_LABELS
 from rnnviz.runs import list_snapshots
 from ui import display, frame, guards, keys, nav, resources, runview, shareable
 
@@ -15,7 +15,6 @@ with frame.page(nav.GATES):
 
     EXTRA = ("g", "c", "h")
     URL_READ = "gates.url_read"  # set once this session has taken the run and surname from the link
-    ORDER_LABELS = {"index": "unit index", "mean": "mean activation", "variance": "variance"}
 
 
     VIEWS = {"cell": "Cell step", "units": "Units", "why": "Where it comes from", "whatif": "What if",
@@ -28,7 +27,7 @@ with frame.page(nav.GATES):
 
     def reading_or_warn(run, name: str, column):
         try:
-            return explain.read_name(run.model, run.categories, name)
+            return inside.read_name(run.model, run.categories, name)
         except DataError as exc:
             column.warning(guards.one_line(exc), icon=":material/keyboard:")
         except guards.USER_ERRORS as exc:
@@ -50,7 +49,7 @@ with frame.page(nav.GATES):
 
 
     def letter_name(used: str, t: int) -> str:
-        return f"{t + 1}: {used[t] if used[t] != ' ' else '␣'}"
+        return f"{inside.letter_number(t)}: {used[t] if used[t] != ' ' else '␣'}"
 
 
     def strip_cell(rows: list, room: int) -> int:
@@ -136,7 +135,7 @@ with frame.page(nav.GATES):
     except guards.USER_ERRORS as exc:
         st.error(guards.one_line(exc), icon=":material/error:")
         st.stop()
-    gates = explain.has_gates(run.model)
+    gates = registry.has_gates(run.model)
 
     names = [first] + ([second] if second and second.strip() else [])
     columns = st.columns(len(names) if len(names) > 1 else [3, 2], gap="large")
@@ -223,7 +222,7 @@ with frame.page(nav.GATES):
                             format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                             help="Units are listed by how much they decide the prediction (first: the most).")
         t = st.session_state[keys.GATES_LETTER]
-        step = explain.cell_step(run.model, run.categories, typed, t, unit)
+        step = inside.cell_step(run.model, run.categories, typed, t, unit)
         left, right = st.columns([3, 2], gap="large")
         with left:
             display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
@@ -245,14 +244,14 @@ with frame.page(nav.GATES):
         if not gates:
             st.info(NO_GATES, icon=":material/info:")
         else:
-            contributions = explain.unit_contributions(run.model, run.categories, typed)
+            contributions = inside.unit_contributions(run.model, run.categories, typed)
             order = contributions.frame["unit"].tolist()
             every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
             st.fragment(cell_view, run_every=every)(order, order[0])
 
     # ------------------------------------------------------------------ what the units do
     elif view == "units":
-        contributions = explain.unit_contributions(run.model, run.categories, typed)
+        contributions = inside.unit_contributions(run.model, run.categories, typed)
         left, right = st.columns([2, 3], gap="large")
         with left:
             display.chart(charts.contributions_chart(contributions.frame, contributions.category,
@@ -265,13 +264,13 @@ with frame.page(nav.GATES):
         atlas = atlas_or_explain()
         with right:
             if atlas is not None:
-                order_options = [k for k in explain.UNIT_ORDERS if gates or k != "saturation"]
+                order_options = [k for k in inside.ATLAS_ORDERS if gates or k != "saturation"]
                 keep_choice(keys.GATES_UNIT_ORDER, order_options, "category")
                 keep_choice(keys.GATES_EXPLORE_KEY, atlas.keys, atlas.keys[0])
                 e1, e2, e3 = st.columns([3, 2, 2], vertical_alignment="bottom")
                 by = "category"
                 if not display.presenting():
-                    by = e2.selectbox("Order units by", order_options, format_func=explain.UNIT_ORDERS.get,
+                    by = e2.selectbox("Order units by", order_options, format_func=inside.UNIT_ORDERS.get,
                                       key=keys.GATES_UNIT_ORDER)
                 ordered = atlas.order(by)
                 explore_key = keys.keyed(keys.GATES_EXPLORE_UNIT, run_id, used)
@@ -279,13 +278,13 @@ with frame.page(nav.GATES):
                 roles = atlas.roles.set_index("unit")
                 unit = e1.selectbox("Unit to explore", ordered, key=explore_key,
                                     format_func=lambda u: f"unit {u} · pushes up {roles['pushes_up'][u]}")
-                key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=GATE_LABELS.get)
+                key = e3.selectbox("Colour by", atlas.keys, key=keys.GATES_EXPLORE_KEY, format_func=STATE_LABELS.get)
                 contexts = atlas.top_contexts(unit, key, k=5)
                 rows = [(f"+ {c.name} ({c.category})", c.name, c.letters) for c in contexts["positive"]]
                 rows += [(f"− {c.name} ({c.category})", c.name, c.letters) for c in contexts["negative"]]
                 strips = charts.letter_strips_frame(rows)
                 display.chart(charts.letter_strips(strips, f"where unit {unit} is most positive (+) and negative (−)",
-                                                   f"{GATE_LABELS[key]} of unit {unit}", cell=strip_cell(rows, 460),
+                                                   f"{STATE_LABELS[key]} of unit {unit}", cell=strip_cell(rows, 460),
                                                    scale=display.scale()),
                               f"unit-{unit}-contexts", data=strips, width="content")
                 active = ", ".join(f"{c} ({v:+.2f})" for c, v in atlas.active_categories(unit, key))
@@ -306,7 +305,7 @@ with frame.page(nav.GATES):
             threshold = 0.3
             if not display.presenting():
                 threshold = s2.number_input("Threshold |h|", 0.05, 0.95, 0.3, 0.05, key=keys.GATES_SPAN_THRESHOLD)
-            search = explain.span_search(run.model, run.categories, atlas, typed, min(a, b), max(a, b) + 1,
+            search = inside.span_search(run.model, run.categories, atlas, typed, min(a, b), max(a, b) + 1,
                                          threshold=threshold)
             if search.units.empty:
                 st.info(f"No unit's h stays beyond ±{threshold:g} across '{search.span}': try fewer letters or a "
@@ -328,7 +327,7 @@ with frame.page(nav.GATES):
                                   "span-matches",
                                   where=m1, data=search.matches)
                     first_unit = int(search.units["unit"].iloc[0])
-                    rows = explain.span_examples(atlas, search, k=8)
+                    rows = inside.span_examples(atlas, search, k=8)
                     strips = charts.letter_strips_frame(rows)
                     display.chart(charts.letter_strips(strips, f"some of them, coloured by unit {first_unit}",
                                                        f"hidden state h of unit {first_unit}",
@@ -337,7 +336,7 @@ with frame.page(nav.GATES):
 
     # ------------------------------------------------------------------ where the prediction comes from
     elif view == "why":
-        result = explain.attribution(run.model, run.categories, typed)
+        result = inside.attribution(run.model, run.categories, typed)
         display.chart(charts.attribution_chart(result.frame, result.category, height=display.height(220)),
                       "attribution", data=result.frame,
                       alt=f"Letters carrying {result.category}: " + ", ".join(
@@ -347,7 +346,7 @@ with frame.page(nav.GATES):
                    "Gradient × input: how fast log p rises with the letter, a first-order estimate of the same.")
         atlas = atlas_or_explain()
         if atlas is not None:
-            path = explain.hidden_path(run.model, run.categories, atlas, [r.name for r, _ in shown])
+            path = inside.hidden_path(run.model, run.categories, atlas, [r.name for r, _ in shown])
             display.chart(charts.hidden_path_chart(path.background, path.path, path.explained,
                                                    height=display.height(380)), "hidden-path", data=path.path)
             st.caption("Each dot is a validation name's final hidden state, projected to 2-D (PCA). The line is the "
@@ -363,9 +362,9 @@ with frame.page(nav.GATES):
         clamps = {}
         unit = at = start = None
         if gates:
-            keep_choice(keys.GATES_CLAMP_GATE, ["none", *explain.CLAMP_GATES], "f")
-            gate = w1.selectbox("Clamp a gate", ["none", *explain.CLAMP_GATES], key=keys.GATES_CLAMP_GATE,
-                                format_func=lambda g: "no clamp" if g == "none" else f"{explain.GATE_WORDS[g]} {g}")
+            keep_choice(keys.GATES_CLAMP_GATE, ["none", *SIGMOID_GATES], "f")
+            gate = w1.selectbox("Clamp a gate", ["none", *SIGMOID_GATES], key=keys.GATES_CLAMP_GATE,
+                                format_func=lambda g: "no clamp" if g == "none" else f"{STATE_LABELS[g]} {g}")
             value = w2.slider("to the value", 0.0, 1.0, 0.0, 0.05, key=keys.GATES_CLAMP_VALUE)
             hidden = run.model.hidden_size
             clamp_unit_key = keys.keyed(keys.GATES_CLAMP_UNIT, run_id)
@@ -391,7 +390,7 @@ with frame.page(nav.GATES):
         reset = (w6 if gates else w2).selectbox("Reset h and c to 0 before", reset_options, key=reset_key,
                                                 format_func=lambda k: "no reset" if k == "none" else
                                                 letter_name(used, k))
-        result = explain.what_if(run.model, run.categories, typed, clamps, at, start, unit,
+        result = inside.what_if(run.model, run.categories, typed, clamps, at, start, unit,
                                  None if reset == "none" else int(reset))
         with outcome:
             before, after = result.unchanged.top(1)[0], result.intervened.top(1)[0]
@@ -408,18 +407,18 @@ with frame.page(nav.GATES):
         if not gates:
             st.info(NO_GATES, icon=":material/info:")
             st.stop()
-        traces = [trace_name(run.model, run.categories, r.name) for r, _ in shown]
+        traces = [reading for reading, _ in shown]
         h1, h2 = st.columns([2, 3] if not display.presenting() else [0.01, 4], gap="medium")
         order_by = "index"  # presenter mode keeps the plain unit order and hides the control
         if not display.presenting():
-            order_by = h1.segmented_control("Order units by", list(ORDER_LABELS), default="index", required=True,
-                                            format_func=ORDER_LABELS.get, key=keys.GATES_ORDER,
+            order_by = h1.segmented_control("Order units by", list(inside.READING_ORDERS), default="index",
+                                            required=True, format_func=inside.UNIT_ORDERS.get, key=keys.GATES_ORDER,
                                             help="Sorting by mean or variance groups units that behave alike.")
         extra = h2.pills("Also show", list(EXTRA), selection_mode="multi", default=[], key=keys.GATES_EXTRA,
-                         format_func=GATE_LABELS.get, help="g: the candidate written to the cell; c: the cell state; "
+                         format_func=STATE_LABELS.get, help="g: the candidate written to the cell; c: the cell state; "
                                                            "h: the hidden state the classifier reads.")
         reference = traces[0]  # both names use the first name's unit order, so rows line up
-        gate_keys = ["i", "f", "o", *[k for k in EXTRA if k in (extra or [])]]
+        gate_keys = [*SIGMOID_GATES, *[k for k in EXTRA if k in (extra or [])]]
         height = round(max(3, min(8, 360 // max(1, reference.values["i"].shape[1]))) * display.scale())
         longest = max(len(t.used) for t in traces)
         # Three gates side by side while short names fit, one under the other for long ones; every letter shows.
@@ -432,8 +431,8 @@ with frame.page(nav.GATES):
             for row in range(0, len(gate_keys), across):
                 for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                     cells = reference.gate_frame(key)
-                    order = charts.unit_order(cells, order_by)
-                    display.chart(charts.gate_heatmap(cells, key, GATE_LABELS[key], order, cell_height=height,
+                    order = inside.unit_order(cells, order_by)
+                    display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,
                                                       cell_width=width),
                                   f"gate-{key}-{reference.used}", where=column, data=cells, width="content")
             columns = st.columns(2, gap="large")
@@ -444,10 +443,10 @@ with frame.page(nav.GATES):
             st.stop()
         columns = st.columns(len(traces), gap="large") if side_by_side else [st.container() for _ in traces]
         for key in gate_keys:
-            order = charts.unit_order(reference.gate_frame(key), order_by)
+            order = inside.unit_order(reference.gate_frame(key), order_by)
             for index, (trace, column) in enumerate(zip(traces, columns)):
                 cells = trace.gate_frame(key)
-                display.chart(charts.gate_heatmap(cells, key, GATE_LABELS[key], order, cell_height=height,
+                display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,
                                                   cell_width=width),
                               f"gate-{key}-{index}-{trace.used}", where=column, data=cells, width="content")
         for index, (trace, column) in enumerate(zip(traces, columns)):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnnviz import charts
 from rnnviz.jobs import JobLimitError
-from rnnviz.models import MODEL_LABELS
+from rnnviz.registry import MODEL_LABELS
 from rnnviz.reproduce import (
     REPORT_RUNS,
     REPORT_SEEDS,
@@ -15,6 +15,7 @@ from rnnviz.reproduce import (
     find_report_runs,
     reading,
     recipe_words,
+    report_statement,
 )
 from ui import display, frame, guards, nav, resources, runview
 
@@ -197,8 +198,8 @@ with frame.page(nav.REPORT):
 
     st.title("The report, reproduced")
     st.markdown(
-        "The lab report trained the tutorial's RNN, nn.LSTM and its own MyLSTM and stated test accuracies of **42%** "
-        "for the RNN and **81%** for nn.LSTM, with MyLSTM close to nn.LSTM. Here the three are trained with one recipe "
+        "The lab report trained the tutorial's RNN, nn.LSTM and its own MyLSTM and stated " + report_statement() + ". "
+        "Here the three are trained with one recipe "
         f"and each of seeds {', '.join(str(s) for s in REPORT_SEEDS)}, so they differ only in the model and every "
         "figure is a mean with its spread, and their numbers are put next to the report's. Beside them, the n-gram "
         "baseline answers *do we even need an RNN here?*: it has no recurrence at all."

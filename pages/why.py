@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.config import TrainConfig
 from rnnviz.data import MAX_NAME_LENGTH, DataError
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     flow_reading,
     flow_summary,
@@ -18,6 +18,7 @@ from rnnviz.inspect import (
     saturation_summary,
 )
 from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, latest_probe, results_frame, start_probe, summarize
+from rnnviz.registry import GATE_MODELS, RECURRENT_MODELS
 from rnnviz.runs import list_snapshots
 from ui import display, frame, guards, nav, resources, runview
 
@@ -127,7 +128,7 @@ with frame.page(nav.WHY):
                        "The tutorial's recurrent net: no nonlinearity in its recurrence.")
         elman = pick_run(c2, "tanh RNN run", runview.usable_runs(runs, ["elman"]), FLOW_ELMAN,
                          "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
-        lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, runview.GATE_MODELS), FLOW_LSTM,
+        lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, GATE_MODELS), FLOW_LSTM,
                         "An nn.LSTM or MyLSTM run.")
         wanted = stage_picker(controls, FLOW_STAGES)
         scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
@@ -174,7 +175,7 @@ with frame.page(nav.WHY):
         summary = flow_summary(flow)
         st.dataframe(summary, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
-        for line in flow_reading(summary):
+        for line in flow_reading(flow):
             st.markdown(f"- {line}")
         st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
                    "weights a run began with, solid lines from its trained weights. Each line is one run: one seed.")
@@ -221,7 +222,7 @@ with frame.page(nav.WHY):
             c1, c2, c3, c4 = st.columns([3, 3, 2, 2], gap="medium")
             lengths = c1.multiselect("String lengths L", PROBE_LENGTHS, default=list(defaults.lengths),
                                      help="Each string is L letters; its first letter (a, b, c or d) is the class.")
-            models = c2.pills("Models", ["rnn", "elman", "lstm", "mylstm"], selection_mode="multi",
+            models = c2.pills("Models", list(RECURRENT_MODELS), selection_mode="multi",
                               default=list(defaults.models),
                               format_func=runview.model_label)
             forget_bias = c3.number_input(
@@ -310,7 +311,7 @@ with frame.page(nav.WHY):
 
 
     def saturation_view() -> None:
-        runs = guards.require_runs(runview.usable_runs(resources.all_runs(), runview.GATE_MODELS),
+        runs = guards.require_runs(runview.usable_runs(resources.all_runs(), GATE_MODELS),
                                    "nn.LSTM or MyLSTM runs",
                                    "Gates exist in LSTMs only: train an nn.LSTM or MyLSTM model.")
         st.markdown(

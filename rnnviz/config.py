@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from .common import shorten
-from .models import MODELS
+from .registry import MODEL_KEYS, MODELS_HELP, REPORT_SIZES, resolved_hidden_size
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,10 @@ class TrainConfig:
     that describes it: see SETTINGS below.
     """
 
-    model: str = setting("lstm", "Model",
-                         "RNN: the tutorial's recurrent net (no gates, no nonlinearity in its recurrence). nn.LSTM: "
-                         "PyTorch's LSTM. MyLSTM: the same LSTM written gate by gate, so its gates can be shown. "
-                         "tanh RNN: the textbook RNN (nn.RNN), whose gradients vanish. n-gram baseline: no "
-                         "recurrence at all, letter groups scored by a logistic regression (scikit-learn).",
-                         choices=tuple(MODELS))
+    model: str = setting("lstm", "Model", MODELS_HELP, choices=MODEL_KEYS)
     hidden_size: int = setting(0, "Hidden size",
                                "Units in the recurrent state; 0 (an empty box in the app) is the report's size: "
-                               "RNN 128, nn.LSTM and MyLSTM 64.", limits=(0, 1024), step=16, zero_means="model default")
+                               + REPORT_SIZES + ".", limits=(0, 1024), step=16, zero_means="model default")
     optimizer: str = setting("adam", "Optimizer",
                              "Adam adapts a step size per weight; SGD uses the learning rate as it is.",
                              choices=("adam", "sgd"), advanced=True)
@@ -136,7 +131,7 @@ class TrainConfig:
 
     @property
     def resolved_hidden_size(self) -> int:
-        return self.hidden_size or MODELS[self.model].default_hidden
+        return resolved_hidden_size(self.model, self.hidden_size)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,7 +28,8 @@ import torch
 from .common import write_atomic
 from .config import TrainConfig
 from .data import CHAR_INDEX, NameDataset, Split
-from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
+from .models import LSTM, Classifier, MyLSTM
+from .registry import MODEL_LABELS, RECURRENT_MODELS
 from .train import Control, Trainer
 
 if TYPE_CHECKING:

@@ -37,7 +37,8 @@ import torch
 from .common import PROJECT_ROOT, first_line, move_into_place, remove_dir, staging_dir, write_atomic
 from .config import TrainConfig
 from .data import ALPHABET, DataError, NameDataset, Split, load_folder, split_dataset
-from .models import Classifier, build_model
+from .models import Classifier
+from .registry import build_model, spec_of
 from .train import STATUSES, Trainer, TrainResult
 
 try:
@@ -250,7 +251,7 @@ class RunWriter:
             self._snapshot(event["model"], event["epoch"])
 
     def _snapshot(self, model: Classifier, epoch: int) -> None:
-        if not model.recurrent:  # the n-gram baseline is fitted in one go: nothing to watch epoch by epoch
+        if not spec_of(model).recurrent:  # the n-gram baseline is fitted in one go: nothing to watch epoch by epoch
             return
         folder = self.path / "snapshots"
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,9 @@ import torch.nn.functional as F
 from .config import TrainConfig, resolve_device
 from .data import N_LETTERS, DataError, EncodedSplit, NameDataset, Split, by_length, split_dataset
 from .evaluate import evaluate_encoded
-from .models import Classifier, build_model
+from .models import Classifier
+from .ngram import fit_ngram
+from .registry import build_model, spec_of
 
 EVENTS = ("on_start", "on_step", "on_eval", "on_epoch_end", "on_end")  # on_step: {"step", "loss" (a tensor)}
 # Weight initialisation draws from torch's global generator, which every thread shares.
@@ -195,7 +196,7 @@ class Trainer:
         return loss, log_probs
 
     def run(self) -> TrainResult:
-        if not self.model.recurrent:
+        if not spec_of(self.model).recurrent:
             return self._fit()
         cfg, model, device = self.config, self.model, self.device
         parts = self.training_parts()
@@ -309,48 +310,6 @@ class Trainer:
         result = TrainResult("finished", "", model, 1, 1, elapsed, _public(final_val), _public(final_test))
         self._emit("on_end", {"result": result})
         return result
-
-
-# The n-gram baseline's fit: saga stopped after NGRAM_MAX_ITER passes over the names (about 2 s on two shared
-# cores), where lbfgs run to convergence takes 20-40 s. The coefficients are not fully converged (a
-# ConvergenceWarning is expected and silenced); without class weights that costs about 0.2 points of test
-# accuracy against lbfgs (83.5% against 83.7% on seed 0), and 50 passes rather than 20 matter with the class
-# weights, whose fit converges more slowly (seed 0: 83.6% against 82.1%).
-NGRAM_C = 10.0
-NGRAM_MAX_ITER = 50
-NGRAM_TOL = 1e-3
-
-
-def fit_ngram(model, names: list[str], labels: list[int], n_classes: int,
-              weight: torch.Tensor | None = None, seed: int = 0) -> None:
-    """Fit TfidfVectorizer(char_wb) + LogisticRegression on (names, labels) and load the result into `model`."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from .models import NGRAM_RANGE
-
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True)
-    features = vectorizer.fit_transform(names)
-    class_weight = None if weight is None else {k: float(w) for k, w in enumerate(weight.tolist())}
-    regression = LogisticRegression(C=NGRAM_C, solver="saga", max_iter=NGRAM_MAX_ITER, tol=NGRAM_TOL,
-                                    class_weight=class_weight, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        regression.fit(features, labels)
-    coef = torch.zeros(n_classes, features.shape[1])
-    intercept = torch.full((n_classes,), -1e4)  # a category with no training name is never predicted
-    present = torch.as_tensor(regression.classes_, dtype=torch.long)
-    fitted_coef = torch.as_tensor(regression.coef_, dtype=torch.float32)
-    fitted_intercept = torch.as_tensor(regression.intercept_, dtype=torch.float32)
-    if len(present) == 2:  # scikit-learn keeps one row for two classes: softmax([0, z]) is its sigmoid(z)
-        coef[present[1]] = fitted_coef[0]
-        intercept[present] = torch.stack([torch.zeros(()), fitted_intercept[0]])
-    else:
-        coef[present] = fitted_coef
-        intercept[present] = fitted_intercept
-    model.set_weights(vectorizer.vocabulary_, vectorizer.idf_, coef, intercept)
-    model.fitted = (vectorizer, regression)  # kept in memory only, for checks against scikit-learn
 
 
 VAL_SAMPLE = 512  # validation names scored for the curve points inside an epoch

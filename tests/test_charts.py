@@ -308,16 +308,6 @@ def gate_frame(values: np.ndarray, word: str) -> pd.DataFrame:
     })
 
 
-def test_unit_order_by_index_mean_and_variance():
-    values = np.array([[0.1, 0.9, 0.5], [0.1, 0.7, 0.0], [0.1, 0.8, 1.0]])  # unit 0 flat, 1 high, 2 varied
-    frame = gate_frame(values, "abc")
-    assert charts.unit_order(frame, "index") == [0, 1, 2]
-    assert charts.unit_order(frame, "mean") == [1, 2, 0]
-    assert charts.unit_order(frame, "variance") == [2, 1, 0]
-    with pytest.raises(ValueError, match="index, mean, variance"):
-        charts.unit_order(frame, "random")
-
-
 def test_gate_heatmap_has_a_column_per_character_and_a_row_per_unit():
     values = np.random.default_rng(0).random((4, 6))
     frame = gate_frame(values, "Ab c")

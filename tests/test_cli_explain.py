@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import CLI_HIDDEN, write_tiny_folder
 
-from rnnviz import cli, explain
+from rnnviz import cli, inside
 from rnnviz.evaluate import predict
 from rnnviz.runs import load_run
 
@@ -88,7 +88,7 @@ def test_gates_with_an_intervention_adds_the_intervened_top_beside_the_usual_out
     top = result["intervened"]["top"]
     assert [set(entry) for entry in top] == [{"category", "probability"}] * 3
     loaded = load_run(cli_runs["runs"] / "lstm")
-    expected = explain.read_name(loaded.model, loaded.categories, "Borov", {"f": 0.0}, at=3, unit=1).top()
+    expected = inside.read_name(loaded.model, loaded.categories, "Borov", {"f": 0.0}, at=3, unit=1).top()
     assert [(e["category"], pytest.approx(e["probability"], abs=1e-6)) for e in top] == expected
     code, out, _ = run_cli(capsys, cli_runs, "gates", "--run", "lstm", "--json", "Borov", "--reset-at", "2")
     reset = json.loads(out)["intervened"]["top"]

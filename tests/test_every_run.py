@@ -16,11 +16,12 @@ from streamlit.testing.v1 import AppTest
 from rnnviz import datasets
 from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
+from rnnviz.registry import REPORT_MODELS
 from rnnviz.runs import list_runs, train_run
 from ui import keys, nav, resources, runview
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-MODELS = ("rnn", "lstm", "mylstm")
+MODELS = REPORT_MODELS
 OWN = "cities"
 
 

@@ -9,7 +9,7 @@ import pytest
 from rnnviz.config import TrainConfig
 from rnnviz.data import split_dataset
 from rnnviz.evaluate import predict, report
-from rnnviz.explain import read_name
+from rnnviz.inside import read_name
 from rnnviz.lessons import list_lessons
 from rnnviz.lessons.facts import (
     TIE,
@@ -141,6 +141,6 @@ def test_a_step_without_its_runs_says_which_roles_are_missing(tmp_path):
 
 
 def test_roles_are_the_registry_keys():
-    from rnnviz.models import MODELS as REGISTRY
+    from rnnviz.registry import MODEL_KEYS as REGISTRY
 
     assert set(ROLES) == set(REGISTRY)

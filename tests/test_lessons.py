@@ -12,7 +12,7 @@ from rnnviz import cli
 from rnnviz.lessons import LessonError, list_lessons, load_lesson
 from rnnviz.lessons.lesson import SHIPPED_DIR, placeholders, text_in
 from rnnviz.lessons.views import VIEWS
-from rnnviz.models import MODEL_LABELS
+from rnnviz.registry import MODEL_LABELS
 
 LABELS = set(MODEL_LABELS.values())
 

@@ -13,8 +13,8 @@ from rnnviz.data import load_folder
 from rnnviz.lessons import find_lesson
 from rnnviz.lessons.facts import probe_config
 from rnnviz.lessons.lesson import text_in
-from rnnviz.models import MODELS
 from rnnviz.probe import ProbeConfig, run_probe, save_probe
+from rnnviz.registry import MODEL_KEYS as MODELS
 from rnnviz.runs import train_run
 from tests.conftest import write_tiny_folder
 from tests.helpers import ROOT, assert_clean, chart_frames, charts_of, open_page, texts, wait_for_jobs

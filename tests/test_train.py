@@ -11,7 +11,7 @@ import torch
 from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
 from rnnviz.evaluate import evaluate_encoded
-from rnnviz.models import RECURRENT_MODELS
+from rnnviz.registry import RECURRENT_MODELS
 from rnnviz.train import EVENTS, Control, Trainer, class_weights, curve_points
 
 # Small and quick: every unit test trains on the 90-name tiny folder.

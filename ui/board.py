@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from rnnviz.models import RECURRENT_MODELS
+from rnnviz.registry import RECURRENT_MODELS
 from rnnviz.runs import TEACHER, RunInfo
 from ui import keys, runview
 

@@ -29,8 +29,8 @@ from rnnviz.lessons.facts import (
     usable,
 )
 from rnnviz.lessons.lesson import text_in
-from rnnviz.models import MODEL_LABELS
 from rnnviz.probe import latest_probe, start_probe, summarize
+from rnnviz.registry import MODEL_LABELS
 from rnnviz.runs import RunInfo
 from ui import display, guards, keys, owner, resources, runview
 

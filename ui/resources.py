@@ -222,7 +222,7 @@ def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report
 @st.cache_resource(show_spinner="Reading the validation names through the model…", max_entries=8)
 def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp: tuple, val_fraction: float,
            test_fraction: float, seed: int):
-    from rnnviz.explain import build_atlas
+    from rnnviz.inside import build_atlas
 
     run = _loaded_run(path, snapshot, stamp)
     split = _split(data, data_stamp, val_fraction, test_fraction, seed)
@@ -230,7 +230,7 @@ def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp:
 
 
 def unit_atlas(info: RunInfo, snapshot: int | None = None):
-    """A run's validation names read once (rnnviz.explain.UnitAtlas): the unit explorer, the pattern search and
+    """A run's validation names read once (rnnviz.inside.UnitAtlas): the unit explorer, the pattern search and
     the hidden-state map answer from it; built on first use, shared after."""
     from rnnviz.config import TrainConfig
 
@@ -254,10 +254,12 @@ def run_metrics(path: Path) -> pd.DataFrame:
 
 
 def model_structures() -> dict[str, str]:
-    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import)."""
+    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import),
+    by label."""
+    from rnnviz.registry import label
     from rnnviz.structures import STRUCTURES
 
-    return dict(STRUCTURES)
+    return {label(key): text for key, text in STRUCTURES.items()}
 
 
 def download_official(progress, url: str | None = None) -> NameDataset:

@@ -12,15 +12,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rnnviz import datasets
-from rnnviz.models import MODEL_LABELS, MODELS
+from rnnviz.registry import MODEL_LABELS, READABLE_MODELS, SPECS
 
 if TYPE_CHECKING:
     from rnnviz.jobs import JobSnapshot
     from rnnviz.runs import RunInfo
 
 USABLE = ("finished", "stopped")
-GATE_MODELS = ("lstm", "mylstm")
-INSPECTABLE_MODELS = ("rnn", *GATE_MODELS)  # the models the Gates page takes apart (rnnviz.explain)
+INSPECTABLE_MODELS = READABLE_MODELS  # the models the Gates page takes apart (rnnviz.inside)
 FINAL = "final"
 
 
@@ -30,7 +29,7 @@ def model_label(model: str) -> str:
 
 def hidden_of(config: dict[str, Any]) -> int | None:
     model = config.get("model", "")
-    return int(config.get("hidden_size") or 0) or (MODELS[model].default_hidden if model in MODELS else None)
+    return int(config.get("hidden_size") or 0) or (SPECS[model].default_hidden if model in SPECS else None)
 
 
 def label_for(config: dict[str, Any], created: float, run_id: str, dataset: str | None = None) -> str:

@@ -5,7 +5,7 @@ unit orderings), so that pages hold no data wrangling and every step can be unit
 One module per subject: theme (the one theme), curves, confusion (per-category charts), gates, cell (inside the
 LSTM), lesson (the Lesson page's views and the class's answers) and insight (why LSTMs win, the report). Callers
 write `from rnnviz import charts` and `charts.X`. The insight builders are imported on first use: they read
-rnnviz.inspect, which loads torch, and the app's first page must not wait for it.
+rnnviz.inside, which loads torch, and the app's first page must not wait for it.
 """
 
 from __future__ import annotations
@@ -58,12 +58,10 @@ from .gates import (
     GATE_KEYS_BOUNDED,
     GATE_SCALE_TITLES,
     PREFIX_TOP,
-    UNIT_ORDERS,
     gate_heatmap,
     gate_means_chart,
     prefix_chart,
     prefix_top,
-    unit_order,
 )
 from .lesson import MODEL_MARK, accuracy_bars, choice_answers, estimate_answers, memory_lines, validation_curves
 from .theme import (
@@ -95,8 +93,8 @@ __all__ = [  # every builder and constant, so callers write charts.X
     "category_counts_chart", "category_table", "confusion_heatmap", "counts_frame", "most_confused", "top_chart",
     "CURVE_METRICS", "CURVE_X", "HOVER", "HOVER_VIEW", "MAX_CURVE_POINTS", "POINTS_UP_TO", "CurveChart",
     "curve_chart", "curve_x_field", "curves_long", "downsample", "even_indices", "hover_frames", "rows_frame",
-    "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP", "UNIT_ORDERS", "gate_heatmap",
-    "gate_means_chart", "prefix_chart", "prefix_top", "unit_order", "COUNT_FONT_MAX", "COUNT_FONT_MIN", "FONT_SIZE",
+    "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP", "gate_heatmap",
+    "gate_means_chart", "prefix_chart", "prefix_top", "COUNT_FONT_MAX", "COUNT_FONT_MIN", "FONT_SIZE",
     "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX", "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "TITLE_WRAP",
     "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "theme", "themed", "wrap_title",
     "MODEL_MARK", "accuracy_bars", "choice_answers", "estimate_answers", "memory_lines", "validation_curves",

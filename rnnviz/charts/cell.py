@@ -1,4 +1,4 @@
-"""Inside the LSTM (the Gates page's explanations, from rnnviz.explain): the cell diagram, unit bars,
+"""Inside the LSTM (the Gates page's explanations, from rnnviz.inside): the cell diagram, unit bars,
 contributions, Karpathy-style letter strips, span-search matches, attribution, the hidden-state path and what-if
 bars."""
 
@@ -18,7 +18,7 @@ VALUE_TITLE = "value (red: negative, blue: positive)"
 GATE_SCALE = alt.Scale(scheme="viridis", domain=[0, 1])
 LANGUAGE_SCHEME = "category20"  # up to 20 languages, each its own hue
 
-# The cell diagram: node -> (x, y, first line); values come from explain.CellStep.values.
+# The cell diagram: node -> (x, y, first line); values come from inside.CellStep.values.
 CELL_NODES = {
     "c_prev": (0.8, 6.0, "c before"), "f_c": (3.0, 6.0, "× f"), "c": (9.0, 6.0, "c after"),
     "add": (6.0, 6.0, "+ i·g"), "i_g": (6.0, 4.3, "i × g"), "tanh_c": (9.0, 4.3, "tanh"), "h": (11.4, 2.6, "h"),

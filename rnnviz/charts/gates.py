@@ -8,21 +8,10 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from ..gates import SIGMOID_GATES
 from .theme import PALETTE, chart_title, finish, legend, letter_axis, letters, wrap_title
 
-GATE_KEYS_BOUNDED = ("i", "f", "o")  # sigmoid outputs in [0, 1]; g and h are in [-1, 1]; c is unbounded
-UNIT_ORDERS = ("index", "mean", "variance")
-
-
-def unit_order(gate: pd.DataFrame, by: str = "index") -> list[int]:
-    """Hidden units in display order: by index, or by mean / variance of their values (highest first)."""
-    if by not in UNIT_ORDERS:
-        raise ValueError(f"unknown unit order {by!r}: choose one of {', '.join(UNIT_ORDERS)}")
-    units = sorted(int(u) for u in gate["unit"].unique())
-    if by == "index":
-        return units
-    stat = gate.groupby("unit")["value"].agg("mean" if by == "mean" else "var").fillna(0.0)
-    return [int(u) for u in stat.sort_values(ascending=False, kind="stable").index]
+GATE_KEYS_BOUNDED = SIGMOID_GATES  # sigmoid outputs in [0, 1]; g and h are in [-1, 1]; c is unbounded
 
 
 # What a gate heatmap's colour means, said in its colour scale's title.

@@ -1,8 +1,8 @@
 """The live numbers of a lesson step: its placeholders, its outcomes and the model's own answer to its question.
 
 Everything here is read from the runs on disk (and the memory probe's saved result) through the library's
-existing functions: summaries and metrics (rnnviz.runs), evaluation (rnnviz.evaluate), readings, the cell step and
-what-if (rnnviz.explain), gradient flow (rnnviz.inspect). No new maths: a lesson only arranges that flow.
+existing functions: summaries and metrics (rnnviz.runs), evaluation (rnnviz.evaluate), readings, the cell step,
+what-if and gradient flow (rnnviz.inside). No new maths: a lesson only arranges that flow.
 
 A run role is a model key (rnnviz.lessons.views.ROLES): "lstm" resolves to the newest finished nn.LSTM run trained
 on the surname data (`resolve_roles`). `compute(step, runs, source)` returns a Live: the facts as shown text, the
@@ -27,10 +27,9 @@ from ..charts import most_confused
 from ..config import TrainConfig
 from ..data import DataError, load_folder, split_dataset
 from ..evaluate import report
-from ..explain import cell_step, letter_labels, read_name, unit_contributions, what_if
-from ..inspect import flow_summary, gradient_flow
-from ..models import MODEL_LABELS
+from ..inside import cell_step, flow_summary, gradient_flow, letter_labels, read_name, unit_contributions, what_if
 from ..probe import PROBE_FILE, ProbeConfig, saved_probe
+from ..registry import MODEL_LABELS
 from ..reproduce import REPORT_ACCURACY
 from ..runs import RunInfo, load_metrics, load_run
 from .lesson import Step

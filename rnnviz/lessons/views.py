@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import MODELS
+from ..registry import GATE_MODELS, MODEL_KEYS
 
-ROLES = tuple(MODELS)  # a run role is a model key: "lstm" is the newest finished nn.LSTM on the surname data
-GATE_ROLES = ("lstm", "mylstm")  # roles whose runs have gates to read
+ROLES = MODEL_KEYS  # a run role is a model key: "lstm" is the newest finished nn.LSTM on the surname data
+GATE_ROLES = GATE_MODELS  # roles whose runs have gates to read
 SETTINGS = ("name", "letter", "unit", "gate", "value", "length", "distance", "run")
 DECIDING = "deciding"  # unit = "deciding": the unit that adds most to the predicted category at the last letter
 
