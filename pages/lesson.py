@@ -13,6 +13,7 @@ with frame.page(nav.LESSON):
     lesson.remember_in_link(chosen, index, lang)
     lesson.lead(chosen, index)
     lesson.header(chosen, index, lang, lessons)
+    lesson.prefetch(chosen)
     facts = lesson.live(step)
     shown = lesson.revealed(chosen, index, step)
     left, right = st.columns([2, 3], gap="large")

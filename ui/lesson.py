@@ -7,6 +7,7 @@ answers from rnnviz.answers (which decides who may read, answer and clear); this
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 
 import pandas as pd
@@ -316,6 +317,32 @@ def missing_view(missing: MissingRuns, step: Step, lang: str) -> None:
 
 
 # ---------------------------------------------------------------- the live view
+
+
+def _prefetch(steps: tuple[Step, ...], runs: list[dict]) -> None:
+    for step, chosen in zip(steps, runs):
+        try:
+            compute(step, chosen, source())
+        except Exception:  # noqa: BLE001 - a step that cannot be computed yet says why when it is opened
+            continue
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _prefetching(name: str, stamp: tuple) -> threading.Thread:
+    """One thread per lesson and set of runs that computes every step's facts ahead of the class, so each step's
+    live part answers from the shared cache when the class gets there."""
+    lesson = next(lesson for lesson in list_lessons()[0] if lesson.name == name)
+    runs = [step_runs(step) for step in lesson.steps]
+    thread = threading.Thread(target=_prefetch, args=(lesson.steps, runs), name=f"rnnviz-lesson-{name}",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def prefetch(lesson: Lesson) -> None:
+    """Compute the lesson's steps in the background once its runs exist (again when they change)."""
+    runs = {role: info for step in lesson.steps for role, info in step_runs(step).items()}
+    _prefetching(lesson.name, source().stamp(runs))
 
 
 def live(step: Step) -> Live | MissingRuns | NotSurnames:
