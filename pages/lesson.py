@@ -3,7 +3,7 @@ class's answers on the projector. Opens at /lesson?lesson=NAME&step=N&lang=zh.""
 
 import streamlit as st
 
-from ui import frame, lesson, nav
+from ui import display, frame, lesson, nav
 
 with frame.page(nav.LESSON):
     chosen, lessons = lesson.choose_lesson()
@@ -16,11 +16,11 @@ with frame.page(nav.LESSON):
     lesson.prefetch(chosen)
     facts = lesson.live(step)
     shown = lesson.revealed(chosen, index, step)
-    left, right = st.columns([2, 3], gap="large")
+    left, right = st.columns(lesson.COLUMNS[display.presenting()], gap="large")
     with left:
         lesson.text_panel(chosen, index, step, facts, lang)
-        lesson.class_panel(chosen, index, step, facts, lang, shown)
-        lesson.follow(chosen)
     with right:
         lesson.view_panel(step, facts, lang, shown)
+        lesson.class_panel(chosen, index, step, facts, lang, shown)
+    lesson.follow(chosen)
     lesson.teacher_tools(chosen, lang)

@@ -36,6 +36,8 @@ from rnnviz.runs import RunInfo
 from ui import display, guards, keys, owner, resources, runview
 
 DEFAULT_LESSON = "why_lstm"
+COLUMNS = {False: [1, 1], True: [2, 3]}  # text : view; a laptop's narrow main area gives the text half
+SHORT_NAMES = {"en": "English", "zh": "中文"}  # the language picker's labels, short enough for a laptop's row
 FOLLOW_EVERY_S = 2.0
 PROGRESS_EVERY_S = 1.0
 CLASS_EVERY_S = 2.0  # the presenter's view of the class's answers refreshes this often
@@ -166,7 +168,8 @@ def language(lesson: Lesson) -> str:
 
 def language_picker(where, lesson: Lesson) -> None:
     if len(lesson.languages) > 1:
-        where.segmented_control(word(language(lesson), "language"), list(lesson.languages), format_func=LANGUAGES.get,
+        where.segmented_control(word(language(lesson), "language"), list(lesson.languages),
+                                format_func=lambda lang: SHORT_NAMES.get(lang, LANGUAGES[lang]),
                                 key=keys.LESSON_LANG, required=True, label_visibility="collapsed")
 
 
@@ -197,11 +200,12 @@ def lead(lesson: Lesson, index: int) -> None:
 
 
 def follow(lesson: Lesson) -> None:
-    """A student's switch to follow the teacher; while on, a fragment moves them to the teacher's step."""
+    """A student's switch to follow the teacher, at the top of the sidebar's own part; while on, a fragment moves
+    them to the teacher's step."""
     if owner.is_teacher():
         return
     lang = language(lesson)
-    st.toggle(word(lang, "follow"), key=keys.LESSON_FOLLOW)
+    st.sidebar.toggle(word(lang, "follow"), key=keys.LESSON_FOLLOW)
     if st.session_state.get(keys.LESSON_FOLLOW):
         _follow_fragment(lesson.name)
 
@@ -362,21 +366,20 @@ def draw_view(step: Step, facts: Live) -> None:
     if step.view in ("report", "accuracy", "ngram"):
         show(charts.accuracy_bars(frames["accuracy"], h(200)), name)
     elif step.view == "curves":
-        show(charts.validation_curves(frames["curves"], h(260)), name)
-    elif step.view == "confusion":
-        left, right = st.columns(2, gap="small")
-        for where, role in ((left, "rnn"), (right, "lstm")):
-            chart = charts.confusion_heatmap(frames[role], facts.extra["categories"], MODEL_LABELS[role],
-                                             selectable=False, cell=round(14 * display.scale()))
-            show(chart, f"{name}-{role}", where=where)
+        show(charts.validation_curves(frames["curves"], h(190)), name)
+    elif step.view == "confusion":  # nn.LSTM's, whose mistake the text names; the RNN's is on the Evaluate page
+        chart = charts.confusion_heatmap(frames["lstm"], facts.extra["categories"], MODEL_LABELS["lstm"],
+                                         selectable=False, cell=round(15 * display.scale()))
+        show(chart, name)
     elif step.view == "gradient":
-        show(charts.gradient_flow_chart(frames["flow"], height=h(260)), name)
+        show(charts.gradient_flow_chart(frames["flow"], height=h(180)), name)
     elif step.view == "probe":
-        show(charts.probe_chart(summarize(frames["probe"]), height=h(240)), name)
+        show(charts.probe_chart(summarize(frames["probe"]), height=h(160)), name)
     elif step.view == "cell_step":
         cell = facts.extra["cell"]
-        show(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(240), scale=display.scale()), name)
-        st.code("\n".join(cell.equations), language=None)
+        show(charts.cell_diagram(cell.values, cell.letter, cell.unit, height=h(220), scale=display.scale()), name)
+        if not display.presenting():  # on the projector the reveal writes the step's equation with its numbers
+            st.code("\n".join(cell.equations), language=None)
     elif step.view == "memory":
         for number, model in enumerate(dict.fromkeys(frames["memory"]["model"])):
             part = frames["memory"][frames["memory"]["model"] == model]
@@ -389,13 +392,12 @@ def draw_view(step: Step, facts: Live) -> None:
 def view_panel(step: Step, facts, lang: str, shown: bool = True) -> None:
     """The step's live view; before the answer is taken, only what the step lacks (so the class can start its
     training while it predicts), never the numbers that would give the answer away."""
-    st.markdown(f"**{step.spec.label}**")
     if isinstance(facts, MissingRuns):
         missing_view(facts, step, lang)
     elif isinstance(facts, NotSurnames):
         st.warning(guards.one_line(facts), icon=":material/dataset:")
     elif not shown:
-        st.info(word(lang, "hidden"), icon=":material/visibility_off:")
+        st.info(f"**{step.spec.label}** · {word(lang, 'hidden')}", icon=":material/visibility_off:")
     else:
         try:
             draw_view(step, facts)
@@ -531,9 +533,13 @@ def _live_class_panel(lesson: Lesson, index: int, step: Step, facts, lang: str) 
                               "count": [tally.choices.get(c.key, 0) for c in q.choices],
                               "model": [c.key == model for c in q.choices]})
         figure = charts.choice_answers(frame, display.height(22 * len(q.choices)))
+        line = " · ".join(f"{choice}: {count}" for choice, count in zip(frame["choice"], frame["count"]))
     else:
-        figure = charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(70))
+        figure = charts.estimate_answers(tally.estimates, model, q.low, q.high, display.height(60))
+        line = " · ".join(f"{v:g}" for v in tally.estimates[:40])
     display.chart(figure, f"lesson-class-{index}", downloads=False)
+    if line:
+        st.caption(line)
 
 
 def teacher_tools(lesson: Lesson, lang: str) -> None:
@@ -570,7 +576,7 @@ def header(lesson: Lesson, index: int, lang: str, lessons: list[Lesson]) -> None
     count = len(lesson.steps)
     if display.presenting():
         st.space("small")  # the presenter's top padding is a little less than Streamlit's header bar over it
-    top = st.columns([4, 3, 1.3, 1.3, 2.2], vertical_alignment="center")
+    top = st.columns([3.4, 2.6, 1.5, 1.5, 2], vertical_alignment="center")
     lesson_picker(top[0], lessons, lang)
     top[1].progress((index + 1) / count, text=word(lang, "step", n=index + 1, k=count))
     top[2].button(word(lang, "back"), icon=":material/arrow_back:", on_click=move, args=(-1, count),

@@ -71,7 +71,7 @@ def choice_answers(frame: pd.DataFrame, height: int | None = None) -> alt.LayerC
     data = frame.assign(who=np.where(frame["model"], "the model's answer", "the class"))
     bars = alt.Chart(data).mark_bar().encode(
         y=alt.Y("choice:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("count:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d"),
+        x=alt.X("count:Q", title=None, axis=None,  # each bar has its count written at its end
                 scale=alt.Scale(domain=[0, max(1, int(frame["count"].max()) if len(frame) else 1)])), color=shade,
         tooltip=["choice:N", "count:Q"])
     text = bars.mark_text(align="left", dx=4).encode(text="count:Q", color=alt.value("#222"))
