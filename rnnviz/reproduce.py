@@ -73,6 +73,12 @@ def matches(config: dict | TrainConfig, wanted: TrainConfig) -> bool:
         return False
 
 
+def report_key(config: dict | TrainConfig, seeds: tuple[int, ...] = REPORT_SEEDS) -> RunKey | None:
+    """The (model, seed) of the report's run that `config` trains, or None when it trains none of them."""
+    return next(((model, seed) for model in REPORT_RUNS for seed in seeds
+                 if matches(config, report_config(model, seed))), None)
+
+
 @dataclass
 class ReportRuns:
     """Which of the report's runs, (model, seed) each, exist: finished (usable), training now, or missing."""
@@ -80,10 +86,6 @@ class ReportRuns:
     found: dict[RunKey, RunInfo] = field(default_factory=dict)
     running: dict[RunKey, RunInfo] = field(default_factory=dict)
     missing: list[RunKey] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing and not self.running
 
     def configs_to_start(self) -> list[TrainConfig]:
         return [report_config(model, seed) for model, seed in self.missing]

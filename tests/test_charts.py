@@ -93,13 +93,14 @@ def test_curves_long_carries_the_training_time():
     assert charts.curves_long(metrics_frame(2))["elapsed_s"].isna().all()  # older rows without it
 
 
-def test_curve_chart_of_one_run_colours_by_split_and_downsamples():
-    long = charts.curves_long(metrics_frame(5000), "only")
+def test_curve_chart_of_one_run_colours_it_as_its_model_and_downsamples():
+    long = charts.curves_long(metrics_frame(5000), "only", model="lstm")
     chart = charts.curve_chart(long, "loss", max_points=100)
     assert isinstance(chart, alt.LayerChart)
     (line,) = lines_of(chart)
     encoding = line["encoding"]
-    assert encoding["color"]["field"] == "split" and "strokeDash" not in encoding
+    assert encoding["color"]["field"] == "run" and encoding["strokeDash"]["field"] == "split"
+    assert encoding["color"]["scale"]["range"] == [charts.model_colors()["lstm"]]
     assert encoding["x"]["field"] == "epoch" and encoding["y"]["field"] == "value"
     data = lines_data(chart)
     assert set(data["split"]) == {"train", "val"} and len(data) == 2 * 100
@@ -112,8 +113,71 @@ def test_curve_chart_of_several_runs_colours_by_run_and_dashes_validation():
     encoding = line["encoding"]
     assert encoding["color"]["field"] == "run" and encoding["color"]["scale"]["domain"] == ["LSTM", "RNN"]
     assert encoding["strokeDash"]["field"] == "split"
-    assert "dashed: validation" in encoding["color"]["title"]  # the one legend says what the dashes mean
+    assert "dashed: validation" in " ".join(encoding["color"]["title"])  # the one legend says what dashes mean
+    assert max(len(line) for line in encoding["color"]["title"]) <= charts.TITLE_WRAP  # uncut in a narrow column
     assert encoding["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_a_model_keeps_its_colour_whatever_else_is_overlaid():
+    rnn, lstm = charts.model_colors()["rnn"], charts.model_colors()["lstm"]
+    assert rnn != lstm
+
+    def colours(*runs):
+        long = pd.concat([charts.curves_long(metrics_frame(10), label, model=model) for label, model in runs])
+        scale = lines_of(charts.curve_chart(long, "loss"))[0]["encoding"]["color"]["scale"]
+        return dict(zip(scale["domain"], scale["range"]))
+
+    alone = colours(("RNN 11:25", "rnn"))
+    beside = colours(("nn.LSTM 64 · 11:20", "lstm"), ("RNN 11:25", "rnn"))  # the LSTM sorts first
+    assert alone["RNN 11:25"] == beside["RNN 11:25"] == rnn and beside["nn.LSTM 64 · 11:20"] == lstm
+    # a second run of one model: its hue, a different shade; a run of no known model: a colour no model has
+    two = colours(("RNN a", "rnn"), ("RNN b", "rnn"), ("other", ""))
+    assert two["RNN a"] == rnn and two["RNN b"] != rnn and two["other"] not in charts.model_colors().values()
+
+
+def test_legend_lists_one_run_a_row_and_never_cuts_a_label():
+    long = pd.concat([charts.curves_long(metrics_frame(10), label, model="lstm")
+                      for label in ("nn.LSTM 64 · 11:25 · a long dataset name", "nn.LSTM 64 · 11:26")])
+    legend = lines_of(charts.curve_chart(long, "loss"))[0]["encoding"]["color"]["legend"]
+    assert legend["columns"] == 1 and legend["labelLimit"] == 0
+
+
+def test_log_scale_spans_the_data_not_the_next_power_of_ten():
+    frame = metrics_frame(20)
+    frame["train_loss"] = np.linspace(2.4, 1.2, 20)
+    frame["val_loss"] = np.linspace(2.3, 1.4, 20)
+    for smooth in (0.0, 0.6):
+        layer = lines_of(charts.curve_chart(charts.curves_long(frame, "r"), "loss", log=True, smooth=smooth))[-1]
+        scale = layer["encoding"]["y"]["scale"]
+        assert scale["type"] == "log" and scale["nice"] is False
+        low, high = scale["domain"]
+        assert 1.1 <= low <= 1.2 and 2.4 <= high <= 2.5
+
+
+def test_x_axis_spans_the_planned_training_while_a_run_trains():
+    frame = metrics_frame(10)  # 10 evaluations, epochs 0.1 ... 1.0 of a planned 4
+    frame["epoch"] = np.arange(1, 11) / 10
+    frame["elapsed_s"] = np.arange(1, 11) * 2.0
+    live = charts.curves_long(frame, "r", planned_epochs=4)
+    for x, end in (("epoch", 4.0), ("step", 40.0), ("time", 80.0)):
+        layer = lines_of(charts.curve_chart(live, "loss", x=x))[0]
+        assert layer["encoding"]["x"]["scale"]["domain"][1] == pytest.approx(end), x
+    done = charts.curves_long(frame, "r")  # no plan given (a finished run): the axis spans the data
+    assert "domain" not in lines_of(charts.curve_chart(done, "loss"))[0]["encoding"]["x"]["scale"]
+
+
+def test_presenter_theme_draws_no_chart_text_under_18_pixels():
+    big = charts.theme(1.6).to_dict()
+    sizes = [big["axis"]["labelFontSize"], big["axis"]["titleFontSize"], big["legend"]["labelFontSize"],
+             big["legend"]["titleFontSize"], big["title"]["fontSize"], big["title"]["subtitleFontSize"],
+             big["text"]["fontSize"]]
+    assert min(sizes) >= charts.PRESENTER_TEXT_MIN == 18
+    assert charts.theme(1.2).to_dict()["text"]["fontSize"] >= 18  # a milder scale too: the floor holds
+    assert charts.theme().to_dict()["text"]["fontSize"] < 18  # the laptop view keeps its small marks
+    matrix = charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"])
+    smallest = {p["name"]: p.get("value") for p in charts.themed(matrix, 1.6).to_dict()["params"]}
+    assert smallest[charts.COUNT_PARAM] >= 18  # a count too small to read on a projector is left to the tooltip
+    assert {p["name"]: p.get("value") for p in matrix.to_dict()["params"]}[charts.COUNT_PARAM] == 8
 
 
 def test_curve_chart_draws_points_only_on_short_curves():
@@ -234,7 +298,7 @@ def test_confusion_heatmap_has_rows_true_columns_predicted_and_a_cell_selection(
     assert rect["encoding"]["x"]["sort"] == cats and rect["encoding"]["y"]["sort"] == cats
     assert rect["encoding"]["color"]["field"] == "rate" and rect["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert {t["field"] for t in rect["encoding"]["tooltip"]} == {"true", "predicted", "count", "rate"}
-    (cell,) = out["params"]  # altair lifts the rect layer's selection to the top
+    (cell,) = [p for p in out["params"] if "select" in p]  # altair lifts the rect layer's selection to the top
     assert cell["name"] == "cell" and cell["select"]["fields"] == ["true", "predicted"]
     outline = rect["encoding"]["strokeWidth"]["condition"]
     assert outline["param"] == "cell" and outline["empty"] is False  # nothing outlined until a cell is clicked
@@ -246,13 +310,15 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
     cats = list("ABCD")
     frame = confusion(cats, np.eye(4) * 3 + 1)
     out = spec(charts.confusion_heatmap(frame, cats, selectable=False, cell=20))
-    assert "params" not in out and "strokeWidth" not in out["layer"][0]["encoding"]
+    assert not any("select" in p for p in out.get("params", []))
+    assert "strokeWidth" not in out["layer"][0]["encoding"]
     # As wide as its column, `cell` pixels a row; the counts are sized to the cells from the drawn width.
     assert out["width"] == "container" and out["height"] == 80
     assert out["autosize"] == {"type": "fit-x", "contains": "padding"}
     text = out["layer"][1]["mark"]
     assert "width / 4" in text["fontSize"]["expr"] and "height / 4" in text["fontSize"]["expr"]
-    assert f">= {charts.COUNT_FONT_MIN}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+    assert f">= {charts.COUNT_PARAM}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+    assert {"name": charts.COUNT_PARAM, "value": charts.COUNT_FONT_MIN} in out["params"]
 
 
 def test_confusion_heatmap_has_a_titled_colour_scale():

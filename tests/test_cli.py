@@ -293,7 +293,7 @@ def python_m_rnnviz(*argv: str) -> subprocess.CompletedProcess:
     [
         (["predict", "--run", "missing-run", "Smith"], "no run 'missing-run'"),
         (["train", "--lr", "abc"], "--lr"),
-        (["gates", "--run", "rnn", "Smith"], "gates exist only for LSTM and MyLSTM"),
+        (["gates", "--run", "rnn", "Smith"], "gates exist only for nn.LSTM and MyLSTM"),
     ],
 )
 @pytest.mark.slow

@@ -15,9 +15,8 @@ import pandas as pd
 
 from rnnviz.registry import RECURRENT_MODELS
 from rnnviz.runs import TEACHER, RunInfo
-from ui import keys, runview
+from ui import runview
 
-HIDE_KEY, FREEZE_KEY = keys.BOARD_HIDE, keys.BOARD_FREEZE
 COLUMNS = ["dataset", "rank", "who", "model", "val acc", "val balanced acc", "test acc", "hidden", "epochs", "lr",
            "batch", "optimizer", "balanced loss", "seed", "time s", "finished", "id"]
 SURNAMES = "surnames"  # the dataset column's entry for the tutorial's surname data
