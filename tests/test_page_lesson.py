@@ -139,6 +139,9 @@ def test_a_run_of_another_dataset_is_refused_by_a_step_that_reads_surnames(every
     assert any("reads surnames" in w.value and other in w.value for w in at.warning)
     at.selectbox(key=f"{keys.LESSON_RUN}.lstm").set_value("").run()
     assert not at.warning
+    accuracy = open_lesson("why_lstm", 2)  # the report's question is about surnames too
+    accuracy.selectbox(key=f"{keys.LESSON_RUN}.lstm").set_value(other).run()
+    assert any("reads surnames" in w.value for w in accuracy.warning)
 
 
 def test_a_deep_link_opens_its_step_and_language_as_the_first_request(every_model):

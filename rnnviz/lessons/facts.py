@@ -421,6 +421,8 @@ def compute(step: Step, runs: dict[str, RunInfo | None], source: Source) -> Live
     missing = [role for role, info in runs.items() if info is None]
     if missing:
         raise MissingRuns(missing)
+    if step.spec.surnames:
+        _needs_surnames(runs.values())
     key = (step.view, tuple(sorted(step.settings.items())), source.stamp(runs))
     with _LOCK:
         if key in _RESULTS:

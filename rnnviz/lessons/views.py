@@ -26,7 +26,7 @@ class View:
     outcomes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fact -> the values it can take
     numbers: tuple[str, ...] = ()  # facts that are plain numbers (a numeric estimate's answer)
     settings: tuple[str, ...] = ()  # step settings it takes
-    surnames: bool = False  # reads typed surnames: needs runs trained on the surname data
+    surnames: bool = True  # its numbers are about surnames (typed ones, or the report's task): surname-data runs only
 
 
 WINNER = ("lstm_wins", "rnn_wins", "tie")
@@ -50,13 +50,13 @@ VIEWS: dict[str, View] = {view.key: view for view in (
          ("probe_rnn_count", "probe_lstm_count"), ("length",)),
     View("cell_step", "One LSTM step", ("lstm",),
          ("name", "letter", "position", "unit", "f", "i", "g", "o", "c_prev", "c", "h", "top", "top_p"),
-         {"band": BAND}, ("f_value", "c_value"), ("name", "letter", "unit", "run"), surnames=True),
+         {"band": BAND}, ("f_value", "c_value"), ("name", "letter", "unit", "run")),
     View("memory", "Memory over time", ("lstm", "rnn"),
          ("name", "unit", "rnn_unit", "f_mean", "f_min", "f_min_letter", "c_first", "c_last", "top"),
-         {"memory": ("keeps", "forgets")}, settings=("name", "unit", "run"), surnames=True),
+         {"memory": ("keeps", "forgets")}, settings=("name", "unit", "run")),
     View("what_if", "What if: clamp a gate", ("lstm",),
          ("name", "category", "p_before", "p_after", "change", "top_after", "intervention"), {"effect": CHANGE},
-         ("p_before_pct", "p_after_pct"), ("name", "letter", "unit", "gate", "value", "run"), surnames=True),
+         ("p_before_pct", "p_after_pct"), ("name", "letter", "unit", "gate", "value", "run")),
     View("ngram", "The n-gram baseline", ("ngram", "rnn", "lstm"),
          ("acc_ngram", "acc_rnn", "acc_lstm", "margin"), {"baseline": ("ngram_wins", "lstm_wins", "tie")},
          ("acc_ngram_pct",)),
