@@ -224,7 +224,7 @@ def _follow_fragment(name: str) -> None:
 
 
 def _choice_key(role: str) -> str:
-    return f"{keys.LESSON_RUN}.{role}"
+    return keys.keyed(keys.LESSON_RUN, role)
 
 
 def step_runs(step: Step) -> dict[str, RunInfo | None]:
@@ -414,7 +414,7 @@ def filled(template: str, facts) -> str:
 
 
 def _answer_key(lesson: Lesson, index: int) -> str:
-    return f"{keys.LESSON_ANSWER}.{lesson.name}.{index}"
+    return keys.keyed(keys.LESSON_ANSWER, lesson.name, index)
 
 
 def _submit(lesson: Lesson, index: int) -> None:
@@ -451,7 +451,7 @@ def revealed(lesson: Lesson, index: int, step: Step) -> bool:
 
 
 def _reveal_key(lesson: Lesson, index: int) -> str:
-    return f"{keys.LESSON_REVEALED}.{lesson.name}.{index}"
+    return keys.keyed(keys.LESSON_REVEALED, lesson.name, index)
 
 
 def _reveal_now(lesson: Lesson, index: int) -> None:
@@ -468,7 +468,8 @@ def answer_form(lesson: Lesson, index: int, step: Step, lang: str) -> None:
     else:
         st.number_input(word(lang, "estimate"), min_value=q.low, max_value=q.high, value=(q.low + q.high) / 2,
                         step=(q.high - q.low) / 100, key=key)
-    st.button(word(lang, "answer"), type="primary", on_click=_submit, args=(lesson, index), key=f"{key}.submit")
+    st.button(word(lang, "answer"), type="primary", on_click=_submit, args=(lesson, index),
+              key=keys.keyed(key, "submit"))
     if keys.LESSON_NOTICE in st.session_state:
         st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
     st.caption(word(lang, "answer_first"))
@@ -487,7 +488,7 @@ def question(lesson: Lesson, index: int, step: Step, facts, lang: str) -> None:
     if display.presenting():  # the class's answers are on the right, under the view
         if not shown:
             st.button(word(lang, "reveal"), type="primary", icon=":material/visibility:", on_click=_reveal_now,
-                      args=(lesson, index), key=f"{_reveal_key(lesson, index)}.button")
+                      args=(lesson, index), key=keys.keyed(_reveal_key(lesson, index), "button"))
             return
         lines = []
     else:
@@ -546,7 +547,7 @@ def teacher_tools(lesson: Lesson, lang: str) -> None:
     """The teacher's control of the class's answers, in the sidebar (out of the projector's way)."""
     if owner.is_teacher():
         st.sidebar.button(word(lang, "clear"), icon=":material/delete_sweep:", on_click=_clear, args=(lesson.name,),
-                          key=f"{keys.LESSON_ANSWER}.clear")
+                          key=keys.keyed(keys.LESSON_ANSWER, "clear"))
         if keys.LESSON_NOTICE in st.session_state:
             st.sidebar.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
 
