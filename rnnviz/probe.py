@@ -14,7 +14,6 @@ the one mechanism that also runs trainings.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -25,11 +24,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .common import write_atomic
 from .config import Setting, TrainConfig, setting
 from .data import CHAR_INDEX, NameDataset, Split
 from .models import LSTM, Classifier, MyLSTM
 from .registry import MODEL_LABELS, RECURRENT_MODELS
+from .runs import read_probe, write_probe
 from .train import Control, Trainer
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 CLASS_LETTERS = "abcdefgh"
 FILLER_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_LENGTH, MAX_LENGTH = 5, 50
-PROBE_FILE = ".probe.json"  # the last finished sweep, in the runs folder
 RESULT_COLUMNS = ["model", "length", "seed", "accuracy", "chance", "final_loss", "steps", "seconds"]
 
 
@@ -255,6 +253,26 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_COLUMNS = ["model", "length", "mean", "spread", "low", "high", "seeds", "chance"]
+ABOVE_CHANCE = 0.10  # a model "remembers" at a length while its mean accuracy is this far above chance
+
+
+def probe_reading(summary: pd.DataFrame) -> list[str]:
+    """Sentences read off a sweep's summary, every number from it: each model's accuracy at the longest length,
+    and up to which length each stays clearly above chance."""
+    if not len(summary):
+        return []
+    chance = float(summary["chance"].iloc[0])
+    longest = int(summary["length"].max())
+    at_longest = summary[summary["length"] == longest].sort_values("mean", ascending=False)
+    lines = [f"At the longest strings, L = {longest}: " + ", ".join(
+        f"{row.model} {row.mean:.1%}" for row in at_longest.itertuples()) + f" (chance {chance:.0%})."]
+    reach = []
+    for model, rows in summary.groupby("model", sort=False):
+        above = rows[rows["mean"] >= chance + ABOVE_CHANCE]["length"]
+        reach.append(f"{model} up to L = {int(above.max())}" if len(above) else f"{model} at no length measured")
+    lines.append(f"More than {ABOVE_CHANCE:.0%} above chance: " + "; ".join(reach) + ". Only the first letter "
+                 "names the class, so what a model scores above chance is what it carried across the whole string.")
+    return lines
 
 
 def start_probe(manager: JobManager, config: ProbeConfig) -> str:
@@ -272,37 +290,44 @@ def start_probe(manager: JobManager, config: ProbeConfig) -> str:
                 job.report(row={k: event[k] for k in RESULT_COLUMNS})
 
         result = run_probe(config, job.control, on_event)
-        if result.status == "finished":
-            save_probe(manager.root, config, result.results)
+        if len(result.results):  # kept, so the next visit shows the last sweep at once
+            write_probe(manager.root, config.to_dict(), result.results.to_dict("records"), result.status,
+                        result.message, time.time())
         return result.status, result.message
 
     return manager.start_task("probe", config, work, config.total_steps)
-
-
-def save_probe(root: Path, config: ProbeConfig, results: pd.DataFrame) -> None:
-    """Keep a finished sweep's results in the runs folder (PROBE_FILE), so a page shows them at once, also after a
-    restart; the newest sweep replaces the one before."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    write_atomic(root / PROBE_FILE, json.dumps({"format": 1, "config": config.to_dict(),
-                                                "results": results[RESULT_COLUMNS].to_dict(orient="records")}))
-
-
-def saved_probe(root: Path) -> tuple[ProbeConfig, pd.DataFrame] | None:
-    """The last sweep kept by save_probe, or None (none yet, or a file that cannot be read)."""
-    try:
-        values = json.loads((Path(root) / PROBE_FILE).read_text(encoding="utf-8"))
-        config = ProbeConfig(**{k: v for k, v in values["config"].items() if k != "LIMITS"})
-        results = pd.DataFrame(values["results"], columns=RESULT_COLUMNS)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return config, results
 
 
 def latest_probe(manager: JobManager):
     """The newest probe job's snapshot (a JobSnapshot whose rows are RESULT_COLUMNS dicts), or None."""
     jobs = manager.jobs(kind="probe")
     return max(jobs, key=lambda job: job.started) if jobs else None
+
+
+@dataclass
+class SavedProbe:
+    """The last sweep kept in the runs folder."""
+
+    config: ProbeConfig
+    results: pd.DataFrame  # RESULT_COLUMNS
+    status: str
+    message: str
+    finished: float  # time.time() when it ended
+
+
+def saved_probe(root: Path) -> SavedProbe | None:
+    """The last sweep kept in the runs folder `root`, or None (none yet, or not readable as a sweep)."""
+    values = read_probe(root)
+    if values is None:
+        return None
+    try:
+        settings = {k: v for k, v in values["config"].items() if k in PROBE_SETTINGS}
+        config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        results = pd.DataFrame(values["rows"], columns=RESULT_COLUMNS)
+    except (TypeError, ValueError):
+        return None
+    return SavedProbe(config, results, str(values.get("status", "")), str(values.get("message", "")),
+                      float(values.get("finished") or 0.0))
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

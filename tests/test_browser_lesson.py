@@ -21,9 +21,9 @@ from rnnviz.config import TrainConfig
 from rnnviz.lessons import find_lesson
 from rnnviz.lessons.facts import probe_config
 from rnnviz.lessons.lesson import text_in
-from rnnviz.probe import ProbeConfig, run_probe, save_probe
+from rnnviz.probe import ProbeConfig, run_probe
 from rnnviz.runs import train_run
-from tests.helpers import SETTLED, launch_chromium, save_screenshot, streamlit_server, wait_for
+from tests.helpers import SETTLED, keep_probe, launch_chromium, save_screenshot, streamlit_server, wait_for
 
 pytestmark = pytest.mark.slow
 TEACHER_KEY = "lesson-class-key-31"
@@ -92,7 +92,7 @@ def class_runs(real_dataset, tmp_path_factory) -> Path:
         train_run(TrainConfig(model=model, hidden_size=16, epochs=1, batch_size=32), real_dataset, root)
     config = ProbeConfig(lengths=probe_config(LESSON.steps[5]).lengths, steps=20, seeds=1, hidden_size=8,
                          test_size=64)
-    save_probe(root, config, run_probe(config).results)
+    keep_probe(root, config, run_probe(config).results)
     return root
 
 

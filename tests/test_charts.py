@@ -478,3 +478,74 @@ def test_every_builder_carries_the_one_theme_and_fills_its_column():
         assert {key: out["config"].get(key) for key in theme} == theme, type(chart)
         assert out["width"] == "container" and out["autosize"]["type"] == "fit-x"
     assert charts.theme(1.6).to_dict()["axis"]["labelFontSize"] >= 18  # presenter mode on a projector
+
+
+# ---------------------------------------------------------------- category colours, attribution axes
+
+
+def _relative_luminance(colour: str) -> float:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _lab(colour: str) -> np.ndarray:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    rgb = np.array([linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5)])
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+    xyz /= np.array([0.95047, 1.0, 1.08883])  # D65 white
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_category_colours_keep_eighteen_languages_apart_and_visible_on_white():
+    colours = charts.CATEGORY_COLOURS
+    assert len(set(colours)) >= 18
+    for colour in colours:  # no pastel: every dot stands out from the white page
+        assert 1.05 / (_relative_luminance(colour) + 0.05) >= 2.2, colour
+    labs = [_lab(c) for c in colours]
+    closest = min(np.linalg.norm(a - b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert closest >= 25  # no two categories share a hue (Russian and Scottish were both grey)
+
+
+def test_hidden_path_map_writes_each_category_on_the_map_with_the_datasets_noun():
+    background = pd.DataFrame({"x": [0.0, 1.0, 5.0, 6.0], "y": [0.0, 1.0, 5.0, 6.0],
+                               "category": ["Paris", "Paris", "Lyon", "Lyon"], "name": list("abcd")})
+    path = pd.DataFrame({"series": ["1. ab"] * 2, "position": [0, 1], "label": ["0:a", "1:b"],
+                         "letter": ["a", "b"], "x": [0.0, 1.0], "y": [0.0, 1.0]})
+    built = spec(charts.hidden_path_chart(background, path, (0.5, 0.2), noun="city"))
+    titles = [layer["encoding"]["color"].get("title") for layer in built["layer"] if "color" in layer["encoding"]]
+    assert "validation names' final state, by city" in titles
+    assert not any("language" in str(t) for t in titles)
+    labels = [layer for layer in built["layer"] if layer["mark"]["type"] == "text"
+              and layer["encoding"].get("text", {}).get("field") == "category"]
+    assert labels, "the categories are written on the map"
+    assert all(any(step.get("groupby") == ["category"] for step in layer.get("transform", []))
+               for layer in labels)  # one label per category, at the middle of its dots
+    dots = next(layer for layer in built["layer"] if layer["mark"]["type"] == "circle")
+    assert dots["encoding"]["color"]["scale"]["range"] == charts.CATEGORY_COLOURS
+    assert dots["mark"]["opacity"] >= 0.6
+
+
+def test_each_attribution_has_its_own_axis_titled_with_what_it_measures():
+    frame = pd.DataFrame({"position": [0, 1, 2], "label": ["0:a", "1:b", "2:c"], "letter": list("abc"),
+                          "occlusion": [0.36, -0.05, np.nan], "gradient_x_input": [0.02, 0.4, -0.1]})
+    occlusion = spec(charts.attribution_chart(frame, "Polish", "occlusion"))
+    gradient = spec(charts.attribution_chart(frame, "Polish", "gradient_x_input"))
+    y_occ, y_grad = occlusion["encoding"]["y"], gradient["encoding"]["y"]
+    assert y_occ["title"] != y_grad["title"]
+    assert "share of the prediction" not in str(y_occ["title"]) + str(y_grad["title"])
+    assert "probability" in " ".join(np.atleast_1d(y_occ["title"])) and y_occ["axis"]["format"].endswith("%")
+    assert "log" in " ".join(np.atleast_1d(y_grad["title"])) and not y_grad["axis"]["format"].endswith("%")
+    assert "left out" in " ".join(np.atleast_1d(occlusion["title"])) and "Polish" in str(occlusion["title"])
+    assert "gradient × input" in " ".join(np.atleast_1d(gradient["title"]))
+    shown = {name: built["datasets"][built["data"]["name"]] for name, built in
+             (("occlusion", occlusion), ("gradient", gradient))}
+    assert [row["value"] for row in shown["occlusion"]] == [0.36, -0.05]  # the letter with nothing left is not drawn
+    assert [row["value"] for row in shown["gradient"]] == [0.02, 0.4, -0.1]
+    with pytest.raises(ValueError, match="occlusion"):
+        charts.attribution_chart(frame, "Polish", "share")

@@ -23,8 +23,9 @@ from rnnviz.lessons.facts import (
 )
 from rnnviz.lessons.lesson import placeholders
 from rnnviz.lessons.views import ROLES, VIEWS
-from rnnviz.probe import ProbeConfig, run_probe, save_probe
+from rnnviz.probe import ProbeConfig, run_probe
 from rnnviz.runs import list_runs, load_run, train_run
+from tests.helpers import keep_probe
 
 MODELS = ("rnn", "lstm", "elman", "ngram")
 
@@ -38,7 +39,7 @@ def real_runs(real_dataset, tmp_path_factory):
     lengths = sorted({probe_config(s).lengths[0] for lesson in list_lessons()[0] for s in lesson.steps
                       if s.view == "probe"})
     config = ProbeConfig(lengths=tuple(lengths), steps=20, seeds=1, hidden_size=8, test_size=64)
-    save_probe(root, config, run_probe(config).results)
+    keep_probe(root, config, run_probe(config).results)
     return root
 
 

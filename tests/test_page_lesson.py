@@ -13,11 +13,11 @@ from rnnviz.data import load_folder
 from rnnviz.lessons import find_lesson
 from rnnviz.lessons.facts import probe_config
 from rnnviz.lessons.lesson import text_in
-from rnnviz.probe import ProbeConfig, run_probe, save_probe
+from rnnviz.probe import ProbeConfig, run_probe
 from rnnviz.registry import MODEL_KEYS as MODELS
 from rnnviz.runs import train_run
 from tests.conftest import write_tiny_folder
-from tests.helpers import ROOT, assert_clean, chart_frames, charts_of, open_page, texts, wait_for_jobs
+from tests.helpers import ROOT, assert_clean, chart_frames, charts_of, keep_probe, open_page, texts, wait_for_jobs
 from ui import keys, nav
 
 pytestmark = pytest.mark.usefixtures("fresh_app")
@@ -34,7 +34,7 @@ def tiny(model: str, folder, root) -> str:
 def save_tiny_probe(root) -> None:
     config = ProbeConfig(lengths=(probe_config(find_lesson("why_lstm").steps[5]).lengths[0],), steps=5, seeds=1,
                          hidden_size=4, test_size=20)
-    save_probe(root, config, run_probe(config).results)
+    keep_probe(root, config, run_probe(config).results)
 
 
 @pytest.fixture

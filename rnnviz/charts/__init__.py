@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from .cell import (
     ATTRIBUTION_MEASURES,
+    CATEGORY_COLOURS,
     CELL_EDGES,
     CELL_NODES,
     GATE_SCALE,
-    LANGUAGE_SCHEME,
+    MEMORY_COLOURS,
     VALUE_SCALE,
     VALUE_TITLE,
     attribution_chart,
@@ -25,6 +26,8 @@ from .cell import (
     hidden_path_chart,
     letter_strips,
     letter_strips_frame,
+    memory_chart,
+    rnn_step_bars,
     span_matches_chart,
     unit_step_bars,
     what_if_chart,
@@ -77,6 +80,7 @@ from .theme import (
     LETTER_PARAM,
     PALETTE,
     PALETTE_COLORS,
+    PICK,
     PRESENTER_TEXT_MIN,
     TITLE_WRAP,
     chart_title,
@@ -86,6 +90,7 @@ from .theme import (
     letter_axis,
     letters,
     model_colors,
+    pickable,
     series_colors,
     shade,
     theme,
@@ -94,18 +99,19 @@ from .theme import (
 )
 
 __all__ = [  # every builder and constant, so callers write charts.X
-    "ATTRIBUTION_MEASURES", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "LANGUAGE_SCHEME", "VALUE_SCALE",
-    "VALUE_TITLE", "attribution_chart", "cell_diagram", "cell_frames", "contributions_chart", "hidden_path_chart",
-    "letter_strips", "letter_strips_frame", "span_matches_chart", "unit_step_bars", "what_if_chart",
+    "ATTRIBUTION_MEASURES", "CATEGORY_COLOURS", "CELL_EDGES", "CELL_NODES", "GATE_SCALE", "MEMORY_COLOURS",
+    "VALUE_SCALE", "VALUE_TITLE", "attribution_chart", "cell_diagram", "cell_frames", "contributions_chart",
+    "hidden_path_chart", "letter_strips", "letter_strips_frame", "memory_chart", "rnn_step_bars",
+    "span_matches_chart", "unit_step_bars", "what_if_chart",
     "category_counts_chart", "category_table", "confusion_heatmap", "counts_frame", "most_confused", "top_chart",
     "CURVE_METRICS", "CURVE_X", "HOVER", "HOVER_VIEW", "MAX_CURVE_POINTS", "POINTS_UP_TO", "CurveChart",
     "curve_chart", "curve_x_field", "planned_x_end", "curves_long", "downsample", "even_indices", "hover_frames",
     "rows_frame", "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP",
     "gate_heatmap", "gate_means_chart", "prefix_chart", "prefix_top", "COUNT_FONT_MAX",
     "COUNT_FONT_MIN", "COUNT_PARAM", "FONT_SIZE", "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX",
-    "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PRESENTER_TEXT_MIN", "TITLE_WRAP",
+    "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PICK", "PRESENTER_TEXT_MIN", "TITLE_WRAP",
     "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "model_colors", "series_colors",
-    "shade", "theme", "themed", "wrap_title",
+    "pickable", "shade", "theme", "themed", "wrap_title",
     "MODEL_MARK", "accuracy_bars", "choice_answers", "estimate_answers", "memory_lines", "validation_curves",
 ]
 

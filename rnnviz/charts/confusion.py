@@ -96,8 +96,9 @@ def top_chart(top: Sequence[tuple[str, float]], height: int | None = None) -> al
     frame = pd.DataFrame(list(top), columns=["category", "probability"])
     bars = alt.Chart(frame).encode(
         y=alt.Y("category:N", sort=frame["category"].tolist(), title=None),
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1.15]), axis=alt.Axis(format=".0%", values=[0, .5, 1]),
-                title=None),
+        # No axis: every bar carries its percentage, and the row stays short enough for the view below it to
+        # start on the first screen.
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1.15]), axis=None, title=None),
         tooltip=["category:N", alt.Tooltip("probability:Q", format=".2%")],
     )
     labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))

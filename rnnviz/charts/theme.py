@@ -148,6 +148,15 @@ def letter_axis(count: int, **kwargs) -> alt.Axis:
                     labelFontSize=alt.ExprRef(expr=size), labelFontWeight="bold", **kwargs)
 
 
+PICK = "pick"  # the click selection a linked view reads back (st.altair_chart(..., on_select=...))
+
+
+def pickable(chart: alt.Chart, fields: list[str]) -> alt.Chart:
+    """The chart with a click selection named PICK over `fields` (e.g. the letter and the unit of a heatmap
+    cell), so the page can open another view at what was clicked."""
+    return chart.add_params(alt.selection_point(name=PICK, fields=list(fields), on="click", clear="dblclick"))
+
+
 def legend(count: int, orient: str = "top", **kwargs) -> alt.Legend:
     """A legend above or below the chart that lists every one of its `count` entries, LEGEND_COLUMNS a row."""
     return alt.Legend(orient=orient, columns=min(max(1, count), LEGEND_COLUMNS), **kwargs)

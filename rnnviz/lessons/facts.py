@@ -28,10 +28,10 @@ from ..config import TrainConfig
 from ..data import DataError, load_folder, split_dataset
 from ..evaluate import report
 from ..inside import cell_step, flow_summary, gradient_flow, letter_labels, read_name, unit_contributions, what_if
-from ..probe import PROBE_FILE, ProbeConfig, saved_probe
+from ..probe import ProbeConfig, saved_probe
 from ..registry import MODEL_LABELS
 from ..reproduce import REPORT_ACCURACY
-from ..runs import RunInfo, load_metrics, load_run
+from ..runs import PROBE_FILE, RunInfo, load_metrics, load_run
 from .lesson import Step
 from .views import DECIDING, VIEWS, roles_of
 
@@ -290,7 +290,7 @@ def probe_config(step: Step) -> ProbeConfig:
 def probe_view(step: Step, runs, source: Source) -> Live:
     length = int(step.settings.get("length", PROBE_LENGTH))
     saved = source.probe()
-    results = saved[1] if saved is not None else None
+    results = saved.results if saved is not None else None
     if results is None or not len(results):
         raise MissingRuns([], probe=True)
     at = results[results["length"] == length]
