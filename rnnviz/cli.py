@@ -17,6 +17,7 @@ from .data import DataError
 
 EXIT_USAGE = 2
 PROG = "python -m rnnviz"
+LESSONS_HELP = "the teacher's lessons (default: $RNNVIZ_LESSONS or ./data/lessons)"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -143,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", help="list saved runs")
     p.add_argument("--json", action="store_true")
     common(p, data=False)
+
+    p = sub.add_parser("lesson", help="list the lessons, or check a lesson file")
+    lesson = p.add_subparsers(dest="lesson_command", required=True, parser_class=OneLineParser)
+    q = lesson.add_parser("list", help="the shipped lessons and the teacher's (RNNVIZ_LESSONS)")
+    q.add_argument("--json", action="store_true", help='a JSON list of {"name", "title", "steps", "path"}')
+    q.add_argument("--lessons", metavar="DIR", help=LESSONS_HELP)
+    q = lesson.add_parser("check", help="check one lesson: exit 0 and 'ok: N steps', or exit 2 and one line")
+    q.add_argument("lesson", metavar="NAME_OR_FILE")
+    q.add_argument("--lessons", metavar="DIR", help=LESSONS_HELP)
 
     sub.add_parser("bench", add_help=False,
                    help="measure speed on this machine: runs `python -m benchmarks` from a source checkout")
@@ -495,7 +505,26 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lesson(args: argparse.Namespace) -> int:
+    from .lessons import find_lesson, list_lessons
+
+    if args.lesson_command == "check":
+        lesson = find_lesson(args.lesson, args.lessons)
+        print(f"ok: {len(lesson.steps)} steps")
+        return 0
+    lessons, problems = list_lessons(args.lessons)
+    for problem in problems:
+        print(f"{PROG} lesson: skipped {problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([lesson.to_json() for lesson in lessons], indent=2, ensure_ascii=False))
+        return 0
+    for lesson in lessons:
+        title = lesson.to_json()["title"]
+        print(f"{lesson.name:<16} {len(lesson.steps):>3} steps  {title}  ({lesson.path})")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "download": cmd_download, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "gates": cmd_gates, "runs": cmd_runs, "attribute": cmd_attribute, "units": cmd_units}
+            "gates": cmd_gates, "runs": cmd_runs, "attribute": cmd_attribute, "units": cmd_units, "lesson": cmd_lesson}
 
 __all__ = ["main", "build_parser"]

@@ -165,3 +165,10 @@ def tiny_run(folder: Path, root: Path, model: str, epochs: int = 2, seed: int = 
     writer, result = train_run(config, load_folder(folder), root)
     assert result is not None and result.status == "finished"
     return writer.run_id
+
+
+def keep_probe(root: Path, config, results) -> None:
+    """A finished probe sweep kept in the runs folder, as the app's probe job keeps it."""
+    from rnnviz.runs import write_probe
+
+    write_probe(root, config.to_dict(), results.to_dict("records"), "finished", "", time.time())

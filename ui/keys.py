@@ -135,3 +135,16 @@ def job_button(action: str, run_id: str) -> str:
 def download(kind: str, name: str) -> str:
     """The key of a download button: kind png, svg, csv, table or report, and the chart's or table's name."""
     return f"dl-{kind}-{name}"
+
+
+# Lesson page
+LESSON_NAME = "lesson.name"  # the lesson this session is on
+LESSON_PICK = "lesson.pick"  # the lesson picker widget
+LESSON_STEP = "lesson.step"  # the step (from 0) this session shows
+LESSON_LANG = "lesson.lang"  # the lesson's language
+LESSON_FOLLOW = "lesson.follow"  # a student follows the teacher's step
+LESSON_ANSWER = "lesson.answer"  # prefix of the answer widgets: lesson.answer.<lesson>.<step>
+LESSON_RUN = "lesson.run"  # prefix of the run pickers: lesson.run.<role>
+LESSON_TRAINING = "lesson.training"  # run ids this session started for a step
+LESSON_NOTICE = "lesson.notice"  # one line to show after a rerun (an answer refused, a training not started)
+LESSON_REVEALED = "lesson.revealed"  # prefix: the presenter revealed a step's answer (lesson.revealed.<lesson>.<step>)

@@ -20,9 +20,11 @@ WHY = "pages/why.py"
 REPORT = "pages/report.py"
 DATA = "pages/data.py"
 BOARD = "pages/board.py"
+LESSON = "pages/lesson.py"
 
 PAGES = (
     (HOME, "Home", ":material/home:"),
+    (LESSON, "Lesson", ":material/school:"),
     (TRAIN, "Train", ":material/model_training:"),
     (BOARD, "Class board", ":material/leaderboard:"),
     (EVALUATE, "Evaluate", ":material/grid_on:"),

@@ -3,9 +3,9 @@ printed here; also the small pure data-shaping steps the charts need (long-form 
 unit orderings), so that pages hold no data wrangling and every step can be unit-tested.
 
 One module per subject: theme (the one theme), curves, confusion (per-category charts), gates, cell (inside the
-LSTM) and insight (why LSTMs win, the report). Callers write `from rnnviz import charts` and `charts.X`. The
-insight builders are imported on first use: they read rnnviz.inside, which loads torch, and the app's first page
-must not wait for it.
+LSTM), lesson (the Lesson page's views and the class's answers) and insight (why LSTMs win, the report). Callers
+write `from rnnviz import charts` and `charts.X`. The insight builders are imported on first use: they read
+rnnviz.inside, which loads torch, and the app's first page must not wait for it.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from .gates import (
     prefix_chart,
     prefix_top,
 )
+from .lesson import MODEL_MARK, accuracy_bars, choice_answers, estimate_answers, memory_lines, validation_curves
 from .theme import (
     COUNT_FONT_MAX,
     COUNT_FONT_MIN,
@@ -111,6 +112,7 @@ __all__ = [  # every builder and constant, so callers write charts.X
     "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PICK", "PRESENTER_TEXT_MIN", "TITLE_WRAP",
     "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "model_colors", "series_colors",
     "pickable", "shade", "theme", "themed", "wrap_title",
+    "MODEL_MARK", "accuracy_bars", "choice_answers", "estimate_answers", "memory_lines", "validation_curves",
 ]
 
 _INSIGHT = (
