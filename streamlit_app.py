@@ -18,6 +18,8 @@ with frame.page(nav.HOME):
     )
 
     WHAT = {
+        nav.LESSON: "Start here in class: a guided walk through the live models that asks before it shows, with the "
+                    "class's answers on the projector",
         nav.TRAIN: "Start trainings, watch and compare their curves; the demo races RNN against nn.LSTM",
         nav.BOARD: "The class's finished runs, ranked by validation accuracy",
         nav.EVALUATE: "Confusion matrices, per-language scores and learning replay",
