@@ -16,7 +16,7 @@ from rnnviz.reproduce import (
     reading,
     recipe_words,
 )
-from ui import display, frame, guards, nav, resources, runview
+from ui import display, frame, guards, nav, owner, resources, runview
 
 with frame.page(nav.REPORT):
 
@@ -48,7 +48,8 @@ with frame.page(nav.REPORT):
         started = []
         for key in list(pending):
             try:
-                resources.job_manager().start(configs[key], dataset)
+                resources.job_manager().start(configs[key], dataset, owner=owner.me(),
+                                                 owner_name=owner.name())
             except JobLimitError:
                 break  # the rest start when a training ends (the live panel reruns the page then)
             except guards.USER_ERRORS as exc:

@@ -242,8 +242,8 @@ with frame.page(nav.TRAIN):
 
 
     def owned() -> dict:
-        """Who a training started here belongs to; the teacher is not held to the per-student cap."""
-        return {"owner": owner.owner_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
+        """Who a training started here belongs to (the library holds students, not the teacher, to the cap)."""
+        return {"owner": owner.me(), "owner_name": owner.name()}
 
 
     def apply_settings() -> bool:
@@ -278,9 +278,9 @@ with frame.page(nav.TRAIN):
         except guards.USER_ERRORS as exc:
             for run_id in started:  # half a demo compares nothing
                 try:
-                    manager.delete(run_id)
+                    manager.delete(run_id, by=owner.me())
                 except guards.USER_ERRORS:
-                    manager.stop(run_id)
+                    manager.stop(run_id, by=owner.me())
             st.session_state[DEMO_ERROR] = f"Demo not started: {guards.one_line(exc)}"
             return
         st.session_state[keys.TRAIN_COMPARE_CHOICE] = started
@@ -386,9 +386,11 @@ with frame.page(nav.TRAIN):
 
 
     def control(action: str, run_id: str, run_owner: str) -> None:
-        """A run control's callback; the owner is checked again when the click arrives."""
-        if owner.can_manage(run_owner):
-            getattr(resources.job_manager(), action)(run_id)
+        """A run control's callback; the library checks the owner again when the click arrives."""
+        try:
+            getattr(resources.job_manager(), action)(run_id, by=owner.me())
+        except PermissionError as exc:  # the page was drawn before the teacher left teacher mode, say
+            st.session_state[keys.TRAIN_START_ERROR] = guards.one_line(exc)
 
 
     def job_controls(job) -> None:
@@ -634,9 +636,7 @@ with frame.page(nav.TRAIN):
             if yes.button("Yes, delete", type="primary", width="stretch"):
                 st.session_state.pop(keys.TRAIN_CONFIRM_DELETE, None)
                 with guards.reported("Not deleted: "):
-                    if not owner.can_manage(info.owner):  # checked again: the click may come from an old page
-                        raise PermissionError("only its owner or the teacher can delete it")
-                    resources.job_manager().delete(run_id)
+                    resources.job_manager().delete(run_id, by=owner.me())  # the library checks the owner
                     st.session_state[keys.TRAIN_NOTICE] = f"Deleted {labels[run_id]}."
                     st.rerun()
             if no.button("Cancel", width="stretch"):

@@ -19,7 +19,7 @@ from rnnviz.inspect import (
 from rnnviz.probe import MAX_LENGTH, MIN_LENGTH, ProbeConfig, latest_probe, results_frame, start_probe, summarize
 from rnnviz.runs import list_snapshots
 from rnnviz.train import TrainConfig
-from ui import display, frame, guards, nav, resources, runview
+from ui import display, frame, guards, nav, owner, resources, runview
 
 with frame.page(nav.WHY):
 
@@ -241,7 +241,7 @@ with frame.page(nav.WHY):
             with guards.reported("Not started: "):
                 start_probe(manager, ProbeConfig(lengths=tuple(sorted(lengths)), models=tuple(models or ()),
                                                  forget_bias=float(forget_bias), steps=int(steps), seed=int(seed),
-                                                 seeds=int(seeds)))
+                                                 seeds=int(seeds)), owner.me(), owner.name())
                 st.session_state[PROBE_ACTIVE] = True
 
 
@@ -272,15 +272,16 @@ with frame.page(nav.WHY):
             if snap.current:
                 text += f" · training {snap.current}"
             st.progress(snap.progress, text=text)
-            if snap.active:
+            if snap.active and owner.can_manage(snap.owner):
+                by = {"by": owner.me()}
                 b1, b2, _ = st.columns([1, 1, 6])
                 if snap.status == "paused":
                     b1.button("Resume", icon=":material/play_arrow:", on_click=manager.resume, args=(snap.run_id,),
-                              width="stretch")
+                              kwargs=by, width="stretch")
                 else:
-                    b1.button("Pause", icon=":material/pause:", on_click=manager.pause, args=(snap.run_id,),
+                    b1.button("Pause", icon=":material/pause:", on_click=manager.pause, args=(snap.run_id,), kwargs=by,
                               width="stretch")
-                b2.button("Stop", icon=":material/stop:", on_click=manager.stop, args=(snap.run_id,),
+                b2.button("Stop", icon=":material/stop:", on_click=manager.stop, args=(snap.run_id,), kwargs=by,
                           width="stretch")
             elif snap.message:
                 (st.error if snap.status == "failed" else st.caption)(snap.message)

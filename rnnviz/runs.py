@@ -5,7 +5,7 @@
   metrics.csv     a row per evaluation, appended while training
   snapshots/      state dicts at initialisation (epoch 0) and after each epoch
   model.pt        final weights with config, categories and alphabet
-  summary.json    written last: status, epochs done, seconds, final accuracies
+  summary.json    written last: status, epochs done, seconds, final accuracies, the worker that trained it
   .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
 <runs>/.queue.json        trainings waiting for a worker (rnnviz.jobs), so a restarted server can start them
 
@@ -23,6 +23,7 @@ import os
 import pickle
 import re
 import shutil
+import socket
 import tempfile
 import time
 import zipfile
@@ -179,6 +180,11 @@ def clean_name(value: Any) -> str:
     return text[:OWNER_NAME_LIMIT].strip()
 
 
+def worker_identity() -> dict[str, Any]:
+    """The process training a run, as its config.json and summary.json record it."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -208,6 +214,7 @@ class RunWriter:
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
                 "created": time.time(), "owner": owner or TEACHER, "owner_name": clean_name(owner_name),
+                "worker": worker_identity(),
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
@@ -262,7 +269,7 @@ class RunWriter:
         summary: dict[str, Any] = {"run_id": self.run_id, "model": self.config.model,
                                    "status": status or (result.status if result else "failed"),
                                    "message": message or (result.message if result else ""),
-                                   "finished": time.time()}
+                                   "finished": time.time(), "worker": worker_identity()}
         if result is not None:
             if result.status != "diverged":
                 with self._writing("model.pt"):
@@ -531,6 +538,21 @@ def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=
     finally:
         writer.close()
     return writer, result
+
+
+def mark_failed(root: Path, run_id: str, message: str, worker: dict[str, Any] | None = None) -> bool:
+    """Record that a run's worker died: summary.json with status failed and the reason, unless the run already has
+    a summary or no folder. The run keeps its config and curves so far. Returns whether it wrote one."""
+    path = run_path(Path(root), run_id)
+    if not (path / "config.json").exists() or (path / "summary.json").exists():
+        return False
+    try:
+        write_json(path / "summary.json", {"run_id": run_id, "status": "failed", "message": message,
+                                           "finished": time.time(), "worker": dict(worker or {})})
+        (path / TRAINING_LOCK).unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
 
 
 def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:

@@ -2,7 +2,8 @@
 
 Each browser gets a random token that the app stores in a cookie (so a reload keeps it, and no shared link
 carries it); runs record a hash of it as their owner (rnnviz.runs), so a run folder never shows a usable token.
-Only a run's owner, or the teacher, may pause, resume, stop, cancel or delete it; everyone may view it.
+Only a run's owner, or the teacher, may pause, resume, stop, cancel or delete it (rnnviz.jobs.may_control decides,
+and the JobManager enforces it); everyone may view it. The teacher's browser acts, and owns its runs, as TEACHER.
 
 The teacher starts the server with RNNVIZ_TEACHER_KEY set and enters the key once in the sidebar; the browser then
 keeps a proof derived from the key and its token (an HMAC), never the key itself. Keys and proofs are compared in
@@ -21,6 +22,7 @@ import secrets
 
 import streamlit as st
 
+from rnnviz.jobs import may_control
 from rnnviz.runs import OWNER_NAME_LIMIT, TEACHER, clean_name
 from ui import keys
 
@@ -110,14 +112,21 @@ def is_teacher() -> bool:
     return False
 
 
+def me() -> str:
+    """Who this browser is to the library: TEACHER once the key was entered, else its owner id. Runs it starts
+    belong to it, and every control it asks for is checked against it (`by=`)."""
+    return TEACHER if is_teacher() else owner_id()
+
+
 def is_mine(run_owner: str) -> bool:
     """Whether this browser started a run owned by `run_owner`."""
-    return run_owner != TEACHER and hmac.compare_digest(str(run_owner).encode(), owner_id().encode())
+    return hmac.compare_digest(str(run_owner).encode(), me().encode())
 
 
 def can_manage(run_owner: str) -> bool:
-    """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner`."""
-    return is_teacher() or is_mine(run_owner)
+    """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner` (the library's
+    rule: the page only reflects it)."""
+    return may_control(run_owner, me())
 
 
 def who(run_owner: str, run_name: str) -> str:
