@@ -460,6 +460,11 @@ class Job:
         self.thread: threading.Thread | None = None
         self.done = threading.Event()  # set when it has ended, was cancelled or could not start
 
+    @property
+    def what(self) -> str:
+        """The job in words: "training", or the task's name."""
+        return "training" if self.kind == "train" else self.kind
+
     def queue_entry(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "config": self.config.to_dict(), "data": self.data_source,
                 "owner": self.owner, "owner_name": self.owner_name, "queued": self.started}
@@ -547,8 +552,9 @@ class JobManager:
             return
         mine = [j for j in self._jobs.values() if j.status in ACTIVE and j.owner == owner]
         if len(mine) >= self.per_owner:
+            what = "trainings" if all(j.kind == "train" for j in mine) else "trainings or sweeps"
             raise JobLimitError(
-                f"you already have {len(mine)} jobs running or queued (at most {self.per_owner} each): "
+                f"you already have {len(mine)} {what} running or queued (at most {self.per_owner} each): "
                 "wait for one to finish, or stop or cancel one")
 
     def _working(self) -> int:
@@ -582,9 +588,12 @@ class JobManager:
             self._forget_old_ended()
             job = Job(run_id, config, owner, owner_name, dataset=dataset, split=split)
             self._jobs[run_id] = job
-            self._queue.append(job)
-            self._promote()
-            self._save_queue()
+            if self._working() < self.max_concurrent and not self._queue:
+                self._launch(job)
+            else:
+                self._queue.append(job)
+                self._promote()  # a worker may have freed since the count above
+                self._save_queue()
         return run_id
 
     def start_task(self, kind: str, config: Any, work: Callable[[Task], tuple[str, str]], total_steps: int,
@@ -623,7 +632,7 @@ class JobManager:
             job.thread.start()
         except RuntimeError as exc:
             del self._jobs[job.run_id]
-            job.status, job.message = "failed", f"could not start the {job.kind}: {exc}"
+            job.status, job.message = "failed", f"could not start the {job.what}: {exc}"
             job.done.set()
             raise RunError(job.message) from None
 
@@ -638,7 +647,7 @@ class JobManager:
                 job.control = control
             lost = self._runner.run(job.run_id, job.payload(self.root), control, job.on_event)
         except Exception as exc:  # the runner could not start it (no process, no scheduler)
-            lost = f"could not start the {job.kind}: {failure(exc)}"
+            lost = f"could not start the {job.what}: {failure(exc)}"
         finally:
             if lost is not None or job.status == "running":
                 message = lost or "its worker ended without a result"
