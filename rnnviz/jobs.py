@@ -68,6 +68,9 @@ DEFAULT_MAX_QUEUE = 60
 RECENT_DURATIONS = 8  # ended trainings whose lengths estimate how long a queued one will take
 MAX_JOBS_ENV, SCHEDULER_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER"
 TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses the cores best
+# What a worker needs, imported once by the fork server: this module (so torch), the scikit-learn parts the
+# training's scores and the n-gram fit use, and the program's main module (else every worker imports it again).
+WARM_MODULES = ("__main__", "rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
 POLL_S = 0.25  # how often a Dask job's follower and its worker's control look for news
 
 
@@ -215,8 +218,8 @@ class _ProcessRunner:
 
     def __init__(self) -> None:
         self.context = multiprocessing.get_context("forkserver")
-        # The fork server imports this module (so torch) once; each worker is a fork of it, ready at once.
-        self.context.set_forkserver_preload(["rnnviz.jobs"])
+        # The fork server imports these once; each worker is a fork of it, ready at once.
+        self.context.set_forkserver_preload(list(WARM_MODULES))
         threading.Thread(target=self._warm, name="rnnviz-warm-workers", daemon=True).start()
 
     def _warm(self) -> None:
