@@ -28,13 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.app_timing import free_port
+from benchmarks import server as app_server
+from benchmarks.server import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 MAX_STUDENTS = 60
 RESULT = re.compile(r"(finished|stopped|failed|diverged)(: validation accuracy [0-9.]+%)?")
 RUN_ID = re.compile(r"as run (\S+?)[.:](\s|$)")
@@ -205,20 +204,13 @@ class Student:
 def start_server(runs: Path, data: Path, port: int, log: Path, max_jobs: int) -> subprocess.Popen:
     env = dict(os.environ, RNNVIZ_RUNS=str(runs), RNNVIZ_DATA=str(data), RNNVIZ_MAX_JOBS=str(max_jobs))
     env.pop("RNNVIZ_TEACHER_KEY", None)
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                                   str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                  cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return server
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}") from None
-            time.sleep(0.2)
+    process = app_server.launch(port, log, env)
+    try:
+        app_server.wait_until_healthy(process, port, log)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
 
 
 async def drive(students: list[Student], batch: int, deadline: float, server_pid: int,
@@ -301,12 +293,7 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
             time.sleep(settle_s)  # sessions close and their memory is let go
             memory["after"] = rss_mb(server.pid)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=20)
+            app_server.stop(server, timeout_s=20)
         disk = check_runs(runs, class_)
         server_log = log.read_text(errors="replace")
     clicked = min((s.clicked for s in class_ if s.clicked), default=began)

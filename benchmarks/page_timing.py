@@ -1,8 +1,8 @@
 """Server time of the Train page's rerun after a widget change, with no training and while one trains.
 
-Run by `python -m rnnviz bench` in a subprocess (`python -m benchmarks.page_timing --data DIR --repeats N`), because
-the library never imports Streamlit. It drives the real page through Streamlit's AppTest, in a runs folder of
-its own, and prints one JSON object: {"idle_ms": [...], "training_ms": [...]}.
+Run by benchmarks/app.py in a fresh process (`python -m benchmarks.page_timing --data DIR --repeats N`). It drives
+the real page through Streamlit's AppTest, in a runs folder of its own, and prints one JSON object:
+{"idle_ms": [...], "training_ms": [...], "gates_ms": [...]}.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.server import APP
+
 LOG_TOGGLE = "train.curves.log"  # a widget whose change reruns the whole page
 GATES_NAMES = ("Kowalski", "Nakamura", "O'Neill", "Schmidt")
 
@@ -37,9 +38,9 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
     import torch
     from streamlit.testing.v1 import AppTest
 
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.runs import TEACHER, train_run
-    from rnnviz.train import TrainConfig
     from ui import resources
 
     torch.set_num_threads(1)  # as the app's server runs
@@ -47,7 +48,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
     for model in ("rnn", "lstm", "mylstm"):  # a run table and an overlay to draw, as after a first lesson
         train_run(TrainConfig(model=model, epochs=1, batch_size=256, hidden_size=16), dataset, runs)
     train_run(TrainConfig(model="lstm", epochs=1, batch_size=256), dataset, runs)  # the newest: Gates opens on it
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
     app.switch_page("pages/train.py").run()
 
     def reruns() -> list[float]:
@@ -59,7 +60,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
         return times
 
     idle = reruns()
-    gates = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    gates = AppTest.from_file(str(APP), default_timeout=120).run()
     gates.switch_page("pages/gates.py").run()
     typed = []
     for k in range(repeats):  # a surname typed into the Gates page: its default view (the cell, letter by letter)

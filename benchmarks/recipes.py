@@ -3,7 +3,7 @@
 Stage 1 trains every candidate once (seed 0); the finalists, chosen on validation scores only, are trained
 with seeds 0-4 and reported on the test part. One torch thread; one JSON line per training in the log.
 
-    python benchmarks/recipes.py --log /tmp/recipes.jsonl [--finalists 3] [--seeds 5]
+    python -m benchmarks recipes --log /tmp/recipes.jsonl [--finalists 3] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rnnviz.config import TrainConfig  # noqa: E402
 from rnnviz.data import find_data_dir, load_folder, split_dataset  # noqa: E402
-from rnnviz.train import TrainConfig, Trainer  # noqa: E402
+from rnnviz.train import Trainer  # noqa: E402
 
 BASE = {"model": "lstm", "hidden_size": 64}
 CANDIDATES: dict[str, dict] = {
@@ -66,15 +67,15 @@ def train_once(dataset, split, name: str, values: dict, seed: int) -> dict:
             "train_seconds": result.train_seconds, "wall_seconds": wall}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks recipes")
     parser.add_argument("--log", required=True)
     parser.add_argument("--finalists", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="recipe names to train (default: all)")
     parser.add_argument("--named-finalists", nargs="*", help="train these with every seed instead of choosing")
     parser.add_argument("--table", action="store_true", help="print the log as a Markdown table and train nothing")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.table:
         print(markdown_table([json.loads(line) for line in Path(args.log).read_text().splitlines()]))
         return

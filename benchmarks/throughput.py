@@ -26,10 +26,10 @@ def measure(dataset, count: int, epochs: int, in_process: bool, model: str = "ls
     """Start `count` trainings at once on a manager with `count` workers; names per second over all of them."""
     import torch
 
+    from rnnviz.config import TrainConfig
     from rnnviz.data import split_dataset
     from rnnviz.jobs import JobManager
     from rnnviz.runs import TEACHER
-    from rnnviz.train import TrainConfig
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="rnnviz-throughput-") as folder:

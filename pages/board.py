@@ -5,11 +5,9 @@ import time
 
 import streamlit as st
 
-from ui import board, display, frame, nav, owner, resources
+from ui import board_table, frame, keys, nav, owner, resources
 
 with frame.page(nav.BOARD):
-
-    REFRESH_S = 3.0  # while trainings are under way
 
     st.title("Class board")
     state = resources.board_state()
@@ -17,8 +15,8 @@ with frame.page(nav.BOARD):
     if teacher:
         hidden, frozen_at = state.read()
         left, right, _ = st.columns([3, 3, 4])
-        hide = left.toggle("Hide from students", value=hidden, key=board.HIDE_KEY)
-        freeze = right.toggle("Freeze", value=frozen_at is not None, key=board.FREEZE_KEY,
+        hide = left.toggle("Hide from students", value=hidden, key=keys.BOARD_HIDE)
+        freeze = right.toggle("Freeze", value=frozen_at is not None, key=keys.BOARD_FREEZE,
                               help="Runs that finish from now on wait off the board until you unfreeze it.")
         state.set(hidden=hide, frozen=freeze)
     hidden, frozen_at = state.read()
@@ -35,26 +33,5 @@ with frame.page(nav.BOARD):
         st.caption("Hidden from students.")
     live = resources.job_manager().any_active() and frozen_at is None
 
-    @st.fragment(run_every=REFRESH_S if live else None)
-    def table() -> None:
-        ranked = board.ranking(resources.all_runs(), frozen_at)
-        if ranked.empty:
-            st.info("No finished runs yet: they appear here as trainings finish.", icon=":material/leaderboard:")
-            return
-        st.dataframe(
-            ranked, hide_index=True, width="stretch", height=display.height(min(600, 40 + 35 * (len(ranked) + 1))),
-            column_order=[c for c in ranked.columns if c not in ("id", "finished")],
-            column_config={
-                "rank": st.column_config.NumberColumn(width="small"),
-                "who": st.column_config.TextColumn(width="medium"),
-                "lr": st.column_config.NumberColumn(format="%.4g"),
-                "val acc": st.column_config.NumberColumn(format="percent"),
-                "val balanced acc": st.column_config.NumberColumn(format="percent"),
-                "test acc": st.column_config.NumberColumn(format="percent"),
-                "time s": st.column_config.NumberColumn(format="%.1f"),
-            },
-        )
-        display.csv_button(ranked, "class-board", label="Board CSV")
-
-    table()
+    board_table.ranked_table(frozen_at, live)
     nav.link(nav.TRAIN, label="Train a run for the board", icon=":material/model_training:")

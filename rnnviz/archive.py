@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
-from .common import first_line, move_into_place, staging_dir
+from .common import first_line, move_into_place, shorten, staging_dir
 
 OFFICIAL_URL = "https://download.pytorch.org/tutorial/data.zip"
 
@@ -236,7 +236,7 @@ def _choose_members(
             )
         category = path.name[: -len(path.suffix)]
         if not usable_category(category):
-            raise ArchiveError(f"refused archive: {_shorten(path.name)!r} is not a usable <Category>.txt name")
+            raise ArchiveError(f"refused archive: {shorten(path.name)!r} is not a usable <Category>.txt name")
         # Case-insensitive file systems would silently merge English.txt and english.txt.
         if path.name.lower() in seen:
             raise ArchiveError(f"refused archive: {path.name} appears more than once")
@@ -251,10 +251,6 @@ def usable_category(category: str) -> bool:
     control or invisible format characters, and nothing longer than MAX_CATEGORY_CHARS."""
     return (bool(category.strip()) and len(category) <= MAX_CATEGORY_CHARS
             and not any(unicodedata.category(ch).startswith("C") for ch in category))
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _extract_atomically(

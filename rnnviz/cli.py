@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from .archive import OFFICIAL_URL
-from .common import first_line
+from .common import PROJECT_ROOT, first_line
 from .data import DataError
 
 EXIT_USAGE = 2
@@ -40,10 +41,13 @@ def _threads(text: str) -> int:
 
 
 def _clamp(text: str) -> tuple[str, float]:
+    from .gates import SIGMOID_GATES
+
     gate, sep, value = text.partition("=")
     gate = gate.strip()
-    if not sep or gate not in ("i", "f", "o"):
-        raise argparse.ArgumentTypeError(f"expected GATE=VALUE with GATE one of i, f, o (got {text!r})")
+    if not sep or gate not in SIGMOID_GATES:
+        raise argparse.ArgumentTypeError(f"expected GATE=VALUE with GATE one of {', '.join(SIGMOID_GATES)} "
+                                         f"(got {text!r})")
     try:
         number = float(value)
     except ValueError:
@@ -55,7 +59,7 @@ def _clamp(text: str) -> tuple[str, float]:
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, generated from its Setting: --hidden-size, --lr (--learning-rate), ..."""
-    from .train import SETTINGS, TrainConfig
+    from .config import SETTINGS, TrainConfig
 
     defaults = TrainConfig()
     for name, spec in SETTINGS.items():
@@ -140,23 +144,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     common(p, data=False)
 
-    from . import bench
-
-    bench.add_arguments(sub.add_parser("bench", help="measure speed on this machine"))
+    sub.add_parser("bench", add_help=False,
+                   help="measure speed on this machine: runs `python -m benchmarks` from a source checkout")
     return parser
 
 
+def bench(argv: Sequence[str]) -> int:
+    """The benchmarks live in the source checkout beside the library (benchmarks/), not in it: from a checkout this
+    runs them with `argv`, otherwise it says in one line what to run."""
+    if not (PROJECT_ROOT / "benchmarks" / "__main__.py").is_file():
+        print(f"{PROG} bench: the benchmarks are not installed with rnnviz; in a clone of its source run "
+              "`python -m benchmarks --quick`", file=sys.stderr)
+        return EXIT_USAGE
+    return subprocess.run([sys.executable, "-m", "benchmarks", *argv], cwd=PROJECT_ROOT).returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a bad flag already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    handler = COMMANDS.get(args.command)
-    if handler is None:
-        from . import bench
-
-        handler = bench.run_cli
+    handler = COMMANDS[args.command]
     threads = getattr(args, "threads", None)
     if threads:
         import torch
@@ -230,13 +242,13 @@ class Progress:
 
 def flag_of(name: str) -> str:
     """The command-line flag of a TrainConfig field: its short flag (--lr) if it has one, else --field-name."""
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     return SETTINGS[name].flag or f"--{name.replace('_', '-')}"
 
 
 def _config_error(exc: ValueError) -> UserError:
-    from .train import SETTINGS
+    from .config import SETTINGS
 
     message = first_line(exc)
     for field_name in SETTINGS:
@@ -275,15 +287,16 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .config import SETTINGS, TrainConfig
     from .data import find_data_dir, load_folder
+    from .registry import REPORT_MODELS
     from .runs import train_run
-    from .train import SETTINGS, TrainConfig
 
     stream = sys.stderr
     folder = find_data_dir(args.data)
     dataset = load_folder(folder)
     root = _runs_root(args)
-    models = ["rnn", "lstm", "mylstm"] if args.all else [args.model]
+    models = list(REPORT_MODELS) if args.all else [args.model]
     for model in models:
         try:
             values = {name: getattr(args, name) for name in SETTINGS}
@@ -337,19 +350,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def _run_split(args: argparse.Namespace, run):
     """The split a run was trained on: its own recorded data folder unless --data names another (the usual
     search when that folder is gone), split with the run's seed and fractions."""
-    from .data import find_data_dir, load_folder, split_dataset
-    from .runs import read_run
+    from .data import find_data_dir
+    from .runs import open_run_split, read_run
 
-    recorded = read_run(run.path).data
-    if args.data or not recorded or not Path(recorded).is_dir():
-        folder = find_data_dir(args.data)
-    else:
-        folder = Path(recorded)
-    dataset = load_folder(folder)
-    if dataset.categories != run.categories:
-        raise UserError("this run was trained on other categories than the data: pass --data DIR")
-    cfg = run.config
-    return split_dataset(dataset, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    explicit = find_data_dir(args.data) if args.data else None
+    return open_run_split(read_run(run.path), fallback=find_data_dir(), explicit=explicit)[1]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -375,17 +380,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_gates(args: argparse.Namespace) -> int:
-    from .inspect import TRACE_KEYS, trace_name
-    from .models import LSTM, MyLSTM, no_gates_reason
+    from .gates import STATE_KEYS
+    from .inside import letter_number, read_name
+    from .registry import has_gates, no_gates_reason
 
     run = _load(args)
-    if not isinstance(run.model, (LSTM, MyLSTM)):
+    if not has_gates(run.model):
         raise UserError(no_gates_reason(run.model))
-    trace = trace_name(run.model, run.categories, args.name)
+    trace = read_name(run.model, run.categories, args.name)
     intervened = None
     clamps = dict(args.clamp or [])
     if clamps or args.reset_at is not None or args.unit is not None or args.at is not None or args.start is not None:
-        from .explain import what_if
+        from .inside import what_if
 
         if (args.at is not None or args.start is not None) and not clamps:
             raise UserError("--at and --from say where to clamp: add --clamp GATE=VALUE")
@@ -403,17 +409,17 @@ def cmd_gates(args: argparse.Namespace) -> int:
         print("  what if:   " + ", ".join(f"{c} {p:.1%}" for c, p in intervened.intervened.top()))
     if trace.note:
         print(f"read as {trace.used!r}: {trace.note}")
-    print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top[:3]))
-    header = "step char " + " ".join(f"{'mean ' + k:>7}" for k in TRACE_KEYS) + "  leading after this prefix"
+    print("top: " + ", ".join(f"{c} {p:.1%}" for c, p in trace.top(3)))
+    header = "step char " + " ".join(f"{'mean ' + k:>7}" for k in STATE_KEYS) + "  leading after this prefix"
     print(header)
     for t, (ch, category, probability) in enumerate(trace.step_top()):
-        means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in TRACE_KEYS)
-        print(f"{t + 1:4d}  {ch!r:3} {means}  {category} {probability:.1%}")
+        means = " ".join(f"{trace.values[k][t].mean():7.3f}" for k in STATE_KEYS)
+        print(f"{letter_number(t):4d}  {ch!r:3} {means}  {category} {probability:.1%}")
     return 0
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
-    from .explain import attribution
+    from .inside import attribution
 
     run = _load(args)
     result = attribution(run.model, run.categories, args.name)
@@ -439,7 +445,7 @@ def _validation_pairs(args: argparse.Namespace, run) -> list[tuple[str, int]]:
 
 
 def cmd_units(args: argparse.Namespace) -> int:
-    from .explain import build_atlas
+    from .inside import build_atlas
 
     if args.top < 1:
         raise UserError("--top must be at least 1")

@@ -12,7 +12,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: data/, runs/, docs/ and the app live here
 MAX_LINE = 300  # characters of an error message shown to a user
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """The text cut to `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def first_line(error: BaseException | str, limit: int = MAX_LINE, show_type: bool = False) -> str:

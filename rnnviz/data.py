@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from anyascii import anyascii
 
-from .common import move_into_place, staging_dir
+from .common import PROJECT_ROOT, move_into_place, shorten, staging_dir
 
 ALPHABET = string.ascii_letters + " .,;'"
 N_LETTERS = len(ALPHABET)  # 57
 CHAR_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "names"
 EMBEDDED_ARCHIVE = Path(__file__).resolve().parent / "embedded" / "names.zip"  # see embedded/NOTICE.md
 MAX_NAME_LENGTH = 64  # longer typed input is cut here, with a note
@@ -33,12 +33,33 @@ class DataError(ValueError):
     """A one-line, user-facing reason the data could not be used."""
 
 
-def to_ascii(text: str) -> str:
-    """Transliterate as the PyTorch tutorial does: NFD, drop combining marks, keep alphabet characters."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFD", text)
-        if unicodedata.category(ch) != "Mn" and ch in CHAR_INDEX
-    )
+def _fold_char(ch: str) -> str:
+    """One character as alphabet letters: its decomposition without combining marks (é → e), or, for a Latin
+    letter that decomposition cannot fold (ł, ø, ß, æ, đ, ı, þ, œ), anyascii's transliteration (ł → l, ß → ss).
+    Other scripts, digits and symbols give '' (a name in another script is not guessed at)."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+    if plain and all(c in CHAR_INDEX for c in plain):
+        return plain
+    if not unicodedata.name(ch, "").startswith("LATIN "):
+        return "".join(c for c in plain if c in CHAR_INDEX)
+    return "".join(c for c in anyascii(ch) if c in CHAR_INDEX)
+
+
+def to_ascii(text: str, fold: bool = True) -> str:
+    """Transliterate to the alphabet. `fold=False` is the PyTorch tutorial's own rule (NFD, drop combining marks,
+    keep alphabet characters; ł and ß are dropped), kept for the tutorial's surname files so they encode exactly
+    as the tutorial and the report read them; everything else also folds what decomposition cannot (Łódź → Lodz)."""
+    if not fold:
+        return "".join(
+            ch for ch in unicodedata.normalize("NFD", text)
+            if unicodedata.category(ch) != "Mn" and ch in CHAR_INDEX
+        )
+    return "".join(ch if ch in CHAR_INDEX else _fold_char(ch) for ch in unicodedata.normalize("NFC", text))
+
+
+def lost_characters(text: str, fold: bool = True) -> list[str]:
+    """The characters of `text` that to_ascii drops entirely (digits, symbols, other scripts), in order."""
+    return [ch for ch in unicodedata.normalize("NFC", text) if ch not in CHAR_INDEX and not to_ascii(ch, fold)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +68,7 @@ class CleanName:
 
     original: str
     text: str
-    dropped: tuple[str, ...]  # characters (after NFD) that are outside the alphabet
+    dropped: tuple[str, ...]  # characters that transliteration drops entirely (digits, symbols, other scripts)
     truncated: bool
     max_length: int = MAX_NAME_LENGTH
     input_cut: bool = False  # the typed text was longer than MAX_INPUT_CHARS; only its start was read
@@ -87,21 +108,14 @@ def clean_name(text: str, max_length: int = MAX_NAME_LENGTH) -> CleanName:
     stripped = text.strip()
     if not stripped:
         raise DataError("the name is empty: type a surname such as 'Nakamura'")
-    decomposed = unicodedata.normalize("NFD", stripped)
-    dropped = tuple(
-        ch for ch in decomposed if unicodedata.category(ch) != "Mn" and ch not in CHAR_INDEX
-    )
+    dropped = tuple(lost_characters(stripped))
     ascii_text = to_ascii(stripped)
     if not any(ch.isalpha() for ch in ascii_text):
         raise DataError(
-            f"{_shorten(stripped)!r} has no letters a-z once transliterated: type a surname in Latin letters"
+            f"{shorten(stripped, 30)!r} has no letters a-z once transliterated: type a surname in Latin letters"
         )
     truncated = len(ascii_text) > max_length
     return CleanName(stripped, ascii_text[:max_length], dropped, truncated, max_length, input_cut)
-
-
-def _shorten(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -141,11 +155,13 @@ def load_folder(path: str | os.PathLike) -> NameDataset:
     skipped = 0
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(f"{file.name} is not UTF-8 text (byte {exc.start})") from None
         except OSError as exc:
             raise DataError(f"cannot read {file.name}: {exc.strerror}") from None
+        fold = not is_tutorial_file(file, data)  # the tutorial's own files encode exactly as the tutorial's rule
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if not lines:
             continue
@@ -153,7 +169,7 @@ def load_folder(path: str | os.PathLike) -> NameDataset:
         category = file.stem
         seen: set[str] = set()
         for line in lines:
-            name = to_ascii(line)
+            name = to_ascii(line, fold)
             if not name:
                 skipped += 1
                 continue
@@ -245,6 +261,12 @@ def encode(names: list[str]):
 
 
 POOL_BATCHES = 50  # batches' worth of shuffled names sorted by length together when training
+
+
+def by_length(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (name, label) pairs shortest name first, names of equal length in their given order: batches cut from
+    this order pad little. The one length sort every reader of many names uses."""
+    return sorted(pairs, key=lambda pair: len(pair[0]))
 
 
 class EncodedSplit:
@@ -362,6 +384,20 @@ def _embedded_bases() -> list[Path]:
     return [cache_dir(), Path(tempfile.gettempdir()) / f"rnnviz-{user}"]
 
 
+EMBEDDED_CHECKSUMS = EMBEDDED_ARCHIVE.with_name("names.sha256")  # one "<sha256>  <Category>.txt" line a file
+
+
+def tutorial_checksums() -> dict[str, str]:
+    """The tutorial's 18 surname files by name, with their SHA-256 (the shipped copy's checksum list)."""
+    pairs = (line.split(maxsplit=1) for line in EMBEDDED_CHECKSUMS.read_text("utf-8").splitlines() if line.strip())
+    return {name.strip(): digest for digest, name in pairs}
+
+
+def is_tutorial_file(file: Path, data: bytes) -> bool:
+    """Whether a file is byte for byte one of the tutorial's surname files (so it is read by the tutorial's rule)."""
+    return tutorial_checksums().get(file.name) == hashlib.sha256(data).hexdigest()
+
+
 def is_embedded(folder: str | os.PathLike) -> bool:
     """Whether a folder is the unpacked copy of the surnames shipped in the package."""
     folder = Path(folder).expanduser()
@@ -381,14 +417,26 @@ def allowed_data_roots() -> list[Path]:
 
 
 def check_allowed_folder(path: str | os.PathLike, roots: list[Path] | None = None) -> Path:
-    """The folder, resolved, when it lies inside one of `roots` (links followed); DataError otherwise.
+    """The folder, resolved, when the server may read it: inside one of `roots` (default allowed_data_roots(),
+    links followed), and none of its .txt files a link to a file outside them. DataError otherwise.
 
-    A server opened to a classroom must not read whatever folder a student types.
+    A server opened to a classroom must not read whatever folder, or file, a student types.
     """
+    if isinstance(path, str):
+        path = path.strip()
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise DataError("type the path of a folder of <Category>.txt files")
     folder = Path(path).expanduser().resolve()
     allowed = allowed_data_roots() if roots is None else [Path(root).expanduser().resolve() for root in roots]
-    if any(folder.is_relative_to(root) for root in allowed):
-        return folder
-    shown = ", ".join(str(root) for root in allowed)
-    raise DataError(f"{_shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
-                    "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    if not any(folder.is_relative_to(root) for root in allowed):
+        shown = ", ".join(str(root) for root in allowed)
+        raise DataError(f"{shorten(str(path), 80)} is outside the folders this server reads ({shown}): copy the "
+                        "files into one of them, or start the app with RNNVIZ_DATA_ROOTS naming the folder")
+    try:
+        files = list(folder.glob("*.txt"))
+    except OSError:
+        files = []
+    for file in files:
+        if not any(file.resolve().is_relative_to(root) for root in allowed):
+            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
+    return folder

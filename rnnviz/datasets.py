@@ -34,8 +34,8 @@ from .archive import (
     extract_category_files,
     usable_category,
 )
-from .common import first_line, move_into_place
-from .data import CHAR_INDEX, PROJECT_ROOT, DataError, NameDataset, load_folder
+from .common import PROJECT_ROOT, first_line, move_into_place
+from .data import DataError, NameDataset, load_folder, lost_characters
 
 DEFAULT_ROOT = PROJECT_ROOT / "data" / "datasets"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -148,6 +148,18 @@ def dataset_path(name: str, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def name_of(folder: str | os.PathLike | None, root: str | os.PathLike | None = None) -> str | None:
+    """The name of the named dataset stored at `folder`, or None when it is some other folder (or none)."""
+    if folder is None or str(folder) == "":
+        return None
+    try:
+        path = Path(folder).expanduser().resolve()
+        base = datasets_root(root).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+    return path.name if path.parent == base and NAME_PATTERN.match(path.name) else None
+
+
 def exists(name: str, root: str | os.PathLike | None = None) -> bool:
     """Whether a dataset of this name is stored (usable or not)."""
     return dataset_path(name, root).is_dir()
@@ -181,7 +193,8 @@ def list_datasets(root: str | os.PathLike | None = None,
 
 
 def unsupported_characters(folder: str | os.PathLike) -> dict[str, int]:
-    """Characters of a folder's .txt files that transliteration drops (outside the alphabet), with counts."""
+    """Characters of a folder's .txt files that transliteration drops entirely (not even folded to a letter,
+    as ł → l is), with counts."""
     counts: Counter[str] = Counter()
     for file in sorted(Path(folder).glob("*.txt")):
         try:
@@ -189,9 +202,7 @@ def unsupported_characters(folder: str | os.PathLike) -> dict[str, int]:
         except (OSError, UnicodeDecodeError):
             continue  # load_folder reports unreadable files with their reason
         for line in text.splitlines():
-            for ch in unicodedata.normalize("NFD", line.strip()):
-                if unicodedata.category(ch) != "Mn" and ch not in CHAR_INDEX:
-                    counts[ch] += 1
+            counts.update(lost_characters(line.strip()))
     return dict(counts)
 
 

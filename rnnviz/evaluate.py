@@ -5,13 +5,15 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from .data import DataError, clean_name, encode, to_ascii
+from .data import DataError, EncodedSplit, clean_name, encode, to_ascii
 from .models import Classifier
 
 
@@ -150,3 +152,31 @@ def read_names_file(path: str | Path, categories: list[str]) -> list[tuple[str, 
     if not pairs:
         raise DataError(f"{file.name} has no names after its header line")
     return pairs
+
+
+@torch.no_grad()
+def evaluate_encoded(model: Classifier, part: EncodedSplit, device: torch.device,
+                     batch_size: int = 1024, balanced: bool = True) -> dict[str, Any]:
+    """Loss, accuracy and predictions of a model on an encoded split; balanced=False skips balanced accuracy."""
+    was_training = model.training
+    model.eval()
+    total_loss, predictions = 0.0, []
+    for chars, lengths, labels in part.batches(batch_size, shuffle=False):
+        log_probs = model(chars.to(device), lengths.to(device))
+        total_loss += F.nll_loss(log_probs, labels.to(device), reduction="sum").item()
+        predictions.append(log_probs.argmax(dim=1).cpu())
+    model.train(was_training)
+    predicted = torch.cat(predictions)
+    accuracy = (predicted == part.labels).float().mean().item()
+    if not balanced:
+        return {"loss": total_loss / len(part), "accuracy": accuracy, "predicted": predicted}
+    with warnings.catch_warnings():
+        # A small validation part may miss a category the model predicts; the score is still meaningful.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        balanced_score = float(balanced_accuracy_score(part.labels.numpy(), predicted.numpy()))
+    return {
+        "loss": total_loss / len(part),
+        "accuracy": accuracy,
+        "balanced_accuracy": balanced_score,
+        "predicted": predicted,
+    }

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import TrainConfig
 from .data import NameDataset, Split
 from .runs import (
     TEACHER,
@@ -57,7 +58,7 @@ from .runs import (
     worker_identity,
     write_queue,
 )
-from .train import Control, TrainConfig
+from .train import Control
 
 WORKING = ("running", "paused", "stopping")  # holding a worker; stopping: asked to stop, final evaluation under way
 ACTIVE = ("queued", *WORKING)

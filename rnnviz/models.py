@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import N_LETTERS
+from .gates import GATES, STATE_KEYS
 
 N_CATEGORIES = 18
-GATES = ("i", "f", "g", "o")
 
 
 def one_hot(chars: torch.Tensor, width: int = N_LETTERS) -> torch.Tensor:
@@ -35,9 +35,6 @@ def _last_step(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 class Classifier(nn.Module):
     """Shared entry point: indices -> one-hot -> the model's own forward_onehot."""
 
-    default_hidden = 64
-    recurrent = True  # False: no state runs along the name (the n-gram baseline), so no gates or snapshots
-
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.forward_onehot(one_hot(chars, self.input_size), lengths)
 
@@ -48,8 +45,6 @@ class Classifier(nn.Module):
 class RNN(Classifier):
     """The PyTorch tutorial's RNN: h = i2h(cat(x, h)), output = i2o(cat(x, h)), no nonlinearity."""
 
-    default_hidden = 128
-
     def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 128, output_size: int = N_CATEGORIES):
         super().__init__()
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
@@ -57,42 +52,33 @@ class RNN(Classifier):
         self.i2o = nn.Linear(input_size + hidden_size, output_size)
         self.softmax = nn.LogSoftmax(dim=1)
 
-    def _states(self, x: torch.Tensor) -> torch.Tensor:
-        """Hidden state before each step, run straight through the padding: [B, T, H].
+    def states(self, x: torch.Tensor, reset_at: int | None = None, final: bool = True) -> torch.Tensor:
+        """The hidden state before each letter and, with `final`, after the last one: (B, T + 1, H) or (B, T, H).
 
-        A name's states up to its last character do not depend on the padding after it, so the loop needs
-        no masking; callers read each name's states up to its own last index.
+        The one place the recurrence is written. It runs straight through the padding: a name's states up to
+        its last letter do not depend on the padding after it, so callers read each name up to its own length.
+        With reset_at, the state before that letter is zeroed, as if the name began there.
         """
         B, T, _ = x.shape
         W_x, W_h = self.i2h.weight.split([self.input_size, self.hidden_size], dim=1)
         # All input steps at once; unbind (not x_proj[t]) so backward gathers the steps' gradients in one go.
         x_proj = F.linear(x.transpose(0, 1), W_x, self.i2h.bias).unbind(0)  # T x (B, H)
         W_hT = W_h.T  # (H, H)
-        states = [x.new_zeros(B, self.hidden_size)]
-        for t in range(T - 1):  # the state after the last step feeds nothing
-            # h_{t+1} = x_t W_x + b + h_t W_h; the first state is zero, so its product is left out.
-            states.append(x_proj[0] if t == 0 else torch.addmm(x_proj[t], states[-1], W_hT))  # (B, H)
-        return torch.stack(states, dim=1)  # (B, T, H)
-
-    def hidden_states(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Hidden state *before* each step, [B, T, H]; frozen once a name has ended."""
-        states = self._states(x)  # (B, T, H)
-        T = x.size(1)
-        # Before step t a name holds the state after min(t, length) steps.
-        index = torch.minimum(torch.arange(T, device=x.device).view(1, T), lengths.to(x.device).view(-1, 1))
-        return states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(2)))
+        zero = x.new_zeros(B, self.hidden_size)  # (B, H)
+        states = [zero]
+        for t in range(T if final else T - 1):  # without `final`, the state after the last letter is left out
+            if t == reset_at:
+                states[-1] = zero
+            # h_{t+1} = x_t W_x + b + h_t W_h; a zero state's product is left out.
+            states.append(x_proj[t] if t == 0 or t == reset_at else torch.addmm(x_proj[t], states[-1], W_hT))
+        if reset_at == len(states) - 1:
+            states[-1] = zero
+        return torch.stack(states, dim=1)  # (B, T + 1, H) or (B, T, H)
 
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        before = self._states(x)  # (B, T, H)
+        before = self.states(x, final=False)  # (B, T, H)
         combined = torch.cat([_last_step(x, lengths), _last_step(before, lengths)], dim=1)  # (B, V+H)
         return self.softmax(self.i2o(combined))  # (B, C)
-
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """What the model predicts after each prefix, [B, T, C]."""
-        before = self.hidden_states(x, lengths)
-        return self.softmax(self.i2o(torch.cat([x, before], dim=2)).flatten(0, 1)).view(
-            x.size(0), x.size(1), -1
-        )
 
 
 class LSTM(Classifier):
@@ -111,9 +97,10 @@ class LSTM(Classifier):
         h_last = _last_step(outputs.transpose(0, 1), lengths)  # (B, H)
         return self.softmax(self.out(h_last))  # (B, C)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
-        return self.softmax(self.out(outputs.transpose(0, 1)))  # (B, T, C)
+    def gate_model(self) -> MyLSTM:
+        """The same LSTM written out gate by gate, for tracing its gates."""
+        return MyLSTM.from_lstm(self)
+
 
 
 @dataclass
@@ -249,7 +236,7 @@ class MyLSTM(Classifier):
         """
         B, T, _ = x.shape
         h = c = x.new_zeros(B, self.hidden_size)  # (B, H)
-        steps: dict[str, list[torch.Tensor]] = {key: [] for key in ("i", "f", "g", "o", "c", "h")}
+        steps: dict[str, list[torch.Tensor]] = {key: [] for key in STATE_KEYS}
         for t in range(T):
             edit = edits(t) if edits is not None else None
             if edit is not None:
@@ -299,9 +286,6 @@ class MyLSTM(Classifier):
         h_last = hs[(lengths - 1).to(x.device), torch.arange(x.size(0), device=x.device)]  # (B, H)
         return self.softmax(self.out(h_last))  # (B, C)
 
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.softmax(self.out(self._sequence(x).transpose(0, 1)))  # (B, T, C)
-
     @torch.no_grad()
     def trace(self, chars: torch.Tensor, lengths: torch.Tensor) -> GateTrace:
         """Gate activations, cell and hidden states, and prefix predictions at every step, through `step`."""
@@ -311,7 +295,10 @@ class MyLSTM(Classifier):
         active = torch.arange(T, device=x.device).view(1, T) < lengths.to(x.device).view(-1, 1)  # (B, T)
         pad = ~active.unsqueeze(-1)  # (B, T, 1)
         return GateTrace(**{key: getattr(trace, key).masked_fill(pad, float("nan"))
-                            for key in ("i", "f", "g", "o", "c", "h", "log_probs")})
+                            for key in (*STATE_KEYS, "log_probs")})
+
+    def gate_model(self) -> MyLSTM:
+        return self
 
     @classmethod
     def from_lstm(cls, model: LSTM) -> MyLSTM:
@@ -328,46 +315,6 @@ class MyLSTM(Classifier):
                 getattr(mine, f"b_{gate}").copy_(bias[rows])
             mine.out.load_state_dict(model.out.state_dict())
         return mine.to(rnn.weight_ih_l0.device)
-
-
-MODELS: dict[str, type[Classifier]] = {"rnn": RNN, "lstm": LSTM, "mylstm": MyLSTM}
-MODEL_LABELS = {"rnn": "RNN", "lstm": "nn.LSTM", "mylstm": "MyLSTM"}
-
-
-def build_model(name: str, input_size: int = N_LETTERS, hidden_size: int | None = None,
-                output_size: int = N_CATEGORIES) -> Classifier:
-    """Build a registered model by name; hidden_size None takes the report's default for it."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
-    cls = MODELS[name]
-    return cls(input_size=input_size, hidden_size=hidden_size or cls.default_hidden, output_size=output_size)
-
-
-def as_gate_model(model: Classifier) -> MyLSTM:
-    """The model whose gates can be traced: a MyLSTM as is, an LSTM through from_lstm."""
-    if isinstance(model, MyLSTM):
-        return model
-    if isinstance(model, LSTM):
-        return MyLSTM.from_lstm(model)
-    raise ValueError(no_gates_reason(model))
-
-
-def no_gates_reason(model: Classifier | str) -> str:
-    """Why a model has no gates to show, in one sentence."""
-    cls = MODELS.get(model, Classifier) if isinstance(model, str) else type(model)
-    if not getattr(cls, "recurrent", True):
-        return ("gates exist only for LSTM and MyLSTM runs; the n-gram baseline has no state at all: it scores "
-                "the letter groups of the whole name at once")
-    label = "the tanh RNN" if cls.__name__ == "Elman" else "the RNN"
-    return f"gates exist only for LSTM and MyLSTM runs; {label} has none"
-
-
-def structure_text(name: str) -> str:
-    """`print(model)` of a freshly built model at the report's sizes, then its weights' names and shapes."""
-    model = build_model(name)
-    shapes = [f"  {weight}: {' x '.join(str(n) for n in tensor.shape)}" for weight, tensor in model.named_parameters()]
-    total = sum(tensor.numel() for tensor in model.parameters())
-    return "\n".join([str(model), "", f"weights ({total:,} numbers):", *shapes])
 
 
 # ---------------------------------------------------------------- comparison models beside the report's three
@@ -390,154 +337,3 @@ class Elman(Classifier):
     def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H); a name's last state ignores the padding after it
         return self.softmax(self.out(_last_step(outputs.transpose(0, 1), lengths)))  # (B, C)
-
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.rnn(x.transpose(0, 1))  # (T, B, H)
-        return self.softmax(self.out(outputs.transpose(0, 1)))  # (B, T, C)
-
-
-NGRAM_RANGE = (1, 4)  # character n-grams inside word boundaries, padded with a space (scikit-learn's char_wb)
-NGRAM_SYMBOLS = " abcdefghijklmnopqrstuvwxyz.,;'"  # the alphabet once lowercased
-_SYMBOL_CODE = {ch: k + 1 for k, ch in enumerate(NGRAM_SYMBOLS)}  # 0 is "no character"
-_CODE_BASE = 32
-
-
-def char_wb_ngrams(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
-    """The n-grams scikit-learn's TfidfVectorizer(analyzer="char_wb") takes from one lowercased text."""
-    low, high = ngram_range
-    grams = []
-    for word in text.lower().split():
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            offset = 0
-            grams.append(padded[:n])
-            while offset + n < len(padded):
-                offset += 1
-                grams.append(padded[offset : offset + n])
-            if offset == 0:  # a word shorter than n is counted once
-                break
-    return grams
-
-
-def ngram_code(gram: str) -> int:
-    """An n-gram of up to four symbols as one integer, so a vocabulary can be saved as a tensor."""
-    code = 0
-    for k, ch in enumerate(gram):
-        code += _SYMBOL_CODE[ch] * _CODE_BASE**k
-    return code
-
-
-def ngram_text(code: int) -> str:
-    letters = []
-    while code:
-        code, digit = divmod(code, _CODE_BASE)
-        letters.append(NGRAM_SYMBOLS[digit - 1])
-    return "".join(letters)
-
-
-class NGram(Classifier):
-    """No recurrence: tf-idf weighted character n-grams and a multinomial logistic regression.
-
-    Trained by scikit-learn (`rnnviz.train` fits TfidfVectorizer and LogisticRegression), then held here as
-    tensors: the vocabulary (each n-gram as an integer code), its idf weights, the coefficients and the
-    intercepts. forward computes what the fitted scikit-learn pipeline's predict_log_proba computes:
-    counts per n-gram, 1 + log(count) (sublinear tf), times idf, each row scaled to unit length, then
-    scores = features @ coef.T + intercept and a log-softmax. It has no state that runs along the name.
-    """
-
-    default_hidden = 0  # no hidden state
-    recurrent = False
-
-    def __init__(self, input_size: int = N_LETTERS, hidden_size: int = 0, output_size: int = N_CATEGORIES,
-                 n_features: int = 0):
-        super().__init__()
-        self.input_size, self.hidden_size, self.output_size = input_size, 0, output_size
-        self._allocate(n_features)
-        self.softmax = nn.LogSoftmax(dim=-1)
-
-    def _allocate(self, n_features: int) -> None:
-        self.register_buffer("codes", torch.zeros(n_features, dtype=torch.long))
-        self.register_buffer("idf", torch.ones(n_features))
-        self.coef = nn.Parameter(torch.zeros(self.output_size, n_features), requires_grad=False)
-        self.intercept = nn.Parameter(torch.zeros(self.output_size), requires_grad=False)
-        self._index: dict[int, int] | None = None
-
-    @property
-    def n_features(self) -> int:
-        return self.codes.numel()
-
-    def extra_repr(self) -> str:
-        return f"char_wb n-grams {NGRAM_RANGE[0]}-{NGRAM_RANGE[1]}, features={self.n_features}, " \
-               f"classes={self.output_size}"
-
-    def set_weights(self, vocabulary: dict[str, int], idf, coef, intercept) -> None:
-        """Take a fitted vectorizer's vocabulary_ and idf_ and a fitted LogisticRegression's coef_, intercept_."""
-        order = sorted(vocabulary, key=vocabulary.get)
-        self._allocate(len(order))
-        with torch.no_grad():
-            self.codes.copy_(torch.tensor([ngram_code(g) for g in order], dtype=torch.long))
-            self.idf.copy_(torch.as_tensor(idf, dtype=torch.float32))
-            self.coef.copy_(torch.as_tensor(coef, dtype=torch.float32))
-            self.intercept.copy_(torch.as_tensor(intercept, dtype=torch.float32))
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        codes = state_dict.get("codes") if hasattr(state_dict, "get") else None
-        if isinstance(codes, torch.Tensor) and codes.dim() == 1:
-            self._allocate(codes.numel())  # the vocabulary's size is known only from the saved weights
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
-
-    def _lookup(self) -> dict[int, int]:
-        if self._index is None:
-            self._index = {code: k for k, code in enumerate(self.codes.tolist())}
-        return self._index
-
-    def features(self, names: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The non-zero tf-idf entries of the names' rows, as scikit-learn computes them: (row, column, value)
-        triples, each row of unit length."""
-        index = self._lookup()
-        rows, cols, values = [], [], []
-        for row, name in enumerate(names):
-            counts: dict[int, int] = {}
-            for gram in char_wb_ngrams(name):
-                column = index.get(ngram_code(gram))
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            rows.extend([row] * len(counts))
-            cols.extend(counts)
-            values.extend(counts.values())
-        device = self.coef.device
-        cols_t = torch.tensor(cols, dtype=torch.long, device=device)
-        rows_t = torch.tensor(rows, dtype=torch.long, device=device)
-        weight = (1 + torch.tensor(values, dtype=torch.float32, device=device).log()) * self.idf[cols_t]
-        norms = torch.zeros(len(names), device=device).index_add_(0, rows_t, weight * weight).sqrt()
-        return rows_t, cols_t, weight / norms.clamp(min=1e-12)[rows_t]
-
-    def scores(self, names: list[str]) -> torch.Tensor:
-        """The logistic regression's decision values, (len(names), C): features @ coef.T + intercept."""
-        rows, cols, values = self.features(names)
-        products = self.coef.T[cols] * values.unsqueeze(1)  # (non-zeros, C)
-        return self.intercept.expand(len(names), -1).index_add(0, rows, products)
-
-    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        from .data import ALPHABET
-
-        names = ["".join(ALPHABET[i] for i in row[: int(n)]) for row, n in zip(chars.tolist(), lengths.tolist())]
-        return self.softmax(self.scores(names))  # (B, C)
-
-    def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.forward(x.argmax(-1), lengths)
-
-    def step_log_probs(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """What it predicts after each prefix, [B, T, C]: every prefix scored as a name of its own."""
-        from .data import ALPHABET
-
-        chars = x.argmax(-1).tolist()
-        B, T = x.shape[:2]
-        prefixes = ["".join(ALPHABET[i] for i in row[: t + 1]) for row in chars for t in range(T)]
-        return self.softmax(self.scores(prefixes)).view(B, T, -1)
-
-
-MODELS.update({"elman": Elman, "ngram": NGram})
-MODEL_LABELS.update({"elman": "tanh RNN", "ngram": "n-gram baseline"})
-REPORT_MODELS = ("rnn", "lstm", "mylstm")  # the lab report's three
-RECURRENT_MODELS = tuple(name for name, cls in MODELS.items() if cls.recurrent)  # trained by gradient steps

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .config import Setting, TrainConfig, setting
 from .data import CHAR_INDEX, NameDataset, Split
-from .models import LSTM, MODEL_LABELS, RECURRENT_MODELS, Classifier, MyLSTM
-from .train import Control, TrainConfig, Trainer
+from .models import LSTM, Classifier, MyLSTM
+from .registry import MODEL_LABELS, RECURRENT_MODELS
+from .train import Control, Trainer
 
 if TYPE_CHECKING:
     from .jobs import JobManager
@@ -39,37 +41,40 @@ RESULT_COLUMNS = ["model", "length", "seed", "accuracy", "chance", "final_loss",
 
 @dataclass
 class ProbeConfig:
-    """A sweep: every model in `models` is trained at every string length in `lengths`."""
+    """A sweep: every model in `models` is trained at every string length in `lengths`.
 
-    lengths: tuple[int, ...] = (5, 10, 20, 30, 40)  # letters per string, 5 to 50
-    models: tuple[str, ...] = ("rnn", "lstm")
-    n_classes: int = 4  # class letters a, b, c, d
-    hidden_size: int = 32  # small: the task needs one remembered letter, not capacity
-    steps: int = 300  # Adam steps per (model, length)
-    batch_size: int = 64
-    learning_rate: float = 0.01
-    clip_grad: float = 1.0
-    test_size: int = 512  # fresh held-out strings per length
+    Each field's Setting (label, help, limits or choices) is the one place that describes it, as for TrainConfig;
+    the Why page's form is generated from PROBE_SETTINGS and shows the settings that are not `advanced`.
+    """
+
+    lengths: tuple[int, ...] = setting((5, 10, 20, 30, 40), "String lengths L",
+                                       "Each string is L letters; its first letter (a, b, c or d) is the class.",
+                                       limits=(MIN_LENGTH, MAX_LENGTH), step=5)
+    models: tuple[str, ...] = setting(("rnn", "lstm"), "Models", "The recurrent models to train at every length.",
+                                      choices=tuple(RECURRENT_MODELS))
+    n_classes: int = setting(4, "Class letters", "How many letters (a, b, c, ...) can start a string and name its "
+                             "class.", limits=(2, len(CLASS_LETTERS)), advanced=True)
+    hidden_size: int = setting(32, "Hidden size", "Small: the task needs one remembered letter, not capacity.",
+                               limits=(1, 512), advanced=True)
+    steps: int = setting(300, "Training steps per run", "Adam steps per model, length and seed, each on a fresh "
+                         "batch of strings.", limits=(1, 20_000), step=50)
+    batch_size: int = setting(64, "Batch size", "Strings per training step.", limits=(1, 1024), advanced=True)
+    learning_rate: float = setting(0.01, "Learning rate", "Adam's step size.", limits=(1e-6, 10.0), advanced=True)
+    clip_grad: float = setting(1.0, "Gradient clipping", "Largest gradient norm per step.", limits=(0.0, 1000.0),
+                               advanced=True)
+    test_size: int = setting(512, "Test strings", "Fresh held-out strings per length.", limits=(10, 100_000),
+                             advanced=True)
     # Added to the LSTMs' forget-gate bias at the start. At PyTorch's initialisation f is about 0.5, so a
     # letter's trace halves every step (0.5^29 ~ 2e-9 at L = 30) and the LSTM forgets as fast as anything;
     # with 3, f ~ sigmoid(3) = 0.95 keeps 0.95^29 ~ 23% (the idea behind chrono initialisation, Tallec &
     # Ollivier 2018). 0 gives PyTorch's own initialisation. The RNN has no gate and is not changed.
-    forget_bias: float = 3.0
-    seed: int = 0  # the first seed
-    seeds: int = 3  # seeds seed, seed + 1, ...: each (model, length) is trained this many times
-
-    LIMITS = {
-        "n_classes": (2, len(CLASS_LETTERS)),
-        "hidden_size": (1, 512),
-        "steps": (1, 20_000),
-        "batch_size": (1, 1024),
-        "learning_rate": (1e-6, 10.0),
-        "clip_grad": (0.0, 1000.0),
-        "test_size": (10, 100_000),
-        "seed": (0, 2**31 - 1),
-        "seeds": (1, 10),
-        "forget_bias": (-10.0, 10.0),
-    }
+    forget_bias: float = setting(3.0, "LSTM forget-gate bias at start",
+                                 "Added to the forget gate's bias before training. 0 is PyTorch's initialisation: "
+                                 "f ≈ 0.5, so a letter's trace halves at every step. 3 gives f ≈ 0.95: the cell "
+                                 "starts by keeping what it holds.", limits=(-10.0, 10.0), step=0.5)
+    seed: int = setting(0, "First seed", "The seeds are this one, the next, and so on.", limits=(0, 2**31 - 1))
+    seeds: int = setting(3, "Seeds", "Each model is trained this many times at each length, from different random "
+                         "weights and strings: the chart shows the mean and the range.", limits=(1, 10))
 
     def __post_init__(self) -> None:
         self.lengths = tuple(self.lengths)
@@ -111,6 +116,12 @@ class ProbeConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+
+PROBE_SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(ProbeConfig)}
+# The numbers' ranges (the lengths, a tuple, are checked against their own limits in validate).
+ProbeConfig.LIMITS = {name: s.limits for name, s in PROBE_SETTINGS.items()
+                      if s.limits is not None and name != "lengths"}
 
 def make_probe_data(length: int, count: int, n_classes: int = 4, seed: int = 0
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

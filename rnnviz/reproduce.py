@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, NameDataset, to_ascii
-from .models import MODEL_LABELS
+from .config import TrainConfig
+from .data import DataError, NameDataset, is_tutorial_file, to_ascii
+from .registry import MODEL_LABELS
 from .runs import RunInfo, list_runs
-from .train import TrainConfig
 
 REPORT_RUNS: dict[str, TrainConfig] = {
     "rnn": TrainConfig(model="rnn", hidden_size=128),
@@ -32,8 +32,19 @@ REPORT_RUNS: dict[str, TrainConfig] = {
     "ngram": TrainConfig(model="ngram"),  # not in the report: the baseline with no recurrence at all
 }
 REPORT_SEEDS = (0, 1, 2)  # every model is trained with each: a figure is a mean over seeds, with its spread
-REPORT_ACCURACY = {"rnn": 0.42, "lstm": 0.81}  # test accuracy stated in the report
-REPORT_WORDS = {"rnn": "42%", "lstm": "81%", "mylstm": "close to nn.LSTM", "ngram": "(not in the report)"}
+REPORT_ACCURACY = {"rnn": 0.42, "lstm": 0.81}  # test accuracy stated in the report: its only figures
+REPORT_GAP = round((REPORT_ACCURACY["lstm"] - REPORT_ACCURACY["rnn"]) * 100)  # points between the two
+REPORT_WORDS = {**{key: f"{value:.0%}" for key, value in REPORT_ACCURACY.items()},
+                "mylstm": f"close to {MODEL_LABELS['lstm']}", "ngram": "(not in the report)"}
+
+
+def report_statement() -> str:
+    """What the report stated, in one sentence's words: the figures from REPORT_ACCURACY."""
+    return (f"test accuracies of **{REPORT_WORDS['rnn']}** for the {MODEL_LABELS['rnn']} and "
+            f"**{REPORT_WORDS['lstm']}** for {MODEL_LABELS['lstm']}, with {MODEL_LABELS['mylstm']} "
+            f"{REPORT_WORDS['mylstm']}")
+
+
 # Settings that change neither the data nor the weights a run ends with: where it ran and how often it
 # was validated for the curves.
 NOT_COMPARED = ("device", "eval_every")
@@ -62,6 +73,12 @@ def matches(config: dict | TrainConfig, wanted: TrainConfig) -> bool:
         return False
 
 
+def report_key(config: dict | TrainConfig, seeds: tuple[int, ...] = REPORT_SEEDS) -> RunKey | None:
+    """The (model, seed) of the report's run that `config` trains, or None when it trains none of them."""
+    return next(((model, seed) for model in REPORT_RUNS for seed in seeds
+                 if matches(config, report_config(model, seed))), None)
+
+
 @dataclass
 class ReportRuns:
     """Which of the report's runs, (model, seed) each, exist: finished (usable), training now, or missing."""
@@ -69,10 +86,6 @@ class ReportRuns:
     found: dict[RunKey, RunInfo] = field(default_factory=dict)
     running: dict[RunKey, RunInfo] = field(default_factory=dict)
     missing: list[RunKey] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing and not self.running
 
     def configs_to_start(self) -> list[TrainConfig]:
         return [report_config(model, seed) for model, seed in self.missing]
@@ -138,10 +151,13 @@ def _read_lines(folder: Path) -> list[tuple[str, str]]:
     pairs = []
     for file in sorted(Path(folder).glob("*.txt")):
         try:
-            text = file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             raise DataError(f"cannot read {file.name}") from None
-        pairs.extend((to_ascii(line.strip()), file.stem) for line in text.splitlines() if to_ascii(line.strip()))
+        fold = not is_tutorial_file(file, data)
+        names = (to_ascii(line.strip(), fold) for line in text.splitlines())
+        pairs.extend((name, file.stem) for name in names if name)
     return pairs
 
 
@@ -222,17 +238,19 @@ def reading(table: pd.DataFrame, facts: DataFacts | None = None) -> list[str]:
     if "rnn" in have:
         a = test["rnn"]
         lines.append(
-            f"Our RNN reaches {a:.1%}{spread('rnn')} on test names, {_compare(a, 0.42)} the report's 42%. "
+            f"Our {MODEL_LABELS['rnn']} reaches {a:.1%}{spread('rnn')} on test names, "
+            f"{_compare(a, REPORT_ACCURACY['rnn'])} the report's {REPORT_WORDS['rnn']}. "
             f"It is the same network trained with {recipe}; the Train page can rerun it with batch size 1 and "
             "SGD to see how much of the difference the recipe makes."
         )
     if "lstm" in have:
         b = test["lstm"]
-        lines.append(f"Our nn.LSTM reaches {b:.1%}{spread('lstm')}, {_compare(b, 0.81)} the report's 81%.")
+        lines.append(f"Our {MODEL_LABELS['lstm']} reaches {b:.1%}{spread('lstm')}, "
+                     f"{_compare(b, REPORT_ACCURACY['lstm'])} the report's {REPORT_WORDS['lstm']}.")
     if {"rnn", "lstm"} <= have:
         gap = (test["lstm"] - test["rnn"]) * 100
-        text = f"The LSTM leads the RNN by {gap:.1f} points here, against 39 in the report"
-        if gap < 39 / 2:
+        text = f"The LSTM leads the RNN by {gap:.1f} points here, against {REPORT_GAP} in the report"
+        if gap < REPORT_GAP / 2:
             text += (": trained the same way, the RNN closes most of the gap on names this short"
                      + (f" (median {facts.median_length:.0f} letters)" if facts else "")
                      + "; the memory probe shows where the LSTM's advantage really lies, on long strings")
@@ -240,7 +258,8 @@ def reading(table: pd.DataFrame, facts: DataFacts | None = None) -> list[str]:
     if {"lstm", "mylstm"} <= have:
         diff = (test["mylstm"] - test["lstm"]) * 100
         verdict = "close, as the report says" if abs(diff) <= CLOSE * 100 else "not as close as the report says"
-        lines.append(f"MyLSTM reaches {test['mylstm']:.1%}, {diff:+.1f} points from nn.LSTM: {verdict}. "
+        lines.append(f"{MODEL_LABELS['mylstm']} reaches {test['mylstm']:.1%}, {diff:+.1f} points from "
+                     f"{MODEL_LABELS['lstm']}: {verdict}. "
                      "It is the same architecture, started from its own random weights.")
     if "ngram" in have:
         c = test["ngram"]

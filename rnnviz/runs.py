@@ -27,6 +27,7 @@ import socket
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,17 +35,18 @@ from typing import Any
 
 import torch
 
-from .common import first_line, move_into_place, remove_dir, staging_dir, write_atomic
-from .data import ALPHABET, DataError
-from .models import Classifier, build_model
-from .train import STATUSES, TrainConfig, Trainer, TrainResult
+from .common import PROJECT_ROOT, first_line, move_into_place, remove_dir, staging_dir, write_atomic
+from .config import TrainConfig
+from .data import ALPHABET, DataError, NameDataset, Split, load_folder, split_dataset
+from .models import Classifier
+from .registry import build_model, spec_of
+from .train import STATUSES, Trainer, TrainResult
 
 try:
     import fcntl
 except ImportError:  # Windows: only this process's own trainings are known to be running
     fcntl = None
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_loss", "val_acc",
                   "names_per_s", "eta_s"]
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" would let "id\n" in
@@ -256,7 +258,7 @@ class RunWriter:
             self._snapshot(event["model"], event["epoch"])
 
     def _snapshot(self, model: Classifier, epoch: int) -> None:
-        if not model.recurrent:  # the n-gram baseline is fitted in one go: nothing to watch epoch by epoch
+        if not spec_of(model).recurrent:  # the n-gram baseline is fitted in one go: nothing to watch epoch by epoch
             return
         folder = self.path / "snapshots"
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -385,6 +387,37 @@ def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
     else:
         info.status = "running" if (active and path.name in active) or is_training(path) else "interrupted"
     return info
+
+
+def run_dataset(info: RunInfo, fallback: str | os.PathLike | None = None, explicit: str | os.PathLike | None = None,
+                load: Callable[[Path], NameDataset] = load_folder) -> NameDataset:
+    """The names a run was trained on: the `explicit` folder when one is named, else the run's recorded folder,
+    else `fallback` (the folder in use), whichever holds the run's categories. DataError when none does."""
+    candidates = [Path(explicit)] if explicit else [Path(f) for f in (info.data, fallback) if f]
+    for folder in candidates:
+        try:
+            dataset = load(Path(folder).expanduser())
+        except DataError:
+            if explicit:
+                raise
+            continue
+        if dataset.categories == info.categories:
+            return dataset
+    if explicit:
+        raise DataError("this run was trained on other categories than the data in "
+                        f"{Path(explicit).name}: name the folder it was trained on")
+    raise DataError("the names this run was trained on are not available: pick their folder on the Data page "
+                    "or pass --data DIR")
+
+
+def open_run_split(info: RunInfo, fallback: str | os.PathLike | None = None,
+                   explicit: str | os.PathLike | None = None, load: Callable[[Path], NameDataset] = load_folder,
+                   split: Callable[..., Split] = split_dataset) -> tuple[NameDataset, Split]:
+    """A run's dataset (run_dataset) and the split it was trained on: that dataset split with the run's seed and
+    fractions. `load` and `split` let a caller pass cached versions of load_folder and split_dataset."""
+    dataset = run_dataset(info, fallback, explicit, load)
+    config = TrainConfig.from_dict(info.config)
+    return dataset, split(dataset, config.val_fraction, config.test_fraction, config.seed)
 
 
 def _model_file_problem(file: Path) -> str:

@@ -4,8 +4,8 @@ Kept as text so the first page a class opens renders without waiting for torch t
 cold start); tests/test_models.py rebuilds every model and checks that this text still matches it exactly.
 """
 
-STRUCTURES: dict[str, str] = {
-    'RNN': (
+STRUCTURES: dict[str, str] = {  # by model key (rnnviz.registry)
+    'rnn': (
         'RNN(\n'
         '  (i2h): Linear(in_features=185, out_features=128, bias=True)\n'
         '  (i2o): Linear(in_features=185, out_features=18, bias=True)\n'
@@ -18,7 +18,7 @@ STRUCTURES: dict[str, str] = {
         '  i2o.weight: 18 x 185\n'
         '  i2o.bias: 18'
     ),
-    'nn.LSTM': (
+    'lstm': (
         'LSTM(\n'
         '  (rnn): LSTM(57, 64)\n'
         '  (out): Linear(in_features=64, out_features=18, bias=True)\n'
@@ -33,7 +33,7 @@ STRUCTURES: dict[str, str] = {
         '  out.weight: 18 x 64\n'
         '  out.bias: 18'
     ),
-    'MyLSTM': (
+    'mylstm': (
         'MyLSTM(\n'
         '  (out): Linear(in_features=64, out_features=18, bias=True)\n'
         '  (softmax): LogSoftmax(dim=-1)\n'

@@ -174,14 +174,34 @@ def app(monkeypatch: pytest.MonkeyPatch, tiny_folder: Path):
 
 
 @pytest.fixture
-def trained(tiny_dataset: NameDataset, isolated_runs: Path) -> Path:
+def page_runs(tiny_dataset: NameDataset, isolated_runs: Path) -> Path:
     """One finished RNN, tanh RNN and LSTM run with their snapshots, as the Train page leaves them."""
+    from rnnviz.config import TrainConfig
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     for model in ("rnn", "elman", "lstm"):
         train_run(TrainConfig(model=model, epochs=2, hidden_size=8), tiny_dataset, isolated_runs)
     return isolated_runs
+
+
+CLI_HIDDEN = 16  # the hidden size of the cli_runs runs
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
+    """A tiny data folder with one LSTM run and one RNN run (run ids "lstm" and "rnn") in their own runs
+    directory, for the command-line tests; one per test module, so a module may change its runs."""
+    from rnnviz.config import TrainConfig
+    from rnnviz.runs import train_run
+
+    base = tmp_path_factory.mktemp("cli")
+    folder = write_tiny_folder(base / "names")
+    dataset = load_folder(folder)
+    root = base / "runs"
+    for model in ("lstm", "rnn"):
+        train_run(TrainConfig(model=model, hidden_size=CLI_HIDDEN, batch_size=8, epochs=3), dataset, root,
+                  run_id=model)
+    return {"data": folder, "runs": root, "lstm": "lstm", "rnn": "rnn"}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Helpers the tests share: waiting for a condition, a free port, the app served by `streamlit run`, Chromium,
+"""Helpers the tests share: waiting for a condition, the app served by `streamlit run` (benchmarks.server), Chromium,
 screenshots, zip archives built in memory, and the app's pages through Streamlit's AppTest. Fixtures live in
 conftest.py."""
 
@@ -7,11 +7,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from benchmarks import server
+
+ROOT = server.ROOT
+CHROMIUM, CHROMIUM_ARGS = server.CHROMIUM, server.CHROMIUM_ARGS
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'  # the page's script has finished
 SCREENSHOTS_ENV = "RNNVIZ_SCREENSHOTS"  # a folder that receives the browser tests' screenshots (e.g. docs/screenshots)
 
@@ -38,49 +34,18 @@ def wait_for(condition, timeout: float = 30.0, what: str = "condition", interval
     raise AssertionError(f"{what} not met within {timeout} s")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-Server = tuple[str, int, subprocess.Popen]  # url, port, process
-
-
 @contextmanager
 def streamlit_server(runs: Path, data: Path | None, log: Path, extra_args: tuple[str, ...] = (),
-                     env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`streamlit run streamlit_app.py` on a free port of 127.0.0.1 with the project's .streamlit/config.toml,
-    its own runs folder and data (None: the shipped surnames); output in `log`."""
-    port = free_port()
+                     env: dict[str, str] | None = None) -> Iterator[server.Server]:
+    """The app (benchmarks.server) with the project's .streamlit/config.toml, its own runs folder and data (None:
+    the shipped surnames); output in `log`. A server that does not start raises RuntimeError with its log."""
     variables = {**os.environ, "RNNVIZ_RUNS": str(runs), "RNNVIZ_MAX_JOBS": "2", **(env or {})}
     if data is None:
         variables.pop("RNNVIZ_DATA", None)
     else:
         variables["RNNVIZ_DATA"] = str(data)
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                                   str(port), "--server.headless", "true", *extra_args],
-                                  cwd=ROOT, env=variables, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
-                time.sleep(0.2)
-        yield url, port, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
+    with server.streamlit_server(log, variables, extra_args=extra_args) as started:
+        yield started
 
 
 def require_chromium() -> str:
@@ -192,9 +157,9 @@ def wait_for_jobs(timeout: float = 120) -> list:
 
 def tiny_run(folder: Path, root: Path, model: str, epochs: int = 2, seed: int = 0) -> str:
     """A small finished run of `model` on the names in `folder`; its id."""
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     config = TrainConfig(model=model, hidden_size=8, epochs=epochs, batch_size=8, seed=seed)
     writer, result = train_run(config, load_folder(folder), root)

@@ -73,5 +73,7 @@ def test_home_shows_the_three_model_structures(tiny_data):
     assert code[0].startswith("RNN(") and "Linear(in_features=185, out_features=128" in code[0]  # 57 letters + 128
     assert code[1].startswith("LSTM(") and "LSTM(57, 64)" in code[1]
     assert code[2].startswith("MyLSTM(") and "W_i: 57 x 64" in code[2] and "U_f: 64 x 64" in code[2]
+    assert not any(c.proto.wrap_lines for c in at.code), "a layer's line never wraps inside its brackets"
+    assert [t.label for t in at.tabs] == ["RNN", "nn.LSTM", "MyLSTM"]
 
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import RunError, list_runs, load_metrics, load_run, load_snapshot, read_run, train_run
-from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
 from ui import nav, resources
 

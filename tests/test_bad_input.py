@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import cli
+from rnnviz.config import TrainConfig
 from rnnviz.data import ALPHABET, MAX_INPUT_CHARS, MAX_NAME_LENGTH, DataError, clean_name, to_ascii
 from rnnviz.evaluate import predict
-from rnnviz.inspect import trace_name
+from rnnviz.inside import read_name
 from rnnviz.models import LSTM
 from rnnviz.runs import train_run
-from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
 from ui import nav, resources
 
@@ -89,7 +89,7 @@ def test_predict_answers_any_typed_name_or_says_why_not(model, text):
 @given(TYPED_TEXT)
 def test_gate_trace_of_any_typed_name_has_one_row_per_letter_or_says_why_not(model, text):
     try:
-        trace = trace_name(model, CATEGORIES, text)
+        trace = read_name(model, CATEGORIES, text)
     except DataError as exc:
         assert one_line(str(exc))
         return

@@ -130,7 +130,7 @@ def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) ->
     page.goto(app_url)
     page.wait_for_selector("h1:has-text('rnnviz')")
     timings["first render of Home, title (s)"] = time.perf_counter() - began
-    page.wait_for_selector("[data-testid=stCode] >> nth=2")
+    page.wait_for_selector("[data-testid=stCode] >> nth=0")  # the first tab shows; the others are there, hidden
     settle(page)
     timings["first render of Home, complete with the model structures (s)"] = time.perf_counter() - began
     assert page.get_by_text("17,993 distinct surnames in 18 categories").is_visible()
@@ -143,7 +143,8 @@ def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) ->
     screenshot(page, shots, "data")
 
     go(page, "Train")
-    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("8")
+    # Long enough that it cannot end before the test stops it: 8 epochs of nn.LSTM take about 10 s on a quiet machine.
+    page.get_by_role("spinbutton", name="Epochs", exact=True).fill("60")
     page.get_by_role("spinbutton", name="Batch size", exact=True).fill("64")
     page.get_by_text("Split and evaluation").click()
     page.get_by_role("spinbutton", name="Steps between curve points", exact=True).fill("10")
@@ -250,8 +251,8 @@ def test_shared_links_open_the_same_setup_in_a_real_browser(app_url, runs_dir, r
 
 
 def shared_links(app_url: str, runs_dir: Path, real_dataset, page: Page, shots: Path) -> None:
+    from rnnviz.config import TrainConfig
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     writer, result = train_run(TrainConfig(model="mylstm", hidden_size=16, epochs=1, batch_size=256), real_dataset,
                                runs_dir)

@@ -47,9 +47,9 @@ LAYOUT_PROBLEMS = """() => {
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, real_data_dir):
     """A short nn.LSTM run on the tutorial data, and the app serving it."""
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
 
     runs = tmp_path_factory.mktemp("browser-gates-runs")
     writer, result = train_run(TrainConfig(model="lstm", epochs=2, batch_size=128), load_folder(real_data_dir), runs)

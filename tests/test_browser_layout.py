@@ -132,10 +132,10 @@ def classroom(tmp_path_factory, real_data_dir):
     """Runs as a class would have them (RNNVIZ_RUNS, RNNVIZ_DATASETS in a temporary folder): the report's runs
     of one seed, small surname runs of the three models, and the three models on an own dataset of 3 categories."""
     from rnnviz import datasets
+    from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
     from rnnviz.reproduce import REPORT_SEEDS, find_report_runs
     from rnnviz.runs import list_runs, train_run
-    from rnnviz.train import TrainConfig
     from tests.conftest import write_tiny_folder
 
     base = tmp_path_factory.mktemp("classroom")

@@ -308,16 +308,6 @@ def gate_frame(values: np.ndarray, word: str) -> pd.DataFrame:
     })
 
 
-def test_unit_order_by_index_mean_and_variance():
-    values = np.array([[0.1, 0.9, 0.5], [0.1, 0.7, 0.0], [0.1, 0.8, 1.0]])  # unit 0 flat, 1 high, 2 varied
-    frame = gate_frame(values, "abc")
-    assert charts.unit_order(frame, "index") == [0, 1, 2]
-    assert charts.unit_order(frame, "mean") == [1, 2, 0]
-    assert charts.unit_order(frame, "variance") == [2, 1, 0]
-    with pytest.raises(ValueError, match="index, mean, variance"):
-        charts.unit_order(frame, "random")
-
-
 def test_gate_heatmap_has_a_column_per_character_and_a_row_per_unit():
     values = np.random.default_rng(0).random((4, 6))
     frame = gate_frame(values, "Ab c")
@@ -409,12 +399,11 @@ def test_wrapped_titles_keep_every_word_and_never_exceed_the_line_length():
 
 
 def test_every_builder_carries_the_one_theme_and_fills_its_column():
-    from rnnviz import insight_charts
 
     means = pd.DataFrame({"step": [1, 2], "char": ["1:a", "2:b"], "gate": ["input gate"] * 2, "mean": [0.2, 0.4]})
     flow = pd.DataFrame({"model": "RNN", "stage": "trained", "distance": [0, 1], "mean_norm": [1.0, 0.5],
                          "relative": [1.0, 0.5], "names": [30, 30]})
-    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), insight_charts.gradient_flow_chart(flow),
+    built = [charts.gate_means_chart(means), charts.top_chart([("A", 0.9)]), charts.gradient_flow_chart(flow),
              charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"]),
              charts.curve_chart(charts.curves_long(None), "loss")]
     for chart in built:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnviz.train import TrainConfig
+from rnnviz.config import TrainConfig
 from ui import presenter, shareable
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,27 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_tiny_folder
+from conftest import CLI_HIDDEN
 
 from rnnviz import cli
-from rnnviz.data import load_folder
-from rnnviz.runs import list_runs, train_run
-from rnnviz.train import TrainConfig
+from rnnviz.runs import list_runs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["train", "predict", "evaluate", "gates", "runs"]
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> dict[str, Path | str]:
-    """A tiny data folder with one LSTM run and one RNN run in their own runs directory."""
-    base = tmp_path_factory.mktemp("cli")
-    folder = write_tiny_folder(base / "names")
-    dataset = load_folder(folder)
-    root = base / "runs"
-    for model in ("lstm", "rnn"):
-        train_run(TrainConfig(model=model, hidden_size=16, batch_size=8, epochs=3), dataset, root, run_id=model)
-    return {"data": folder, "runs": root, "lstm": "lstm", "rnn": "rnn"}
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -142,16 +128,16 @@ def test_train_on_a_missing_data_folder_is_a_one_line_error(capsys, tmp_path):
 # --------------------------------------------------------------------------- predict
 
 
-def test_predict_prints_the_top_categories(capsys, trained):
-    code, out, _ = run_cli(capsys, "predict", "--runs", str(trained["runs"]), "--run", "lstm", "Borov", "--top", "2")
+def test_predict_prints_the_top_categories(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "predict", "--runs", str(cli_runs["runs"]), "--run", "lstm", "Borov", "--top", "2")
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0] == "Borov" and len(lines) == 3
     assert lines[1].split()[1] in {"Ashi", "Borov", "Tunson"}
 
 
-def test_predict_json_and_a_name_with_dropped_characters(capsys, trained):
-    code, out, _ = run_cli(capsys, "predict", "--runs", str(trained["runs"]), "--run", "lstm", "--json",
+def test_predict_json_and_a_name_with_dropped_characters(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "predict", "--runs", str(cli_runs["runs"]), "--run", "lstm", "--json",
                            "Tun-son2", "Ashi")
     assert code == 0
     first, second = json.loads(out)
@@ -160,8 +146,8 @@ def test_predict_json_and_a_name_with_dropped_characters(capsys, trained):
     assert second["note"] == ""
 
 
-def test_predict_text_output_notes_what_was_dropped(capsys, trained):
-    code, out, _ = run_cli(capsys, "predict", "--runs", str(trained["runs"]), "--run", "lstm", "Tun-son")
+def test_predict_text_output_notes_what_was_dropped(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "predict", "--runs", str(cli_runs["runs"]), "--run", "lstm", "Tun-son")
     assert code == 0 and "read as 'Tunson'" in out and "'-'" in out
 
 
@@ -176,17 +162,17 @@ def test_predict_text_output_notes_what_was_dropped(capsys, trained):
         (["--run", "lstm", "--top", "x", "Smith"], ["--top"]),
     ],
 )
-def test_bad_predict_input_is_a_one_line_error(capsys, trained, argv, fragments):
-    code, _, err = run_cli(capsys, "predict", "--runs", str(trained["runs"]), *argv)
+def test_bad_predict_input_is_a_one_line_error(capsys, cli_runs, argv, fragments):
+    code, _, err = run_cli(capsys, "predict", "--runs", str(cli_runs["runs"]), *argv)
     assert_one_line_error(code, err, *fragments)
 
 
 # --------------------------------------------------------------------------- evaluate
 
 
-def test_evaluate_json_has_the_report(capsys, trained):
-    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(trained["runs"]), "--run", "lstm",
-                           "--data", str(trained["data"]), "--json")
+def test_evaluate_json_has_the_report(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(cli_runs["runs"]), "--run", "lstm",
+                           "--data", str(cli_runs["data"]), "--json")
     assert code == 0
     values = json.loads(out)
     assert {"accuracy", "balanced_accuracy", "categories", "confusion_matrix", "per_category"} <= set(values)
@@ -197,75 +183,75 @@ def test_evaluate_json_has_the_report(capsys, trained):
     assert [row["support"] for row in values["per_category"]] == [3, 3, 3]
 
 
-def test_evaluate_reads_the_data_folder_recorded_in_the_run(capsys, trained, monkeypatch):
+def test_evaluate_reads_the_data_folder_recorded_in_the_run(capsys, cli_runs, monkeypatch):
     monkeypatch.delenv("RNNVIZ_DATA", raising=False)
-    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(trained["runs"]), "--run", "lstm", "--split", "val")
+    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(cli_runs["runs"]), "--run", "lstm", "--split", "val")
     assert code == 0 and "on val split: 9 names" in out and "balanced accuracy" in out
 
 
-def test_evaluate_on_a_names_file(capsys, trained, tmp_path):
+def test_evaluate_on_a_names_file(capsys, cli_runs, tmp_path):
     file = tmp_path / "names.tsv"
     file.write_text("name\tcategory\nKishi\tAshi\nBorov\tBorov\nTunson\tTunson\nZov\tBorov\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(trained["runs"]), "--run", "rnn",
+    code, out, _ = run_cli(capsys, "evaluate", "--runs", str(cli_runs["runs"]), "--run", "rnn",
                            "--names-file", str(file), "--json")
     assert code == 0
     values = json.loads(out)
     assert values["n"] == 4 and [row["support"] for row in values["per_category"]] == [1, 2, 1]
 
 
-def test_evaluate_with_a_bad_names_file_is_a_one_line_error(capsys, trained, tmp_path):
+def test_evaluate_with_a_bad_names_file_is_a_one_line_error(capsys, cli_runs, tmp_path):
     file = tmp_path / "names.tsv"
     file.write_text("name\tcategory\nSmith\tEnglish\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "evaluate", "--runs", str(trained["runs"]), "--run", "lstm",
+    code, _, err = run_cli(capsys, "evaluate", "--runs", str(cli_runs["runs"]), "--run", "lstm",
                            "--names-file", str(file))
     assert_one_line_error(code, err, "unknown category 'English'")
 
 
-def test_evaluate_on_other_categories_is_a_one_line_error(capsys, trained, tmp_path):
+def test_evaluate_on_other_categories_is_a_one_line_error(capsys, cli_runs, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     for category in ("English", "French"):
         (other / f"{category}.txt").write_text("Smith\nJones\nBrown\n", encoding="utf-8")
-    code, _, err = run_cli(capsys, "evaluate", "--runs", str(trained["runs"]), "--run", "lstm", "--data", str(other))
+    code, _, err = run_cli(capsys, "evaluate", "--runs", str(cli_runs["runs"]), "--run", "lstm", "--data", str(other))
     assert_one_line_error(code, err, "other categories")
 
 
 # --------------------------------------------------------------------------- gates
 
 
-def test_gates_json_has_every_gate_per_character_and_the_prediction_per_step(capsys, trained):
-    code, out, _ = run_cli(capsys, "gates", "--runs", str(trained["runs"]), "--run", "lstm", "--json", "Tu-son")
+def test_gates_json_has_every_gate_per_character_and_the_prediction_per_step(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "gates", "--runs", str(cli_runs["runs"]), "--run", "lstm", "--json", "Tu-son")
     assert code == 0
     values = json.loads(out)
     assert values["characters"] == list("Tuson") and "'-'" in values["note"]
     for key in ("i", "f", "g", "o", "c", "h"):
-        assert len(values[key]) == 5 and all(len(step) == 16 for step in values[key]), key
+        assert len(values[key]) == 5 and all(len(step) == CLI_HIDDEN for step in values[key]), key
     assert all(0 < v < 1 for step in values["f"] for v in step)
     steps = values["step_prediction"]
     assert [s["character"] for s in steps] == list("Tuson")
     assert steps[-1]["category"] == values["top"][0]["category"]
 
 
-def test_gates_prints_a_table(capsys, trained):
-    code, out, _ = run_cli(capsys, "gates", "--runs", str(trained["runs"]), "--run", "lstm", "Abe")
+def test_gates_prints_a_table(capsys, cli_runs):
+    code, out, _ = run_cli(capsys, "gates", "--runs", str(cli_runs["runs"]), "--run", "lstm", "Abe")
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0].startswith("top:") and "mean f" in lines[1] and len(lines) == 5
 
 
-def test_gates_are_refused_for_an_rnn_run(capsys, trained):
-    code, _, err = run_cli(capsys, "gates", "--runs", str(trained["runs"]), "--run", "rnn", "Smith")
+def test_gates_are_refused_for_an_rnn_run(capsys, cli_runs):
+    code, _, err = run_cli(capsys, "gates", "--runs", str(cli_runs["runs"]), "--run", "rnn", "Smith")
     assert_one_line_error(code, err, "rnn")
 
 
 # --------------------------------------------------------------------------- runs
 
 
-def test_runs_lists_saved_runs_and_reports_damaged_ones(capsys, trained, tmp_path):
+def test_runs_lists_saved_runs_and_reports_damaged_ones(capsys, cli_runs, tmp_path):
     root = tmp_path / "runs-copy"
     root.mkdir()
     for run_id in ("lstm", "rnn"):
-        (root / run_id).symlink_to(trained["runs"] / run_id)
+        (root / run_id).symlink_to(cli_runs["runs"] / run_id)
     broken = root / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{")
@@ -287,12 +273,12 @@ def test_runs_on_an_empty_directory_says_so(capsys, tmp_path):
 # --------------------------------------------------------------------------- never a traceback
 
 
-def test_an_unexpected_failure_is_still_one_line(capsys, monkeypatch, trained):
+def test_an_unexpected_failure_is_still_one_line(capsys, monkeypatch, cli_runs):
     def broken(args):
         raise KeyError("boom")
 
     monkeypatch.setitem(cli.COMMANDS, "runs", broken)
-    code, _, err = run_cli(capsys, "runs", "--runs", str(trained["runs"]))
+    code, _, err = run_cli(capsys, "runs", "--runs", str(cli_runs["runs"]))
     assert code == 1 and err.count("\n") == 1 and "KeyError" in err and "Traceback" not in err
 
 
@@ -307,12 +293,12 @@ def python_m_rnnviz(*argv: str) -> subprocess.CompletedProcess:
     [
         (["predict", "--run", "missing-run", "Smith"], "no run 'missing-run'"),
         (["train", "--lr", "abc"], "--lr"),
-        (["gates", "--run", "rnn", "Smith"], "gates exist only for LSTM and MyLSTM"),
+        (["gates", "--run", "rnn", "Smith"], "gates exist only for nn.LSTM and MyLSTM"),
     ],
 )
 @pytest.mark.slow
-def test_the_real_command_answers_bad_input_with_one_line_and_exit_code_2(trained, argv, fragment):
-    done = python_m_rnnviz(*argv, "--runs", str(trained["runs"]))
+def test_the_real_command_answers_bad_input_with_one_line_and_exit_code_2(cli_runs, argv, fragment):
+    done = python_m_rnnviz(*argv, "--runs", str(cli_runs["runs"]))
     assert done.returncode == 2, done.stderr
     assert done.stdout == "" and done.stderr.count("\n") == 1 and fragment in done.stderr
     assert "Traceback" not in done.stderr

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_the_entry_script_and_home_page_imports_do_not_load_torch():
     code = ("import sys; import ui.display, ui.guards, ui.nav, ui.resources, ui.presenter, rnnviz.structures; "
             "from ui import resources; resources.model_structures(); "

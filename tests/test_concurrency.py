@@ -15,9 +15,10 @@ import time
 import pytest
 
 from rnnviz import jobs, runs
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import WORKING, JobLimitError, JobManager
 from rnnviz.runs import TEACHER, RunError, list_runs, load_metrics, read_queue
-from rnnviz.train import TrainConfig, Trainer
+from rnnviz.train import Trainer
 
 LIMIT = 2
 LONG = {"model": "lstm", "hidden_size": 8, "batch_size": 4, "epochs": 200, "eval_every": 1}

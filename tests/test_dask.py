@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
-from rnnviz.train import TrainConfig
 from tests.helpers import wait_for
 from tests.test_jobs import LONG, QUICK
 

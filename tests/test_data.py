@@ -28,6 +28,7 @@ from rnnviz.data import (
     split_dataset,
     to_ascii,
 )
+from rnnviz.datasets import unsupported_characters
 from tests.helpers import zip_bytes
 
 
@@ -502,3 +503,46 @@ def test_real_data_split_is_complete_and_leak_free(real_dataset):
     for part in ("val", "test"):
         assert {label for _, label in split.part(part)} == set(range(18))
         assert abs(len(split.part(part)) / len(real_dataset) - 0.1) < 0.01
+
+
+def tutorial_rule(text: str) -> str:
+    """The PyTorch tutorial's unicodeToAscii, written out again here as the reference."""
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if unicodedata.category(c) != "Mn" and c in ALPHABET)
+
+
+def test_the_tutorials_surname_files_encode_every_name_exactly_as_the_tutorial_does(real_data_dir):
+    dataset = load_folder(real_data_dir)
+    expected = set()
+    for file in sorted(real_data_dir.glob("*.txt")):
+        label = dataset.categories.index(file.stem)
+        expected |= {(tutorial_rule(line.strip()), label) for line in file.read_text("utf-8").splitlines()
+                     if tutorial_rule(line.strip())}
+    assert set(zip(dataset.names, dataset.labels)) == expected
+    assert ("Marszaek", dataset.categories.index("Polish")) in expected  # ł dropped, as the tutorial does
+
+
+@pytest.mark.parametrize("typed, folded", [("Łódź", "Lodz"), ("Straße", "Strasse"), ("Ørsted", "Orsted"),
+                                           ("Æsir", "Aesir"), ("Đorđević", "Dordevic"), ("Iğdır", "Igdir"),
+                                           ("Þór", "Thor"), ("Œuvre", "Oeuvre"), ("Müller", "Muller")])
+def test_own_data_folds_the_latin_letters_that_decomposition_cannot(tmp_path, typed, folded):
+    (tmp_path / "A.txt").write_text(f"{typed}\nAbc\n", encoding="utf-8")
+    (tmp_path / "B.txt").write_text("Xyz\n", encoding="utf-8")
+    assert folded in load_folder(tmp_path).names
+    assert to_ascii(typed) == folded
+
+
+def test_other_scripts_and_symbols_are_still_dropped_and_reported(tmp_path):
+    assert to_ascii("王") == "" and to_ascii("Ab1c☃") == "Abc"
+    assert clean_name("Łódź 1").note.endswith("'1'") and "Ł → L" in clean_name("Łódź 1").note
+    (tmp_path / "A.txt").write_text("Łódź\nKraków1\n", encoding="utf-8")
+    assert unsupported_characters(tmp_path) == {"1": 1}
+
+
+def test_by_length_puts_short_names_first_and_keeps_the_order_of_equal_lengths():
+    from rnnviz.data import by_length
+
+    pairs = [("Sato", 0), ("Li", 1), ("Ng", 2), ("Abe", 3), ("Ito", 4), ("Kowalski", 5)]
+    ordered = by_length(pairs)
+    assert [len(name) for name, _ in ordered] == sorted(len(name) for name, _ in pairs)
+    assert ordered == [("Li", 1), ("Ng", 2), ("Abe", 3), ("Ito", 4), ("Sato", 0), ("Kowalski", 5)]

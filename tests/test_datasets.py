@@ -199,3 +199,14 @@ def test_a_name_is_suggested_from_the_upload(filename, name):
     assert suggest_name(filename) == name
     if name:
         assert check_name(name) == name
+
+
+def test_a_folder_is_named_only_when_it_is_a_stored_dataset(root, tmp_path):
+    from rnnviz.datasets import name_of
+
+    add_from_bytes("cities", zip_bytes({"France.txt": "Paris\nLyon\nNice\n", "Japan.txt": "Tokyo\nOsaka\nKobe\n"}),
+                   root=root)
+    assert name_of(root / "cities", root=root) == "cities"
+    assert name_of(str(root / "cities"), root=root) == "cities"
+    assert name_of(tmp_path / "cities", root=root) is None  # the same name elsewhere is some other folder
+    assert name_of(root, root=root) is None and name_of(None, root=root) is None and name_of("", root=root) is None

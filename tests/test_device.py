@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from rnnviz.config import GPU_MIN_WORK, TrainConfig, resolve_device
 from rnnviz.evaluate import predict
-from rnnviz.inspect import trace_name
+from rnnviz.inside import read_name
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import GPU_MIN_WORK, TrainConfig, Trainer, resolve_device
+from rnnviz.train import Trainer
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
@@ -52,7 +53,7 @@ def test_a_model_on_the_gpu_predicts_and_traces_like_on_the_cpu(tiny_dataset, is
     gpu = load_run(writer.path, device="cuda")
     assert next(gpu.model.parameters()).is_cuda
     name = tiny_dataset.names[0]
-    on_cpu, on_gpu = trace_name(cpu.model, cpu.categories, name), trace_name(gpu.model, gpu.categories, name)
+    on_cpu, on_gpu = read_name(cpu.model, cpu.categories, name), read_name(gpu.model, gpu.categories, name)
     for key in ("i", "f", "o", "c", "h"):
         np.testing.assert_allclose(on_cpu.values[key], on_gpu.values[key], atol=1e-5)
     assert predict(cpu.model, cpu.categories, [name])[0].top[0][0] == predict(gpu.model, gpu.categories,
@@ -67,5 +68,5 @@ def test_the_app_inspects_runs_on_the_gpu_when_there_is_one(tiny_dataset, isolat
                           isolated_runs)
     run = resources.loaded_run(writer.path)
     assert next(run.model.parameters()).is_cuda
-    trace = trace_name(run.model, run.categories, tiny_dataset.names[0])
+    trace = read_name(run.model, run.categories, tiny_dataset.names[0])
     assert trace.values["f"].shape[1] == 16

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import CHAR_INDEX, DataError, EncodedSplit, encode, split_dataset
-from rnnviz.evaluate import predict, read_names_file, report
+from rnnviz.evaluate import evaluate_encoded, predict, read_names_file, report
 from rnnviz.runs import train_run
-from rnnviz.train import TrainConfig, evaluate_encoded
 
 CATEGORIES = ["Alpha", "Beta", "Gamma"]
 

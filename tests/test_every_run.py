@@ -14,13 +14,14 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import datasets
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
+from rnnviz.registry import REPORT_MODELS
 from rnnviz.runs import list_runs, train_run
-from rnnviz.train import TrainConfig
 from ui import keys, nav, resources, runview
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-MODELS = ("rnn", "lstm", "mylstm")
+MODELS = REPORT_MODELS
 OWN = "cities"
 
 

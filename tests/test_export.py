@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from rnnviz import charts
+from rnnviz.config import TrainConfig
 from rnnviz.data import split_dataset
 from rnnviz.evaluate import report
 from rnnviz.export import ExportError, chart_bytes, file_stem, run_folder_report, table_csv
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import TrainConfig
 
 
 @pytest.fixture(scope="module")

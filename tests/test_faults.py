@@ -15,10 +15,10 @@ import time
 import pytest
 
 from rnnviz import cli, runs
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
 from rnnviz.models import RNN
 from rnnviz.runs import TEACHER, RunError, list_runs, load_metrics, train_run
-from rnnviz.train import TrainConfig
 
 QUICK = {"hidden_size": 8, "batch_size": 8, "epochs": 2, "eval_every": 1}
 DIVERGING = {"model": "rnn", "optimizer": "sgd", "learning_rate": 10.0, "clip_grad": 0, "lr_schedule": "constant",

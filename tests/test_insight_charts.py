@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rnnviz import insight_charts as ic
+from rnnviz import charts as ic
 
 
 def flow_frame() -> pd.DataFrame:

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import Split, split_dataset
 from rnnviz.jobs import JobManager
 from rnnviz.runs import TEACHER, list_runs
-from rnnviz.train import TrainConfig
 from tests.helpers import wait_for
 
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}

@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import jobs
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
 from rnnviz.runs import (
     TEACHER,
@@ -30,7 +31,7 @@ from rnnviz.runs import (
     read_run,
     train_run,
 )
-from rnnviz.train import Control, TrainConfig
+from rnnviz.train import Control
 from tests.conftest import write_tiny_folder
 from tests.helpers import wait_for
 from ui import nav, resources
@@ -209,7 +210,7 @@ TRAINER = textwrap.dedent("""
     from pathlib import Path
     from rnnviz.data import load_folder
     from rnnviz.runs import train_run
-    from rnnviz.train import TrainConfig
+    from rnnviz.config import TrainConfig
     config = TrainConfig(model="lstm", hidden_size=8, batch_size=4, epochs=200, eval_every=1)
     train_run(config, load_folder(sys.argv[1]), Path(sys.argv[2]), run_id="victim")
 """)

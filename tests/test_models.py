@@ -6,18 +6,8 @@ import pytest
 import torch
 
 from rnnviz.data import N_LETTERS, encode
-from rnnviz.models import (
-    LSTM,
-    RECURRENT_MODELS,
-    REPORT_MODELS,
-    RNN,
-    MyLSTM,
-    _gate_loop,
-    _GateLoop,
-    as_gate_model,
-    build_model,
-    one_hot,
-)
+from rnnviz.models import LSTM, RNN, MyLSTM, _gate_loop, _GateLoop, one_hot
+from rnnviz.registry import RECURRENT_MODELS, REPORT_MODELS, as_gate_model, build_model
 
 NAMES = ["Nakamura", "Li", "O'Neill", "Dvorak", "Abe"]
 LABELS = torch.tensor([3, 1, 0, 2, 1])
@@ -121,18 +111,6 @@ def test_padded_batch_equals_each_name_alone_in_values_and_gradients(name):
     torch.testing.assert_close(batched.detach(), torch.stack(alone_rows), atol=TOLERANCE, rtol=0)
     for key, grad in batched_grads.items():
         torch.testing.assert_close(grad, alone_grads[key], atol=TOLERANCE, rtol=0, msg=key)
-
-
-@pytest.mark.parametrize("name", list(RECURRENT_MODELS))
-def test_last_prefix_prediction_equals_the_forward_output(name):
-    model = seeded(name)
-    chars, lengths = encode(NAMES)
-    with torch.no_grad():
-        steps = model.step_log_probs(one_hot(chars), lengths)  # (B, T, C)
-        final = model(chars, lengths)
-    assert steps.shape == (len(NAMES), chars.shape[1], 4)
-    last = steps[torch.arange(len(NAMES)), lengths - 1]
-    torch.testing.assert_close(last, final, atol=TOLERANCE, rtol=0)
 
 
 @pytest.mark.parametrize("name", list(RECURRENT_MODELS))
@@ -259,18 +237,23 @@ def test_trace_of_one_name_matches_the_reference_cell_state():
 # --------------------------------------------------------------------------- the fast paths against plain versions
 
 
-def test_rnn_hidden_states_stay_frozen_after_each_names_end():
+def test_rnn_states_equal_the_tutorials_loop_and_a_reset_starts_the_name_afresh():
+    """RNN.states against the tutorial's h = i2h(cat(x, h)) letter by letter; each name read alone."""
     model = seeded("rnn")
-    chars, lengths = encode(NAMES)
-    x = one_hot(chars)
-    W_x, W_h = model.i2h.weight.split([model.input_size, model.hidden_size], dim=1)
     with torch.no_grad():
-        states = model.hidden_states(x, lengths)
-        h = torch.zeros(len(NAMES), model.hidden_size)
-        for t in range(x.size(1)):  # the masked loop written out: a name that has ended keeps its state
-            torch.testing.assert_close(states[:, t], h, atol=TOLERANCE, rtol=0)
-            still = (t < lengths).view(-1, 1)
-            h = torch.where(still, x[:, t] @ W_x.T + h @ W_h.T + model.i2h.bias, h)
+        for name in NAMES:
+            x = one_hot(encode([name])[0])  # (1, T, V)
+            states = model.states(x)  # (1, T + 1, H)
+            h = torch.zeros(1, model.hidden_size)
+            torch.testing.assert_close(states[:, 0], h)
+            for t in range(x.size(1)):
+                h = model.i2h(torch.cat([x[:, t], h], dim=1))
+                torch.testing.assert_close(states[:, t + 1], h, atol=TOLERANCE, rtol=0)
+            torch.testing.assert_close(model.states(x, final=False), states[:, :-1])
+            if x.size(1) > 2:  # a reset before letter 2 reads the rest as a name of its own
+                reset = model.states(x, reset_at=2)
+                torch.testing.assert_close(reset[:, :3], torch.cat([states[:, :2], torch.zeros_like(h)[:, None]], 1))
+                torch.testing.assert_close(reset[:, 3:], model.states(x[:, 2:])[:, 1:], atol=TOLERANCE, rtol=0)
 
 
 def autograd_gate_loop(x_proj: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
@@ -321,12 +304,12 @@ def test_input_gradients_of_a_padded_batch_equal_each_name_alone(name):
 
 
 def test_the_structures_the_home_page_shows_match_freshly_built_models():
-    from rnnviz.models import MODEL_LABELS, structure_text
+    from rnnviz.registry import structure_text
     from rnnviz.structures import STRUCTURES
 
-    assert set(STRUCTURES) == {MODEL_LABELS[name] for name in REPORT_MODELS}
+    assert set(STRUCTURES) == set(REPORT_MODELS)
     for name in REPORT_MODELS:
-        assert STRUCTURES[MODEL_LABELS[name]] == structure_text(name)
+        assert STRUCTURES[name] == structure_text(name)
 
 
 # --------------------------------------------------------------------------- the readable step against the fused path

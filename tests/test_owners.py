@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import TEACHER, list_runs
-from rnnviz.train import TrainConfig
 from tests.helpers import wait_for_jobs
 from tests.test_page_train import button, form, link_text, open_train
 from ui import keys, owner, resources

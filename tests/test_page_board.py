@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import TEACHER, RunInfo, train_run
-from rnnviz.train import TrainConfig
 from tests.helpers import APP
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
 from ui import board, keys, nav, owner
@@ -16,10 +16,26 @@ from ui import board, keys, nav, owner
 KEY = "board-key-123"
 
 
-def info(run_id: str, val, balanced=None, status="finished", finished=100.0, name="", error="") -> RunInfo:
+def info(run_id: str, val, balanced=None, status="finished", finished=100.0, name="", error="", model="lstm",
+         seed=None, data="") -> RunInfo:
+    """A listed run; each its own seed unless one is given."""
     summary = {"val_accuracy": val, "val_balanced_accuracy": balanced, "finished": finished, "status": status}
-    return RunInfo(run_id, None, status, config={"model": "lstm", "seed": 1}, summary=summary, owner="x",
-                   owner_name=name, error=error)
+    config = {"model": model, "seed": run_id if seed is None else seed}
+    return RunInfo(run_id, None, status, config=config, summary=summary, owner="x",
+                   owner_name=name, error=error, data=data)
+
+
+def test_the_board_ranks_each_dataset_apart_leaves_out_the_baseline_and_shows_a_rerun_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path))
+    (tmp_path / "cities").mkdir()
+    infos = [info("s1", 0.70, name="Ana", seed=1), info("s2", 0.75, name="Ben", seed=2),
+             info("c1", 0.58, name="Cleo", seed=3, data=str(tmp_path / "cities")),
+             info("n1", 0.83, name="Teacher", model="ngram"),
+             info("s1-again", 0.70, name="Ana", seed=1, finished=200.0)]
+    ranked = board.ranking(infos)
+    assert ranked["id"].tolist() == ["s2", "s1", "c1"]
+    assert ranked["dataset"].tolist() == [board.SURNAMES, board.SURNAMES, "cities"]
+    assert ranked["rank"].tolist() == [1, 2, 1]
 
 
 def test_ranking_orders_by_validation_then_balanced_accuracy_and_leaves_out_unfinished_runs():

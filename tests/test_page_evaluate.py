@@ -11,10 +11,10 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.datasets import add_from_folder
 from rnnviz.runs import train_run
-from rnnviz.train import TrainConfig
 from tests.conftest import TINY_LANGUAGES, tiny_names
 from tests.helpers import assert_clean, chart_frames, charts_of, open_page
 from ui import keys, nav, resources

@@ -1,4 +1,4 @@
-"""The Gates page's explanations through AppTest: every view draws what rnnviz.explain computes, the cell view
+"""The Gates page's explanations through AppTest: every view draws what rnnviz.inside computes, the cell view
 steps and plays through a name, interventions sit next to the unchanged prediction, and an RNN run gets the parts
 that apply with a reason for the rest."""
 
@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import explain
+from rnnviz import inside
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import load_run, train_run
-from rnnviz.train import TrainConfig
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page
 from ui import keys, nav
 
@@ -75,10 +75,10 @@ def test_cell_view_shows_the_step_with_its_numbers_and_steps_through_the_letters
     at = open_gates("Borov")
     run = the_run(runs["lstm"], isolated_runs)
     assert at.session_state[keys.GATES_LETTER] == 4  # the last letter first: the step that decides
-    unit = at.selectbox(key=keys.GATES_UNIT).value
-    top_unit = explain.unit_contributions(run.model, run.categories, "Borov").frame["unit"][0]
+    unit = at.selectbox(key=keys.keyed(keys.GATES_UNIT, runs["lstm"], "Borov")).value
+    top_unit = inside.unit_contributions(run.model, run.categories, "Borov").frame["unit"][0]
     assert unit == top_unit
-    step = explain.cell_step(run.model, run.categories, "Borov", 4, unit)
+    step = inside.cell_step(run.model, run.categories, "Borov", 4, unit)
     diagram = next(c for c in at.get("vega_lite_chart") if c.proto.alt.startswith(f"Unit {unit} at letter 5"))
     assert f"c = {step.values['c']:.2f}, h = {step.values['h']:.2f}" in diagram.proto.alt
     equations = " ".join(m.value for m in at.markdown)
@@ -87,7 +87,7 @@ def test_cell_view_shows_the_step_with_its_numbers_and_steps_through_the_letters
     at.button(key="gates.back").click().run()
     assert_clean(at)
     assert at.session_state[keys.GATES_LETTER] == 3
-    earlier = explain.cell_step(run.model, run.categories, "Borov", 3, unit)
+    earlier = inside.cell_step(run.model, run.categories, "Borov", 3, unit)
     assert any(earlier.equations[4] in m.value for m in at.markdown)  # c = f·c_prev + i·g at the 4th letter
     bars = next(v for k, v in charts(at).items() if "every unit" in k)
     cells = frames(bars["chart"])[0]
@@ -117,12 +117,12 @@ def test_play_steps_through_the_name_one_letter_a_tick_and_stops_at_the_end(runs
 def test_units_view_shows_contributions_the_explorer_and_the_span_search(runs, isolated_runs):
     at = view(open_gates("Borov"), "units")
     run = the_run(runs["lstm"], isolated_runs)
-    contributions = explain.unit_contributions(run.model, run.categories, "Borov")
+    contributions = inside.unit_contributions(run.model, run.categories, "Borov")
     found = charts(at)
     bars = frames(found[f"units that decide {contributions.category}"]["chart"])[0]
     assert bars["unit"].tolist() == contributions.frame["unit"].head(12).tolist()
     assert any(f"logit {contributions.logit:.2f}" in c.value for c in at.caption)
-    unit = at.selectbox(key=keys.GATES_EXPLORE_UNIT).value
+    unit = at.selectbox(key=keys.keyed(keys.GATES_EXPLORE_UNIT, runs["lstm"], "Borov")).value
     strips = frames(found[f"where unit {unit} is most positive (+) and negative (−)"]["chart"])[0]
     assert strips["row"].str.startswith("+ ").any() and strips["row"].str.startswith("− ").any()
     assert at.selectbox(key=keys.GATES_EXPLORE_KEY).options == ["cell state c", "hidden state h"]
@@ -135,7 +135,7 @@ def test_units_view_shows_contributions_the_explorer_and_the_span_search(runs, i
 def test_why_view_draws_attribution_and_both_names_paths(runs, isolated_runs):
     at = view(open_gates("Borov", "Tunson"), "why")
     run = the_run(runs["lstm"], isolated_runs)
-    result = explain.attribution(run.model, run.categories, "Borov")
+    result = inside.attribution(run.model, run.categories, "Borov")
     found = charts(at)
     drawn = frames(found[f"which letters carry {result.category}"]["chart"])[0]
     occlusion = drawn[drawn["measure"].str.startswith("occlusion")]
@@ -148,7 +148,7 @@ def test_why_view_draws_attribution_and_both_names_paths(runs, isolated_runs):
 def test_what_if_view_puts_the_intervention_next_to_the_unchanged_prediction(runs, isolated_runs):
     at = view(open_gates("Borov"), "whatif")
     run = the_run(runs["lstm"], isolated_runs)
-    expected = explain.what_if(run.model, run.categories, "Borov", {"f": 0.0}, at=3)  # the default: f = 0, 4th letter
+    expected = inside.what_if(run.model, run.categories, "Borov", {"f": 0.0}, at=3)  # the default: f = 0, 4th letter
     assert any(f"What if:** {expected.description}" in m.value for m in at.markdown)
     drawn = frames(charts(at)["prediction: unchanged and what if"]["chart"])[0]
     assert sorted(drawn["version"].unique()) == ["unchanged", "what if"]
@@ -156,17 +156,17 @@ def test_what_if_view_puts_the_intervention_next_to_the_unchanged_prediction(run
     for category, p in expected.intervened.top():
         assert ours[(category, "what if")] == pytest.approx(p, abs=1e-6)
     at.selectbox(key=keys.GATES_CLAMP_GATE).set_value("none")
-    at.selectbox(key=keys.GATES_RESET).set_value(2).run()
+    at.selectbox(key=keys.keyed(keys.GATES_RESET, "Borov")).set_value(2).run()
     assert_clean(at)
-    reset = explain.what_if(run.model, run.categories, "Borov", reset_at=2)
+    reset = inside.what_if(run.model, run.categories, "Borov", reset_at=2)
     assert any(f"What if:** {reset.description}" in m.value for m in at.markdown)
     assert "3rd letter ('r')" in reset.description
     at.selectbox(key=keys.GATES_CLAMP_GATE).set_value("i")
     at.slider(key=keys.GATES_CLAMP_VALUE).set_value(1.0)
-    at.selectbox(key=keys.GATES_CLAMP_UNIT).set_value(2)
+    at.selectbox(key=keys.keyed(keys.GATES_CLAMP_UNIT, runs["lstm"])).set_value(2)
     at.selectbox(key=keys.GATES_CLAMP_WHERE).set_value("from").run()
     assert_clean(at)
-    both = explain.what_if(run.model, run.categories, "Borov", {"i": 1.0}, start=3, unit=2, reset_at=2)
+    both = inside.what_if(run.model, run.categories, "Borov", {"i": 1.0}, start=3, unit=2, reset_at=2)
     assert any(f"What if:** {both.description}" in m.value for m in at.markdown)
 
 
@@ -184,7 +184,7 @@ def test_an_rnn_run_gets_what_applies_and_a_reason_for_the_gate_views(runs):
     assert "the hidden state's path as the letters are read" in charts(at)
     view(at, "whatif")
     assert any("no gates to clamp" in i.value for i in at.info)
-    at.selectbox(key=keys.GATES_RESET).set_value(1).run()
+    at.selectbox(key=keys.keyed(keys.GATES_RESET, "Borov")).set_value(1).run()
     assert_clean(at)
     assert any("reset to 0 before the 2nd letter" in m.value for m in at.markdown)
 
@@ -194,7 +194,8 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
     name = ("Borovtunsonashi" * 5)[:64]
     at = view(open_gates(name), which)
     if which in ("cell", "whatif"):
-        slider = at.select_slider(key=keys.GATES_LETTER_SLIDER if which == "cell" else keys.GATES_CLAMP_LETTER)
+        base = keys.GATES_LETTER_SLIDER if which == "cell" else keys.GATES_CLAMP_LETTER
+        slider = at.select_slider(key=keys.keyed(base, name))
         assert len(slider.options) == 64
     if which == "why":
         found = charts(at)
@@ -338,3 +339,43 @@ def test_gates_traces_a_real_surname_on_a_real_data_lstm_run(real_dataset, isola
     assert len(cells) == len("Nakamura") * 64 and cells["value"].between(0, 1).all()
 
 
+
+
+def experiment_letter(at: AppTest) -> str:
+    """The letter the What if sentence says the experiment ran at, e.g. "4th letter ('a')"."""
+    text = next(m.value for m in at.markdown if m.value.startswith("**What if:**"))
+    return text.split(" at the ", 1)[1].split(")", 1)[0] + ")"
+
+
+def test_what_if_controls_follow_the_surname_and_the_experiment_uses_what_they_show(runs):
+    """Kowalski at its 6th letter, then O'Neill, then Kowalski again: a name's controls start on their defaults
+    (the 4th letter, no reset), and the experiment runs at exactly the letter the control shows."""
+    at = view(open_gates("Kowalski"), "whatif")
+    at.select_slider(key=keys.keyed(keys.GATES_CLAMP_LETTER, "Kowalski")).set_value(5).run()
+    assert experiment_letter(at) == "6th letter ('s')"
+    at.text_input(key=keys.GATES_NAME).input("O'Neill").run()
+    assert_clean(at)
+    control = at.select_slider(key=keys.keyed(keys.GATES_CLAMP_LETTER, "O'Neill"))
+    assert control.value == 3 and control.format_func(control.value) == "4: e"
+    assert experiment_letter(at) == "4th letter ('e')"
+    at.selectbox(key=keys.keyed(keys.GATES_RESET, "O'Neill")).set_value(1).run()
+    assert "reset to 0 before the 2nd letter" in " ".join(m.value for m in at.markdown)
+    at.text_input(key=keys.GATES_NAME).input("Kowalski").run()
+    assert_clean(at)
+    assert at.select_slider(key=keys.keyed(keys.GATES_CLAMP_LETTER, "Kowalski")).value == 3
+    assert at.selectbox(key=keys.keyed(keys.GATES_RESET, "Kowalski")).value == "none"
+    assert experiment_letter(at) == "4th letter ('a')"
+    assert "reset" not in " ".join(m.value for m in at.markdown if m.value.startswith("**What if:**"))
+
+
+def test_the_cell_and_units_controls_start_on_each_names_deciding_unit(runs, isolated_runs):
+    run = the_run(runs["lstm"], isolated_runs)
+    at = view(open_gates("Borov"), "units")
+    for name in ("Tunson", "Borov"):
+        at.text_input(key=keys.GATES_NAME).input(name).run()
+        assert_clean(at)
+        top = int(inside.unit_contributions(run.model, run.categories, name).frame["unit"][0])
+        assert at.selectbox(key=keys.keyed(keys.GATES_EXPLORE_UNIT, runs["lstm"], name)).value == top
+    view(at, "cell")
+    top = int(inside.unit_contributions(run.model, run.categories, "Borov").frame["unit"][0])
+    assert at.selectbox(key=keys.keyed(keys.GATES_UNIT, runs["lstm"], "Borov")).value == top

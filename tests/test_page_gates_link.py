@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import train_run
-from rnnviz.train import TrainConfig
 from ui import keys, nav, presenter
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")

@@ -1,5 +1,5 @@
-"""The report page through AppTest: the report's models trained with its settings (two at a time, over seeds)
-and set beside its figures."""
+"""The report page through AppTest: the report's models trained with its settings (queued in the job manager, over
+seeds) and set beside its figures."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from rnnviz.jobs import WORKING
 from rnnviz.reproduce import REPORT_RUNS, REPORT_SEEDS, report_config
-from rnnviz.runs import list_runs, train_run
+from rnnviz.runs import TEACHER, list_runs, train_run
 from tests.helpers import assert_clean, charts_of
 from ui import nav, resources
 
@@ -41,14 +42,13 @@ def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
         f"Train the {total} missing runs (RNN, nn.LSTM, MyLSTM, n-gram baseline), two at a time"]
     at.button[0].click().run()
     assert_clean(at)
-    assert any("waiting for a free training slot" in caption.value for caption in at.caption)
-    assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["rnn", "rnn"]  # seeds 0, 1
+    assert any("waiting for a free training slot (two train at a time)" in caption.value for caption in at.caption)
     deadline = time.time() + 300
     while len(list_runs(isolated_runs)) < total or any(i.status != "finished" for i in list_runs(isolated_runs)):
         assert time.time() < deadline, "the report's runs did not all finish"
-        at.run()  # a training ended: the waiting ones start, two at a time
+        at.run()  # the job manager starts the waiting ones as trainings end, two at a time
         assert_clean(at)
-        assert len(resources.job_manager().active_ids()) <= 2
+        assert sum(job.status in WORKING for job in resources.job_manager().jobs()) <= 2
         time.sleep(0.3)
     at.run()
     assert_clean(at)
@@ -77,6 +77,10 @@ def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app
     captions = [caption.value for caption in at.caption]
     assert sum(c.endswith("starting…") for c in captions) == 2 and not any("not trained yet" in c for c in captions)
     assert not any(button.label.startswith("Train") for button in at.button)  # nothing offered twice
+    manager = resources.job_manager()
+    for job in manager.jobs():  # the rest wait in the job manager's queue; only the first two are needed here
+        if job.status == "queued":
+            manager.cancel(job.run_id, by=TEACHER)
     gate.set()
     assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["rnn", "rnn"]
 
@@ -96,3 +100,42 @@ def test_report_page_compares_finished_report_runs(app, tiny_dataset, isolated_r
     assert "42%" in text and "n-gram baseline, with no recurrence at all" in text and "mean of 3 seeds" in text
 
 
+
+
+def test_report_runs_queue_in_the_job_manager_at_its_limit(app, isolated_runs, monkeypatch):
+    import threading
+
+    from rnnviz import jobs
+
+    gate = threading.Event()  # holds every training, so the queue can be read before any ends
+    real_train_run = jobs.train_run
+
+    def held_train_run(*args, **kwargs):
+        gate.wait(60)
+        return real_train_run(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "train_run", held_train_run)
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "3")
+    total = len(REPORT_RUNS) * len(REPORT_SEEDS)
+    at = app(nav.REPORT).run()
+    assert [button.label for button in at.button] == [
+        f"Train the {total} missing runs (RNN, nn.LSTM, MyLSTM, n-gram baseline), three at a time"]
+    try:
+        at.button[0].click().run()
+        assert_clean(at)
+        held = resources.job_manager().jobs()
+        assert resources.job_manager().max_concurrent == 3
+        assert sorted(job.status for job in held) == ["queued"] * (total - 3) + ["running"] * 3
+        assert [job.config.model for job in held if job.status == "running"] == ["rnn"] * 3  # seeds 0, 1, 2 first
+        captions = [caption.value for caption in at.caption]
+        assert sum("waiting for a free training slot (three train at a time)" in c for c in captions) == total - 3
+        assert not any(button.label.startswith("Train") for button in at.button)  # nothing offered twice
+    finally:
+        manager = resources.job_manager()
+        for job in manager.jobs():
+            if job.status == "queued":
+                manager.cancel(job.run_id, by=TEACHER)
+        gate.set()
+        for job in manager.jobs():
+            manager.stop(job.run_id, by=TEACHER)
+            manager.wait(job.run_id, timeout=60)

@@ -16,8 +16,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.config import TrainConfig
 from rnnviz.runs import TEACHER
-from rnnviz.train import TrainConfig
 from tests.conftest import tiny_names
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page, tiny_run, wait_for_jobs
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
@@ -271,6 +271,7 @@ def test_presenter_mode_hides_advanced_controls_and_keeps_the_demo(tiny_runs_on_
     assert "train.form.device" not in shown and "train.form.optimizer" not in shown
     assert "train.form.model" in shown
     assert not at.get("download_button"), "no downloads on the projector"
+    at.multiselect(key="train.compare").set_value(list(tiny_runs_on_disk.values())).run()
     heights = [json.loads(c.proto.spec)["height"] for c in charts_of(at)]
     assert heights and min(heights) > 260  # display.height enlarges charts
 
@@ -291,6 +292,7 @@ def tiny_runs_on_disk(tiny_data, isolated_runs) -> dict[str, str]:
 
 def test_curve_settings_come_from_the_link_and_shape_the_charts(tiny_runs_on_disk):
     at = open_train({"smooth": "0.6", "x": "step", "log": "1"})
+    at.multiselect(key="train.compare").set_value(list(tiny_runs_on_disk.values())).run()
     assert_clean(at)
     assert at.slider(key="train.curves.smooth").value == pytest.approx(0.6)
     assert at.toggle(key="train.curves.log").value is True
@@ -307,6 +309,7 @@ def test_curve_settings_come_from_the_link_and_shape_the_charts(tiny_runs_on_dis
 
 def test_overlay_tooltip_lists_every_run_at_the_hovered_x(tiny_runs_on_disk):
     at = open_train()
+    at.multiselect(key="train.compare").set_value(list(tiny_runs_on_disk.values())).run()
     loss = next(c for c in charts_of(at) if json.loads(c.proto.spec)["title"] == "loss")
     spec = json.loads(loss.proto.spec)
     assert spec["params"][0]["select"]["nearest"] is True and spec["params"][0]["select"]["on"] == "pointerover"
@@ -463,9 +466,20 @@ def test_compare_overlays_the_selected_runs(tiny_runs):
     assert lines["encoding"]["color"]["field"] == "run" and lines["encoding"]["strokeDash"]["field"] == "split"
 
 
+def test_a_fresh_session_overlays_only_its_own_newest_runs(tiny_runs, monkeypatch):
+    """The runs of the command line are the teacher's: a student's fresh session overlays none of them, the
+    teacher's overlays the newest three."""
+    monkeypatch.setenv("RNNVIZ_TEACHER_KEY", "the-key")
+    student = open_page(nav.TRAIN)
+    assert student.multiselect(key="train.compare").value == []
+    teacher = open_page(nav.TRAIN)
+    teacher.sidebar.text_input(key="app.owner.key_input").input("the-key").run()
+    teacher.switch_page(nav.TRAIN).run()
+    assert sorted(teacher.multiselect(key="train.compare").value) == sorted(tiny_runs.values())
+
+
 def test_overlay_choice_survives_a_page_switch(tiny_runs):
     at = open_page(nav.TRAIN)
-    assert len(at.multiselect(key="train.compare").value) == 3  # the newest finished runs until one picks
     at.multiselect(key="train.compare").set_value([tiny_runs["mylstm"]]).run()
     at.switch_page(nav.DATA).run()
     at.switch_page(nav.TRAIN).run()

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
 from rnnviz.models import LSTM, RNN, MyLSTM
 from rnnviz.probe import (
@@ -23,7 +24,7 @@ from rnnviz.probe import (
     summarize,
 )
 from rnnviz.runs import TEACHER
-from rnnviz.train import Control, TrainConfig
+from rnnviz.train import Control
 
 TINY = {"lengths": (5, 6), "steps": 4, "batch_size": 8, "hidden_size": 4, "test_size": 16, "seeds": 1}
 

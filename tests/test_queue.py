@@ -8,10 +8,10 @@ import json
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.jobs import NOT_STARTED, JobLimitError, JobManager, estimate_waits
 from rnnviz.runs import QUEUE_FILE, TEACHER, list_runs, read_queue, train_run
-from rnnviz.train import TrainConfig
 from tests.test_jobs import LONG, QUICK, wait_for
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.reproduce import (
     REPORT_RUNS,
@@ -22,9 +23,9 @@ from rnnviz.reproduce import (
     naive_split_overlap,
     reading,
     report_config,
+    report_key,
 )
 from rnnviz.runs import RunWriter, train_run, write_json
-from rnnviz.train import TrainConfig
 
 
 def test_report_runs_share_every_setting_but_the_model_and_its_size():
@@ -49,7 +50,7 @@ def test_with_no_runs_every_report_run_is_missing_once_per_seed(isolated_runs: P
     found = find_report_runs(isolated_runs)
     assert len(REPORT_SEEDS) >= 3
     assert found.missing == [(m, seed) for m in ("rnn", "lstm", "mylstm", "ngram") for seed in REPORT_SEEDS]
-    assert not found.found and not found.complete
+    assert not found.found and found.missing
     assert [c.to_dict() for c in found.configs_to_start()] == [
         replace(REPORT_RUNS[m], seed=seed).to_dict() for m, seed in found.missing]
 
@@ -180,3 +181,12 @@ def test_real_data_repeats_names_so_a_naive_split_would_leak(real_dataset):
     assert facts.lines > facts.distinct_pairs
     assert facts.multi_category_names > 0
     assert 0 < facts.naive_overlap < 1
+
+
+def test_report_key_names_the_report_run_a_config_trains_and_nothing_else():
+    for model in REPORT_RUNS:
+        for seed in REPORT_SEEDS:
+            assert report_key(report_config(model, seed)) == (model, seed)
+            assert report_key(report_config(model, seed).to_dict()) == (model, seed)
+    assert report_key(replace(report_config("lstm", 0), epochs=report_config("lstm", 0).epochs + 1)) is None
+    assert report_key(report_config("rnn", max(REPORT_SEEDS) + 1)) is None

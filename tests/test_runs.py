@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from rnnviz import runs
+from rnnviz.config import TrainConfig
 from rnnviz.runs import (
     METRIC_COLUMNS,
     RunError,
@@ -26,7 +27,6 @@ from rnnviz.runs import (
     train_run,
     write_atomic,
 )
-from rnnviz.train import TrainConfig
 
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
 
@@ -298,3 +298,26 @@ def test_resolve_run_accepts_an_id_or_a_folder(tiny_dataset, root):
         resolve_run("nope", root)
     with pytest.raises(RunError, match="no run"):
         resolve_run("../run-a", root)
+
+
+def test_a_run_opens_with_the_dataset_and_split_it_was_trained_on(tiny_folder, tiny_dataset, root, tmp_path):
+    from rnnviz.data import DataError, split_dataset
+
+    path, _ = train(tiny_dataset, root, seed=3)
+    info = runs.read_run(path)
+    dataset, split = runs.open_run_split(info)
+    assert Path(dataset.source) == Path(tiny_folder) and dataset.categories == info.categories
+    # The same split as splitting the folder by hand with the run's settings.
+    by_hand = split_dataset(tiny_dataset, 0.1, 0.1, 3)
+    assert (split.train, split.val, split.test) == (by_hand.train, by_hand.val, by_hand.test)
+    # The recorded folder gone: the fallback folder serves when it holds the same categories, else DataError.
+    moved = tiny_folder.rename(tmp_path / "moved")
+    assert Path(runs.run_dataset(info, fallback=moved).source) == moved
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "First.txt").write_text("Abe\nIto\nOno\n")
+    (other / "Second.txt").write_text("Bek\nDrov\nZorb\n")
+    with pytest.raises(DataError, match="not available"):
+        runs.run_dataset(info, fallback=other)
+    with pytest.raises(DataError, match="other categories"):
+        runs.run_dataset(info, explicit=other)

@@ -3,9 +3,9 @@ choices and the job limit."""
 
 from __future__ import annotations
 
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobSnapshot
 from rnnviz.runs import RunInfo
-from rnnviz.train import TrainConfig
 from ui import resources, runview
 
 
@@ -17,8 +17,9 @@ def test_run_table_prefers_live_job_state_and_lists_setup_failures(tmp_path):
                          "DataError: the validation part of the split is empty", [], 0, 0, 2.0)
     table = runview.run_table([info], [paused, failed]).set_index("id")
     assert table.loc[info.run_id, "status"] == "paused"
-    assert table.loc[info.run_id, "epochs"] == "1/4"
+    assert table.loc[info.run_id, "epochs"] == "1.5/4"  # as far as the progress bar says, not rounded down
     assert table.loc[failed.run_id, "status"] == "failed"
+    assert table.loc[failed.run_id, "run"] == runview.job_label(failed) != failed.run_id  # its label, not its id
     assert "split is empty" in table.loc[failed.run_id, "note"]
 
 

@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz import data
 from rnnviz.archive import MAX_CATEGORY_CHARS, ArchiveError, extract_category_files
+from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, allowed_data_roots, check_allowed_folder
 from rnnviz.jobs import JobManager
 from rnnviz.runs import TEACHER, RunError, delete_run, list_runs, load_snapshot, run_path
-from rnnviz.train import TrainConfig
 from tests.conftest import write_tiny_folder
 from tests.helpers import make_zip
 from tests.test_multi_browser import streamlit_server
@@ -126,6 +126,11 @@ def test_a_file_in_an_allowed_folder_that_links_outside_is_not_read(tmp_path, mo
     secret.write_text("Hunter\nSwordfish\n")
     (allowed / "Leak.txt").symlink_to(secret)
     monkeypatch.setenv("RNNVIZ_DATA_ROOTS", str(tmp_path / "class"))
+    with pytest.raises(DataError, match="Leak.txt .* links to a file outside"):  # the library's check itself
+        check_allowed_folder(allowed)
+    for empty in ("", "   "):
+        with pytest.raises(DataError, match="type the path"):
+            check_allowed_folder(empty)
     resources._data_choice.clear()
     try:
         with pytest.raises(DataError, match="Leak.txt .* links to a file outside the folders this server reads"):
@@ -220,6 +225,7 @@ def listeners(port: int) -> set[str]:
     return addresses
 
 
+@pytest.mark.slow
 def test_a_started_server_listens_on_127_0_0_1_and_not_on_the_network(tmp_path):
     data = write_tiny_folder(tmp_path / "names")
     with streamlit_server(tmp_path / "runs", data, tmp_path / "server.log") as (url, port, _):

@@ -8,9 +8,11 @@ from dataclasses import fields
 import pytest
 import torch
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
-from rnnviz.models import RECURRENT_MODELS
-from rnnviz.train import EVENTS, Control, TrainConfig, Trainer, class_weights, evaluate_encoded
+from rnnviz.evaluate import evaluate_encoded
+from rnnviz.registry import RECURRENT_MODELS
+from rnnviz.train import EVENTS, Control, Trainer, class_weights, curve_points
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
@@ -104,13 +106,13 @@ def test_every_model_trains_and_learns_the_tiny_languages(tiny_dataset, model):
     assert set(result.val) == {"loss", "accuracy", "balanced_accuracy"}
 
 
-def test_evaluation_happens_every_eval_every_steps_and_at_each_epoch_end(tiny_dataset):
+def test_evaluation_happens_about_every_eval_every_steps_evenly_and_at_each_epoch_end(tiny_dataset):
     t = trainer(tiny_dataset, eval_every=4, epochs=2)
     steps = []
     t.add_callback("on_eval", lambda row: steps.append(row["step"]))
     t.run()
     per_epoch = len(t.split.train) // 8 + (len(t.split.train) % 8 > 0)  # 72 names -> 9 batches
-    assert steps == [4, 8, 9, 12, 16, 18] and per_epoch == 9
+    assert per_epoch == 9 and steps == [4, 9, 13, 18]  # 9 / 4 -> 2 points an epoch, at steps 4 and 9 of it
 
 
 def test_unknown_event_is_refused(tiny_dataset):
@@ -297,3 +299,27 @@ def test_models_built_in_parallel_threads_match_their_seed(tiny_dataset):
     assert len(built) == 20
     for state in built:
         assert all(torch.equal(state[k], reference[k]) for k in reference)
+
+
+@pytest.mark.parametrize("steps, every", [(450, 0), (450, 56), (17, 8), (3, 0), (100, 7), (5, 1)])
+def test_curve_points_spread_evenly_over_an_epoch_and_end_with_it(steps, every):
+    points = sorted(curve_points(steps, every))
+    windows = [b - a for a, b in zip([0, *points], points)]
+    assert points[-1] == steps and max(windows) - min(windows) <= 1
+    if every:
+        assert min(windows) >= every / 4
+
+
+def test_no_curve_point_averages_fewer_than_a_quarter_of_an_intervals_steps(tiny_dataset):
+    """The loss spike at each epoch's end: a fixed interval left a window of one or two steps there."""
+    probe = Trainer(TrainConfig(model="rnn", hidden_size=8, epochs=1, batch_size=4), tiny_dataset)
+    steps_per_epoch = probe.training_parts().steps_per_epoch
+    every = steps_per_epoch - 1  # the worst case for a fixed interval: a one-step window at the epoch's end
+    assert every >= 2
+    trainer = Trainer(TrainConfig(model="rnn", hidden_size=8, epochs=3, batch_size=4, eval_every=every),
+                      tiny_dataset)
+    steps = []
+    trainer.add_callback("on_eval", lambda row: steps.append(row["step"]))
+    trainer.run()
+    windows = [b - a for a, b in zip([0, *steps], steps)]
+    assert steps[-1] == 3 * steps_per_epoch and min(windows) >= every / 4

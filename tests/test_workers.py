@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager, Task, default_max_jobs, may_control
 from rnnviz.probe import ProbeConfig, start_probe
 from rnnviz.runs import TEACHER, list_runs
-from rnnviz.train import TrainConfig
 from tests.helpers import wait_for
 from tests.test_jobs import LONG, QUICK
 

@@ -7,6 +7,7 @@ that refreshes every second pays nothing for them.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import altair as alt
@@ -15,6 +16,17 @@ import streamlit as st
 
 from rnnviz import export
 from ui import keys, presenter
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 validation name', '14 validation names', '1,024 runs'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def in_words(n: int) -> str:
+    """A small count as a word ('two'), a larger one in digits: 'two train at a time', '16 train at a time'."""
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if 0 <= n < len(words) else f"{n:,}"
 
 
 def presenting() -> bool:
@@ -60,14 +72,66 @@ def download_row(figure: alt.TopLevelMixin, name: str, where=None, data: pd.Data
     stem = export.file_stem("rnnviz", name)
     with where.popover("Download", icon=":material/download:", type="tertiary", width="content"):
         st.download_button("PNG image", data=_render(figure, "png"), file_name=f"{stem}.png", mime="image/png",
-                           on_click="ignore", key=f"dl-png-{name}", icon=":material/image:", width="stretch")
+                           on_click="ignore", key=keys.download("png", name), icon=":material/image:", width="stretch")
         st.download_button("SVG image", data=_render(figure, "svg"), file_name=f"{stem}.svg",
-                           mime="image/svg+xml", on_click="ignore", key=f"dl-svg-{name}",
+                           mime="image/svg+xml", on_click="ignore", key=keys.download("svg", name),
                            icon=":material/draw:", width="stretch")
         if data is not None:
             st.download_button("Data as CSV", data=lambda: export.table_csv(data), file_name=f"{stem}.csv",
-                               mime="text/csv", on_click="ignore", key=f"dl-csv-{name}", icon=":material/table:",
-                               width="stretch")
+                               mime="text/csv", on_click="ignore", key=keys.download("csv", name),
+                               icon=":material/table:", width="stretch")
+
+
+TABLE_FONT_PX = 20  # a table's type in presenter mode: read from the back of a room (nothing under 18 px)
+
+
+def _cell_format(config: dict | None):
+    """How a presenter-mode table writes a column's values, following its st.column_config number format."""
+    fmt = ((config or {}).get("type_config") or {}).get("format")
+
+    def write(value) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "–"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and fmt:
+            if fmt == "percent":
+                return f"{value:.1%}"
+            if fmt.startswith("%"):
+                return fmt % value
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    return write
+
+
+def presenter_table_html(frame: pd.DataFrame, column_config: dict | None = None,
+                         column_order: list[str] | None = None, height: int | None = None) -> str:
+    """A table as HTML in the presenter's type size: the browser's data grid draws its text on a canvas at a fixed
+    small size that no page style can enlarge. Values are escaped; formats follow the column configuration."""
+    column_config = column_config or {}
+    shown = frame[[c for c in (column_order or frame.columns) if c in frame.columns]]
+    labels = {c: (column_config.get(c) or {}).get("label") or c for c in shown.columns}
+    styler = (shown.style.format({c: _cell_format(column_config.get(c)) for c in shown.columns}, escape="html")
+              .hide(axis="index").relabel_index([html.escape(str(labels[c])) for c in shown.columns], axis="columns"))
+    box = f"max-height:{height}px;" if height else ""
+    body = styler.set_table_attributes('class="rnnviz-table"').to_html()
+    return (f"<style>.rnnviz-table{{border-collapse:collapse;width:100%;font-size:{TABLE_FONT_PX}px}}"
+            ".rnnviz-table th,.rnnviz-table td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
+            ".rnnviz-table th{position:sticky;top:0;background:#fafafa}</style>"
+            f"<div style='overflow:auto;{box}'>{body}</div>")
+
+
+def table(frame: pd.DataFrame, where=None, column_config: dict | None = None, column_order: list[str] | None = None,
+          height: int | None = None, **kwargs) -> None:
+    """A table full width: the interactive data grid, or in presenter mode the same rows as HTML in large type."""
+    where = where if where is not None else st
+    if presenting():
+        where.html(presenter_table_html(frame, column_config, column_order,
+                                        round(height * presenter.FONT_SCALE) if height else None))
+        return
+    options = {"height": height} if height else {}
+    where.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, column_order=column_order,
+                    **options, **kwargs)
 
 
 def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -> None:
@@ -77,7 +141,7 @@ def csv_button(frame: pd.DataFrame, name: str, where=None, label: str = "CSV") -
     where = where if where is not None else st
     stem = export.file_stem("rnnviz", name)
     where.download_button(label, data=lambda: export.table_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
-                          on_click="ignore", key=f"dl-table-{name}", icon=":material/table:")
+                          on_click="ignore", key=keys.download("table", name), icon=":material/table:")
 
 
 def presenter_toggle() -> None:

@@ -32,6 +32,7 @@ def page(path: str) -> Iterator[None]:
     title = APP_TITLE if path == nav.HOME else f"{nav.TITLES[path]} · rnnviz"
     st.set_page_config(page_title=title, page_icon=nav.ICONS[path], layout="wide",
                        initial_sidebar_state="collapsed" if asks_presenter else "auto")
+    st.html(presenter.BASE_CSS)
     navigation()
     resources.warm_up()
     display.presenter_toggle()

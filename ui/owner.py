@@ -114,13 +114,19 @@ def is_teacher() -> bool:
 
 def me() -> str:
     """Who this browser is to the library: TEACHER once the key was entered, else its owner id. Runs it starts
-    belong to it, and every control it asks for is checked against it (`by=`)."""
+    belong to it (the teacher's are shown as the teacher everywhere, as the command line's are), and every control
+    it asks for is checked against it (`by=`)."""
     return TEACHER if is_teacher() else owner_id()
 
 
 def is_mine(run_owner: str) -> bool:
     """Whether this browser started a run owned by `run_owner`."""
     return hmac.compare_digest(str(run_owner).encode(), me().encode())
+
+
+def started_here(run_owner: str) -> bool:
+    """Whether a run is this browser's own: started from it, or the teacher's runs for the teacher."""
+    return is_mine(run_owner)
 
 
 def can_manage(run_owner: str) -> bool:

@@ -34,6 +34,21 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
 .block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding-left: 2rem;
   padding-right: 2rem; padding-top: 2.5rem !important; }
+/* code blocks, chart tooltips, widget tooltips and button labels at 18 px or more; labels never cut to "P." */
+[data-testid="stCode"] pre, [data-testid="stCode"] code { font-size: 18px !important; }
+#vg-tooltip-element, #vg-tooltip-element td, #vg-tooltip-element th { font-size: 18px !important; }
+[data-testid="stTooltipContent"], [data-testid="stTooltipContent"] p { font-size: 18px !important; }
+[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p,
+[data-testid="stBaseButton-tertiary"] p { font-size: 1.2rem !important; white-space: nowrap; overflow: visible;
+  text-overflow: clip; }
+</style>
+"""
+
+# Every mode: Streamlit's 6rem top padding leaves an empty band of about 130 px above the title at 1280x800,
+# which pushes each page's main chart below the fold.
+BASE_CSS = """
+<style>
+.block-container, [data-testid="stMainBlockContainer"] { padding-top: 3rem !important; }
 </style>
 """
 

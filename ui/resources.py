@@ -19,7 +19,6 @@ from rnnviz.data import (
     DataError,
     NameDataset,
     Split,
-    allowed_data_roots,
     check_allowed_folder,
     find_data_dir,
     load_folder,
@@ -121,25 +120,6 @@ def data_folder() -> Path:
     return find_data_dir(picked)
 
 
-def allowed_folder(path: str) -> Path:
-    """A folder typed in the app, resolved, when the server may read it: inside the allowed roots
-    (rnnviz.data.allowed_data_roots), and none of its .txt files a link to a file outside them. DataError if not.
-
-    A server opened to a classroom must not read whatever folder, or file, a student names."""
-    if not isinstance(path, str) or not path.strip():
-        raise DataError("type the path of a folder of <Category>.txt files")
-    roots = allowed_data_roots()
-    folder = check_allowed_folder(path.strip(), roots)
-    try:
-        files = list(folder.glob("*.txt"))
-    except OSError:
-        files = []
-    for file in files:
-        if not any(file.resolve().is_relative_to(root) for root in roots):
-            raise DataError(f"{file.name} in {folder} links to a file outside the folders this server reads")
-    return folder
-
-
 def _use_folder(folder: Path) -> None:
     choice = _data_choice()
     with choice.lock:
@@ -149,7 +129,7 @@ def _use_folder(folder: Path) -> None:
 def choose_data_folder(path: str) -> NameDataset:
     """Use this folder from now on, after checking that the server may read it and that it holds usable data
     (DataError if not)."""
-    folder = allowed_folder(path)
+    folder = check_allowed_folder(path)
     dataset = dataset_at(folder)
     _use_folder(folder)
     return dataset
@@ -189,16 +169,9 @@ def split_of(dataset: NameDataset, val_fraction: float = 0.1, test_fraction: flo
 
 def dataset_for_run(info: RunInfo) -> NameDataset:
     """The names a run was trained on: its recorded folder, else the current one, if the categories match."""
-    candidates = [Path(info.data)] if info.data else []
-    candidates.append(data_folder())
-    for folder in candidates:
-        try:
-            dataset = dataset_at(folder)
-        except DataError:
-            continue
-        if dataset.categories == info.categories:
-            return dataset
-    raise DataError("the names this run was trained on are not available: pick their folder on the Data page")
+    from rnnviz import runs
+
+    return runs.run_dataset(info, fallback=data_folder(), load=dataset_at)
 
 
 def _file_stamp(file: Path) -> tuple[int, int]:
@@ -211,8 +184,8 @@ def _file_stamp(file: Path) -> tuple[int, int]:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
 def _loaded_run(path: str, snapshot: int | None, stamp: tuple) -> LoadedRun:
+    from rnnviz.config import resolve_device
     from rnnviz.runs import load_run
-    from rnnviz.train import resolve_device
 
     # Inspection runs where training would: on the GPU when there is one (pages move inputs to the model).
     return load_run(Path(path), snapshot=snapshot, device=str(resolve_device("auto")))
@@ -235,7 +208,7 @@ def _report(path: str, snapshot: int | None, which: str, stamp: tuple, data: str
 
 def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report:
     """A run's confusion matrix and per-category scores on its own val or test names."""
-    from rnnviz.train import TrainConfig
+    from rnnviz.config import TrainConfig
 
     config = TrainConfig.from_dict(info.config)
     dataset = dataset_for_run(info)
@@ -247,7 +220,7 @@ def run_report(info: RunInfo, which: str, snapshot: int | None = None) -> Report
 @st.cache_resource(show_spinner="Reading the validation names through the model…", max_entries=8)
 def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp: tuple, val_fraction: float,
            test_fraction: float, seed: int):
-    from rnnviz.explain import build_atlas
+    from rnnviz.inside import build_atlas
 
     run = _loaded_run(path, snapshot, stamp)
     split = _split(data, data_stamp, val_fraction, test_fraction, seed)
@@ -255,9 +228,9 @@ def _atlas(path: str, snapshot: int | None, stamp: tuple, data: str, data_stamp:
 
 
 def unit_atlas(info: RunInfo, snapshot: int | None = None):
-    """A run's validation names read once (rnnviz.explain.UnitAtlas): the unit explorer, the pattern search and
+    """A run's validation names read once (rnnviz.inside.UnitAtlas): the unit explorer, the pattern search and
     the hidden-state map answer from it; built on first use, shared after."""
-    from rnnviz.train import TrainConfig
+    from rnnviz.config import TrainConfig
 
     config = TrainConfig.from_dict(info.config)
     dataset = dataset_for_run(info)
@@ -279,10 +252,12 @@ def run_metrics(path: Path) -> pd.DataFrame:
 
 
 def model_structures() -> dict[str, str]:
-    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import)."""
+    """print(model) of every model at the report's default sizes, then its weights' shapes (no torch import),
+    by label."""
+    from rnnviz.registry import label
     from rnnviz.structures import STRUCTURES
 
-    return dict(STRUCTURES)
+    return {label(key): text for key, text in STRUCTURES.items()}
 
 
 def download_official(progress, url: str | None = None) -> NameDataset:
@@ -317,18 +292,6 @@ def named_dataset(name: str) -> NameDataset:
     return dataset_at(path)
 
 
-def dataset_name_of(folder: str | Path | None) -> str | None:
-    """The name of the named dataset stored at `folder`, or None when it is some other folder."""
-    if folder is None or str(folder) == "":
-        return None
-    try:
-        path = Path(folder).expanduser().resolve()
-        base = datasets.datasets_root().resolve()
-    except (OSError, RuntimeError):
-        return None
-    return path.name if path.parent == base and datasets.NAME_PATTERN.match(path.name) else None
-
-
 def add_uploaded_dataset(name: str, data: bytes, filename: str = "upload.zip",
                          replace: bool = False) -> datasets.AddedDataset:
     """Store an uploaded zip as dataset `name` (DatasetError, one line, when it is unusable)."""
@@ -336,9 +299,9 @@ def add_uploaded_dataset(name: str, data: bytes, filename: str = "upload.zip",
 
 
 def add_folder_dataset(name: str, path: str, replace: bool = False) -> datasets.AddedDataset:
-    """Copy a server folder in as dataset `name`; only folders the server may read (see allowed_folder)."""
+    """Copy a server folder in as dataset `name`; only folders the server may read (data.check_allowed_folder)."""
     datasets.check_name(name)
-    return datasets.add_from_folder(name, allowed_folder(path), replace=replace)
+    return datasets.add_from_folder(name, check_allowed_folder(path), replace=replace)
 
 
 def delete_named_dataset(name: str) -> None:
@@ -352,8 +315,9 @@ def delete_named_dataset(name: str) -> None:
 
 
 def _train_tiny() -> None:
+    from rnnviz.config import TrainConfig
     from rnnviz.data import NameDataset
-    from rnnviz.train import TrainConfig, Trainer
+    from rnnviz.train import Trainer
 
     names = ["Abe", "Ito", "Ono", "Sato", "Ueda", "Oka", "Bek", "Drov", "Zorb", "Vosk", "Brod", "Dvor"]
     labels = [0] * 6 + [1] * 6

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from rnnviz import datasets
-from rnnviz.models import MODEL_LABELS, MODELS
+from rnnviz.registry import MODEL_LABELS, READABLE_MODELS, SPECS
 
 if TYPE_CHECKING:
     from rnnviz.jobs import JobSnapshot
     from rnnviz.runs import RunInfo
 
 USABLE = ("finished", "stopped")
-GATE_MODELS = ("lstm", "mylstm")
-INSPECTABLE_MODELS = ("rnn", *GATE_MODELS)  # the models the Gates page takes apart (rnnviz.explain)
+INSPECTABLE_MODELS = READABLE_MODELS  # the models the Gates page takes apart (rnnviz.inside)
 FINAL = "final"
 
 
@@ -31,7 +29,7 @@ def model_label(model: str) -> str:
 
 def hidden_of(config: dict[str, Any]) -> int | None:
     model = config.get("model", "")
-    return int(config.get("hidden_size") or 0) or (MODELS[model].default_hidden if model in MODELS else None)
+    return int(config.get("hidden_size") or 0) or (SPECS[model].default_hidden if model in SPECS else None)
 
 
 def label_for(config: dict[str, Any], created: float, run_id: str, dataset: str | None = None) -> str:
@@ -46,14 +44,7 @@ def label_for(config: dict[str, Any], created: float, run_id: str, dataset: str 
 
 def dataset_name(info: RunInfo) -> str | None:
     """The named dataset (added on the Data page) a run was trained on, or None for the surname data."""
-    if not info.data:
-        return None
-    try:
-        folder = Path(info.data).expanduser().resolve()
-        base = datasets.datasets_root().expanduser().resolve()
-    except (OSError, RuntimeError):
-        return None
-    return folder.name if folder.parent == base and datasets.NAME_PATTERN.match(folder.name) else None
+    return datasets.name_of(info.data)
 
 
 def dataset_label(info: RunInfo) -> str:
@@ -94,10 +85,10 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
         note = info.error or summary.get("message", "") or (job.message if job else "")
         epochs = config.get("epochs")
         done = summary.get("epochs_done")
-        if job is not None and job.active:
-            done = int(job.rows[-1]["epoch"]) if job.rows else 0
+        if job is not None and job.active:  # how far it is, as the progress bar says it: "1.9/8"
+            done = f"{job.rows[-1]['epoch']:.1f}" if job.rows else 0
         rows.append({
-            "run": run_label(info),
+            "run": run_label(info) if info.config or job is None else job_label(job),
             "model": model_label(info.model) if config else "?",
             "hidden": hidden_of(config) if config else None,
             "optimizer": config.get("optimizer"),
@@ -115,7 +106,7 @@ def run_table(infos: Sequence[RunInfo], jobs: Sequence[JobSnapshot] = ()) -> pd.
             "id": info.run_id,
         })
     for job in live.values():  # failed while setting up: no folder was written
-        rows.append({"run": job.run_id, "model": model_label(job.config.model), "hidden": None,
+        rows.append({"run": job_label(job), "model": model_label(job.config.model), "hidden": None,
                      "optimizer": job.config.optimizer, "lr": job.config.learning_rate,
                      "schedule": job.config.lr_schedule, "batch": job.config.batch_size,
                      "epochs": str(job.config.epochs), "seed": job.config.seed, "status": job.status,

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnviz.config import SETTINGS, TrainConfig, rule
 from rnnviz.data import DataError, clean_name
-from rnnviz.train import SETTINGS, TrainConfig, rule
 from ui import presenter
 
 PRESENT = presenter.PRESENT  # ?present=1 turns presenter mode on

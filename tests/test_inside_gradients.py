@@ -10,18 +10,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import CHAR_INDEX, N_LETTERS, DataError, encode, split_dataset
-from rnnviz.inspect import (
+from rnnviz.inside import (
     STAGES,
     gate_saturation,
     gradient_flow,
     input_gradient_norms,
     name_gradient_flow,
-    trace_name,
+    read_name,
 )
-from rnnviz.models import LSTM, RNN, MyLSTM, build_model
+from rnnviz.models import LSTM, RNN, MyLSTM
+from rnnviz.registry import build_model
 from rnnviz.runs import list_snapshots, load_run, train_run
-from rnnviz.train import TrainConfig
 
 
 def one_unit_rnn(w: float, a=(1.0, 2.0, 2.0)) -> RNN:
@@ -170,8 +171,8 @@ def test_gate_saturation_reads_an_lstm_through_its_mylstm_and_refuses_the_rnn():
         gate_saturation([("RNN", "trained", small_model("rnn"))], pairs)
 
 
-def test_trace_name_still_gives_every_gate_per_letter():
-    trace = trace_name(small_model("lstm"), ["A", "B", "C"], "Nakamura")
+def test_read_name_still_gives_every_gate_per_letter():
+    trace = read_name(small_model("lstm"), ["A", "B", "C"], "Nakamura")
     assert trace.values["f"].shape == (8, 8)
     assert trace.prefix_probs.shape == (8, 3)
 
@@ -200,18 +201,18 @@ def test_gradient_flow_can_keep_only_long_names_so_every_distance_averages_the_s
         gradient_flow([("RNN", "trained", model)], pairs, min_length=9)
 
 
-def _flow_table(tanh: float, lstm: float, rnn: float):
+def _flow_table(tanh: float, lstm: float, rnn: float, labels=("RNN", "tanh RNN", "nn.LSTM")):
+    """A gradient_flow table whose share 10 letters back is the given value for each model."""
     import pandas as pd
 
-    rows = [(model, stage, value * (0.01 if stage == "initialisation" else 1))
-            for model, value in (("RNN", rnn), ("tanh RNN", tanh), ("nn.LSTM", lstm))
-            for stage in ("initialisation", "trained")]
-    frame = pd.DataFrame(rows, columns=["model", "stage", "10 letters back"])
-    return frame.assign(**{"1 letter back": 1.0, "5 letters back": 0.5})
+    rows = [(label, kind, stage, distance, 1.0 if distance == 0 else value * (0.01 if stage == "initialisation" else 1))
+            for label, kind, value in zip(labels, ("rnn", "elman", "lstm"), (rnn, tanh, lstm))
+            for stage in ("initialisation", "trained") for distance in (0, 10)]
+    return pd.DataFrame(rows, columns=["model", "kind", "stage", "distance", "relative"])
 
 
 def test_flow_reading_follows_the_measured_numbers():
-    from rnnviz.inspect import flow_reading
+    from rnnviz.inside import flow_reading
 
     strong = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37)))
     assert "RNN 0.37, nn.LSTM 0.3, tanh RNN 0.13" in strong
@@ -222,3 +223,12 @@ def test_flow_reading_follows_the_measured_numbers():
     assert "somewhat less than nn.LSTM (1.3 times less)" in weak and "vanishing gradient the report" not in weak
     assert "tutorial RNN keeps less than nn.LSTM" in weak
     assert "as much as nn.LSTM" in " ".join(flow_reading(_flow_table(tanh=0.4, lstm=0.3, rnn=0.2)))
+
+
+def test_flow_reading_tells_models_apart_by_key_not_label():
+    from rnnviz.inside import flow_reading
+
+    named = ("RNN on Pokemon", "tanh RNN on Pokemon", "nn.LSTM on Pokemon")  # runs on a named dataset
+    text = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37, labels=named)))
+    assert "2.3 times less than nn.LSTM on Pokemon" in text
+    assert "tutorial RNN keeps more than nn.LSTM on Pokemon" in text

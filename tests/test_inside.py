@@ -1,4 +1,4 @@
-"""rnnviz.explain in micrograd's style: every number the Gates page shows is computed a second, independent way."""
+"""rnnviz.inside in micrograd's style: every number the Gates page shows is computed a second, independent way."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import explain
+from benchmarks.views import measure_views
+from rnnviz import inside
 from rnnviz.data import CHAR_INDEX, N_LETTERS, encode
 from rnnviz.evaluate import predict
-from rnnviz.models import LSTM, MyLSTM, build_model, one_hot
+from rnnviz.models import LSTM, MyLSTM, one_hot
+from rnnviz.registry import build_model
 
 CATEGORIES = ["Ashi", "Borov", "Tunson"]
 NAMES = ["Kowalski", "O'Neill", "Li", "Nakamura"]
@@ -39,7 +41,7 @@ def pairs(tiny_dataset) -> list[tuple[str, int]]:
 @pytest.mark.parametrize("name", NAMES)
 def test_occlusion_equals_predict_on_the_name_without_that_letter(kind, name):
     model = seeded(kind)
-    result = explain.attribution(model, CATEGORIES, name)
+    result = inside.attribution(model, CATEGORIES, name)
     assert result.category == predict(model, CATEGORIES, [name])[0].top[0][0]
     assert result.probability == pytest.approx(probability(model, name, result.category), abs=TOLERANCE)
     for t, row in enumerate(result.frame.itertuples(index=False)):
@@ -49,7 +51,7 @@ def test_occlusion_equals_predict_on_the_name_without_that_letter(kind, name):
 
 
 def test_occlusion_of_a_one_letter_name_is_undefined_and_json_says_null():
-    result = explain.attribution(seeded("lstm"), CATEGORIES, "Z")
+    result = inside.attribution(seeded("lstm"), CATEGORIES, "Z")
     assert np.isnan(result.frame["occlusion"][0])
     assert result.to_json()["letters"] == [{"letter": "Z", "occlusion": None,
                                             "gradient_x_input": pytest.approx(result.frame["gradient_x_input"][0])}]
@@ -60,7 +62,7 @@ def test_gradient_x_input_is_the_log_probabilitys_change_for_swapping_the_letter
     """For a one-hot x_t, grad · x_t is the directional derivative along x_t: check it by finite differences."""
     model = seeded(kind)
     name = "Kowalski"
-    result = explain.attribution(model, CATEGORIES, name)
+    result = inside.attribution(model, CATEGORIES, name)
     k = CATEGORIES.index(result.category)
     chars, lengths = encode([name])
     x = one_hot(chars).double()
@@ -78,7 +80,7 @@ def test_gradient_x_input_is_the_log_probabilitys_change_for_swapping_the_letter
 def test_unit_contributions_and_the_bias_sum_to_the_logit(kind):
     model = seeded(kind)
     name = "Kowalski"
-    result = explain.unit_contributions(model, CATEGORIES, name)
+    result = inside.unit_contributions(model, CATEGORIES, name)
     chars, lengths = encode([name])
     k = CATEGORIES.index(result.category)
     with torch.no_grad():
@@ -89,7 +91,7 @@ def test_unit_contributions_and_the_bias_sum_to_the_logit(kind):
             logits = model.out(model.trace(chars, lengths).h[0, -1])
         else:  # the RNN's read-out sees the last letter and the state before it
             x = one_hot(chars)
-            before = model.hidden_states(x, lengths)[0, -1]
+            before = model.states(x)[0, -2]  # (H,) the state before the last letter
             logits = model.i2o(torch.cat([x[0, -1], before]))
         log_probs = model(chars, lengths)[0]
     assert result.category == CATEGORIES[int(log_probs.argmax())]
@@ -103,8 +105,8 @@ def test_unit_contributions_and_the_bias_sum_to_the_logit(kind):
 @pytest.mark.parametrize("kind", ["lstm", "rnn"])
 def test_the_hidden_paths_last_point_is_the_projection_of_the_final_state(kind, pairs):
     model = seeded(kind)
-    atlas = explain.build_atlas(model, CATEGORIES, pairs)
-    result = explain.hidden_path(model, CATEGORIES, atlas, ["Kowalski", "Li"])
+    atlas = inside.build_atlas(model, CATEGORIES, pairs)
+    result = inside.hidden_path(model, CATEGORIES, atlas, ["Kowalski", "Li"])
     assert list(result.path["series"].unique()) == ["1. Kowalski", "2. Li"]
     chars, lengths = encode(["Kowalski"])
     with torch.no_grad():
@@ -113,7 +115,7 @@ def test_the_hidden_paths_last_point_is_the_projection_of_the_final_state(kind, 
             final = outputs[-1].numpy()  # (1, H)
         else:
             x = one_hot(chars)
-            final = model.i2h(torch.cat([x[:, -1], model.hidden_states(x, lengths)[:, -1]], dim=1)).numpy()
+            final = model.i2h(torch.cat([x[:, -1], model.states(x)[:, -2]], dim=1)).numpy()
     last = result.path[result.path["series"] == "1. Kowalski"].iloc[-1]
     np.testing.assert_allclose([last["x"], last["y"]], atlas.pca.transform(final)[0], atol=1e-4)
     assert len(result.background) == len(pairs) and set(result.background["category"]) == set(CATEGORIES)
@@ -127,7 +129,7 @@ def test_the_hidden_paths_last_point_is_the_projection_of_the_final_state(kind, 
 def test_resetting_the_state_before_letter_t_equals_predicting_the_rest_of_the_name(kind, t):
     model = seeded(kind)
     name = "Kowalski"
-    result = explain.what_if(model, CATEGORIES, name, reset_at=t)
+    result = inside.what_if(model, CATEGORIES, name, reset_at=t)
     expected = predict(model, CATEGORIES, [name[t:]], top_k=3)[0].top
     assert [c for c, _ in result.intervened.top()] == [c for c, _ in expected]
     np.testing.assert_allclose([p for _, p in result.intervened.top()], [p for _, p in expected], atol=TOLERANCE)
@@ -137,18 +139,18 @@ def test_resetting_the_state_before_letter_t_equals_predicting_the_rest_of_the_n
 @pytest.mark.parametrize("t", [0, 2, 5])
 def test_forget_one_and_input_zero_from_letter_t_keep_the_cell_state_constant(kind, t):
     model = seeded(kind)
-    reading = explain.read_name(model, CATEGORIES, "Kowalski", {"f": 1.0, "i": 0.0}, start=t)
+    reading = inside.read_name(model, CATEGORIES, "Kowalski", {"f": 1.0, "i": 0.0}, start=t)
     c = reading.values["c"]  # (T, H)
     before = c[t - 1] if t > 0 else np.zeros(c.shape[1])
     np.testing.assert_array_equal(c[t:], np.broadcast_to(before, c[t:].shape))
-    unchanged = explain.read_name(model, CATEGORIES, "Kowalski")
+    unchanged = inside.read_name(model, CATEGORIES, "Kowalski")
     np.testing.assert_array_equal(c[:t], unchanged.values["c"][:t])  # letters before t are read as ever
 
 
 def test_clamping_one_unit_at_one_letter_changes_only_that_unit_there():
     model = seeded("lstm")
-    reading = explain.read_name(model, CATEGORIES, "Kowalski", {"f": 0.0}, at=4, unit=2)
-    unchanged = explain.read_name(model, CATEGORIES, "Kowalski")
+    reading = inside.read_name(model, CATEGORIES, "Kowalski", {"f": 0.0}, at=4, unit=2)
+    unchanged = inside.read_name(model, CATEGORIES, "Kowalski")
     f, f0 = reading.values["f"], unchanged.values["f"]
     assert f[4, 2] == 0.0 and np.array_equal(f[:4], f0[:4]) and np.array_equal(np.delete(f[4], 2), np.delete(f0[4], 2))
     c_prev = unchanged.values["c"][3]
@@ -161,7 +163,7 @@ def test_clamping_one_unit_at_one_letter_changes_only_that_unit_there():
 def test_clamping_nothing_changes_nothing(kind):
     model = seeded(kind)
     for name in NAMES:
-        result = explain.what_if(model, CATEGORIES, name)
+        result = inside.what_if(model, CATEGORIES, name)
         assert result.description == "no intervention"
         assert result.intervened.top() == result.unchanged.top()
         np.testing.assert_allclose([p for _, p in result.unchanged.top()],
@@ -176,17 +178,17 @@ def test_clamping_nothing_changes_nothing(kind):
 ])
 def test_bad_interventions_are_one_line_value_errors(bad, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")) as excinfo:
-        explain.read_name(seeded("lstm"), CATEGORIES, "Kowalski", **bad)
+        inside.read_name(seeded("lstm"), CATEGORIES, "Kowalski", **bad)
     assert "\n" not in str(excinfo.value)
 
 
 def test_the_rnn_gets_what_applies_and_a_reason_for_the_gate_only_views(pairs):
     rnn = seeded("rnn")
     with pytest.raises(ValueError, match="RNN has none"):
-        explain.what_if(rnn, CATEGORIES, "Kowalski", {"f": 0.0})
+        inside.what_if(rnn, CATEGORIES, "Kowalski", {"f": 0.0})
     with pytest.raises(ValueError, match="RNN has none"):
-        explain.cell_step(rnn, CATEGORIES, "Kowalski", 0, 0)
-    atlas = explain.build_atlas(rnn, CATEGORIES, pairs)
+        inside.cell_step(rnn, CATEGORIES, "Kowalski", 0, 0)
+    atlas = inside.build_atlas(rnn, CATEGORIES, pairs)
     assert atlas.keys == ["h"]
     with pytest.raises(ValueError, match="RNN has none"):
         atlas.top_contexts(0, "c")
@@ -202,7 +204,7 @@ def test_the_cell_steps_numbers_are_the_equations_of_the_report():
     model = seeded("lstm")
     mine = MyLSTM.from_lstm(model)
     name, t, unit = "Kowalski", 4, 3
-    step = explain.cell_step(model, CATEGORIES, name, t, unit)
+    step = inside.cell_step(model, CATEGORIES, name, t, unit)
     v = step.values
     assert step.letter == "l" and step.t == t and len(step.equations) == 6
     sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -214,14 +216,14 @@ def test_the_cell_steps_numbers_are_the_equations_of_the_report():
         assert step.equations[["i", "f", "g", "o"].index(gate)].endswith(f"= {v[gate]:.2f}")
     assert v["c"] == pytest.approx(v["f"] * v["c_prev"] + v["i"] * v["g"], abs=1e-5)
     assert v["h"] == pytest.approx(v["o"] * np.tanh(v["c"]), abs=1e-5)
-    previous = explain.cell_step(model, CATEGORIES, name, t - 1, unit)
+    previous = inside.cell_step(model, CATEGORIES, name, t - 1, unit)
     assert v["c_prev"] == pytest.approx(previous.values["c"]) and v["h_prev"] == pytest.approx(previous.values["h"])
     deltas = step.units["delta_c"].abs().to_numpy()
     assert list(deltas) == sorted(deltas, reverse=True) and len(step.units) == model.hidden_size
     row = step.units.set_index("unit").loc[unit]
     assert row["c"] == pytest.approx(v["c"]) and row["delta_c"] == pytest.approx(v["c"] - v["c_prev"])
     with pytest.raises(ValueError, match="out of range"):
-        explain.cell_step(model, CATEGORIES, name, 8, unit)
+        inside.cell_step(model, CATEGORIES, name, 8, unit)
 
 
 # --------------------------------------------------------------------------- units that mean something
@@ -249,7 +251,7 @@ Z_PAIRS = [("Azo", 0), ("Bizzo", 1), ("Tuna", 2), ("Lopez", 0), ("Mori", 1), ("S
 
 
 def test_the_unit_explorer_ranks_z_contexts_first_for_the_z_unit():
-    atlas = explain.build_atlas(z_model(), CATEGORIES, Z_PAIRS)
+    atlas = inside.build_atlas(z_model(), CATEGORIES, Z_PAIRS)
     with_z = [n for n, _ in Z_PAIRS if "z" in n]
     for key in ("c", "h"):
         top = atlas.top_contexts(0, key, k=len(with_z))["positive"]
@@ -262,20 +264,20 @@ def test_the_unit_explorer_ranks_z_contexts_first_for_the_z_unit():
 
 def test_the_span_search_on_a_z_finds_the_z_unit_and_the_names_with_a_z():
     model = z_model()
-    atlas = explain.build_atlas(model, CATEGORIES, Z_PAIRS)
-    result = explain.span_search(model, CATEGORIES, atlas, "Ozawa", 1, 2)
+    atlas = inside.build_atlas(model, CATEGORIES, Z_PAIRS)
+    result = inside.span_search(model, CATEGORIES, atlas, "Ozawa", 1, 2)
     assert result.span == "z" and result.units["unit"].tolist()[0] == 0
     assert sorted(result.matches["name"]) == sorted(n for n, _ in Z_PAIRS if "z" in n)
     assert result.matches["shares_span"].all() and result.sharing == result.containing == 5
     assert result.by_category["names"].sum() == 5
-    assert explain.span_search(model, CATEGORIES, atlas, "Ozawa", 2, 3).units.empty  # "a": unit 0 is off
+    assert inside.span_search(model, CATEGORIES, atlas, "Ozawa", 2, 3).units.empty  # "a": unit 0 is off
     with pytest.raises(ValueError, match="span"):
-        explain.span_search(model, CATEGORIES, atlas, "Ozawa", 3, 9)
+        inside.span_search(model, CATEGORIES, atlas, "Ozawa", 3, 9)
 
 
 def test_units_are_ordered_by_the_category_they_push_up(pairs):
     model = seeded("lstm")
-    atlas = explain.build_atlas(model, CATEGORIES, pairs)
+    atlas = inside.build_atlas(model, CATEGORIES, pairs)
     order = atlas.order("category")
     pushed = [atlas.roles["pushes_up"][u] for u in order]
     assert pushed == sorted(pushed, key=CATEGORIES.index) and sorted(order) == list(range(model.hidden_size))
@@ -287,8 +289,8 @@ def test_units_are_ordered_by_the_category_they_push_up(pairs):
 def test_an_nn_lstm_and_its_mylstm_give_the_same_atlas(pairs):
     model = seeded("lstm")
     assert isinstance(model, LSTM)
-    a = explain.build_atlas(model, CATEGORIES, pairs)
-    b = explain.build_atlas(MyLSTM.from_lstm(model), CATEGORIES, pairs)
+    a = inside.build_atlas(model, CATEGORIES, pairs)
+    b = inside.build_atlas(MyLSTM.from_lstm(model), CATEGORIES, pairs)
     np.testing.assert_allclose(a.values["c"], b.values["c"], atol=1e-6)
 
 
@@ -296,10 +298,41 @@ def test_an_nn_lstm_and_its_mylstm_give_the_same_atlas(pairs):
 
 
 def test_measure_views_returns_milliseconds_for_every_view(pairs):
-    result = explain.measure_views(seeded("lstm"), CATEGORIES, pairs, ["Kowalski", "X" * 64], repeats=1)
+    result = measure_views(seeded("lstm"), CATEGORIES, pairs, ["Kowalski", "X" * 64], repeats=1)
     assert set(result["views_ms"]) == {"attribution", "unit contributions", "hidden-state path",
                                        "reset before a letter", "span search", "cell step", "gate clamp"}
     assert all(0 < ms < 5000 for ms in result["views_ms"].values())
     assert 0 < result["unit_explorer_cached_ms"] <= result["unit_explorer_first_ms"] < 10_000
-    rnn = explain.measure_views(seeded("rnn"), CATEGORIES, pairs, ["Li"], repeats=1)
+    rnn = measure_views(seeded("rnn"), CATEGORIES, pairs, ["Li"], repeats=1)
     assert "cell step" not in rnn["views_ms"] and "attribution" in rnn["views_ms"]
+
+
+def test_unit_order_of_a_reading_by_index_mean_and_variance():
+    values = np.array([[0.1, 0.9, 0.5], [0.1, 0.7, 0.0], [0.1, 0.8, 1.0]])  # unit 0 flat, 1 high, 2 varied
+    reading = inside.Reading("abc", "abc", "", CATEGORIES, {"h": values}, np.full((3, len(CATEGORIES)), 0.25))
+    frame = reading.gate_frame("h")
+    assert inside.unit_order(frame, "index") == [0, 1, 2]
+    assert inside.unit_order(frame, "mean") == [1, 2, 0]
+    assert inside.unit_order(frame, "variance") == [2, 1, 0]
+    with pytest.raises(ValueError, match="index, mean, variance"):
+        inside.unit_order(frame, "random")
+
+
+def test_letters_are_counted_from_0_in_code_and_shown_from_1():
+    reading = inside.read_name(seeded("lstm"), CATEGORIES, "Kowalski")
+    assert inside.letter_labels("Kow") == ["1:K", "2:o", "3:w"]
+    assert reading.gate_frame("f")["step"].min() == 0 and reading.gate_frame("f")["char"].iloc[0] == "1:K"
+    assert inside.ordinal(0) == "1st" and inside.describe_intervention("Kow", None, None, None, None, 1).endswith(
+        "before the 2nd letter ('o')")
+    result = inside.attribution(seeded("lstm"), CATEGORIES, "Kow")
+    assert result.frame["position"].tolist() == [0, 1, 2] and result.frame["label"].tolist() == ["1:K", "2:o", "3:w"]
+    assert [entry["letter"] for entry in result.to_json()["letters"]] == ["K", "o", "w"]
+
+
+def test_the_rnns_prediction_after_each_prefix_is_the_prefix_read_alone():
+    model = seeded("rnn")
+    reading = inside.read_name(model, CATEGORIES, "Kowalski")
+    for t in (0, 3, 7):
+        alone = predict(model, CATEGORIES, ["Kowalski"[: t + 1]], top_k=len(CATEGORIES))[0].top
+        np.testing.assert_allclose(reading.prefix_probs[t][[CATEGORIES.index(c) for c, _ in alone]],
+                                   [p for _, p in alone], atol=TOLERANCE)

@@ -11,9 +11,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
-from .charts import fit_width as _fit_width
-from .inspect import STAGES
+from ..gates import SATURATED, SIGMOID_GATES, STATE_LABELS
+from ..inside import STAGES
+from .theme import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
+from .theme import fit_width as _fit_width
 
 DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
 STAGE_DASH = alt.Scale(domain=list(STAGES), range=[[4, 3], [1, 0]])  # initialisation dashed, trained solid
@@ -39,7 +40,7 @@ def _positive(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int = 320) -> alt.Chart:
     """Mean ||dL/dx_t|| against distance from the last letter, log scale; colour = model, dash = stage.
 
-    `flow` has rnnviz.inspect.FLOW_COLUMNS. `relative` plots each line divided by its value at distance 0.
+    `flow` has rnnviz.inside.FLOW_COLUMNS. `relative` plots each line divided by its value at distance 0.
     """
     column = "relative" if relative else "mean_norm"
     title = "gradient reaching each letter, relative to the last letter" if relative else \
@@ -63,7 +64,7 @@ def gradient_flow_chart(flow: pd.DataFrame, relative: bool = True, height: int =
 
 
 def name_gradient_chart(name_flow: pd.DataFrame, height: int = 280, relative: bool = False) -> alt.Chart:
-    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inspect.NAME_FLOW_COLUMNS.
+    """||dL/dx_t|| at each letter of one name (log scale); columns of rnnviz.inside.NAME_FLOW_COLUMNS.
 
     `relative` plots each line divided by its value at the last letter.
     """
@@ -125,12 +126,12 @@ def saturation_chart(saturation: pd.DataFrame, size: int = 180) -> alt.HConcatCh
     diagonal = alt.Chart(pd.DataFrame({"left": [0.0, 1.0], "right": [1.0, 0.0]})).mark_line(
         color="gray", strokeDash=[4, 4]).encode(x="left:Q", y="right:Q")
     panels = []
-    for index, gate in enumerate(("input gate", "forget gate", "output gate")):
+    for index, gate in enumerate(STATE_LABELS[key] for key in SIGMOID_GATES):
         points = alt.Chart(saturation[saturation["gate"] == gate]).mark_circle(size=45, opacity=0.75).encode(
             x=alt.X("left:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
-                    title="time left-saturated (< 0.1)"),
+                    title=f"time left-saturated (< {SATURATED[0]:g})"),
             y=alt.Y("right:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%"),
-                    title="time right-saturated (> 0.9)" if index == 0 else None),
+                    title=f"time right-saturated (> {SATURATED[1]:g})" if index == 0 else None),
             color=alt.Color("stage:N", title="weights", scale=alt.Scale(domain=stages, scheme=PALETTE),
                             legend=legend(len(stages))),
             shape=alt.Shape("model:N", title="model", legend=legend(_models(saturation))),

@@ -1,5 +1,4 @@
-"""Looking inside trained models: gate traces, per-prefix predictions, gradient flow back through time
-and gate saturation (why an LSTM remembers what an RNN forgets)."""
+"""Why LSTMs win: how far back through time the gradient reaches, and how often the gates saturate."""
 
 from __future__ import annotations
 
@@ -9,108 +8,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import DataError, clean_name, encode
-from .models import Classifier, as_gate_model, one_hot
-
-TRACE_KEYS = ("i", "f", "g", "o", "c", "h")
-GATE_LABELS = {"i": "input gate", "f": "forget gate", "g": "candidate g", "o": "output gate",
-               "c": "cell state c", "h": "hidden state h"}
-
-
-@dataclass
-class NameTrace:
-    """One name read by an LSTM: every gate at every step, and what it predicts after each prefix."""
-
-    name: str
-    used: str
-    note: str
-    categories: list[str]
-    values: dict[str, np.ndarray]  # key -> (T, H)
-    prefix_probs: np.ndarray  # (T, C)
-
-    @property
-    def chars(self) -> list[str]:
-        return list(self.used)
-
-    @property
-    def top(self) -> list[tuple[str, float]]:
-        final = self.prefix_probs[-1]
-        order = np.argsort(-final)
-        return [(self.categories[j], float(final[j])) for j in order]
-
-    def step_top(self) -> list[tuple[str, str, float]]:
-        """(character, leading category, its probability) after each prefix."""
-        best = self.prefix_probs.argmax(axis=1)
-        return [(ch, self.categories[j], float(self.prefix_probs[t, j])) for t, (ch, j) in
-                enumerate(zip(self.used, best))]
-
-    def gate_frame(self, key: str) -> pd.DataFrame:
-        """Long form for a heatmap: step, char, unit, value."""
-        values = self.values[key]
-        T, H = values.shape
-        labels = [f"{t + 1}:{ch}" for t, ch in enumerate(self.used)]
-        return pd.DataFrame({
-            "step": np.repeat(np.arange(1, T + 1), H),
-            "char": np.repeat(labels, H),
-            "unit": np.tile(np.arange(H), T),
-            "value": values.reshape(-1),
-        })
-
-    def gate_means(self) -> pd.DataFrame:
-        """Mean activation over units of the i, f, o gates per step."""
-        labels = [f"{t + 1}:{ch}" for t, ch in enumerate(self.used)]
-        frames = [pd.DataFrame({"step": np.arange(1, len(labels) + 1), "char": labels,
-                                "gate": GATE_LABELS[k], "mean": self.values[k].mean(axis=1)})
-                  for k in ("i", "f", "o")]
-        return pd.concat(frames, ignore_index=True)
-
-    def prefix_frame(self, leading: int = 4) -> pd.DataFrame:
-        """Probability of the categories that lead at the end (and anywhere on the way) per prefix."""
-        final_order = list(np.argsort(-self.prefix_probs[-1])[:leading])
-        for j in self.prefix_probs.argmax(axis=1):
-            if j not in final_order:
-                final_order.append(int(j))
-        labels = [f"{t + 1}:{ch}" for t, ch in enumerate(self.used)]
-        rows = [(t + 1, labels[t], self.used[: t + 1], self.categories[j], float(self.prefix_probs[t, j]))
-                for t in range(len(labels)) for j in final_order]
-        return pd.DataFrame(rows, columns=["step", "char", "prefix", "category", "probability"])
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name, "used": self.used, "note": self.note, "characters": self.chars,
-            **{k: self.values[k].round(6).tolist() for k in TRACE_KEYS},
-            "step_prediction": [{"character": ch, "category": cat, "probability": p}
-                                for ch, cat, p in self.step_top()],
-            "top": [{"category": c, "probability": p} for c, p in self.top[:3]],
-        }
-
-
-@torch.no_grad()
-def trace_name(model: Classifier, categories: list[str], name: str) -> NameTrace:
-    """Gate trace of one typed name through an LSTM or MyLSTM (DataError for unusable input)."""
-    cleaned = clean_name(name)
-    gate_model = as_gate_model(model)
-    device = next(gate_model.parameters()).device
-    chars, lengths = encode([cleaned.text])
-    trace = gate_model.trace(chars.to(device), lengths.to(device))
-    values = {k: getattr(trace, k)[0].cpu().numpy() for k in TRACE_KEYS}
-    return NameTrace(cleaned.original, cleaned.text, cleaned.note, list(categories), values,
-                     trace.log_probs[0].exp().cpu().numpy())
-
-
-# --- Why LSTMs win: gradient flow back through time, and gate saturation ---------------------------
+from ..data import DataError, clean_name, encode
+from ..gates import SATURATED, SIGMOID_GATES, STATE_LABELS
+from ..models import Classifier, one_hot
+from ..registry import GATE_MODELS, as_gate_model, key_of
+from .reading import _device, letter_labels
 
 STAGES = ("initialisation", "trained")  # the weights a run starts from and ends with
-SATURATION_GATES = {"i": "input gate", "f": "forget gate", "o": "output gate"}
-LEFT_SATURATED = 0.1  # Karpathy, Johnson and Fei-Fei (2015): a gate below 0.1 is left-saturated
-RIGHT_SATURATED = 0.9  # and above 0.9 right-saturated
-FLOW_COLUMNS = ["model", "stage", "distance", "mean_norm", "relative", "names"]
+FLOW_COLUMNS = ["model", "kind", "stage", "distance", "mean_norm", "relative", "names"]  # kind: the registry key
 NAME_FLOW_COLUMNS = ["model", "stage", "target", "position", "char", "distance", "norm", "relative"]
 SATURATION_COLUMNS = ["model", "stage", "gate", "unit", "left", "right", "steps"]
-
-
-def _device(model: Classifier) -> torch.device:
-    return next(model.parameters()).device
 
 
 def input_gradient_norms(model: Classifier, chars: torch.Tensor, lengths: torch.Tensor,
@@ -189,7 +96,7 @@ def gradient_flow(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[
         distance = np.flatnonzero(keep)
         mean = sums[keep] / counts[keep]
         frames.append(pd.DataFrame({
-            "model": label, "stage": stage, "distance": distance, "mean_norm": mean,
+            "model": label, "kind": key_of(model), "stage": stage, "distance": distance, "mean_norm": mean,
             "relative": mean / mean[0] if mean[0] > 0 else np.nan, "names": counts[keep],
         }))
     return pd.concat(frames, ignore_index=True)[FLOW_COLUMNS]
@@ -226,7 +133,7 @@ def name_gradient_flow(entries: list[tuple[str, str, Classifier]], categories: l
         norms = input_gradient_norms(model, chars, lengths, torch.tensor([target]))[0]
         frames.append(pd.DataFrame({
             "model": label, "stage": stage, "target": categories[target], "position": np.arange(1, n + 1),
-            "char": [f"{t + 1}:{ch}" for t, ch in enumerate(cleaned.text)], "distance": distance, "norm": norms,
+            "char": letter_labels(cleaned.text), "distance": distance, "norm": norms,
             "relative": norms / norms[-1] if norms[-1] > 0 else np.nan,
         }))
     frame = pd.concat(frames, ignore_index=True)[NAME_FLOW_COLUMNS]
@@ -235,7 +142,7 @@ def name_gradient_flow(entries: list[tuple[str, str, Classifier]], categories: l
 
 @torch.no_grad()
 def gate_saturation(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[str, int]],
-                    batch_size: int = 512, low: float = LEFT_SATURATED, high: float = RIGHT_SATURATED
+                    batch_size: int = 512, low: float = SATURATED[0], high: float = SATURATED[1]
                     ) -> pd.DataFrame:
     """Per unit of the input, forget and output gates: the share of steps below `low` and above `high`.
 
@@ -250,7 +157,7 @@ def gate_saturation(entries: list[tuple[str, str, Classifier]], pairs: list[tupl
     for label, stage, model in entries:
         gate_model = as_gate_model(model)
         device = _device(gate_model)
-        totals = {key: [0, 0, 0] for key in SATURATION_GATES}  # left, right, steps per unit
+        totals = {key: [0, 0, 0] for key in SIGMOID_GATES}  # left, right, steps per unit
         for chars, lengths, _ in _length_sorted_batches(pairs, batch_size):
             trace = gate_model.trace(chars.to(device), lengths.to(device))
             for key, counts in totals.items():
@@ -261,7 +168,7 @@ def gate_saturation(entries: list[tuple[str, str, Classifier]], pairs: list[tupl
                 counts[2] += values.size(0)
         for key, (left, right, steps) in totals.items():
             units = np.arange(gate_model.hidden_size)
-            frames.append(pd.DataFrame({"model": label, "stage": stage, "gate": SATURATION_GATES[key],
+            frames.append(pd.DataFrame({"model": label, "stage": stage, "gate": STATE_LABELS[key],
                                         "unit": units, "left": left / steps, "right": right / steps,
                                         "steps": steps}))
     if not frames:
@@ -291,12 +198,13 @@ def saturation_summary(saturation: pd.DataFrame, mostly: float = 0.5) -> pd.Data
     }).reset_index()
 
 
-def flow_reading(summary: pd.DataFrame, distance: int = 10) -> list[str]:
-    """Sentences that read a flow_summary table, generated from its numbers: how much of the last letter's
-    gradient each trained model keeps `distance` letters back, and what that says about the kind of RNN."""
+def flow_reading(flow: pd.DataFrame, distance: int = 10) -> list[str]:
+    """Sentences that read a gradient_flow table, generated from its numbers: how much of the last letter's
+    gradient each trained model keeps `distance` letters back, and what that says about the kind of RNN.
+    Models are told apart by their registry key (`kind`), whatever their label says."""
     column = f"{distance} letter{'' if distance == 1 else 's'} back"
-    if column not in summary.columns:
-        return []
+    summary = flow_summary(flow, (distance,))
+    kinds = dict(zip(flow["model"], flow["kind"]))
     rows = summary[summary["stage"] == "trained"] if (summary["stage"] == "trained").any() else summary
     kept = {row["model"]: float(row[column]) for _, row in rows.iterrows() if np.isfinite(row[column])}
     if not kept:
@@ -305,8 +213,9 @@ def flow_reading(summary: pd.DataFrame, distance: int = 10) -> list[str]:
     lines = ["With the " + stage + " weights, the share of the last letter's gradient left " + f"{distance} letters "
              "back: " + ", ".join(f"{model} {value:.2g}" for model, value in sorted(kept.items(),
                                                                                    key=lambda kv: -kv[1])) + "."]
-    tanh, tutorial = kept.get("tanh RNN"), kept.get("RNN")
-    lstms = {m: v for m, v in kept.items() if m in ("nn.LSTM", "MyLSTM")}
+    tanh = next((v for m, v in kept.items() if kinds[m] == "elman"), None)
+    tutorial = next((v for m, v in kept.items() if kinds[m] == "rnn"), None)
+    lstms = {m: v for m, v in kept.items() if kinds[m] in GATE_MODELS}
     if tanh is not None and lstms:
         best = max(lstms, key=lstms.get)
         ratio = lstms[best] / max(tanh, 1e-12)

@@ -1,0 +1,199 @@
+"""The settings of a training run: each hyperparameter described once (its Setting), the TrainConfig that holds
+them, the rules the CLI, the Train form and shared links are generated from, and the device a run trains on."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+
+from .common import shorten
+from .registry import MODEL_KEYS, MODELS_HELP, REPORT_SIZES, resolved_hidden_size
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a maintainer writes once about a hyperparameter; the CLI flags, the Train form, the link fields and
+    validation are all generated from it."""
+
+    label: str  # the form's label
+    help: str  # the form's tooltip and the CLI's --help
+    limits: tuple[float, float] | None = None  # numbers: the allowed range, both ends included
+    choices: tuple[str, ...] | None = None  # text: the allowed values
+    short: str | None = None  # a short name for the CLI flag (--lr) and the link (?lr=) besides the field's own
+    advanced: bool = False  # hidden in presenter mode
+    group: str = "main"  # where the form puts it: "main", or "split" (the "Split and evaluation" expander)
+    in_link: bool = True  # carried in a shared link (the device is the server's business, not the link's)
+    step: float | None = None  # the form's +/- step
+    format: str | None = None  # the form's number format, e.g. "%.4f"
+    zero_means: str | None = None  # the form shows 0 as an empty box with this placeholder
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.short}" if self.short else ""
+
+
+def setting(default: Any, label: str, help: str, **options: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(label, help, **options)})
+
+
+@dataclass
+class TrainConfig:
+    """Every hyperparameter of a run; saved with the model so it can be rebuilt from disk.
+
+    Each field's Setting (its label, help, limits or choices, CLI flag, whether it is advanced) is the one place
+    that describes it: see SETTINGS below.
+    """
+
+    model: str = setting("lstm", "Model", MODELS_HELP, choices=MODEL_KEYS)
+    hidden_size: int = setting(0, "Hidden size",
+                               "Units in the recurrent state; 0 (an empty box in the app) is the report's size: "
+                               + REPORT_SIZES + ".", limits=(0, 1024), step=16, zero_means="model default")
+    optimizer: str = setting("adam", "Optimizer",
+                             "Adam adapts a step size per weight; SGD uses the learning rate as it is.",
+                             choices=("adam", "sgd"), advanced=True)
+    learning_rate: float = setting(0.01, "Learning rate",
+                                   "Step size. Adam: about 0.001 to 0.01. SGD needs larger values, about 0.05 to 0.5.",
+                                   limits=(1e-6, 10.0), short="lr", step=0.001, format="%.4f")
+    lr_schedule: str = setting("cosine", "Learning-rate schedule",
+                               "cosine: the learning rate decays smoothly to zero by the last step, which settles the "
+                               "last epochs. constant: it stays fixed.", choices=("constant", "cosine"), advanced=True)
+    batch_size: int = setting(32, "Batch size",
+                              "Names per gradient step. 1 is the tutorial's one-name-at-a-time training (slow, noisy).",
+                              limits=(1, 1024))
+    epochs: int = setting(8, "Epochs", "Passes over the training names.", limits=(1, 200))
+    clip_grad: float = setting(1.0, "Gradient clipping (max norm)",
+                               "Largest allowed gradient norm per step; keeps RNN updates from exploding. 0 turns "
+                               "clipping off.", limits=(0.0, 1000.0), step=0.5, advanced=True)
+    weight_decay: float = setting(0.0, "Weight decay", "L2 penalty on the weights; 0 turns it off.",
+                                  limits=(0.0, 1.0), step=0.0001, format="%.4f", advanced=True)
+    seed: int = setting(0, "Seed",
+                        "Fixes the split, the initial weights and the batch order: two runs with the same seed differ "
+                        "only in their settings.", limits=(0, 2**31 - 1))
+    device: str = setting("auto", "Device",
+                          "auto uses the CPU for small models (faster there) and a CUDA GPU, when there is one, for "
+                          "large ones (hidden size x batch size from 65,536).",
+                          choices=("auto", "cpu", "cuda"), advanced=True, in_link=False)
+    class_balanced: bool = setting(True, "Class-balanced loss",
+                                   "Weight the loss by category frequency (see the class-weight power), so the 9,000 "
+                                   "Russian names do not drown the 100 Vietnamese ones. Raises balanced accuracy, "
+                                   "lowers plain accuracy a little.")
+    class_weight_power: float = setting(0.5, "Class-weight power",
+                                        "With the class-balanced loss, each category's weight is its count to the "
+                                        "power -p: 1 is full inverse frequency, 0.5 a softened version that keeps "
+                                        "more plain accuracy, 0 no weighting.", limits=(0.0, 2.0), step=0.1,
+                                        advanced=True)
+    logit_adjustment: float = setting(0.0, "Logit adjustment",
+                                      "While training, add this times log(category share) to the model's scores "
+                                      "before the loss (a balanced softmax), so the model need not learn how large "
+                                      "each language is; its predictions then favour small languages more. 0 "
+                                      "turns it off, 1 is the full correction.", limits=(0.0, 2.0), step=0.1,
+                                      advanced=True)
+    label_smoothing: float = setting(0.2, "Label smoothing",
+                                     "Share of each target spread evenly over all categories; keeps the model "
+                                     "from becoming over-confident. 0 turns it off.", limits=(0.0, 0.5), step=0.05,
+                                     advanced=True)
+    val_fraction: float = setting(0.1, "Validation fraction",
+                                  "Share of each category held out for validation (the live val curves).",
+                                  limits=(0.01, 0.5), step=0.05, group="split", advanced=True)
+    test_fraction: float = setting(0.1, "Test fraction",
+                                   "Share of each category held out for the final test accuracy.",
+                                   limits=(0.0, 0.5), step=0.05, group="split", advanced=True)
+    eval_every: int = setting(0, "Steps between curve points",
+                              "Training steps between points on the live curves (spread evenly over each epoch, "
+                              "so every point averages about as many steps); 0 gives 8 points per epoch.",
+                              limits=(0, 1_000_000), group="split", advanced=True)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for name, options in self.CHOICES.items():
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in options:
+                raise ValueError(f"{name} must be one of {', '.join(options)} (got {_short_repr(value)})")
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            if not _is_finite_number(value):
+                raise ValueError(f"{name} must be a number in [{low}, {high}] (got {_short_repr(value)})")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be in [{low}, {high}] (got {_short_repr(value)})")
+            if isinstance(low, int) and int(value) != value:
+                raise ValueError(f"{name} must be a whole number in [{low}, {high}] (got {value})")
+            # 2.0 epochs or a numpy integer must still work as a count, and save as plain JSON.
+            setattr(self, name, int(value) if isinstance(low, int) else float(value))
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ValueError("val_fraction + test_fraction must be below 0.9")
+        for name, spec in SETTINGS.items():
+            if spec.limits is None and spec.choices is None and not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+
+    @property
+    def resolved_hidden_size(self) -> int:
+        return resolved_hidden_size(self.model, self.hidden_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from saved or user values; unknown keys are an error naming the known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known are {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(TrainConfig)}
+TrainConfig.LIMITS = {name: s.limits for name, s in SETTINGS.items() if s.limits is not None}
+TrainConfig.CHOICES = {name: s.choices for name, s in SETTINGS.items() if s.choices is not None}
+
+
+def rule(name: str) -> str:
+    """What a field accepts, in words: 'one of adam, sgd', 'a number in [1, 200]', 'true or false'."""
+    spec = SETTINGS[name]
+    if spec.choices is not None:
+        return "one of " + ", ".join(spec.choices)
+    if spec.limits is not None:
+        return f"a number in [{spec.limits[0]}, {spec.limits[1]}]"
+    return "true or false"
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A real number that is not a bool, NaN or infinite (huge integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    try:
+        return math.isfinite(value)
+    except (OverflowError, ValueError):
+        return False
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python will print
+        text = "a number too large to show"
+    return shorten(text, limit)
+
+
+# `auto` and the GPU: a training step of the report's models is too small to fill a GPU, which then loses to one CPU
+# thread on launch costs (measured on an H200 machine: nn.LSTM at hidden 64, batch 32 trained 9,493 names/s on the
+# GPU against 12,520 on one CPU thread). `auto` takes the GPU only from this much work per step (hidden size x batch
+# size) on; benchmarks/device_check.sh measures both devices over sizes to place the line.
+GPU_MIN_WORK = 256 * 256
+
+
+def resolve_device(name: str, work: int = 0) -> torch.device:
+    """The device a training runs on; `work` is its hidden size times its batch size (see GPU_MIN_WORK)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() and work >= GPU_MIN_WORK else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available: use cpu or auto")
+    return torch.device(name)

@@ -1,0 +1,24 @@
+"""How pages show tables: in presenter mode as HTML in large type, values formatted as the grid would, escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from ui import display
+
+
+def test_a_presenter_table_is_large_escaped_formatted_and_shows_only_the_chosen_columns():
+    frame = pd.DataFrame({"who": ["<b>Ana</b>", "Ben"], "val acc": [0.712, None], "lr": [0.005, 0.01],
+                          "<i>Polish</i>": [1, 2], "id": ["run-a", "run-b"]})
+    config = {"val acc": st.column_config.NumberColumn(format="percent"),
+              "lr": st.column_config.NumberColumn("learning rate", format="%.4g")}
+    html = display.presenter_table_html(frame, config, ["who", "val acc", "lr", "<i>Polish</i>"], height=300)
+    sizes = [int(px) for px in re.findall(r"font-size:(\d+)px", html)]
+    assert sizes and min(sizes) >= 18
+    assert "&lt;b&gt;Ana&lt;/b&gt;" in html and "<b>" not in html and "<i>" not in html
+    assert "71.2%" in html and "–" in html and ">learning rate<" in html and "0.005" in html
+    assert "run-a" not in html, "a column left out of the order is not shown"
+    assert "max-height:300px" in html

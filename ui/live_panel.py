@@ -1,0 +1,142 @@
+"""The Train page's live panel: this browser's trainings with their curves and controls, the class's other
+trainings as progress bars, and a notice for each one that ended."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz import charts
+from rnnviz.jobs import WORKING
+from ui import guards, keys, owner, resources, runview
+from ui.curves import REFRESH_S, curve_pair
+
+WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
+
+
+def control(action: str, run_id: str, run_owner: str) -> None:
+    """A run control's callback; the library checks the owner again when the click arrives."""
+    try:
+        getattr(resources.job_manager(), action)(run_id, by=owner.me())
+    except PermissionError as exc:  # the page was drawn before the teacher left teacher mode, say
+        st.session_state[keys.TRAIN_START_ERROR] = guards.one_line(exc)
+
+
+def job_controls(job) -> None:
+    """Pause / Resume and Stop, or Cancel while queued: for the run's owner and the teacher only."""
+    if not owner.can_manage(job.owner):
+        return
+    if job.status == "queued":
+        st.button("Cancel", key=keys.job_button("cancel", job.run_id), icon=":material/close:", on_click=control,
+                  args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
+        return
+    left, right, _ = st.columns([1, 1, 6])
+    if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
+        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:", disabled=True,
+                    width="stretch")
+        right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:", disabled=True,
+                     width="stretch")
+        return
+    if job.status == "paused":
+        left.button("Resume", key=keys.job_button("resume", job.run_id), icon=":material/play_arrow:",
+                    on_click=control, args=("resume", job.run_id, job.owner), width="stretch")
+    else:
+        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:",
+                    on_click=control, args=("pause", job.run_id, job.owner), width="stretch")
+    right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:",
+                 on_click=control, args=("stop", job.run_id, job.owner), width="stretch")
+
+
+def show_job(job, overlaid: bool, curves: bool = True) -> None:
+    with st.container(border=True):
+        by = owner.who(job.owner, job.owner_name)
+        st.markdown(f"**{runview.job_label(job)}** · {job.status} · {owner.plain(by)}")
+        st.progress(job.progress, text=runview.progress_text(job, job.config.epochs))
+        job_controls(job)
+        if job.status == "queued":
+            return
+        if not curves:
+            st.caption("Pick it in Compare runs, below, to see its curves.")
+            return
+        if overlaid:
+            st.caption("Its curves are in Compare runs, below.")
+            return
+        curve_pair(charts.curves_long(charts.rows_frame(job.rows), runview.job_label(job)),
+                   f"live-{job.run_id}", 220,
+                   live=True)
+
+
+def followed(jobs) -> list[str]:
+    """The active runs whose end this session announces: its own (the teacher's: every one)."""
+    return sorted(job.run_id for job in jobs if job.active and (owner.is_teacher() or mine(job)))
+
+
+def mine(job) -> bool:
+    return owner.is_mine(job.owner)
+
+
+def live_panel() -> None:
+    """This browser's trainings (live curves and controls; queued ones with their place in line), the others'
+    running ones as progress bars (the teacher sees every one in full), and how many more wait. A fragment
+    refreshes it every second while one of this browser's trainings runs, every few seconds while its runs
+    only wait or it watches others; the whole page reruns when one of its runs ends (the teacher's: any)."""
+    manager = resources.job_manager()
+    jobs = manager.jobs()
+    watched = followed(jobs)
+    announce_ended(set(st.session_state.get(keys.TRAIN_LIVE_IDS, [])) - set(watched))
+    st.session_state[keys.TRAIN_LIVE_IDS] = watched
+
+    teacher = owner.is_teacher()
+    if any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
+        every = REFRESH_S
+    else:
+        every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
+
+    @st.fragment(run_every=every)
+    def panel() -> None:
+        try:
+            jobs = [job for job in manager.jobs() if job.active]
+            if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
+                st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
+            overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
+            others_waiting = 0
+            shown = []  # (job, whether its curves are drawn)
+            for job in sorted(jobs, key=lambda j: (not mine(j), j.status == "queued", j.position or 0)):
+                if mine(job) or teacher:
+                    shown.append((job, True))
+                elif job.status != "queued":  # at most RNNVIZ_MAX_JOBS: progress bars, curves on request
+                    shown.append((job, job.run_id in overlaid))
+                else:
+                    others_waiting += 1
+            beside = [(job, curves) for job, curves in shown if job.run_id in overlaid]  # small cards
+            for (job, curves), column in zip(beside, st.columns(len(beside), gap="medium") if beside else []):
+                with column:
+                    show_job(job, True, curves=curves)
+            for job, curves in shown:
+                if job.run_id not in overlaid:
+                    show_job(job, False, curves=curves)
+            if others_waiting:
+                st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
+                           f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
+        except guards.USER_ERRORS as exc:
+            st.error(guards.one_line(exc), icon=":material/error:")
+
+    panel()
+
+
+def announce_ended(run_ids: set[str]) -> None:
+    """A notice per training that ended; they stay (the demo's two together) until the next training starts."""
+    manager = resources.job_manager()
+    ended = st.session_state.setdefault(keys.TRAIN_ENDED, [])
+    for run_id in sorted(run_ids):
+        job = manager.get(run_id)
+        if job is None:
+            continue
+        val = job.summary.get("val_accuracy")
+        accuracy = f": validation accuracy {val:.1%}" if isinstance(val, float) else ""
+        text = f"{runview.job_label(job)} {job.status}{accuracy}" + (f" ({job.message})" if job.message else "")
+        ended.append((job.status in ("finished", "stopped"), text))
+    for ok, text in ended:
+        if ok:
+            st.success(text, icon=":material/check_circle:")
+        else:
+            st.warning(text, icon=":material/warning:")
