@@ -8,6 +8,7 @@
   summary.json    written last: status, epochs done, seconds, final accuracies, the worker that trained it
   .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
 <runs>/.queue.json        trainings waiting for a worker (rnnviz.jobs), so a restarted server can start them
+<runs>/.board.json        the teacher's switches for the class board (hidden, frozen), shared by every app server
 
 A run without summary.json is "running" while some process holds its lock, else "interrupted"
 (the training process died): its config and curves so far stay readable.
@@ -53,6 +54,7 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fu
 FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
 QUEUE_FILE = ".queue.json"
+BOARD_FILE = ".board.json"
 TEACHER = "teacher"  # the owner of runs trained with the command line, and of runs from before owners
 OWNER_NAME_LIMIT = 24  # characters of a display name kept with a run
 
@@ -586,6 +588,25 @@ def mark_failed(root: Path, run_id: str, message: str, worker: dict[str, Any] | 
     except OSError:
         return False
     return True
+
+
+def read_board(root: Path) -> tuple[bool, float | None]:
+    """The class board's switches: (hidden, frozen at); (False, None) when none were set or the file is unreadable."""
+    try:
+        values = _read_json(Path(root) / BOARD_FILE)
+    except RunError:
+        return False, None
+    frozen = values.get("frozen_at")
+    return bool(values.get("hidden")), float(frozen) if isinstance(frozen, (int, float)) else None
+
+
+def write_board(root: Path, hidden: bool, frozen_at: float | None) -> None:
+    """Record the class board's switches in the runs folder, where every app server on it reads them."""
+    try:
+        ensure_runs_dir(Path(root))
+        write_json(Path(root) / BOARD_FILE, {"format": FORMAT_VERSION, "hidden": bool(hidden), "frozen_at": frozen_at})
+    except OSError as exc:
+        raise RunError(f"cannot record the board's settings in {root}: {exc.strerror or exc}") from None
 
 
 def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:

@@ -73,7 +73,7 @@ def test_the_board_ranks_the_class_and_the_teacher_can_hide_and_freeze_it(runs_o
                                                                          tiny_data, isolated_runs):
     from ui import resources
 
-    resources.board_state.clear()
+    resources._board_state.clear()
     monkeypatch.setenv(owner.TEACHER_KEY_ENV, KEY)
     student, teacher = open_board(), open_board()
     assert not student.exception and not [t for t in student.toggle if t.key == keys.BOARD_HIDE]
@@ -96,4 +96,4 @@ def test_the_board_ranks_the_class_and_the_teacher_can_hide_and_freeze_it(runs_o
     student.run()
     assert not student.dataframe and any("hidden the board" in i.value for i in student.info)
     assert teacher.dataframe, "the teacher still sees it"
-    resources.board_state.clear()
+    resources._board_state.clear()

@@ -198,3 +198,15 @@ def _count(task: Task) -> tuple[str, str]:
     for n in range(1, task.config + 1):
         task.report(done=n, row={"n": n})
     return "finished", ""
+
+
+def test_the_board_settings_live_in_the_runs_folder_so_two_servers_agree(tmp_path):
+    from ui.board import BoardState
+
+    first, second = BoardState(tmp_path / "runs"), BoardState(tmp_path / "runs")  # two app servers
+    assert first.read() == (False, None)
+    first.set(hidden=True, frozen=True)
+    hidden, frozen_at = second.read()
+    assert hidden and frozen_at is not None
+    second.set(frozen=False)
+    assert first.read() == (True, None)

@@ -100,11 +100,16 @@ class _DataChoice:
 
 
 @st.cache_resource(show_spinner=False)
-def board_state():
-    """The class board's switches (hidden, frozen), set by the teacher; one per server."""
+def _board_state(root: str):
     from ui.board import BoardState
 
-    return BoardState()
+    return BoardState(Path(root))
+
+
+def board_state():
+    """The class board's switches (hidden, frozen), set by the teacher; kept in the runs folder, so every server
+    on it shows the same board."""
+    return _board_state(str(runs_root()))
 
 
 @st.cache_resource(show_spinner=False)
