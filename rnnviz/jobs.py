@@ -67,7 +67,7 @@ NOT_STARTED = "not started"  # a queued training a restarted server could not st
 KEEP_ENDED = 64  # ended jobs remembered for the pages' end-of-run notices; older ones live on disk only
 DEFAULT_MAX_QUEUE = 60
 RECENT_DURATIONS = 8  # ended trainings whose lengths estimate how long a queued one will take
-MAX_JOBS_ENV, SCHEDULER_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER"
+MAX_JOBS_ENV, SCHEDULER_ENV, WORKERS_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER", "RNNVIZ_WORKERS"
 TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses the cores best
 # What a worker needs, imported once by the fork server: this module (so torch), the scikit-learn parts the
 # training's scores and the n-gram fit use, and the program's main module (else every worker imports it again).
@@ -97,6 +97,12 @@ def max_jobs_from_env() -> int:
 def scheduler_from_env() -> str | None:
     """RNNVIZ_SCHEDULER (a Dask scheduler's address, tcp://HOST:PORT), or None for this machine's workers."""
     return os.environ.get(SCHEDULER_ENV, "").strip() or None
+
+
+def threads_from_env() -> bool:
+    """Whether jobs run in the server's threads: RNNVIZ_WORKERS=threads, or a system without a fork server."""
+    return (os.environ.get(WORKERS_ENV, "").strip() == "threads"
+            or "forkserver" not in multiprocessing.get_all_start_methods())
 
 
 def may_control(owner: str, by: str) -> bool:

@@ -60,6 +60,7 @@ def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder:
     monkeypatch.setenv("RNNVIZ_RUNS", str(root))
     monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "datasets"))
     monkeypatch.setenv("RNNVIZ_CACHE", str(cache_folder))
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "2")  # the app's default is the machine's cores less one
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "project-data" / "names")
     return root
 

@@ -33,7 +33,8 @@ def wait_for_finished_runs(root: Path, count: int, timeout: float = 180) -> list
 
 
 @pytest.mark.slow
-def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
+def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs, monkeypatch):
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     at = app(nav.REPORT).run()
     assert_clean(at)
     total = len(REPORT_RUNS) * len(REPORT_SEEDS)
@@ -71,6 +72,8 @@ def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app
         return real_train_run(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "train_run", slow_train_run)
+    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     at = app(nav.REPORT).run()
     at.button[0].click().run()
     assert_clean(at)
@@ -115,6 +118,8 @@ def test_report_runs_queue_in_the_job_manager_at_its_limit(app, isolated_runs, m
         return real_train_run(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "train_run", held_train_run)
+    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     monkeypatch.setenv("RNNVIZ_MAX_JOBS", "3")
     total = len(REPORT_RUNS) * len(REPORT_SEEDS)
     at = app(nav.REPORT).run()

@@ -56,11 +56,12 @@ def torch_threads() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(root: str, limit: int, scheduler: str | None) -> JobManager:
+def _job_manager(root: str, limit: int, scheduler: str | None, in_process: bool) -> JobManager:
     from rnnviz.jobs import JobManager
 
     torch_threads()
-    manager = JobManager(Path(root), limit, per_owner=PER_STUDENT, max_queue=MAX_QUEUE, scheduler=scheduler)
+    manager = JobManager(Path(root), limit, per_owner=PER_STUDENT, max_queue=MAX_QUEUE, scheduler=scheduler,
+                         in_process=in_process)
     manager.restore_queue(_queued_dataset)  # trainings a previous server left waiting start again, in order
     return manager
 
@@ -79,9 +80,9 @@ def runs_root() -> Path:
 
 def job_manager() -> JobManager:
     """The one JobManager of this runs folder, shared by every session."""
-    from rnnviz.jobs import scheduler_from_env
+    from rnnviz.jobs import scheduler_from_env, threads_from_env
 
-    return _job_manager(str(runs_root()), max_jobs(), scheduler_from_env())
+    return _job_manager(str(runs_root()), max_jobs(), scheduler_from_env(), threads_from_env())
 
 
 def all_runs() -> list[RunInfo]:
