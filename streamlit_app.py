@@ -22,7 +22,7 @@ with frame.page(nav.HOME):
         nav.BOARD: "The class's finished runs, ranked by validation accuracy",
         nav.EVALUATE: "Confusion matrices, per-language scores and learning replay",
         nav.GATES: "Gates, cell state and prediction, letter by letter, for any surname",
-        nav.WHY: "Why the LSTM wins: gradients over distance, a memory probe, gate saturation",
+        nav.WHY: "Why LSTM? A memory probe, gradients over distance, gate saturation, read off the numbers",
         nav.REPORT: "The lab report's three models retrained and set beside its figures",
         nav.DATA: "Where the surnames come from, and your own datasets",
     }

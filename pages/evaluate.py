@@ -30,7 +30,14 @@ with frame.page(nav.EVALUATE):
                                  format_func={"val": "validation", "test": "test"}.get,
                                  help="Both are held out from training; keep test for the final word.")
     info = by_id[run_id]
-    snapshot = view.pick_snapshot(info)
+    # The matrix starts on the first screen: the replay slider, the scores and the names of a cell sit beside it
+    # (two runs: each with its scores above its matrix, the replay slider over both).
+    if compare_id is None:
+        left, right = st.columns([3, 2], gap="large")
+        snapshot = view.pick_snapshot(info, right)
+    else:
+        snapshot = view.pick_snapshot(info, st)
+        left, right = st.columns(2, gap="large")
 
     try:
         report = resources.run_report(info, which, snapshot)
@@ -42,22 +49,18 @@ with frame.page(nav.EVALUATE):
     when = runview.snapshot_label(runview.FINAL if snapshot is None else snapshot)
     name = f"{run_id}-{which}" + ("" if snapshot is None else f"-epoch{snapshot}")
     view.report_button(c4, info, report, which, f"{labels[run_id]} · {when} · {which} names")
-    st.caption("Each run is one seed: its split, initial weights and batch order. Differences of a point or two "
-               "between runs can come from the seed alone; The report page averages three seeds.")
 
     if compare_id is None:
-        left, right = view.side_by_side(view.MATRIX_SIDE + 120, view.NAMES_WIDTH)
-        with left:
+        with right:
             view.scores(report, st)
+            view.mistakes(report, name)
+        with left:
             view.heatmap(report, f"{labels[run_id]} · {when}", view.MATRIX_SIDE, selectable=True,
                          name=f"confusion-{name}")
-        with right:
-            view.mistakes(report, name)
         view.per_category(report, name)
     else:
         other = by_id[compare_id]
         other_snapshot = snapshot if snapshot is not None and snapshot in list_snapshots(other.path) else None
-        left, right = view.side_by_side(view.COMPARE_SIDE + 120, view.COMPARE_SIDE + 120)
         with left:
             view.scores(report, st)
             view.heatmap(report, f"{labels[run_id]} · {when}", view.COMPARE_SIDE, selectable=True,
@@ -69,8 +72,10 @@ with frame.page(nav.EVALUATE):
             other_name = f"{compare_id}-{which}" + ("" if other_snapshot is None else f"-epoch{other_snapshot}")
             view.heatmap(other_report, f"{labels[compare_id]} · {other_when}", view.COMPARE_SIDE,
                          selectable=False, name=f"confusion-{other_name}")
-        left, right = view.side_by_side(view.NAMES_WIDTH, view.COMPARE_SIDE + 120)
+        left, right = st.columns(2, gap="large")
         with left:
             view.mistakes(report, name)
         with right:
-            view.per_category(report, name)
+            view.per_category_both(report, other_report, f"{name}-vs-{compare_id}")
+    st.caption("Each run is one seed: its split, initial weights and batch order. Differences of a point or two "
+               "between runs can come from the seed alone; The report page averages three seeds.")

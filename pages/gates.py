@@ -62,6 +62,7 @@ with frame.page(nav.GATES):
     for reading, column in shown:
         common.header(reading, column)
     subject = common.Subject(info, snapshot, run, [reading for reading, _ in shown])  # the views explain the first name
-    VIEW_FUNCTIONS = {"cell": gates_cell.view, "units": gates_units.view, "why": gates_views.origin,
+    VIEW_FUNCTIONS = {"cell": gates_cell.view, "memory": gates_views.memory, "units": gates_units.view,
+                      "why": gates_views.origin,
                       "whatif": gates_views.what_if, "heatmaps": gates_views.heatmaps}
     VIEW_FUNCTIONS[view](subject)

@@ -23,15 +23,12 @@ with frame.page(nav.TRAIN):
         st.info(st.session_state.pop(keys.TRAIN_LINK_NOTICE), icon=":material/link_off:")
     if keys.TRAIN_NOTICE in st.session_state:
         st.success(st.session_state.pop(keys.TRAIN_NOTICE), icon=":material/check_circle:")
-    elif st.session_state.get(keys.TRAIN_DEMO_SHOWN) and not display.presenting():
-        # Stays while the demo's curves are shown, so they never move up (a projector shows the curves alone).
-        st.success(st.session_state[keys.TRAIN_DEMO_SHOWN], icon=":material/check_circle:")
 
     presenting = display.presenting()
     top = st.columns([4, 2.4, 1.6] if not presenting else [5, 4, 2], gap="medium", vertical_alignment="bottom")
     dataset, data_name = train_setup.dataset_picker(surnames, surname_error, named, top[0])
     top[1].button("Demo: RNN vs nn.LSTM", type="primary", icon=":material/compare_arrows:", width="stretch",
-                  on_click=train_setup.start_demo, args=(dataset,), help=train_setup.HELP["demo"], key=keys.TRAIN_DEMO)
+                  on_click=train_setup.start_demo, args=(dataset,), help=train_setup.demo_help(), key=keys.TRAIN_DEMO)
     if keys.TRAIN_DEMO_ERROR in st.session_state:
         st.error(st.session_state.pop(keys.TRAIN_DEMO_ERROR), icon=":material/error:")
     infos = resources.all_runs()
@@ -50,18 +47,18 @@ with frame.page(nav.TRAIN):
     # and finish notices under them, so the curves are above the fold and stay where they are when a run ends.
     if presenting:  # the class watches the curves; the form waits folded below them
         curves.compare_runs(infos, labels)
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="above")
         with st.expander("New training", expanded=keys.TRAIN_START_ERROR in st.session_state):
             train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
     elif watching:
         curves.compare_runs(infos, labels)
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="above")
         train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
         run_files.manage_run(infos)
     else:
-        live_panel.live_panel()
+        live_panel.live_panel(compare_where="below")
         train_setup.training_form(dataset, data_name)
         run_files.run_table(infos, jobs)
         curves.compare_runs(infos, labels)

@@ -1,4 +1,5 @@
-"""Why LSTM wins: how far back the gradient reaches, a long-range memory probe, and how LSTM gates saturate.
+"""Why LSTM? The evidence in three steps: a long-range memory probe, how far back the gradient reaches, and how
+LSTM gates saturate; every sentence read off the numbers shown.
 The views live in ui/why_views.py and ui/probe_panel.py."""
 
 import streamlit as st
@@ -7,7 +8,7 @@ from ui import frame, keys, nav, probe_panel, why_views
 
 with frame.page(nav.WHY):
 
-    st.title("Why LSTM wins")
-    view = st.segmented_control("View", list(why_views.VIEWS), default="flow", required=True, key=keys.WHY_VIEW,
+    st.title("Why LSTM? Memory, gradients, gates")
+    view = st.segmented_control("View", list(why_views.VIEWS), default="probe", required=True, key=keys.WHY_VIEW,
                                 format_func=why_views.VIEWS.get, label_visibility="collapsed")
     {"flow": why_views.flow_view, "probe": probe_panel.probe_view, "saturation": why_views.saturation_view}[view]()

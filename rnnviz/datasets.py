@@ -160,6 +160,12 @@ def name_of(folder: str | os.PathLike | None, root: str | os.PathLike | None = N
     return path.name if path.parent == base and NAME_PATTERN.match(path.name) else None
 
 
+def category_noun(folder: str | os.PathLike | None, root: str | os.PathLike | None = None) -> str:
+    """What a category of the names read from `folder` is called in a sentence: 'language' for the surname data,
+    'category' for a named dataset (its categories may be countries, regions or anything else)."""
+    return "category" if name_of(folder, root) else "language"
+
+
 def exists(name: str, root: str | os.PathLike | None = None) -> bool:
     """Whether a dataset of this name is stored (usable or not)."""
     return dataset_path(name, root).is_dir()

@@ -126,6 +126,22 @@ def report(model: Classifier, categories: list[str], pairs: list[tuple[str, int]
     )
 
 
+PER_CATEGORY_COMPARED = ("recall", "f1")  # the measures per_category_compared puts side by side
+
+
+def per_category_compared(reports: dict[str, Report]) -> pd.DataFrame:
+    """Several runs' per-category scores in one table: category, then each measure of PER_CATEGORY_COMPARED for
+    each run ("recall · <name>", ...), and each run's support. Categories are those of any run (a run without one
+    has no value there), in the order the runs list them."""
+    order = list(dict.fromkeys(c for report in reports.values() for c in report.categories))
+    table = pd.DataFrame({"category": order})
+    for measure in (*PER_CATEGORY_COMPARED, "support"):
+        for name, report in reports.items():
+            values = report.per_category.set_index("category")[measure]
+            table[f"{measure} · {name}"] = table["category"].map(values)
+    return table
+
+
 def read_names_file(path: str | Path, categories: list[str]) -> list[tuple[str, int]]:
     """A TSV of name<TAB>category with a header line; unknown categories and empty names are errors."""
     file = Path(path)

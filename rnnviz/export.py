@@ -141,7 +141,7 @@ def run_report_html(config: dict[str, Any], metrics: pd.DataFrame | None, summar
     if categories:
         settings["categories"] = f"{len(categories)}: " + ", ".join(str(c) for c in categories)
     parts += ["<h2>Settings</h2>", _key_value_table(settings)]
-    long = charts.curves_long(metrics) if metrics is not None else None
+    long = charts.curves_long(metrics, model=str(config.get("model", ""))) if metrics is not None else None
     if long is not None and len(long):
         parts.append("<h2>Training curves</h2>")
         for metric in charts.CURVE_METRICS:

@@ -149,6 +149,7 @@ class Task:
     config: Any
     control: Control
     emit: Callable[[str, dict[str, Any]], None]
+    root: Path  # the runs folder, for a task that keeps its results there
 
     def report(self, done: int | None = None, current: str | None = None, row: dict[str, Any] | None = None) -> None:
         """Tell the task's readers the steps done, what it is doing now (in words), or a result row."""
@@ -163,7 +164,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
     emit("begin", worker_identity())
     try:
         if payload["kind"] != "train":
-            status, message = payload["work"](Task(payload["config"], control, emit))
+            status, message = payload["work"](Task(payload["config"], control, emit, Path(payload["root"])))
             emit("end", {"status": status, "message": message, "summary": {}})
             return
         _, result = train_run(

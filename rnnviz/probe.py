@@ -28,6 +28,7 @@ from .config import Setting, TrainConfig, setting
 from .data import CHAR_INDEX, NameDataset, Split
 from .models import LSTM, Classifier, MyLSTM
 from .registry import MODEL_LABELS, RECURRENT_MODELS
+from .runs import read_probe, write_probe
 from .train import Control, Trainer
 
 if TYPE_CHECKING:
@@ -252,6 +253,26 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_COLUMNS = ["model", "length", "mean", "spread", "low", "high", "seeds", "chance"]
+ABOVE_CHANCE = 0.10  # a model "remembers" at a length while its mean accuracy is this far above chance
+
+
+def probe_reading(summary: pd.DataFrame) -> list[str]:
+    """Sentences read off a sweep's summary, every number from it: each model's accuracy at the longest length,
+    and up to which length each stays clearly above chance."""
+    if not len(summary):
+        return []
+    chance = float(summary["chance"].iloc[0])
+    longest = int(summary["length"].max())
+    at_longest = summary[summary["length"] == longest].sort_values("mean", ascending=False)
+    lines = [f"At the longest strings, L = {longest}: " + ", ".join(
+        f"{row.model} {row.mean:.1%}" for row in at_longest.itertuples()) + f" (chance {chance:.0%})."]
+    reach = []
+    for model, rows in summary.groupby("model", sort=False):
+        above = rows[rows["mean"] >= chance + ABOVE_CHANCE]["length"]
+        reach.append(f"{model} up to L = {int(above.max())}" if len(above) else f"{model} at no length measured")
+    lines.append(f"More than {ABOVE_CHANCE:.0%} above chance: " + "; ".join(reach) + ". Only the first letter "
+                 "names the class, so what a model scores above chance is what it carried across the whole string.")
+    return lines
 
 
 def sweep_task(task) -> tuple[str, str]:
@@ -265,6 +286,9 @@ def sweep_task(task) -> tuple[str, str]:
             task.report(row={k: event[k] for k in RESULT_COLUMNS})
 
     result = run_probe(task.config, task.control, on_event)
+    if len(result.results):  # kept, so the next visit shows the last sweep at once
+        write_probe(task.root, task.config.to_dict(), result.results.to_dict("records"), result.status,
+                    result.message, time.time())
     return result.status, result.message
 
 
@@ -281,6 +305,32 @@ def latest_probe(manager: JobManager):
     """The newest probe job's snapshot (a JobSnapshot whose rows are RESULT_COLUMNS dicts), or None."""
     jobs = manager.jobs(kind="probe")
     return max(jobs, key=lambda job: job.started) if jobs else None
+
+
+@dataclass
+class SavedProbe:
+    """The last sweep kept in the runs folder."""
+
+    config: ProbeConfig
+    results: pd.DataFrame  # RESULT_COLUMNS
+    status: str
+    message: str
+    finished: float  # time.time() when it ended
+
+
+def saved_probe(root: Path) -> SavedProbe | None:
+    """The last sweep kept in the runs folder `root`, or None (none yet, or not readable as a sweep)."""
+    values = read_probe(root)
+    if values is None:
+        return None
+    try:
+        settings = {k: v for k, v in values["config"].items() if k in PROBE_SETTINGS}
+        config = ProbeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        results = pd.DataFrame(values["rows"], columns=RESULT_COLUMNS)
+    except (TypeError, ValueError):
+        return None
+    return SavedProbe(config, results, str(values.get("status", "")), str(values.get("message", "")),
+                      float(values.get("finished") or 0.0))
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -55,6 +55,7 @@ FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
 QUEUE_FILE = ".queue.json"
 BOARD_FILE = ".board.json"
+PROBE_FILE = ".probe.json"  # the last memory-probe sweep: its settings and results, shown at once on the next visit
 TEACHER = "teacher"  # the owner of runs trained with the command line, and of runs from before owners
 OWNER_NAME_LIMIT = 24  # characters of a display name kept with a run
 
@@ -619,6 +620,32 @@ def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:
             path.unlink(missing_ok=True)
     except OSError as exc:
         raise RunError(f"cannot record the queue in {root}: {exc.strerror or exc}") from None
+
+
+def write_probe(root: Path, config: dict[str, Any], rows: list[dict[str, Any]], status: str, message: str,
+                finished: float) -> None:
+    """Keep the last memory-probe sweep's settings and results (replacing the one before)."""
+    try:
+        ensure_runs_dir(Path(root))
+        write_json(Path(root) / PROBE_FILE, {"format": FORMAT_VERSION, "config": config, "rows": rows,
+                                             "status": status, "message": message, "finished": finished})
+    except OSError as exc:
+        raise RunError(f"cannot keep the probe's results in {root}: {exc.strerror or exc}") from None
+
+
+def read_probe(root: Path) -> dict[str, Any] | None:
+    """The last memory-probe sweep kept by write_probe, or None when there is none or it cannot be read."""
+    path = Path(root) / PROBE_FILE
+    if not path.exists():
+        return None
+    try:
+        values = _read_json(path)
+    except RunError:
+        return None
+    if values.get("format") != FORMAT_VERSION or not isinstance(values.get("config"), dict) \
+            or not isinstance(values.get("rows"), list):
+        return None
+    return values
 
 
 def read_queue(root: Path) -> list[dict[str, Any]]:

@@ -136,3 +136,42 @@ def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, widt
         raise
     finally:
         page.close()
+
+
+# How much of the first chart with `label` in its aria-label the first screen shows, without scrolling.
+ON_FIRST_SCREEN = """(label) => {
+  const chart = [...document.querySelectorAll('[data-testid=stVegaLiteChart]')]
+    .find(c => (c.getAttribute('aria-label') || c.closest('[aria-label]')?.getAttribute('aria-label') || '')
+               .includes(label)) || null;
+  if (!chart) return {found: false};
+  const box = (chart.querySelector('svg, canvas') || chart).getBoundingClientRect();
+  const seen = Math.max(0, Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0));
+  return {found: true, top: Math.round(box.top), height: Math.round(box.height), share: seen / box.height};
+}"""
+
+
+@pytest.mark.parametrize("width, height, present", SIZES, ids=["1280x800", "1920x1080-presenter"])
+def test_the_cell_diagram_and_the_memory_lines_start_on_the_first_screen(served, browser, tmp_path, width, height,
+                                                                          present):
+    """The fold rule: the main chart of the page's main view (the cell diagram), and of the Memory view, shows at
+    least 60% of itself on the first screen without scrolling."""
+    url, run_id = served
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{url}/gates?run={run_id}&name=Kowalski" + ("&present=1" if present else ""))
+        page.wait_for_selector("h3:has-text('Kowalski')", timeout=120_000)
+        settle(page)
+        cell = page.evaluate(ON_FIRST_SCREEN, "at letter")
+        save_screenshot(page, tmp_path, f"gates-fold-cell-{width}")
+        print(f"cell diagram at {width}x{height}: {cell}")
+        assert cell["found"] and cell["share"] >= 0.6, cell
+        page.get_by_test_id("stButtonGroup").first.get_by_text("Memory", exact=True).click()
+        settle(page)
+        check_layout(page, "Memory")
+        memory = page.evaluate(ON_FIRST_SCREEN, "letter by letter")
+        save_screenshot(page, tmp_path, f"gates-fold-memory-{width}")
+        print(f"memory lines at {width}x{height}: {memory}")
+        assert memory["found"] and memory["share"] >= 0.6, memory
+    finally:
+        page.close()

@@ -93,13 +93,14 @@ def test_curves_long_carries_the_training_time():
     assert charts.curves_long(metrics_frame(2))["elapsed_s"].isna().all()  # older rows without it
 
 
-def test_curve_chart_of_one_run_colours_by_split_and_downsamples():
-    long = charts.curves_long(metrics_frame(5000), "only")
+def test_curve_chart_of_one_run_colours_it_as_its_model_and_downsamples():
+    long = charts.curves_long(metrics_frame(5000), "only", model="lstm")
     chart = charts.curve_chart(long, "loss", max_points=100)
     assert isinstance(chart, alt.LayerChart)
     (line,) = lines_of(chart)
     encoding = line["encoding"]
-    assert encoding["color"]["field"] == "split" and "strokeDash" not in encoding
+    assert encoding["color"]["field"] == "run" and encoding["strokeDash"]["field"] == "split"
+    assert encoding["color"]["scale"]["range"] == [charts.model_colors()["lstm"]]
     assert encoding["x"]["field"] == "epoch" and encoding["y"]["field"] == "value"
     data = lines_data(chart)
     assert set(data["split"]) == {"train", "val"} and len(data) == 2 * 100
@@ -112,8 +113,71 @@ def test_curve_chart_of_several_runs_colours_by_run_and_dashes_validation():
     encoding = line["encoding"]
     assert encoding["color"]["field"] == "run" and encoding["color"]["scale"]["domain"] == ["LSTM", "RNN"]
     assert encoding["strokeDash"]["field"] == "split"
-    assert "dashed: validation" in encoding["color"]["title"]  # the one legend says what the dashes mean
+    assert "dashed: validation" in " ".join(encoding["color"]["title"])  # the one legend says what dashes mean
+    assert max(len(line) for line in encoding["color"]["title"]) <= charts.TITLE_WRAP  # uncut in a narrow column
     assert encoding["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_a_model_keeps_its_colour_whatever_else_is_overlaid():
+    rnn, lstm = charts.model_colors()["rnn"], charts.model_colors()["lstm"]
+    assert rnn != lstm
+
+    def colours(*runs):
+        long = pd.concat([charts.curves_long(metrics_frame(10), label, model=model) for label, model in runs])
+        scale = lines_of(charts.curve_chart(long, "loss"))[0]["encoding"]["color"]["scale"]
+        return dict(zip(scale["domain"], scale["range"]))
+
+    alone = colours(("RNN 11:25", "rnn"))
+    beside = colours(("nn.LSTM 64 · 11:20", "lstm"), ("RNN 11:25", "rnn"))  # the LSTM sorts first
+    assert alone["RNN 11:25"] == beside["RNN 11:25"] == rnn and beside["nn.LSTM 64 · 11:20"] == lstm
+    # a second run of one model: its hue, a different shade; a run of no known model: a colour no model has
+    two = colours(("RNN a", "rnn"), ("RNN b", "rnn"), ("other", ""))
+    assert two["RNN a"] == rnn and two["RNN b"] != rnn and two["other"] not in charts.model_colors().values()
+
+
+def test_legend_lists_one_run_a_row_and_never_cuts_a_label():
+    long = pd.concat([charts.curves_long(metrics_frame(10), label, model="lstm")
+                      for label in ("nn.LSTM 64 · 11:25 · a long dataset name", "nn.LSTM 64 · 11:26")])
+    legend = lines_of(charts.curve_chart(long, "loss"))[0]["encoding"]["color"]["legend"]
+    assert legend["columns"] == 1 and legend["labelLimit"] == 0
+
+
+def test_log_scale_spans_the_data_not_the_next_power_of_ten():
+    frame = metrics_frame(20)
+    frame["train_loss"] = np.linspace(2.4, 1.2, 20)
+    frame["val_loss"] = np.linspace(2.3, 1.4, 20)
+    for smooth in (0.0, 0.6):
+        layer = lines_of(charts.curve_chart(charts.curves_long(frame, "r"), "loss", log=True, smooth=smooth))[-1]
+        scale = layer["encoding"]["y"]["scale"]
+        assert scale["type"] == "log" and scale["nice"] is False
+        low, high = scale["domain"]
+        assert 1.1 <= low <= 1.2 and 2.4 <= high <= 2.5
+
+
+def test_x_axis_spans_the_planned_training_while_a_run_trains():
+    frame = metrics_frame(10)  # 10 evaluations, epochs 0.1 ... 1.0 of a planned 4
+    frame["epoch"] = np.arange(1, 11) / 10
+    frame["elapsed_s"] = np.arange(1, 11) * 2.0
+    live = charts.curves_long(frame, "r", planned_epochs=4)
+    for x, end in (("epoch", 4.0), ("step", 40.0), ("time", 80.0)):
+        layer = lines_of(charts.curve_chart(live, "loss", x=x))[0]
+        assert layer["encoding"]["x"]["scale"]["domain"][1] == pytest.approx(end), x
+    done = charts.curves_long(frame, "r")  # no plan given (a finished run): the axis spans the data
+    assert "domain" not in lines_of(charts.curve_chart(done, "loss"))[0]["encoding"]["x"]["scale"]
+
+
+def test_presenter_theme_draws_no_chart_text_under_18_pixels():
+    big = charts.theme(1.6).to_dict()
+    sizes = [big["axis"]["labelFontSize"], big["axis"]["titleFontSize"], big["legend"]["labelFontSize"],
+             big["legend"]["titleFontSize"], big["title"]["fontSize"], big["title"]["subtitleFontSize"],
+             big["text"]["fontSize"]]
+    assert min(sizes) >= charts.PRESENTER_TEXT_MIN == 18
+    assert charts.theme(1.2).to_dict()["text"]["fontSize"] >= 18  # a milder scale too: the floor holds
+    assert charts.theme().to_dict()["text"]["fontSize"] < 18  # the laptop view keeps its small marks
+    matrix = charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"])
+    smallest = {p["name"]: p.get("value") for p in charts.themed(matrix, 1.6).to_dict()["params"]}
+    assert smallest[charts.COUNT_PARAM] >= 18  # a count too small to read on a projector is left to the tooltip
+    assert {p["name"]: p.get("value") for p in matrix.to_dict()["params"]}[charts.COUNT_PARAM] == 8
 
 
 def test_curve_chart_draws_points_only_on_short_curves():
@@ -234,7 +298,7 @@ def test_confusion_heatmap_has_rows_true_columns_predicted_and_a_cell_selection(
     assert rect["encoding"]["x"]["sort"] == cats and rect["encoding"]["y"]["sort"] == cats
     assert rect["encoding"]["color"]["field"] == "rate" and rect["encoding"]["color"]["scale"]["domain"] == [0, 1]
     assert {t["field"] for t in rect["encoding"]["tooltip"]} == {"true", "predicted", "count", "rate"}
-    (cell,) = out["params"]  # altair lifts the rect layer's selection to the top
+    (cell,) = [p for p in out["params"] if "select" in p]  # altair lifts the rect layer's selection to the top
     assert cell["name"] == "cell" and cell["select"]["fields"] == ["true", "predicted"]
     outline = rect["encoding"]["strokeWidth"]["condition"]
     assert outline["param"] == "cell" and outline["empty"] is False  # nothing outlined until a cell is clicked
@@ -246,13 +310,15 @@ def test_confusion_heatmap_without_selection_and_sized_per_category():
     cats = list("ABCD")
     frame = confusion(cats, np.eye(4) * 3 + 1)
     out = spec(charts.confusion_heatmap(frame, cats, selectable=False, cell=20))
-    assert "params" not in out and "strokeWidth" not in out["layer"][0]["encoding"]
+    assert not any("select" in p for p in out.get("params", []))
+    assert "strokeWidth" not in out["layer"][0]["encoding"]
     # As wide as its column, `cell` pixels a row; the counts are sized to the cells from the drawn width.
     assert out["width"] == "container" and out["height"] == 80
     assert out["autosize"] == {"type": "fit-x", "contains": "padding"}
     text = out["layer"][1]["mark"]
     assert "width / 4" in text["fontSize"]["expr"] and "height / 4" in text["fontSize"]["expr"]
-    assert f">= {charts.COUNT_FONT_MIN}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+    assert f">= {charts.COUNT_PARAM}" in text["opacity"]["expr"]  # too small a cell: the tooltip has the count
+    assert {"name": charts.COUNT_PARAM, "value": charts.COUNT_FONT_MIN} in out["params"]
 
 
 def test_confusion_heatmap_has_a_titled_colour_scale():
@@ -412,3 +478,74 @@ def test_every_builder_carries_the_one_theme_and_fills_its_column():
         assert {key: out["config"].get(key) for key in theme} == theme, type(chart)
         assert out["width"] == "container" and out["autosize"]["type"] == "fit-x"
     assert charts.theme(1.6).to_dict()["axis"]["labelFontSize"] >= 18  # presenter mode on a projector
+
+
+# ---------------------------------------------------------------- category colours, attribution axes
+
+
+def _relative_luminance(colour: str) -> float:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _lab(colour: str) -> np.ndarray:
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    rgb = np.array([linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5)])
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+    xyz /= np.array([0.95047, 1.0, 1.08883])  # D65 white
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_category_colours_keep_eighteen_languages_apart_and_visible_on_white():
+    colours = charts.CATEGORY_COLOURS
+    assert len(set(colours)) >= 18
+    for colour in colours:  # no pastel: every dot stands out from the white page
+        assert 1.05 / (_relative_luminance(colour) + 0.05) >= 2.2, colour
+    labs = [_lab(c) for c in colours]
+    closest = min(np.linalg.norm(a - b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert closest >= 25  # no two categories share a hue (Russian and Scottish were both grey)
+
+
+def test_hidden_path_map_writes_each_category_on_the_map_with_the_datasets_noun():
+    background = pd.DataFrame({"x": [0.0, 1.0, 5.0, 6.0], "y": [0.0, 1.0, 5.0, 6.0],
+                               "category": ["Paris", "Paris", "Lyon", "Lyon"], "name": list("abcd")})
+    path = pd.DataFrame({"series": ["1. ab"] * 2, "position": [0, 1], "label": ["0:a", "1:b"],
+                         "letter": ["a", "b"], "x": [0.0, 1.0], "y": [0.0, 1.0]})
+    built = spec(charts.hidden_path_chart(background, path, (0.5, 0.2), noun="city"))
+    titles = [layer["encoding"]["color"].get("title") for layer in built["layer"] if "color" in layer["encoding"]]
+    assert "validation names' final state, by city" in titles
+    assert not any("language" in str(t) for t in titles)
+    labels = [layer for layer in built["layer"] if layer["mark"]["type"] == "text"
+              and layer["encoding"].get("text", {}).get("field") == "category"]
+    assert labels, "the categories are written on the map"
+    assert all(any(step.get("groupby") == ["category"] for step in layer.get("transform", []))
+               for layer in labels)  # one label per category, at the middle of its dots
+    dots = next(layer for layer in built["layer"] if layer["mark"]["type"] == "circle")
+    assert dots["encoding"]["color"]["scale"]["range"] == charts.CATEGORY_COLOURS
+    assert dots["mark"]["opacity"] >= 0.6
+
+
+def test_each_attribution_has_its_own_axis_titled_with_what_it_measures():
+    frame = pd.DataFrame({"position": [0, 1, 2], "label": ["0:a", "1:b", "2:c"], "letter": list("abc"),
+                          "occlusion": [0.36, -0.05, np.nan], "gradient_x_input": [0.02, 0.4, -0.1]})
+    occlusion = spec(charts.attribution_chart(frame, "Polish", "occlusion"))
+    gradient = spec(charts.attribution_chart(frame, "Polish", "gradient_x_input"))
+    y_occ, y_grad = occlusion["encoding"]["y"], gradient["encoding"]["y"]
+    assert y_occ["title"] != y_grad["title"]
+    assert "share of the prediction" not in str(y_occ["title"]) + str(y_grad["title"])
+    assert "probability" in " ".join(np.atleast_1d(y_occ["title"])) and y_occ["axis"]["format"].endswith("%")
+    assert "log" in " ".join(np.atleast_1d(y_grad["title"])) and not y_grad["axis"]["format"].endswith("%")
+    assert "left out" in " ".join(np.atleast_1d(occlusion["title"])) and "Polish" in str(occlusion["title"])
+    assert "gradient × input" in " ".join(np.atleast_1d(gradient["title"]))
+    shown = {name: built["datasets"][built["data"]["name"]] for name, built in
+             (("occlusion", occlusion), ("gradient", gradient))}
+    assert [row["value"] for row in shown["occlusion"]] == [0.36, -0.05]  # the letter with nothing left is not drawn
+    assert [row["value"] for row in shown["gradient"]] == [0.02, 0.4, -0.1]
+    with pytest.raises(ValueError, match="occlusion"):
+        charts.attribution_chart(frame, "Polish", "share")

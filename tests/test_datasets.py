@@ -210,3 +210,12 @@ def test_a_folder_is_named_only_when_it_is_a_stored_dataset(root, tmp_path):
     assert name_of(str(root / "cities"), root=root) == "cities"
     assert name_of(tmp_path / "cities", root=root) is None  # the same name elsewhere is some other folder
     assert name_of(root, root=root) is None and name_of(None, root=root) is None and name_of("", root=root) is None
+
+
+def test_a_named_datasets_categories_are_called_categories_and_the_surnames_languages(root, tmp_path):
+    from rnnviz.datasets import category_noun
+
+    add_from_bytes("cities", zip_bytes({"c/Paris.txt": "Lyon\nNice\n", "c/Oslo.txt": "Bergen\nMolde\n"}), root=root)
+    assert category_noun(dataset_path("cities", root), root) == "category"
+    assert category_noun(tmp_path / "names", root) == "language"
+    assert category_noun(None, root) == "language"

@@ -22,3 +22,11 @@ def test_a_presenter_table_is_large_escaped_formatted_and_shows_only_the_chosen_
     assert "71.2%" in html and "–" in html and ">learning rate<" in html and "0.005" in html
     assert "run-a" not in html, "a column left out of the order is not shown"
     assert "max-height:300px" in html
+    hidden = display.presenter_table_html(frame, {**config, "id": None})
+    assert "run-a" not in hidden and "Ben" in hidden, "a column configured as None is hidden, as in the grid"
+
+
+def test_a_presenter_table_colours_a_columns_values_as_asked():
+    frame = pd.DataFrame({"model": ["RNN", "nn.LSTM", "other"], "acc": [0.5, 0.6, 0.7]})
+    html = display.presenter_table_html(frame, text_colors={"model": {"RNN": "#123456", "nn.LSTM": "#abcdef"}})
+    assert html.count("color: #123456") == 1 and html.count("color: #abcdef") == 1

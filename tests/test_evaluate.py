@@ -11,7 +11,7 @@ from torch import nn
 
 from rnnviz.config import TrainConfig
 from rnnviz.data import CHAR_INDEX, DataError, EncodedSplit, encode, split_dataset
-from rnnviz.evaluate import evaluate_encoded, predict, read_names_file, report
+from rnnviz.evaluate import evaluate_encoded, per_category_compared, predict, read_names_file, report
 from rnnviz.runs import train_run
 
 CATEGORIES = ["Alpha", "Beta", "Gamma"]
@@ -116,6 +116,19 @@ def test_report_long_form_and_misclassified_names():
     assert row["count"] == 1 and row["rate"] == pytest.approx(0.25)
     assert rep.misclassified("Alpha", "Beta") == ["ivo"]
     assert rep.misclassified("Gamma", "Alpha") == ["cy"]
+
+
+def test_per_category_compared_puts_each_runs_scores_side_by_side():
+    first = report(FirstLetterModel(), CATEGORIES, PAIRS)
+    second = report(FirstLetterModel(), CATEGORIES, PAIRS[:7])  # no Gamma names
+    table = per_category_compared({"left": first, "right": second}).set_index("category")
+    assert list(table.columns) == ["recall · left", "recall · right", "f1 · left", "f1 · right", "support · left",
+                                   "support · right"]
+    for name, rep in (("left", first), ("right", second)):  # the same numbers as each run's own table
+        own = rep.per_category.set_index("category")
+        for measure in ("recall", "f1", "support"):
+            assert table[f"{measure} · {name}"].tolist() == pytest.approx(own[measure].tolist())
+    assert table.loc["Gamma", "support · right"] == 0 and table.loc["Gamma", "support · left"] == 2
 
 
 def test_report_json_has_the_documented_keys():

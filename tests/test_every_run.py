@@ -71,6 +71,8 @@ def test_run_labels_name_a_dataset_of_ones_own_and_not_the_surname_data(mixed_ru
 def test_why_lstm_measures_each_run_on_its_own_data_in_every_combination(mixed_runs, app):
     at = app(nav.WHY)
     clean(at, "first view")
+    at.segmented_control(key="why.view").set_value("flow").run()
+    compared = []  # the combinations whose reading compares the two runs
     for rnn_data in ("surnames", OWN):
         for lstm in [(d, m) for d in ("surnames", OWN) for m in ("lstm", "mylstm")]:
             what = f"RNN on {rnn_data}, {lstm[1]} on {lstm[0]}"
@@ -81,6 +83,14 @@ def test_why_lstm_measures_each_run_on_its_own_data_in_every_combination(mixed_r
             models = set(at.dataframe[0].value["model"])
             assert len(models) == 2, (what, models)  # both runs measured, each named with its dataset if own
             assert any(OWN in m for m in models) == (OWN in (rnn_data, lstm[0])), (what, models)
+            # The comparison reads models by kind, not label: wherever both trained runs have a value 10 letters
+            # back, the sentence comparing them is there, whatever dataset's name their labels carry.
+            summary = at.dataframe[0].value
+            trained = summary[summary["stage"] == "trained"]
+            measured = trained["10 letters back"].notna().sum() == 2 if "10 letters back" in trained else False
+            reading = " ".join(m.value for m in at.markdown)
+            assert ("The tutorial RNN keeps" in reading) == measured, (what, reading)
+            compared += [what] if measured else []
             at.segmented_control(key="why.flow_source").set_value("one").run()
             clean(at, what + ", one surname")
             loss_of = next(c.value for c in at.caption if c.value.startswith("Loss of:"))
@@ -94,6 +104,7 @@ def test_why_lstm_measures_each_run_on_its_own_data_in_every_combination(mixed_r
                 clean(at, what + f", {scale}")
             specs = [c.proto.spec for c in at.get("vega_lite_chart")]
             assert "relative" in specs[0]
+    assert compared  # the surname runs are compared (the named dataset's names are too short to reach 10 back)
     at.segmented_control(key="why.view").set_value("saturation").run()
     for key in [(d, m) for d in ("surnames", OWN) for m in ("lstm", "mylstm")]:
         at.selectbox(key="why.sat_run").set_value(mixed_runs[key].run_id).run()

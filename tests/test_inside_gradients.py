@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from rnnviz.config import TrainConfig
 from rnnviz.data import CHAR_INDEX, N_LETTERS, DataError, encode, split_dataset
 from rnnviz.inside import (
+    SATURATION_COLUMNS,
     STAGES,
     gate_saturation,
     gradient_flow,
@@ -232,3 +233,16 @@ def test_flow_reading_tells_models_apart_by_key_not_label():
     text = " ".join(flow_reading(_flow_table(tanh=0.13, lstm=0.30, rnn=0.37, labels=named)))
     assert "2.3 times less than nn.LSTM on Pokemon" in text
     assert "tutorial RNN keeps more than nn.LSTM on Pokemon" in text
+
+
+def test_saturation_reading_counts_the_forget_gates_from_the_table():
+    import pandas as pd
+
+    from rnnviz.inside import saturation_reading
+
+    rows = [("nn.LSTM", "trained", "forget gate", unit, left, right, 100)
+            for unit, (left, right) in enumerate([(0.0, 0.9), (0.0, 0.6), (0.7, 0.0), (0.2, 0.2)])]
+    rows += [("nn.LSTM", "trained", "input gate", 9, 0.0, 0.99, 100)]  # other gates are not counted
+    text = " ".join(saturation_reading(pd.DataFrame(rows, columns=SATURATION_COLUMNS)))
+    assert "nn.LSTM, trained: 2 of 4 forget gates are open" in text
+    assert "1 are shut" in text and "1 are in between" in text

@@ -11,7 +11,7 @@ from rnnviz.data import load_folder
 from rnnviz.runs import TEACHER, RunInfo, train_run
 from tests.helpers import APP
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
-from ui import board, keys, nav, owner
+from ui import board, display, keys, nav, owner
 
 KEY = "board-key-123"
 
@@ -97,3 +97,18 @@ def test_the_board_ranks_the_class_and_the_teacher_can_hide_and_freeze_it(runs_o
     assert not student.dataframe and any("hidden the board" in i.value for i in student.info)
     assert teacher.dataframe, "the teacher still sees it"
     resources._board_state.clear()
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_in_presenter_mode_the_board_is_an_html_table_in_large_type(runs_of_the_class):
+    from ui import resources
+
+    resources._board_state.clear()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(nav.BOARD)
+    at.session_state[keys.PRESENTER] = True
+    at.run()
+    assert not at.exception and not at.dataframe, "the grid draws its text on a canvas at a small fixed size"
+    tables = [h.proto.body for h in at.get("html") if "rnnviz-table" in h.proto.body]
+    assert tables and "Ana" in tables[0] and "Ben" in tables[0]
+    assert f"font-size:{display.TABLE_FONT_PX}px" in tables[0] and display.TABLE_FONT_PX >= 18

@@ -189,5 +189,21 @@ def test_evaluate_shows_two_runs_side_by_side_on_the_test_split(tiny_runs):
     assert at.button_group(key="evaluate.split").value == "test"
     assert len(charts_of(at)) == 2
     assert [m.label for m in at.metric].count("Accuracy") == 2
+    # really side by side: the two matrices are the two columns of one row, whatever the window's width
+    holders = [column for column in at.columns if column.get("vega_lite_chart")]
+    assert len(holders) == 2 and holders[0].weight == holders[1].weight
+    # the per-category table shows both runs, next to the names of a cell
+    table = next(d.value for d in at.dataframe if "category" in d.value.columns)
+    assert {"recall · left", "recall · right", "f1 · left", "f1 · right"} <= set(table.columns)
+
+
+def test_a_cells_names_are_beside_the_matrix(tiny_runs):
+    at = open_page(nav.EVALUATE)
+    assert_clean(at)
+    beside = [column for column in at.columns if column.get("vega_lite_chart") or column.get("selectbox")]
+    matrix = next(i for i, column in enumerate(beside) if column.get("vega_lite_chart"))
+    names = next(i for i, column in enumerate(beside)
+                 if any(box.key == keys.EVAL_TRUE for box in column.get("selectbox")))
+    assert matrix != names and abs(matrix - names) == 1, "the names panel is the matrix's neighbouring column"
 
 

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import inside
+from rnnviz import inside as memory
 from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
 from rnnviz.runs import load_run, train_run
@@ -137,9 +138,14 @@ def test_why_view_draws_attribution_and_both_names_paths(runs, isolated_runs):
     run = the_run(runs["lstm"], isolated_runs)
     result = inside.attribution(run.model, run.categories, "Borov")
     found = charts(at)
-    drawn = frames(found[f"which letters carry {result.category}"]["chart"])[0]
-    occlusion = drawn[drawn["measure"].str.startswith("occlusion")]
-    assert occlusion["value"].round(6).tolist() == result.frame["occlusion"].round(6).tolist()
+    for measure in ("occlusion", "gradient_x_input"):  # each on its own chart, on its own axis
+        words = measure.replace("_x_", " × ")
+        title = next(t for t in found if t.startswith("[") and " ".join(json.loads(t)).startswith(words)
+                     and result.category in t)
+        drawn = frames(found[title]["chart"])[0]
+        expected = result.frame[measure].dropna().round(6).tolist()
+        assert drawn["value"].round(6).tolist() == expected
+    assert found[title]["spec"]["encoding"]["y"]["axis"]["format"] == "+.2f"  # log-probability units, not %
     path = next(f for f in frames(found["the hidden state's path as the letters are read"]["chart"])
                 if "series" in f)
     assert sorted(path["series"].unique()) == ["1. Borov", "2. Tunson"] and len(path) == 5 + 6
@@ -170,11 +176,22 @@ def test_what_if_view_puts_the_intervention_next_to_the_unchanged_prediction(run
     assert any(f"What if:** {both.description}" in m.value for m in at.markdown)
 
 
-def test_an_rnn_run_gets_what_applies_and_a_reason_for_the_gate_views(runs):
+def test_an_rnn_run_gets_what_applies_and_a_reason_for_the_gate_views(runs, isolated_runs):
     at = open_gates("Borov")
     at.selectbox(key=keys.GATES_RUN).set_value(runs["rnn"]).run()
     assert_clean(at)
-    assert any("RNN has no gates" in i.value for i in at.info)  # the cell view
+    # the cell view is the RNN's step, its numbers plugged in, at the last letter for the deciding unit
+    run = the_run(runs["rnn"], isolated_runs)
+    step = memory.rnn_step(run.model, run.categories, "Borov", 4)
+    assert at.selectbox(key=keys.keyed(keys.GATES_UNIT, runs["rnn"], "Borov")).value == step.unit
+    assert any(step.equations[0] in m.value for m in at.markdown)
+    view(at, "memory")  # the RNN's h over the letters, the LSTM's deciding unit beside it
+    drawn = [f for v in charts(at).values() for f in frames(v["chart"])[:1] if "state" in f and "key" in f]
+    assert len(drawn) == 2
+    assert sorted(drawn[0]["key"].unique()) == ["h"]
+    assert sorted(drawn[1]["key"].unique()) == ["c", "f", "h", "i", "o"]
+    assert drawn[0]["value"].round(5).tolist() == memory.memory_over_time(
+        run.model, run.categories, "Borov", step.unit).values("h").round(5).tolist()
     view(at, "heatmaps")
     assert any("RNN has no gates" in i.value for i in at.info)
     view(at, "units")
@@ -199,9 +216,11 @@ def test_every_view_takes_a_64_letter_name_and_shows_every_letter(runs, which):
         assert len(slider.options) == 64
     if which == "why":
         found = charts(at)
-        drawn = next(v for k, v in found.items() if k.startswith("which letters carry"))
-        assert len(drawn["spec"]["encoding"]["x"]["sort"]) == 64
-        assert drawn["spec"]["encoding"]["x"]["axis"]["labelOverlap"] is False
+        drawn = [v for k, v in found.items() if "occlusion" in k or "gradient" in k]
+        assert len(drawn) == 2
+        for chart in drawn:
+            assert len(chart["spec"]["encoding"]["x"]["sort"]) == 64
+            assert chart["spec"]["encoding"]["x"]["axis"]["labelOverlap"] is False
     if which == "heatmaps":
         heat = charts(at)["input gate"]["spec"]
         assert len(heat["encoding"]["x"]["sort"]) == 64
@@ -379,3 +398,25 @@ def test_the_cell_and_units_controls_start_on_each_names_deciding_unit(runs, iso
     view(at, "cell")
     top = int(inside.unit_contributions(run.model, run.categories, "Borov").frame["unit"][0])
     assert at.selectbox(key=keys.keyed(keys.GATES_UNIT, runs["lstm"], "Borov")).value == top
+
+
+def test_a_click_on_a_heatmap_cell_or_an_attribution_bar_names_the_letter_and_unit_to_open():
+    from ui.gates_common import picked_cell
+
+    assert picked_cell({"selection": {"pick": [{"step": 2, "unit": 7}]}}, "Borov") == (2, 7)
+    assert picked_cell({"selection": {"pick": [{"position": 4}]}}, "Borov") == (4, None)
+    assert picked_cell({"selection": {"pick": []}}, "Borov") is None  # a double click cleared it
+    assert picked_cell({"selection": {"pick": [{"step": 9, "unit": 1}]}}, "Borov") is None  # not a letter of it
+    assert picked_cell(None, "Borov") is None
+
+
+def test_heatmaps_and_attribution_bars_are_clickable_and_say_so(runs):
+    at = view(open_gates("Borov"), "heatmaps")
+    heat = charts(at)["input gate"]
+    assert any(p.get("name") == "pick" and p["select"]["fields"] == ["step", "unit"]
+               for p in heat["spec"].get("params", []))
+    assert list(heat["chart"].proto.selection_mode) == ["pick"]  # drawn with on_select: a click reruns the page
+    assert any("open the Cell step at that letter and unit" in c.value for c in at.caption)
+    view(at, "why")
+    bars = [v for k, v in charts(at).items() if "occlusion" in k or "gradient" in k]
+    assert len(bars) == 2 and all(list(b["chart"].proto.selection_mode) == ["pick"] for b in bars)

@@ -70,3 +70,17 @@ def test_the_checks_see_what_they_look_for():
 def test_every_ui_module_imports_on_its_own(module):
     assert importlib.import_module(f"ui.{module}").__doc__
 
+
+
+def grid_calls(tree: ast.AST) -> list[str]:
+    """Calls that draw the interactive data grid (st.dataframe / x.dataframe / st.table) directly."""
+    return [ast.unparse(node.func) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("dataframe", "table") and ast.unparse(node.func.value) != "display"]
+
+
+@pytest.mark.parametrize("source", [p for p in PAGES + UI if p.name != "display.py"],
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_every_table_goes_through_display_table(source):
+    """display.table draws a table as HTML in large type in presenter mode (the grid's canvas text stays small)."""
+    assert grid_calls(ast.parse(source.read_text(encoding="utf-8"))) == []

@@ -16,6 +16,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from rnnviz import charts
 from rnnviz.config import TrainConfig
 from rnnviz.runs import TEACHER
 from tests.conftest import tiny_names
@@ -142,10 +143,13 @@ def test_settings_survive_a_page_switch(tiny_data):
 
 def test_demo_starts_rnn_and_lstm_on_one_split_and_overlays_them(tiny_data):
     at = open_train()
+    assert "RNN and nn.LSTM at once" in button(at, "Demo: RNN vs nn.LSTM").help
     began = time.perf_counter()
     button(at, "Demo: RNN vs nn.LSTM").click().run()
     assert time.perf_counter() - began < 15, "the demo must start in the background"
     assert_clean(at)
+    # the pointer still rests on the button after the click: no tooltip left over the curves and controls
+    assert not button(at, "Demo: RNN vs nn.LSTM").help
     jobs = resources.job_manager().jobs()
     configs = {job.config.model: job.config for job in jobs}
     assert sorted(configs) == ["lstm", "rnn"]
@@ -174,13 +178,24 @@ def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_da
     at = open_train()
     button(at, "Demo: RNN vs nn.LSTM").click().run()
     manager = resources.job_manager()
+    deadline = time.time() + 120
+    while not all(job.rows for job in manager.jobs()) and time.time() < deadline:  # some curve points to draw
+        time.sleep(0.05)
     for job in manager.jobs():
         manager.pause(job.run_id, by=TEACHER)
     at.run()
     assert_clean(at)
     assert len(at.get("progress")) == 2
-    assert sum("Its curves are in Compare runs" in c.value for c in at.caption) == 2
+    # the demo's curves come first on the page, so the cards under them point up
+    assert sum("Its curves are in Compare runs, above" in c.value for c in at.caption) == 2
     assert len(charts_of(at)) == 2, "one overlay (loss, accuracy), not one pair per training as well"
+    epochs = {job.config.epochs for job in manager.jobs()}.pop()
+    for chart in charts_of(at):  # while they train, the x axis spans the planned epochs, each model in its colour
+        line = next(layer for layer in layers(chart) if layer["mark"]["type"] == "line")
+        assert line["encoding"]["x"]["scale"]["domain"][1] == epochs
+        colour = dict(zip(line["encoding"]["color"]["scale"]["domain"], line["encoding"]["color"]["scale"]["range"]))
+        by_model = {label.split(" ")[0]: c for label, c in colour.items()}
+        assert by_model == {"RNN": charts.model_colors()["rnn"], "nn.LSTM": charts.model_colors()["lstm"]}
     for job in manager.jobs():
         manager.stop(job.run_id, by=TEACHER)
 
@@ -263,6 +278,7 @@ def test_presenter_mode_hides_advanced_controls_and_keeps_the_demo(tiny_runs_on_
     at = open_train(presenter=True)
     assert_clean(at)
     assert button(at, "Demo: RNN vs nn.LSTM").proto.type == "primary"
+    assert not button(at, "Demo: RNN vs nn.LSTM").help, "no tooltip over the projected curves"
     labels = [e.label for e in at.expander]
     assert "Split and evaluation" not in labels and "New training" in labels
     assert not any(s.value == "Download or delete" for s in at.subheader)
@@ -416,6 +432,9 @@ def test_pause_resume_and_stop_buttons_control_the_training(tiny_data):
     submit(at)
     manager = resources.job_manager()
     (job,) = manager.jobs()
+    # a row as wide as their labels, not fixed shares of columns that cut them to "P." and "S." in a narrow card
+    assert not [c for c in at.columns if any(b.key in (f"pause-{job.run_id}", f"stop-{job.run_id}")
+                                             for b in c.get("button"))]
     at.button(key=f"pause-{job.run_id}").click().run()
     assert manager.get(job.run_id).status == "paused"
     assert at.button(key=f"resume-{job.run_id}").label == "Resume"

@@ -19,6 +19,8 @@ REPORT = nav.REPORT
 def test_why_page_guides_to_training_when_there_are_no_runs(app):
     at = app(WHY).run()
     assert_clean(at)
+    assert any("Run the probe" in info.value for info in at.info)  # the argument starts with the memory probe
+    at.segmented_control(key="why.view").set_value("flow").run()
     assert any("No finished runs yet" in info.value for info in at.info)
     at.segmented_control(key="why.view").set_value("saturation").run()
     assert_clean(at)
@@ -30,6 +32,7 @@ def test_why_page_guides_to_training_when_there_are_no_runs(app):
 
 def test_why_page_shows_the_gradient_flow_of_an_rnn_and_an_lstm(app, page_runs):
     at = app(WHY).run()
+    at.segmented_control(key="why.view").set_value("flow").run()
     assert_clean(at)
     assert len(charts_of(at)) == 1
     summary = at.dataframe[0].value
@@ -78,6 +81,7 @@ def test_why_page_runs_the_memory_probe_in_the_background(app):
 
 def test_why_page_can_measure_long_names_only_and_says_when_there_are_none(app, page_runs):
     at = app(WHY).run()
+    at.segmented_control(key="why.view").set_value("flow").run()
     at.slider(key="why.flow_min_length").set_value(6).run()
     assert_clean(at)
     assert len(charts_of(at)) == 1
@@ -111,3 +115,73 @@ def test_the_probe_form_is_generated_from_the_probes_declared_settings(app):
     assert probe is not None and probe.config.forget_bias == PROBE_SETTINGS["forget_bias"].limits[1]
     resources.job_manager().stop(probe.run_id, by=TEACHER)
     resources.job_manager().wait(probe.run_id, timeout=60)
+
+
+def test_the_last_probe_sweep_is_kept_in_the_runs_folder_and_shown_at_once(app, isolated_runs):
+    from rnnviz.probe import RESULT_COLUMNS, probe_reading, saved_probe, summarize
+    from rnnviz.runs import write_probe
+
+    rows = [{"model": model, "length": length, "seed": seed, "accuracy": accuracy, "chance": 0.25,
+             "final_loss": 1.0, "steps": 50, "seconds": 1.0}
+            for model, length, accuracy in (("nn.LSTM", 30, 0.999), ("RNN", 30, 0.462), ("nn.LSTM", 40, 0.729),
+                                            ("RNN", 40, 0.238)) for seed in (0, 1)]
+    write_probe(isolated_runs, ProbeConfig(lengths=(30, 40), seeds=2).to_dict(), rows, "finished", "", 1.7e9)
+    saved = saved_probe(isolated_runs)
+    assert saved.config == ProbeConfig(lengths=(30, 40), seeds=2) and list(saved.results.columns) == RESULT_COLUMNS
+    at = app(WHY).run()  # a fresh session, no sweep run: the kept one shows on the first screen
+    assert_clean(at)
+    assert len(charts_of(at)) == 1
+    reading = " ".join(m.value for m in at.markdown)
+    assert "L = 40: nn.LSTM 72.9%, RNN 23.8% (chance 25%)" in reading
+    assert "nn.LSTM up to L = 40; RNN up to L = 30" in reading
+    assert probe_reading(summarize(saved.results))[0] in reading
+    assert any("The last sweep (finished" in c.value for c in at.caption)
+
+
+def test_the_gradient_comparison_offers_one_button_that_trains_the_missing_run(app, tiny_dataset, isolated_runs):
+    from rnnviz.config import TrainConfig
+    from rnnviz.runs import train_run
+
+    for model in ("rnn", "lstm"):  # the demo trains no tanh RNN
+        train_run(TrainConfig(model=model, epochs=1, hidden_size=8), tiny_dataset, isolated_runs)
+    at = app(WHY).run()
+    at.segmented_control(key="why.view").set_value("flow").run()
+    assert_clean(at)
+    button = at.button(key="why.train_missing")
+    assert button.label == "Train the missing run: tanh RNN"
+    button.click().run()
+    assert_clean(at)
+    manager = resources.job_manager()
+    started = [job for job in manager.jobs() if job.kind == "train"]
+    assert [job.config.model for job in started] == ["elman"]
+    assert started[0].owner not in ("", TEACHER)  # a student's browser pressed it: its own run, within its cap
+    assert not any(b.key == "why.train_missing" for b in at.button)  # one press: progress, not a second button
+    manager.wait(started[0].run_id, timeout=120)
+
+
+def test_the_comparison_reads_runs_on_a_named_dataset_by_their_kind(app, tmp_path, isolated_runs):
+    """Runs on a named dataset carry its name in their labels ("RNN (longnames)"): the sentences that compare
+    the models still appear, because they tell the models apart by kind."""
+    import random
+
+    from rnnviz import datasets
+    from rnnviz.config import TrainConfig
+    from rnnviz.data import load_folder
+    from rnnviz.runs import train_run
+
+    rng = random.Random(0)
+    folder = tmp_path / "longnames"
+    folder.mkdir()
+    for category, letters in (("Ab", "ab"), ("Cd", "cd")):  # names of 12 to 16 letters: 10 back is measured
+        names = {"".join(rng.choice(letters) for _ in range(rng.randint(12, 16))).capitalize() for _ in range(60)}
+        (folder / f"{category}.txt").write_text("\n".join(sorted(names)) + "\n", encoding="utf-8")
+    datasets.add_from_folder("longnames", folder)
+    named = load_folder(datasets.dataset_path("longnames"))
+    for model in ("rnn", "lstm"):
+        train_run(TrainConfig(model=model, epochs=1, hidden_size=8, batch_size=16), named, isolated_runs)
+    at = app(WHY).run()
+    at.segmented_control(key="why.view").set_value("flow").run()
+    assert_clean(at)
+    assert set(at.dataframe[0].value["model"]) == {"RNN (longnames)", "nn.LSTM (longnames)"}
+    reading = " ".join(m.value for m in at.markdown)
+    assert "The tutorial RNN keeps" in reading and "nn.LSTM (longnames)" in reading

@@ -183,6 +183,16 @@ def test_real_data_repeats_names_so_a_naive_split_would_leak(real_dataset):
     assert 0 < facts.naive_overlap < 1
 
 
+def test_the_demos_runs_are_the_reports_runs_of_their_seed_so_the_report_reuses_them():
+    from rnnviz.reproduce import REPORT_SEEDS, matches, report_config
+    from ui.train_setup import demo_configs
+
+    for seed in REPORT_SEEDS:
+        for config in demo_configs(seed):
+            assert matches(config, report_config(config.model, seed)), config
+            assert not matches(config, report_config(config.model, seed + len(REPORT_SEEDS)))
+
+
 def test_report_key_names_the_report_run_a_config_trains_and_nothing_else():
     for model in REPORT_RUNS:
         for seed in REPORT_SEEDS:

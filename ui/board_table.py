@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rnnviz import charts
+from rnnviz.registry import MODEL_LABELS
 from ui import board, display, resources
 
 REFRESH_S = 3.0  # while trainings are under way
+
+
+def model_label_colors() -> dict[str, str]:
+    """Each model's label in its colour on the charts (charts.model_colors), so the board reads like the curves."""
+    colors = charts.model_colors()
+    return {label: colors[key] for key, label in MODEL_LABELS.items()}
 
 
 def ranked_table(frozen_at: float | None, live: bool) -> None:
@@ -22,8 +30,8 @@ def ranked_table(frozen_at: float | None, live: bool) -> None:
         if len(datasets) > 1:
             st.caption("Ranked within each dataset: " + ", ".join(datasets) + ". Accuracies on different datasets "
                        "do not compare.")
-        st.dataframe(
-            ranked, hide_index=True, width="stretch", height=display.height(min(600, 40 + 35 * (len(ranked) + 1))),
+        display.table(
+            ranked, height=min(600, 40 + 35 * (len(ranked) + 1)), text_colors={"model": model_label_colors()},
             column_order=[c for c in ranked.columns if c not in ("id", "finished")],
             column_config={
                 "rank": st.column_config.NumberColumn(width="small"),

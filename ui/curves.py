@@ -72,11 +72,14 @@ def overlay_selection(infos, labels: dict[str, str]) -> None:
 
 
 def curves_of(run_id: str, label: str, infos_by_id: dict, manager) -> pd.DataFrame:
-    """A run's curves: the trainer's rows while this process knows the job, else its metrics.csv."""
+    """A run's curves in its model's colour: the trainer's rows while this process knows the job (the x axis spans
+    its planned epochs while it trains), else its metrics.csv."""
     job = manager.get(run_id)
     if job is not None and (job.active or run_id not in infos_by_id):
-        return charts.curves_long(charts.rows_frame(job.rows), label)
-    return charts.curves_long(resources.run_metrics(infos_by_id[run_id].path), label)
+        return charts.curves_long(charts.rows_frame(job.rows), label, model=job.config.model,
+                                  planned_epochs=job.config.epochs if job.active else None)
+    info = infos_by_id[run_id]
+    return charts.curves_long(resources.run_metrics(info.path), label, model=info.model or "")
 
 
 def compare_runs(infos, labels: dict[str, str]) -> None:
@@ -97,8 +100,6 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
                                    "chart to read every line at one step.")
     if not selected:
         return
-    st.caption("Each line is one run, so one seed; The report page gives the mean and spread over seeds. The "
-               "n-gram baseline is fitted in one go: it is a single point at the end of its first epoch.")
     manager = resources.job_manager()
     infos_by_id = {info.run_id: info for info in infos}
     live = any(run_id in manager.active_ids() for run_id in selected)
@@ -114,3 +115,9 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
         curve_pair(long, "compare", 170 if display.presenting() else 260, live=live)
 
     overlay()
+    # Under the curves, so they start on the first screen; the demo's notice stays while its curves are shown, so
+    # nothing above them moves when it goes (a projector shows the curves alone).
+    if st.session_state.get(keys.TRAIN_DEMO_SHOWN) and not display.presenting():
+        st.success(st.session_state[keys.TRAIN_DEMO_SHOWN], icon=":material/check_circle:")
+    st.caption("Each line is one run, so one seed; The report page gives the mean and spread over seeds. The "
+               "n-gram baseline is fitted in one go: it is a single point at the end of its first epoch.")

@@ -65,9 +65,8 @@ def overview(dataset, name: str) -> None:
         st.subheader("Samples")
         table = charts.category_table(dataset.categories, dataset.names, dataset.labels, dataset.line_counts,
                                       dataset.distinct_counts)
-        st.dataframe(table, hide_index=True, width="stretch",
-                     height=min(35 * (len(table) + 1) + 3, display.height(640)),
-                     column_config={"sample names": st.column_config.TextColumn(width="large")})
+        display.table(table, height=min(35 * (len(table) + 1) + 3, 640),
+                      column_config={"sample names": st.column_config.TextColumn(width="large")})
         display.csv_button(table, f"{name}-samples", label="Samples as CSV")
 
 

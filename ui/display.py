@@ -104,17 +104,29 @@ def _cell_format(config: dict | None):
     return write
 
 
+def _colored(styler, text_colors: dict[str, dict] | None):
+    """The styler with each listed column's cells in the colour of their value (e.g. a model's colour)."""
+    for column, colors in (text_colors or {}).items():
+        if column in styler.data.columns:
+            styler = styler.map(lambda v, colors=colors: f"color: {colors[v]}; font-weight: 600" if v in colors else "",
+                                subset=[column])
+    return styler
+
+
 def presenter_table_html(frame: pd.DataFrame, column_config: dict | None = None,
-                         column_order: list[str] | None = None, height: int | None = None) -> str:
+                         column_order: list[str] | None = None, height: int | None = None,
+                         text_colors: dict[str, dict] | None = None) -> str:
     """A table as HTML in the presenter's type size: the browser's data grid draws its text on a canvas at a fixed
-    small size that no page style can enlarge. Values are escaped; formats follow the column configuration."""
+    small size that no page style can enlarge. Values are escaped; formats follow the column configuration, and a
+    column configured as None is hidden, as in the grid."""
     column_config = column_config or {}
-    shown = frame[[c for c in (column_order or frame.columns) if c in frame.columns]]
+    shown = frame[[c for c in (column_order or frame.columns)
+                   if c in frame.columns and not (c in column_config and column_config[c] is None)]]
     labels = {c: (column_config.get(c) or {}).get("label") or c for c in shown.columns}
     styler = (shown.style.format({c: _cell_format(column_config.get(c)) for c in shown.columns}, escape="html")
               .hide(axis="index").relabel_index([html.escape(str(labels[c])) for c in shown.columns], axis="columns"))
     box = f"max-height:{height}px;" if height else ""
-    body = styler.set_table_attributes('class="rnnviz-table"').to_html()
+    body = _colored(styler, text_colors).set_table_attributes('class="rnnviz-table"').to_html()
     return (f"<style>.rnnviz-table{{border-collapse:collapse;width:100%;font-size:{TABLE_FONT_PX}px}}"
             ".rnnviz-table th,.rnnviz-table td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
             ".rnnviz-table th{position:sticky;top:0;background:#fafafa}</style>"
@@ -122,15 +134,18 @@ def presenter_table_html(frame: pd.DataFrame, column_config: dict | None = None,
 
 
 def table(frame: pd.DataFrame, where=None, column_config: dict | None = None, column_order: list[str] | None = None,
-          height: int | None = None, **kwargs) -> None:
-    """A table full width: the interactive data grid, or in presenter mode the same rows as HTML in large type."""
+          height: int | None = None, text_colors: dict[str, dict] | None = None, **kwargs) -> None:
+    """A table full width: the interactive data grid, or in presenter mode the same rows as HTML in large type.
+    `height` is the grid's, in pixels; presenter mode enlarges it. `text_colors`: {column: {value: colour}}, e.g.
+    each model's name in its model's colour, as in the charts."""
     where = where if where is not None else st
     if presenting():
         where.html(presenter_table_html(frame, column_config, column_order,
-                                        round(height * presenter.FONT_SCALE) if height else None))
+                                        round(height * presenter.FONT_SCALE) if height else None, text_colors))
         return
     options = {"height": height} if height else {}
-    where.dataframe(frame, hide_index=True, width="stretch", column_config=column_config, column_order=column_order,
+    data = _colored(frame.style, text_colors) if text_colors else frame
+    where.dataframe(data, hide_index=True, width="stretch", column_config=column_config, column_order=column_order,
                     **options, **kwargs)
 
 

@@ -9,23 +9,23 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import charts, export
+from rnnviz.evaluate import per_category_compared
 from rnnviz.runs import list_snapshots
 from ui import display, guards, keys, runview
 
-MATRIX_SIDE = 520  # pixels a confusion matrix aims for, alone; two side by side get COMPARE_SIDE each
-COMPARE_SIDE = 480
+MATRIX_SIDE = 470  # pixels a confusion matrix aims for, alone (3/5 of the page); two side by side get COMPARE_SIDE
+COMPARE_SIDE = 400
 MIN_CELL, MAX_CELL = 16, 56  # a 2-category matrix is not a postage stamp, a 25-category one still fits
-NAMES_WIDTH = 400  # the "Names in one cell" panel; it goes under the matrix when the two do not fit side by side
 
 
-def pick_snapshot(info) -> int | None:
+def pick_snapshot(info, where) -> int | None:
     """Learning replay: a slider over the run's saved epochs, ending at the final weights."""
     epochs = list_snapshots(info.path)
     if not epochs:
         return None
     options = runview.snapshot_options(epochs)
     key = keys.keyed(keys.EVAL_SNAPSHOT, info.run_id)
-    choice = st.select_slider("Learning replay: weights after epoch", options, value=runview.FINAL,
+    choice = where.select_slider("Learning replay: weights after epoch", options, value=runview.FINAL,
                               format_func=runview.snapshot_label, key=key,
                               help="Drag back to initialisation and forward again to watch the diagonal fill in.")
     return runview.snapshot_arg(choice)
@@ -41,11 +41,13 @@ def select_cell() -> None:
 
 
 def scores(report, column) -> None:
-    a, b, c = column.columns(3)
-    a.metric("Accuracy", f"{report.accuracy:.1%}")
-    b.metric("Balanced accuracy", f"{report.balanced_accuracy:.1%}",
-             help="Mean recall over categories: every language counts the same, however many names it has.")
-    c.metric("Names", f"{len(report.names):,}")
+    """Accuracy and balanced accuracy, each as wide as its number (a narrow column wraps them rather than cutting
+    "70.8%" to "70.…"), and how many names they count."""
+    row = column.container(horizontal=True, gap="medium")
+    row.metric("Accuracy", f"{report.accuracy:.1%}", width="content")
+    row.metric("Balanced accuracy", f"{report.balanced_accuracy:.1%}", width="content",
+               help="Mean recall over categories: every language counts the same, however many names it has.")
+    column.caption(f"on {len(report.names):,} names")
 
 
 def cell_size(n_categories: int, side: int) -> int:
@@ -102,23 +104,27 @@ def mistakes(report, report_name: str) -> None:
     st.markdown(f"{len(names):,} {true} names {verb}")
     if names:
         table = pd.DataFrame({"name": names})
-        st.dataframe(table, hide_index=True, width="stretch",
-                     height=min(36 * (len(names) + 1) + 3, display.height(320)))
+        display.table(table, height=min(36 * (len(names) + 1) + 3, 320))
         display.csv_button(table, f"{report_name}-{true}-as-{predicted}", label="Names as CSV")
+
+
+PERCENT_BAR = {"min_value": 0.0, "max_value": 1.0, "format": "percent"}
+
+
+def per_category_both(report, other_report, report_name: str) -> None:
+    """The two runs' recall and f1 per category in one table (left and right as their matrices)."""
+    st.markdown("**Per category** · left and right run")
+    table = per_category_compared({"left": report, "right": other_report})
+    display.table(table, height=min(35 * (len(table) + 1) + 3, 680),
+                  column_config={c: st.column_config.ProgressColumn(**PERCENT_BAR)
+                                 for c in table.columns if not c.startswith(("category", "support"))})
+    display.csv_button(table, f"{report_name}-per-category", label="Per category as CSV")
 
 
 def per_category(report, report_name: str) -> None:
     st.markdown("**Per category**")
-    bar = {"min_value": 0.0, "max_value": 1.0, "format": "percent"}
-    st.dataframe(report.per_category, hide_index=True, width="stretch",
-                 height=min(35 * (len(report.categories) + 1) + 3, display.height(680)),
-                 column_config={"precision": st.column_config.ProgressColumn(**bar),
-                                "recall": st.column_config.ProgressColumn(**bar),
-                                "f1": st.column_config.ProgressColumn(**bar)})
+    display.table(report.per_category, height=min(35 * (len(report.categories) + 1) + 3, 680),
+                  column_config={"precision": st.column_config.ProgressColumn(**PERCENT_BAR),
+                                "recall": st.column_config.ProgressColumn(**PERCENT_BAR),
+                                "f1": st.column_config.ProgressColumn(**PERCENT_BAR)})
     display.csv_button(report.per_category, f"{report_name}-per-category", label="Per category as CSV")
-
-
-def side_by_side(*widths: int) -> list:
-    """Panels next to each other while the page is wide enough for them, one under the other when not."""
-    row = st.container(horizontal=True, gap="large")
-    return [row.container(width=display.height(width)) for width in widths]

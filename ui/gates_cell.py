@@ -1,5 +1,6 @@
-"""The Gates page's Cell step view: one LSTM step with its numbers for one unit at one letter; Back, Next, a letter
-slider, and Play, which steps through the name by itself."""
+"""The Gates page's Cell step view: one LSTM step with its numbers for one unit at one letter (for an RNN run, the
+RNN's step: h = i2h([x, h_prev]) with its numbers); Back, Next, a letter slider, and Play, which steps through the
+name by itself."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import time
 import streamlit as st
 
 from rnnviz import charts, inside
-from ui import display, keys
-from ui.gates_common import NO_GATES, Subject, keep_choice, letter_name
+from ui import display, keys, views
+from ui.gates_common import Subject, keep_choice, letter_name
 
 PLAY_SECONDS = 1.2  # one letter per tick: slow enough to read the numbers aloud
 
@@ -69,18 +70,24 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
     if playing is None:
         # The slider has its own key: the letter itself lives in GATES_LETTER, which play and the buttons move.
         st.session_state[slider_key] = t
+        # Labels collapsed: the slider shows its letter and the box its unit, and the diagram starts higher.
         b4.select_slider("Letter", letters, format_func=lambda k: letter_name(used, k),
-                         key=slider_key, on_change=slid, args=(slider_key,))
+                         key=slider_key, on_change=slid, args=(slider_key,), label_visibility="collapsed")
     else:
         b4.progress((t + 1) / len(used), text=f"Playing: letter {letter_name(used, t)} of {len(used)}")
-    unit = b5.selectbox("Unit", unit_options, key=unit_key,
+    unit = b5.selectbox("Unit", unit_options, key=unit_key, label_visibility="collapsed",
                         format_func=lambda u: f"unit {u}" + (" · decides most" if u == top_unit else ""),
                         help="Units are listed by how much they decide the prediction (first: the most).")
     t = st.session_state[keys.GATES_LETTER]
+    if not subject.gates:
+        views.rnn_step(run, typed, t, unit)
+        st.caption("The RNN has no gates and no cell: compare this step with an LSTM run's cell step, where f "
+                   "decides how much of the old state survives.")
+        return
     step = inside.cell_step(run.model, run.categories, typed, t, unit)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(330),
+        display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(300),
                                           scale=display.scale()),
                       "cell-diagram", alt=f"Unit {unit} at letter {t + 1} ({step.letter}): c = "
                                           f"{step.values['c']:.2f}, h = {step.values['h']:.2f}", downloads=False)
@@ -97,11 +104,8 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
 
 def view(subject: Subject) -> None:
     """The cell view, refreshed once a letter while playing."""
-    run, typed, gates = subject.run, subject.typed, subject.gates
-    if not gates:
-        st.info(NO_GATES, icon=":material/info:")
-    else:
-        contributions = inside.unit_contributions(run.model, run.categories, typed)
-        order = contributions.frame["unit"].tolist()
-        every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
-        st.fragment(cell_step, run_every=every)(subject, order, order[0])
+    run, typed = subject.run, subject.typed
+    contributions = inside.unit_contributions(run.model, run.categories, typed)
+    order = contributions.frame["unit"].tolist()
+    every = PLAY_SECONDS if st.session_state.get(keys.GATES_PLAYING) is not None else None
+    st.fragment(cell_step, run_every=every)(subject, order, order[0])

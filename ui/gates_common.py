@@ -11,11 +11,11 @@ from rnnviz import charts, inside, registry
 from rnnviz.data import DataError
 from ui import display, guards, keys, resources, shareable
 
-VIEWS = {"cell": "Cell step", "units": "Units", "why": "Where it comes from", "whatif": "What if",
-         "heatmaps": "Heatmaps"}
+VIEWS = {"cell": "Cell step", "memory": "Memory", "units": "Units", "why": "Where it comes from",
+         "whatif": "What if", "heatmaps": "Heatmaps"}
 NO_GATES = ("The RNN has no gates, so there is no cell to open here: its hidden state is one linear step per "
-            "letter. Choose an nn.LSTM or MyLSTM run, or look at *Units*, *Where it comes from* and *What if* "
-            "(reset), which work for the RNN too.")
+            "letter. Choose an nn.LSTM or MyLSTM run, or look at *Cell step* (the RNN's step), *Memory*, *Units*, "
+            "*Where it comes from* and *What if* (reset), which work for the RNN too.")
 
 
 @dataclass
@@ -126,3 +126,40 @@ def atlas_or_explain(subject: Subject):
     except guards.USER_ERRORS as exc:
         st.info(f"{guards.one_line(exc).rstrip('.')}.", icon=":material/info:")
         return None
+
+
+def picked_cell(event, used: str) -> tuple[int, int | None] | None:
+    """The letter (from 0) and unit (None on a chart without units) a chart's click selection names, or None
+    when the click cleared it or names no letter of `used`."""
+    picked = ((event or {}).get("selection") or {}).get(charts.PICK) or []
+    if not picked:
+        return None
+    point = picked[0]
+    letter = point.get("step", point.get("position"))
+    if letter is None or not 0 <= int(letter) < len(used):
+        return None
+    return int(letter), None if point.get("unit") is None else int(point["unit"])
+
+
+def open_cell(chart_key: str, run_id: str, used: str) -> None:
+    """A click on a heatmap cell or an attribution bar: open the Cell step at that letter, and at that unit when
+    the chart has units."""
+    picked = picked_cell(st.session_state.get(chart_key), used)
+    if picked is None:
+        return
+    letter, unit = picked
+    st.session_state[keys.GATES_VIEW] = "cell"
+    st.session_state[keys.GATES_CELL_NAME] = (run_id, used)  # the letter is chosen: not the name's last
+    st.session_state[keys.GATES_LETTER] = letter
+    if unit is not None:
+        st.session_state[keys.keyed(keys.GATES_UNIT, run_id, used)] = unit
+
+
+def pick_key(chart: str, subject: Subject) -> str:
+    return keys.keyed(keys.GATES_PICK, chart, subject.run_id, subject.used)
+
+
+def linked(subject: Subject, chart: str) -> dict:
+    """The arguments that make a drawn chart open the Cell step where it is clicked (display.chart(**linked(...)))."""
+    key = pick_key(chart, subject)
+    return {"key": key, "on_select": lambda: open_cell(key, subject.run_id, subject.used)}

@@ -7,8 +7,9 @@ import streamlit as st
 
 from rnnviz import charts, inside
 from rnnviz.gates import SIGMOID_GATES, STATE_LABELS
-from ui import display, keys
-from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name
+from rnnviz.registry import GATE_MODELS
+from ui import display, guards, keys, resources, runview, views
+from ui.gates_common import NO_GATES, Subject, atlas_or_explain, keep_choice, letter_name, linked
 
 EXTRA = ("g", "c", "h")
 
@@ -17,20 +18,28 @@ def origin(subject: Subject) -> None:
     """Where the prediction comes from."""
     run, typed = subject.run, subject.typed
     result = inside.attribution(run.model, run.categories, typed)
-    display.chart(charts.attribution_chart(result.frame, result.category, height=display.height(220)),
-                  "attribution", data=result.frame,
-                  alt=f"Letters carrying {result.category}: " + ", ".join(
-                      f"{r.letter} {r.occlusion:+.2f}" for r in result.frame.dropna().itertuples()))
-    st.caption(f"Occlusion: the probability of {result.category} ({result.probability:.1%}) minus what it is "
-               "when that letter is left out; large bars are the letters the prediction rests on. "
-               "Gradient × input: how fast log p rises with the letter, a first-order estimate of the same.")
+    noun = runview.category_noun(subject.info)
+    for measure, column in zip(charts.ATTRIBUTION_MEASURES, st.columns(2, gap="large")):
+        values = result.frame[["letter", measure]].dropna()
+        figure = charts.pickable(charts.attribution_chart(result.frame, result.category, measure,
+                                                          height=display.height(200)), ["position"])
+        display.chart(figure, f"attribution-{measure}", where=column, data=result.frame,
+                      **linked(subject, f"attribution-{measure}"),
+                      alt=f"{measure} for {result.category}: " + ", ".join(
+                          f"{r.letter} {getattr(r, measure):+.2f}" for r in values.itertuples()))
+    st.caption(f"Two questions, two units. Occlusion: p({result.category}) = {result.probability:.1%} minus p when "
+               "that letter is left out (the name one letter shorter), in points of probability. Gradient × input: "
+               f"the slope of log p({result.category}) along the letter's own input, a first-order guess of the "
+               "effect of taking it away; it can miss what occlusion sees, because p does not change in a "
+               "straight line. Click a letter's bar to open the Cell step there.")
     atlas = atlas_or_explain(subject)
     if atlas is not None:
         path = inside.hidden_path(run.model, run.categories, atlas, [r.name for r in subject.readings])
         display.chart(charts.hidden_path_chart(path.background, path.path, path.explained,
-                                               height=display.height(380)), "hidden-path", data=path.path)
+                                               height=display.height(380), noun=noun), "hidden-path",
+                      data=path.path)
         st.caption("Each dot is a validation name's final hidden state, projected to 2-D (PCA). The line is the "
-                   "typed name's hidden state after each letter: it should end among its language's dots.")
+                   f"typed name's hidden state after each letter: it should end among its {noun}'s dots.")
 
 
 def what_if(subject: Subject) -> None:
@@ -88,10 +97,11 @@ def what_if(subject: Subject) -> None:
 
 def heatmaps(subject: Subject) -> None:
     """Every gate as a heatmap, for one name or two side by side."""
-    if not subject.gates:
+    gates = subject.gates
+    if not gates:
         st.info(NO_GATES, icon=":material/info:")
         st.stop()
-    traces = list(subject.readings)
+    traces = subject.readings
     h1, h2 = st.columns([2, 3] if not display.presenting() else [0.01, 4], gap="medium")
     order_by = "index"  # presenter mode keeps the plain unit order and hides the control
     if not display.presenting():
@@ -116,9 +126,11 @@ def heatmaps(subject: Subject) -> None:
             for key, column in zip(gate_keys[row : row + across], st.columns(across, gap="medium")):
                 cells = reference.gate_frame(key)
                 order = inside.unit_order(cells, order_by)
-                display.chart(charts.gate_heatmap(cells, key, STATE_LABELS[key], order, cell_height=height,
-                                                  cell_width=width),
-                              f"gate-{key}-{reference.used}", where=column, data=cells, width="content")
+                figure = charts.pickable(charts.gate_heatmap(cells, key, STATE_LABELS[key], order,
+                                                             cell_height=height, cell_width=width), ["step", "unit"])
+                display.chart(figure, f"gate-{key}-{reference.used}", where=column, data=cells, width="content",
+                              **linked(subject, f"gate-{key}"))
+        st.caption("Click a cell of a heatmap to open the Cell step at that letter and unit.")
         columns = st.columns(2, gap="large")
         display.chart(charts.gate_means_chart(reference.gate_means()), f"gate-means-{reference.used}",
                       where=columns[0], data=reference.gate_means())
@@ -138,3 +150,34 @@ def heatmaps(subject: Subject) -> None:
                       where=column, data=trace.gate_means())
         display.chart(charts.prefix_chart(trace.prefix_frame()), f"prefix-{index}-{trace.used}", where=column,
                       data=trace.prefix_frame())
+
+
+def companion(subject: Subject):
+    """The newest run of the other kind on the same categories, to draw beside the subject: an RNN beside an
+    LSTM, an LSTM beside an RNN; None when there is none yet."""
+    wanted = GATE_MODELS if not subject.gates else ("rnn",)
+    others = [info for info in runview.usable_runs(resources.all_runs(), wanted)
+              if info.categories == subject.info.categories]
+    return max(others, key=lambda info: info.created, default=None)
+
+
+def memory(subject: Subject) -> None:
+    """Memory over time: the unit the Cell step shows (else the deciding one) across the whole name, and the other
+    kind of model's deciding unit beside it, on the same letters."""
+    run, typed = subject.run, subject.typed
+    unit = st.session_state.get(keys.keyed(keys.GATES_UNIT, subject.run_id, subject.used))
+    left, right = st.columns(2, gap="large")
+    views.memory_over_time(run, typed, unit, where=left, label=runview.model_label(subject.info.model))
+    other = companion(subject)
+    if other is None:
+        kind = "RNN" if subject.gates else "nn.LSTM"
+        right.info(f"No {kind} run on these categories yet: train one to see its memory beside this one.",
+                   icon=":material/info:")
+        return
+    try:
+        other_run = resources.loaded_run(other.path)
+    except guards.USER_ERRORS as exc:
+        right.error(guards.one_line(exc), icon=":material/error:")
+        return
+    views.memory_over_time(other_run, typed, None, where=right, label=runview.model_label(other.model))
+    right.caption(f"Beside it: {runview.run_label(other)}, its deciding unit for this name.")

@@ -63,9 +63,11 @@ GATES_BACK = "gates.back"  # the cell view's buttons
 GATES_NEXT = "gates.next"
 GATES_PLAY = "gates.play"
 GATES_PAUSE = "gates.pause"
+GATES_PICK = "gates.pick"  # a clickable chart (heatmap, attribution): a click opens the Cell step there
 
 # Why page
 WHY_VIEW = "why.view"
+WHY_TRAIN_MISSING = "why.train_missing"  # one button that trains the runs the gradient comparison lacks
 WHY_FLOW_RNN = "why.flow_rnn"
 WHY_FLOW_ELMAN = "why.flow_elman"
 WHY_FLOW_LSTM = "why.flow_lstm"

@@ -29,24 +29,26 @@ def job_controls(job) -> None:
         st.button("Cancel", key=keys.job_button("cancel", job.run_id), icon=":material/close:", on_click=control,
                   args=("cancel", job.run_id, job.owner), width="content", help="Take it out of the queue.")
         return
-    left, right, _ = st.columns([1, 1, 6])
+    # A row of buttons as wide as their labels: columns of a fixed share cut "Pause" to "P." in a narrow card.
+    row = st.container(horizontal=True, gap="small")
     if job.status == "stopping":  # the stop has landed; the run is scoring its final weights
-        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:", disabled=True,
-                    width="stretch")
-        right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:", disabled=True,
-                     width="stretch")
+        row.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:", disabled=True,
+                   width="content")
+        row.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:", disabled=True,
+                   width="content")
         return
     if job.status == "paused":
-        left.button("Resume", key=keys.job_button("resume", job.run_id), icon=":material/play_arrow:",
-                    on_click=control, args=("resume", job.run_id, job.owner), width="stretch")
+        row.button("Resume", key=keys.job_button("resume", job.run_id), icon=":material/play_arrow:",
+                   on_click=control, args=("resume", job.run_id, job.owner), width="content")
     else:
-        left.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:",
-                    on_click=control, args=("pause", job.run_id, job.owner), width="stretch")
-    right.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:",
-                 on_click=control, args=("stop", job.run_id, job.owner), width="stretch")
+        row.button("Pause", key=keys.job_button("pause", job.run_id), icon=":material/pause:",
+                   on_click=control, args=("pause", job.run_id, job.owner), width="content")
+    row.button("Stop", key=keys.job_button("stop", job.run_id), icon=":material/stop:",
+               on_click=control, args=("stop", job.run_id, job.owner), width="content")
 
 
-def show_job(job, overlaid: bool, curves: bool = True) -> None:
+def show_job(job, overlaid: bool, curves: bool = True, compare_where: str = "below") -> None:
+    """A training's card; `compare_where` says where Compare runs is drawn on the page ("above" or "below")."""
     with st.container(border=True):
         by = owner.who(job.owner, job.owner_name)
         st.markdown(f"**{runview.job_label(job)}** · {job.status} · {owner.plain(by)}")
@@ -55,14 +57,13 @@ def show_job(job, overlaid: bool, curves: bool = True) -> None:
         if job.status == "queued":
             return
         if not curves:
-            st.caption("Pick it in Compare runs, below, to see its curves.")
+            st.caption(f"Pick it in Compare runs, {compare_where}, to see its curves.")
             return
         if overlaid:
-            st.caption("Its curves are in Compare runs, below.")
+            st.caption(f"Its curves are in Compare runs, {compare_where}.")
             return
-        curve_pair(charts.curves_long(charts.rows_frame(job.rows), runview.job_label(job)),
-                   f"live-{job.run_id}", 220,
-                   live=True)
+        curve_pair(charts.curves_long(charts.rows_frame(job.rows), runview.job_label(job), model=job.config.model,
+                                      planned_epochs=job.config.epochs), f"live-{job.run_id}", 220, live=True)
 
 
 def followed(jobs) -> list[str]:
@@ -74,11 +75,12 @@ def mine(job) -> bool:
     return owner.is_mine(job.owner)
 
 
-def live_panel() -> None:
+def live_panel(compare_where: str = "below") -> None:
     """This browser's trainings (live curves and controls; queued ones with their place in line), the others'
     running ones as progress bars (the teacher sees every one in full), and how many more wait. A fragment
     refreshes it every second while one of this browser's trainings runs, every few seconds while its runs
-    only wait or it watches others; the whole page reruns when one of its runs ends (the teacher's: any)."""
+    only wait or it watches others; the whole page reruns when one of its runs ends (the teacher's: any).
+    `compare_where` says whether the page draws Compare runs "above" or "below" the panel (the cards point there)."""
     manager = resources.job_manager()
     jobs = manager.jobs()
     watched = followed(jobs)
@@ -110,10 +112,10 @@ def live_panel() -> None:
             beside = [(job, curves) for job, curves in shown if job.run_id in overlaid]  # small cards
             for (job, curves), column in zip(beside, st.columns(len(beside), gap="medium") if beside else []):
                 with column:
-                    show_job(job, True, curves=curves)
+                    show_job(job, True, curves=curves, compare_where=compare_where)
             for job, curves in shown:
                 if job.run_id not in overlaid:
-                    show_job(job, False, curves=curves)
+                    show_job(job, False, curves=curves, compare_where=compare_where)
             if others_waiting:
                 st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
                            f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")

@@ -175,9 +175,9 @@ def own_data() -> None:
         return
     st.subheader("Stored datasets")
     table = stored_table(stored)
-    st.dataframe(table, hide_index=True, width="stretch", height=min(35 * (len(table) + 1) + 3, 400),
-                 column_config={"status": st.column_config.TextColumn(width="medium"),
-                                "category names": st.column_config.TextColumn(width="large")})
+    display.table(table, height=min(35 * (len(table) + 1) + 3, 400),
+                  column_config={"status": st.column_config.TextColumn(width="medium"),
+                                 "category names": st.column_config.TextColumn(width="large")})
     display.csv_button(table, "datasets", label="Table as CSV")
     if not display.presenting():
         delete_controls(stored)

@@ -3,15 +3,27 @@ form from TrainConfig's), and the sweep's live progress, results and controls.""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from rnnviz import charts
-from rnnviz.probe import PROBE_SETTINGS, ProbeConfig, latest_probe, results_frame, start_probe, summarize
+from rnnviz.probe import (
+    PROBE_SETTINGS,
+    ProbeConfig,
+    latest_probe,
+    probe_reading,
+    results_frame,
+    saved_probe,
+    start_probe,
+    summarize,
+)
 from ui import display, guards, keys, owner, resources, runview, settings_form
 
 REFRESH_S = 1.0
 # Where the form puts each setting that is not advanced (the advanced ones keep their defaults here).
-COLUMNS = ({"lengths"}, {"models"}, {"forget_bias"}, {"steps", "seed", "seeds"})
+# The lists (lengths, models) get a half row each so every choice shows at 1280 px; the numbers share the next row.
+WIDE = ("lengths", "models")
 
 
 def shown() -> list[str]:
@@ -25,9 +37,11 @@ def probe_form() -> None:
     names = shown()
     settings_form.seed(PROBE_SETTINGS, defaults, defaults.to_dict(), keys.WHY_PROBE_FORM, names)
     with st.form(keys.WHY_PROBE_FORM_ID):
-        columns = st.columns([3, 3, 2, 2], gap="medium")
+        wide = dict(zip(WIDE, st.columns(len(WIDE), gap="medium")))
+        numbers = [name for name in names if name not in wide]
+        narrow = dict(zip(numbers, st.columns(len(numbers), gap="medium")))
         for name in names:
-            column = next(c for c, group in zip(columns, COLUMNS) if name in group)
+            column = wide.get(name) or narrow[name]
             settings_form.widget(PROBE_SETTINGS[name], getattr(defaults, name),
                                  settings_form.key(keys.WHY_PROBE_FORM, name), column,
                                  format_func=runview.model_label if name == "models" else str)
@@ -47,7 +61,6 @@ def probe_view() -> None:
         "letters (the others are random letters, class letters included). Each model is trained briefly from "
         "scratch at each length and scored on fresh strings."
     )
-    probe_form()
     manager = resources.job_manager()
     first = latest_probe(manager)
     if first is not None and first.active:  # also a sweep started from another session: rerun when it ends
@@ -60,8 +73,16 @@ def probe_view() -> None:
             st.session_state[keys.WHY_PROBE_ACTIVE] = False
             st.rerun(scope="app")  # the form's button and the refresh rate follow the sweep's end
         if snap is None:
-            st.info("Press **Run the probe**: the default sweep (three seeds) takes about a minute.",
-                    icon=":material/info:")
+            saved = saved_probe(resources.runs_root())
+            if saved is None:
+                st.info("Press **Run the probe**: the default sweep (three seeds) takes about a minute.",
+                        icon=":material/info:")
+                return
+            when = time.strftime("%d %b %H:%M", time.localtime(saved.finished)) if saved.finished else "earlier"
+            st.caption(f"The last sweep ({saved.status}, {when}; {saved.config.seeds} seed"
+                       f"{'' if saved.config.seeds == 1 else 's'}, {saved.config.steps:,} steps per run), kept in "
+                       "the runs folder. Run the probe again to replace it.")
+            results(results_frame(saved.results.to_dict("records")), saved.config)
             return
         text = (f"{snap.status} · {snap.step:,} / {snap.total_steps:,} steps · "
                 f"{runview.format_seconds(snap.seconds)}")
@@ -81,26 +102,37 @@ def probe_view() -> None:
                       width="stretch")
         elif snap.message:
             (st.error if snap.status == "failed" else st.caption)(snap.message)
-        results = results_frame(snap.rows)
-        if len(results):
-            summary = summarize(results)
-            display.chart(charts.probe_chart(summary), "memory-probe", data=results)
-            percent = st.column_config.NumberColumn(format="percent")
-            st.dataframe(summary, hide_index=True, width="stretch",
-                         column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                                format="percent"),
-                                        "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
-                                        "low": percent, "high": percent, "chance": percent})
-            st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
-                       "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
-                       "the mean.")
-            with st.expander("Every training"):
-                st.dataframe(results, hide_index=True, width="stretch",
-                             column_config={"accuracy": percent, "chance": percent,
-                                            "final_loss": st.column_config.NumberColumn(format="%.3f"),
-                                            "seconds": st.column_config.NumberColumn(format="%.1f")})
-        if snap.config is not None and snap.config.forget_bias:
-            st.caption(f"The LSTMs started with their forget-gate bias raised by {snap.config.forget_bias:g}; "
-                       "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")
+        results(results_frame(snap.rows), snap.config)
 
     live()
+    # The result first (the last sweep shows at once); the form to run it again below, open when there is none.
+    have_result = first is not None or saved_probe(resources.runs_root()) is not None
+    with st.expander("Run the probe again" if have_result else "Run the probe", expanded=not have_result,
+                     icon=":material/tune:"):
+        probe_form()
+
+
+def results(results, config) -> None:
+    """A sweep's chart, its summary with sentences read off the numbers, and every training."""
+    if len(results):
+        summary = summarize(results)
+        display.chart(charts.probe_chart(summary), "memory-probe", data=results)
+        for line in probe_reading(summary):
+            st.markdown(f"- {line}")
+        percent = st.column_config.NumberColumn(format="percent")
+        display.table(summary,
+                      column_config={"mean": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
+                                                                             format="percent"),
+                                     "spread": st.column_config.NumberColumn("spread (sd)", format="percent"),
+                                     "low": percent, "high": percent, "chance": percent})
+        st.caption("Each point is the mean over the seeds trained so far, its bar the lowest to the highest "
+                   "seed; the dashed line is chance (guessing the class). One seed alone can land far from "
+                   "the mean.")
+        with st.expander("Every training"):
+            display.table(results,
+                          column_config={"accuracy": percent, "chance": percent,
+                                         "final_loss": st.column_config.NumberColumn(format="%.3f"),
+                                         "seconds": st.column_config.NumberColumn(format="%.1f")})
+    if config is not None and config.forget_bias:
+        st.caption(f"The LSTMs started with their forget-gate bias raised by {config.forget_bias:g}; "
+                   "set it to 0 to see PyTorch's initialisation forget almost as fast as the RNN.")

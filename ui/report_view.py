@@ -137,7 +137,7 @@ def comparison(found, dataset) -> None:
             shown[column] = [pattern.format(v) if isinstance(v, (int, float)) and v == v else "–"
                              for v in shown[column].to_numpy(object)]
     hidden = {f"{m}_sd": None for m in ("val_accuracy", "val_balanced_accuracy", "train_seconds")}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    display.table(shown, column_config={
         "run_id": None,  # in the CSV; the panel above names the runs
         **hidden,  # in the CSV
         "seeds": st.column_config.NumberColumn("seeds"),
@@ -172,7 +172,7 @@ def model_column(column, model: str, info) -> None:
         st.caption(f"test accuracy {percent(info.summary.get('test_accuracy'))} · balanced "
                    f"{percent(info.summary.get('test_balanced_accuracy'))} · {runview.run_label(info)}")
         with guards.reported(f"{label}: "):
-            long = charts.curves_long(resources.run_metrics(info.path), label)
+            long = charts.curves_long(resources.run_metrics(info.path), label, model=model)
             for metric in ("loss", "accuracy"):
                 chart = charts.curve_chart(long, metric, height=display.height(180))
                 display.chart(chart, f"report-{model}-{metric}", data=long[long["metric"] == metric])

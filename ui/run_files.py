@@ -15,8 +15,8 @@ def run_table(infos, jobs: dict) -> None:
         st.info("No runs yet: start one above, or the demo. Trainings keep running when you switch pages or "
                 "reload.", icon=":material/info:")
         return
-    st.dataframe(
-        runview.run_table_view(table), hide_index=True, width="stretch",
+    display.table(
+        runview.run_table_view(table),
         column_order=[c for c in table.columns if c != "id"],
         column_config={
             "run": st.column_config.TextColumn(width="medium"),

@@ -47,6 +47,11 @@ def dataset_name(info: RunInfo) -> str | None:
     return datasets.name_of(info.data)
 
 
+def category_noun(info: RunInfo) -> str:
+    """'language' for a run on the surname data, 'category' for one on a named dataset."""
+    return datasets.category_noun(info.data)
+
+
 def dataset_label(info: RunInfo) -> str:
     """Where a run's names come from, for a caption: 'the dataset cities' or 'the surname data'."""
     name = dataset_name(info)

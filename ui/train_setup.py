@@ -207,6 +207,14 @@ def apply_settings() -> bool:
     return True
 
 
+def demo_help() -> str | None:
+    """The Demo button's tooltip: only before the demo is started and off a projector. A tooltip shows while the
+    pointer rests on the button, so after the click it would stay over the controls and curves under it."""
+    if display.presenting() or st.session_state.get(keys.TRAIN_DEMO_SHOWN):
+        return None
+    return HELP["demo"]
+
+
 def demo_configs(seed: int) -> list[TrainConfig]:
     """The report's comparison: the default settings, each model at its own hidden size, one seed (so one split)."""
     return [TrainConfig(model=model, seed=seed) for model in DEMO_MODELS]

@@ -19,13 +19,15 @@ from rnnviz.inside import (
     gate_saturation,
     gradient_flow,
     name_gradient_flow,
+    saturation_reading,
     saturation_summary,
 )
 from rnnviz.registry import GATE_MODELS
 from rnnviz.runs import list_snapshots
-from ui import display, guards, keys, resources, runview
+from ui import display, guards, keys, resources, runview, train_setup
 
-VIEWS = {"flow": "Gradient flow", "probe": "Memory probe", "saturation": "Gate saturation"}
+# The page is an argument in three steps: what each model remembers, how far its gradient reaches, what its gates do.
+VIEWS = {"probe": "1 · Memory probe", "flow": "2 · Gradient flow", "saturation": "3 · Gate saturation"}
 STAGE_LABELS = {"initialisation": "at initialisation", "trained": "trained"}
 OWN_GUESS = "(each model's own guess)"
 
@@ -97,6 +99,30 @@ def stage_picker(column, key: str) -> list[str]:
     return [stage for stage in STAGES if stage in (picked or [])]
 
 
+def offer_missing(picked: dict) -> None:
+    """One button that trains every model the comparison lacks (at its default settings, on the current data),
+    owned by this browser; while they train, their progress instead."""
+    missing = [model for model, info in picked.items() if info is None]
+    if not missing:
+        return
+    manager = resources.job_manager()
+    training = [job for job in manager.jobs() if job.active and job.kind == "train"
+                and getattr(job.config, "model", None) in missing]
+    if training:
+        st.caption("Training " + ", ".join(f"{runview.model_label(job.config.model)} ({job.progress:.0%})"
+                                           for job in training) + ": it joins the comparison when it finishes.")
+        return
+    labels = ", ".join(runview.model_label(model) for model in missing)
+    if st.button(f"Train the missing run{'s' if len(missing) > 1 else ''}: {labels}", key=keys.WHY_TRAIN_MISSING,
+                 icon=":material/model_training:", help="Default settings on the current data; a few seconds each."):
+        with guards.reported("Not started: "):
+            dataset = resources.current_dataset()
+            for model in missing:
+                manager.start(TrainConfig(model=model), dataset, **train_setup.owned())
+            st.toast(f"Training {labels}", icon=":material/play_arrow:")
+            st.rerun()
+
+
 def flow_view() -> None:
     runs = guards.require_runs(runview.usable_runs(resources.all_runs()), "finished runs",
                                "Train an RNN, a tanh RNN and an nn.LSTM (the defaults take "
@@ -104,7 +130,10 @@ def flow_view() -> None:
     st.markdown(
         "Training nudges each letter's input by the gradient of the loss with respect to it, ‖dL/dxₜ‖. "
         "If that gradient shrinks with every step back from the last letter, the first letters of a long name "
-        "barely take part in learning: the network **cannot learn to use what it cannot feel**."
+        "barely take part in learning: the network **cannot learn to use what it cannot feel**. The textbook "
+        "argument is about the **tanh RNN**, whose every step back multiplies the gradient by the tanh's slope. "
+        "The tutorial's RNN has no squashing in its recurrence (i2h on [x, h] is one linear layer), so its "
+        "gradient need not fade; the sentences under the chart say what these runs show."
     )
     c1, c2, c3 = st.columns(3, gap="medium")
     controls = st.container(horizontal=True, gap="large")  # wraps onto a second line when the page is narrow
@@ -114,6 +143,7 @@ def flow_view() -> None:
                      "The textbook RNN (nn.RNN, tanh): the kind of RNN the vanishing-gradient argument is about.")
     lstm = pick_run(c3, "LSTM run", runview.usable_runs(runs, GATE_MODELS), keys.WHY_FLOW_LSTM,
                     "An nn.LSTM or MyLSTM run.")
+    offer_missing({"rnn": rnn, "elman": elman, "lstm": lstm})
     wanted = stage_picker(controls, keys.WHY_FLOW_STAGES)
     scale = controls.segmented_control("Scale", ["relative", "absolute"], default="relative", required=True,
                                        key=keys.WHY_FLOW_SCALE,
@@ -158,8 +188,8 @@ def flow_validation(chosen, wanted: list[str], relative: bool) -> None:
     display.chart(charts.gradient_flow_chart(flow, relative=relative), "gradient-flow", data=flow)
     st.markdown("**Share of the last letter's gradient that reaches further back** (mean over validation names)")
     summary = flow_summary(flow)
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
+    display.table(summary,
+                  column_config={c: st.column_config.NumberColumn(format="%.2g") for c in summary.columns[2:]})
     for line in flow_reading(flow):
         st.markdown(f"- {line}")
     st.caption("A distance is shown while at least 20 of the names are that long. Dashed lines start from the "
@@ -224,7 +254,9 @@ def saturation_view() -> None:
     display.chart(charts.saturation_chart(saturation, size=display.height(180)), "gate-saturation",
                   data=saturation, width="content")
     summary = saturation_summary(saturation)
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})
-    st.caption("A forget gate right-saturated most of the time keeps its cell for many letters: that is the "
-               "long memory the RNN lacks.")
+    display.table(summary,
+                  column_config={c: st.column_config.NumberColumn(format="percent") for c in summary.columns[3:5]})
+    for line in saturation_reading(saturation):
+        st.markdown(f"- {line}")
+    st.caption("A forget gate open most of the time keeps its cell for many letters; how long a memory the task "
+               "needs is what the memory probe measures.")

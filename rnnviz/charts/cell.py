@@ -11,12 +11,30 @@ import numpy as np
 import pandas as pd
 
 from .curves import CurveChart
-from .theme import FONT_SIZE, LETTER_EXPR, finish, theme, themed
+from .theme import (
+    FONT_SIZE,
+    LETTER_EXPR,
+    chart_title,
+    finish,
+    legend,
+    letter_axis,
+    letters,
+    theme,
+    themed,
+    wrap_title,
+)
 
 VALUE_SCALE = alt.Scale(scheme="redblue", domain=[-1, 1], clamp=True)  # negative red, positive blue
 VALUE_TITLE = "value (red: negative, blue: positive)"
 GATE_SCALE = alt.Scale(scheme="viridis", domain=[0, 1])
-LANGUAGE_SCHEME = "category20"  # up to 20 languages, each its own hue
+# One colour per category, 20 of them kept apart for a map of 18 languages: Trubetskoy's "20 distinct colours"
+# without its pastels (invisible as dots on white), completed from Kelly's colours of maximum contrast, Vega's
+# category10 and ColorBrewer's Dark2. Each is at least 2.2:1 against white and at least 28 (CIE76 ΔE) from every
+# other; tests/test_charts.py checks both.
+CATEGORY_COLOURS = [
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#f032e6", "#008080", "#9a6324", "#800000", "#808000",
+    "#808080", "#e377c2", "#1f77b4", "#2b3d26", "#008856", "#f99379", "#e7298a", "#8db600", "#875692", "#b3446c",
+]
 
 # The cell diagram: node -> (x, y, first line); values come from inside.CellStep.values.
 CELL_NODES = {
@@ -193,45 +211,62 @@ def span_matches_chart(by_category: pd.DataFrame, span: str, height: int | None 
     return finish(chart.properties(height=height or max(60, 24 * len(order)), width="container"))
 
 
-ATTRIBUTION_MEASURES = {"occlusion": "occlusion: p − p without the letter",
-                        "gradient_x_input": "gradient × input (log p)"}
+# Each attribution on its own axis, in its own units: they answer different questions and need not agree.
+ATTRIBUTION_MEASURES = {
+    "occlusion": ("occlusion: how much p({category}) falls when the letter is left out",
+                  "p − p without the letter (points of probability)"),
+    "gradient_x_input": ("gradient × input: how fast log p({category}) grows with the letter",
+                         "d log p / d x · x (log-probability units)"),
+}
 
 
-def attribution_chart(frame: pd.DataFrame, category: str, height: int = 220) -> alt.Chart:
-    """Both attributions over the letters, side by side (columns: position, label, letter, occlusion,
-    gradient_x_input)."""
-    long = frame.melt(id_vars=["position", "label", "letter"], value_vars=list(ATTRIBUTION_MEASURES),
-                      var_name="measure", value_name="value").dropna(subset=["value"])
-    long["measure"] = long["measure"].map(ATTRIBUTION_MEASURES)
+def attribution_chart(frame: pd.DataFrame, category: str, measure: str = "occlusion", height: int = 220
+                      ) -> alt.Chart:
+    """One attribution over the letters (columns: position, label, letter, occlusion, gradient_x_input), titled
+    with what it measures and on an axis in its own units: occlusion in points of probability, gradient × input
+    in log-probability units. Bars above zero carry the category, below zero speak against it."""
+    if measure not in ATTRIBUTION_MEASURES:
+        raise ValueError(f"unknown attribution {measure!r}; choose one of {', '.join(ATTRIBUTION_MEASURES)}")
+    title, axis_title = ATTRIBUTION_MEASURES[measure]
+    data = frame[["position", "label", "letter", measure]].rename(columns={measure: "value"}).dropna(
+        subset=["value"])
     labels = frame["label"].tolist()
     small = len(labels) > 30
-    chart = alt.Chart(long, title=f"which letters carry {category}").mark_bar().encode(
+    percent = measure == "occlusion"
+    chart = alt.Chart(data, title=chart_title(title.format(category=category))).mark_bar().encode(
         x=alt.X("label:O", sort=labels, title=None,
                 axis=alt.Axis(labelExpr=LETTER_EXPR, labelAngle=0, labelOverlap=False,
                               labelFontSize=FONT_SIZE - 3 if small else FONT_SIZE + 2)),
-        xOffset=alt.XOffset("measure:N", sort=list(ATTRIBUTION_MEASURES.values())),
-        y=alt.Y("value:Q", title="share of the prediction"),
-        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(ATTRIBUTION_MEASURES.values()),
-                                                                 range=["#4e79a7", "#f28e2b"]),
-                        legend=alt.Legend(orient="top", columns=1, labelLimit=0)),
-        tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "measure:N",
-                 alt.Tooltip("value:Q", format=".3f")],
+        y=alt.Y("value:Q", title=wrap_title(axis_title, 30), axis=alt.Axis(format="+.0%" if percent else "+.2f")),
+        color=alt.condition("datum.value >= 0", alt.value("#2166ac"), alt.value("#b2182b")),
+        tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N",
+                 alt.Tooltip("value:Q", title=axis_title, format="+.1%" if percent else "+.3f")],
     )
     return finish(chart.properties(height=height, width="container"))
 
 
 def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: tuple[float, float],
-                      height: int = 380) -> alt.LayerChart:
-    """Validation names' final states as dots coloured by language, and each typed name's path of h letter by
-    letter through them (columns: x, y, category, name; series, position, label, letter, x, y)."""
+                      height: int = 380, noun: str = "language") -> alt.LayerChart:
+    """Validation names' final states as dots coloured by their category (a `noun` from the dataset: 'language'
+    for the surnames), each category's name written at the middle of its dots, and each typed name's path of h
+    letter by letter through them (columns: x, y, category, name; series, position, label, letter, x, y)."""
     x = alt.X("x:Q", title=f"principal component 1 ({explained[0]:.0%} of the variance)")
     y = alt.Y("y:Q", title=f"principal component 2 ({explained[1]:.0%})")
     categories = sorted(background["category"].unique().tolist())
-    dots = alt.Chart(background).mark_circle(size=22, opacity=0.45).encode(
-        x=x, y=y, color=alt.Color("category:N", title="validation names' final state, by language",
-                                  scale=alt.Scale(domain=categories, scheme=LANGUAGE_SCHEME),
-                                  legend=alt.Legend(orient="right", columns=1, titleLimit=0)),
-        tooltip=["name:N", "category:N"])
+    colour = alt.Color("category:N", title=f"validation names' final state, by {noun}",
+                       scale=alt.Scale(domain=categories, range=CATEGORY_COLOURS),
+                       legend=alt.Legend(orient="right", columns=1, titleLimit=0))
+    dots = alt.Chart(background).mark_circle(size=26, opacity=0.7).encode(x=x, y=y, color=colour,
+                                                                          tooltip=["name:N", "category:N"])
+    middle = alt.Chart(background).transform_aggregate(
+        x="median(x)", y="median(y)", groupby=["category"])
+    # The names' type is the theme's text size, which presenter mode raises to at least PRESENTER_TEXT_MIN.
+    halo = middle.mark_text(fontWeight="bold", stroke="white", strokeWidth=4, strokeOpacity=0.9).encode(
+        x=x, y=y, text="category:N")
+    names = middle.mark_text(fontWeight="bold").encode(
+        x=x, y=y, text="category:N", color=alt.Color("category:N", scale=alt.Scale(domain=categories,
+                                                                                 range=CATEGORY_COLOURS),
+                                                    legend=None))
     series = list(dict.fromkeys(path["series"]))
     dash = alt.StrokeDash("series:N", title="typed name's path", scale=alt.Scale(domain=series,
                                                                                  range=[[1, 0], [6, 4]]),
@@ -241,7 +276,8 @@ def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: t
     letters = alt.Chart(path).mark_text(fontSize=FONT_SIZE + 1, fontWeight="bold", dy=-10, color="#111").encode(
         x=x, y=y, text="letter:N", tooltip=["series:N", "position:Q", "letter:N"])
     points = alt.Chart(path).mark_point(filled=True, color="#111", size=40).encode(x=x, y=y)
-    chart = alt.layer(dots, line, points, letters, title="the hidden state's path as the letters are read")
+    chart = alt.layer(dots, halo, names, line, points, letters,
+                      title="the hidden state's path as the letters are read")
     return finish(chart.properties(height=height, width="container"))
 
 
@@ -259,3 +295,43 @@ def what_if_chart(frame: pd.DataFrame, height: int | None = None) -> alt.Chart:
         tooltip=["category:N", "version:N", alt.Tooltip("probability:Q", format=".1%")],
     )
     return finish(chart.properties(height=height or 40 * len(order), width="container"))
+
+
+# The states of memory over time, each its own colour everywhere it is drawn (the LSTM's and the RNN's h alike).
+MEMORY_COLOURS = {"cell state c": "#4363d8", "forget gate f": "#e6194b", "input gate i": "#3cb44b",
+                  "output gate o": "#f58231", "hidden state h": "#111111"}
+
+
+def memory_chart(frame: pd.DataFrame, title: str, height: int = 240) -> alt.Chart:
+    """One unit's states as lines over the letters of a name (columns: position, label, letter, state, value;
+    state named as on screen, e.g. 'forget gate f'). Gates lie in [0, 1]; c and the RNN's h are unbounded."""
+    labels = list(dict.fromkeys(frame.sort_values("position")["label"]))
+    states = [s for s in MEMORY_COLOURS if s in set(frame["state"])]
+    chart = alt.Chart(frame, title=chart_title(title), height=height).mark_line(point=True).encode(
+        x=alt.X("label:O", sort=labels, title=None, axis=letter_axis(len(labels))),
+        y=alt.Y("value:Q", title="value"),
+        color=alt.Color("state:N", title=None, sort=states,
+                        scale=alt.Scale(domain=states, range=[MEMORY_COLOURS[s] for s in states]),
+                        legend=legend(len(states))),
+        tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N", "state:N",
+                 alt.Tooltip("value:Q", format=".3f")],
+    )
+    return finish(letters(chart.properties(width="container")))
+
+
+def rnn_step_bars(units: pd.DataFrame, chosen: int | None = None, height: int = 170) -> alt.Chart:
+    """Every unit's change of h at one letter of the RNN (columns: unit, h_prev, h, delta_h, ...), the biggest
+    first; the chosen unit outlined."""
+    top = units.head(24)
+    chart = alt.Chart(top, title=chart_title("change of h at this letter, biggest first"), height=height).mark_bar(
+    ).encode(
+        x=alt.X("unit:O", sort=top["unit"].tolist(), title="unit"),
+        y=alt.Y("delta_h:Q", title="h − h before"),
+        color=alt.condition("datum.delta_h >= 0", alt.value("#2166ac"), alt.value("#b2182b")),
+        stroke=alt.condition(f"datum.unit == {-1 if chosen is None else int(chosen)}", alt.value("#111"),
+                             alt.value(None)),
+        strokeWidth=alt.value(2),
+        tooltip=["unit:O", alt.Tooltip("h_prev:Q", format=".3f"), alt.Tooltip("h:Q", format=".3f"),
+                 alt.Tooltip("delta_h:Q", format="+.3f")],
+    )
+    return finish(chart.properties(width="container"))

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .theme import COUNT_FONT_MAX, COUNT_FONT_MIN, PALETTE, chart_title, finish, legend, wrap_title
+from .theme import COUNT_FONT_MAX, COUNT_FONT_MIN, COUNT_PARAM, PALETTE, chart_title, finish, legend, wrap_title
 
 
 def most_confused(confusion: pd.DataFrame) -> tuple[str, str] | None:
@@ -52,14 +52,16 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
             stroke=alt.condition(picked, alt.value("#e4572e"), alt.value("#d0d0d0"), empty=False),
             strokeWidth=alt.condition(picked, alt.value(3), alt.value(0.5), empty=False),
         )
-    # The widest count fits its cell's width, and its height; below COUNT_FONT_MIN pixels it is not drawn.
+    # The widest count fits its cell's width, and its height; below the chart's COUNT_PARAM pixels (COUNT_FONT_MIN,
+    # larger on a projector: the theme sets it) it is not drawn, and the tooltip tells it.
     font = f"min(width / {n} / {0.62 * digits + 0.5:.2f}, height / {n} * 0.6, {COUNT_FONT_MAX})"
     text = base.mark_text(fontSize=alt.ExprRef(expr=font),
-                          opacity=alt.ExprRef(expr=f"{font} >= {COUNT_FONT_MIN} ? 1 : 0")).encode(
+                          opacity=alt.ExprRef(expr=f"{font} >= {COUNT_PARAM} ? 1 : 0")).encode(
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
     ).transform_filter("datum.count > 0")
-    layered = alt.layer(rect, text, title=chart_title(title) if title else alt.Undefined, height=cell * n)
+    layered = alt.layer(rect, text, title=chart_title(title) if title else alt.Undefined, height=cell * n,
+                        params=[alt.VariableParameter(name=COUNT_PARAM, value=COUNT_FONT_MIN)])
     return finish(layered)
 
 
@@ -94,8 +96,9 @@ def top_chart(top: Sequence[tuple[str, float]], height: int | None = None) -> al
     frame = pd.DataFrame(list(top), columns=["category", "probability"])
     bars = alt.Chart(frame).encode(
         y=alt.Y("category:N", sort=frame["category"].tolist(), title=None),
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1.15]), axis=alt.Axis(format=".0%", values=[0, .5, 1]),
-                title=None),
+        # No axis: every bar carries its percentage, and the row stays short enough for the view below it to
+        # start on the first screen.
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1.15]), axis=None, title=None),
         tooltip=["category:N", alt.Tooltip("probability:Q", format=".2%")],
     )
     labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))

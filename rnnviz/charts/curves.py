@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import smoothing
-from .theme import PALETTE, theme
+from .theme import series_colors, theme
 
 MAX_CURVE_POINTS = 200  # per line (about 3 px each on a laptop): a refresh stays fast however long the run is
 CURVE_METRICS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_acc", "val_acc")}
@@ -63,25 +63,30 @@ def rows_frame(rows: Sequence[dict], max_points: int | None = MAX_CURVE_POINTS) 
     return pd.DataFrame([rows[i] for i in even_indices(len(rows), max_points)])
 
 
-def curves_long(metrics: pd.DataFrame, run: str = "", max_points: int | None = MAX_CURVE_POINTS) -> pd.DataFrame:
+def curves_long(metrics: pd.DataFrame, run: str = "", max_points: int | None = MAX_CURVE_POINTS, *,
+                model: str = "", planned_epochs: float | None = None) -> pd.DataFrame:
     """Metric rows (step, epoch, elapsed_s, train_loss, val_loss, train_acc, val_acc) as long form:
-    run, epoch, step, elapsed_s, metric, split, value.
+    run, model, planned_epochs, epoch, step, elapsed_s, metric, split, value.
 
-    `elapsed_s` is the trainer's training time at the evaluation (pauses excluded); rows without it get NaN.
-    Rows are downsampled to max_points first (None keeps all), so a long run costs no more to draw than a short one.
+    `model` is the run's model key (its colour in every chart); `planned_epochs`, given while a run trains, lets
+    the chart's x axis span the whole training from the start. `elapsed_s` is the trainer's training time at the
+    evaluation (pauses excluded); rows without it get NaN. Rows are downsampled to max_points first (None keeps
+    all), so a long run costs no more to draw than a short one.
     """
-    columns = ["run", "epoch", "step", "elapsed_s", "metric", "split", "value"]
+    columns = ["run", "model", "planned_epochs", "epoch", "step", "elapsed_s", "metric", "split", "value"]
     if metrics is None or len(metrics) == 0:
         return pd.DataFrame(columns=columns)
     if max_points is not None:
         metrics = downsample(metrics, max_points)
     elapsed = (pd.to_numeric(metrics["elapsed_s"], errors="coerce").to_numpy(float) if "elapsed_s" in metrics
                else np.full(len(metrics), np.nan))
+    planned = float("nan") if planned_epochs is None else float(planned_epochs)
     frames = []
     for metric, (train_column, val_column) in CURVE_METRICS.items():
         for split, column in (("train", train_column), ("val", val_column)):
             frames.append(pd.DataFrame({
-                "run": run, "epoch": metrics["epoch"].to_numpy(float), "step": metrics["step"].to_numpy(int),
+                "run": run, "model": model, "planned_epochs": planned, "epoch": metrics["epoch"].to_numpy(float),
+                "step": metrics["step"].to_numpy(int),
                 "elapsed_s": elapsed, "metric": metric, "split": split, "value": metrics[column].to_numpy(float),
             }))
     long = pd.concat(frames, ignore_index=True)
@@ -150,13 +155,33 @@ def hover_frames(shown: pd.DataFrame, x_field: str, max_points: int = MAX_CURVE_
     return aligned_frame, pd.DataFrame(wide), listed
 
 
+def planned_x_end(long: pd.DataFrame, x_field: str) -> float | None:
+    """Where the x axis ends when the curves are drawn while training: the furthest planned end of a run with
+    `planned_epochs`, in the axis's unit (steps and training seconds extrapolated from the epochs done so far);
+    None when no run says how long it will train, or all are already past their plan."""
+    if "planned_epochs" not in long or long.empty:
+        return None
+    ends = []
+    for _, rows in long.groupby("run", sort=False):
+        planned = float(rows["planned_epochs"].iloc[0])
+        last = rows.iloc[int(np.argmax(rows["epoch"].to_numpy(float)))]
+        if not planned == planned or not last["epoch"] > 0:  # NaN: no plan
+            continue
+        ends.append(float(last[x_field]) * planned / float(last["epoch"]) if x_field != "epoch" else planned)
+    ends = [end for end in ends if end == end]
+    if not ends or max(ends) <= float(long[x_field].max()):
+        return None
+    return max(ends)
+
+
 def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POINTS, height: int = 220, *,
                 smooth: float = 0.0, x: str = "epoch", log: bool = False, hover: bool = True) -> CurveChart:
-    """One metric ("loss" or "accuracy"); one run is coloured by split, several by run (dashed = val).
+    """One metric ("loss" or "accuracy"), a line per run in its model's colour (dashed = validation).
 
     Drawn as TensorBoard does: with `smooth` > 0 the debiased EMA is the solid line and the raw curve a faint one
-    behind it; `x` is step, epoch or time (training seconds); `log` puts loss on a log scale; with `hover` a
-    vertical rule follows the pointer to the nearest x and its tooltip lists every line's value there.
+    behind it; `x` is step, epoch or time (training seconds); `log` puts loss on a log scale spanning the data;
+    with `hover` a vertical rule follows the pointer to the nearest x and its tooltip lists every line's value
+    there. While a run with `planned_epochs` trains, the x axis spans its whole plan instead of growing.
     """
     if metric not in CURVE_METRICS:
         raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(CURVE_METRICS)}")
@@ -169,29 +194,34 @@ def curve_chart(long: pd.DataFrame, metric: str, max_points: int = MAX_CURVE_POI
     if log and len(data):
         data = data[(data["value"] > 0) & (data["smoothed"] > 0)]
     longest = int(data.groupby(["run", "split"]).size().max()) if len(data) else 0
+    x_end = planned_x_end(data, x_field)
     shown = downsample(data, max_points, by=["run", "split"]) if longest > max_points else data
+    model_of = dict(zip(shown["run"], shown["model"])) if "model" in shown else {}
     shown = shown[["run", "split", "epoch", "step", "elapsed_s", "value", "smoothed"]].reset_index(drop=True)
     longest = min(longest, max_points)
     runs = sorted(shown["run"].unique().tolist()) if len(shown) else []
     several = len(runs) > 1
     splits = alt.Scale(domain=["train", "val"])
-    if several:
-        color = alt.Color("run:N", title="run (solid: training, dashed: validation)",
-                          scale=alt.Scale(domain=runs, scheme=PALETTE),
-                          legend=alt.Legend(orient="top", columns=min(len(runs), 2), symbolType="stroke",
-                                            symbolOpacity=1, titleLimit=0))
-        encodings = {"color": color,
-                     "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
-                                                  legend=None)}  # the run legend's title says it
-    else:
-        color = alt.Color("split:N", title="split", scale=alt.Scale(domain=["train", "val"], scheme=PALETTE),
-                          legend=alt.Legend(orient="top", symbolType="stroke", symbolOpacity=1))
-        encodings = {"color": color}
+    # Coloured by run, each in its model's colour (the same in every overlay); one legend entry a row, so a long
+    # run label is never cut.
+    color = alt.Color("run:N", title=["run (solid: training,", "dashed: validation)"],  # fits a narrow column
+                      scale=alt.Scale(domain=runs, range=series_colors([model_of.get(run) for run in runs])),
+                      legend=alt.Legend(orient="top", columns=1, symbolType="stroke", symbolOpacity=1, titleLimit=0,
+                                        labelLimit=0))
+    encodings = {"color": color,
+                 "strokeDash": alt.StrokeDash("split:N", title="split (dashed = val)", scale=splits,
+                                              legend=None)}  # the run legend's title says it
     title, x_format = CURVE_X[x][1], CURVE_X[x][2]
-    x_enc = alt.X(f"{x_field}:Q", title=title, scale=alt.Scale(nice=False, zero=False),
+    x_scale = alt.Scale(nice=False, zero=False)
+    if x_end is not None and len(shown):
+        x_scale = alt.Scale(nice=False, zero=False, domain=[float(shown[x_field].min()), x_end])
+    x_enc = alt.X(f"{x_field}:Q", title=title, scale=x_scale,
                   axis=alt.Axis(format=x_format) if x_format else alt.Axis())
     if metric == "loss":
-        scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+        scale = alt.Scale(zero=False)
+        if log:  # the data's own span: a "nice" log domain runs to the next power of ten (1 to 10 for 1.2-2.4)
+            drawn = shown[["value", "smoothed"]].to_numpy(float) if len(shown) else np.array([1.0])
+            scale = alt.Scale(type="log", nice=False, domain=[float(drawn.min()) * 0.98, float(drawn.max()) * 1.02])
         y_title = "loss (NLL, log scale)" if log else "loss (NLL)"
         axis = alt.Axis(format=".2~f") if log else alt.Axis(format=".2f")
     else:

@@ -198,6 +198,24 @@ def saturation_summary(saturation: pd.DataFrame, mostly: float = 0.5) -> pd.Data
     }).reset_index()
 
 
+def saturation_reading(saturation: pd.DataFrame, mostly: float = 0.5) -> list[str]:
+    """Sentences that read a gate_saturation table, every number from it: for each model and weights, how many
+    forget gates are mostly open (keeping the cell), mostly shut (wiping it) or in between."""
+    lines = []
+    forget = saturation[saturation["gate"] == STATE_LABELS["f"]]
+    low, high = SATURATED
+    for (model, stage), rows in forget.groupby(["model", "stage"], sort=False):
+        units = len(rows)
+        kept = int((rows["right"] > mostly).sum())
+        wiped = int((rows["left"] > mostly).sum())
+        soft = units - kept - wiped
+        lines.append(f"{model}, {'trained' if stage == 'trained' else 'at initialisation'}: {kept} of {units} "
+                     f"forget gates are open (f > {high:g}) more than {mostly:.0%} of the time, keeping their cell "
+                     f"from letter to letter; {wiped} are shut (f < {low:g}) that often, wiping it; {soft} are "
+                     "in between, keeping part of the cell at each letter.")
+    return lines
+
+
 def flow_reading(flow: pd.DataFrame, distance: int = 10) -> list[str]:
     """Sentences that read a gradient_flow table, generated from its numbers: how much of the last letter's
     gradient each trained model keeps `distance` letters back, and what that says about the kind of RNN.
