@@ -69,9 +69,9 @@ DEFAULT_MAX_QUEUE = 60
 RECENT_DURATIONS = 8  # ended trainings whose lengths estimate how long a queued one will take
 MAX_JOBS_ENV, SCHEDULER_ENV, WORKERS_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER", "RNNVIZ_WORKERS"
 TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses the cores best
-# What a worker needs, imported once by the fork server: this module (so torch), the scikit-learn parts the
-# training's scores and the n-gram fit use, and the program's main module (else every worker imports it again).
-WARM_MODULES = ("__main__", "rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
+# What a worker needs, imported once by the fork server: this module (so torch) and the scikit-learn parts the
+# training's scores and the n-gram fit use (else each worker imports them at its first score).
+WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
 POLL_S = 0.25  # how often a Dask job's follower and its worker's control look for news
 
 
