@@ -248,6 +248,7 @@ def check_runs(runs: Path, students: list[Student]) -> dict:
     folders = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")] if runs.is_dir() else []
     statuses = {}
     owners = []
+    seconds = []
     for folder in folders:
         try:
             summary = json.loads((folder / "summary.json").read_text())
@@ -257,6 +258,8 @@ def check_runs(runs: Path, students: list[Student]) -> dict:
             continue
         statuses[folder.name] = summary.get("status")
         owners.append(meta.get("owner"))
+        if isinstance(summary.get("train_seconds"), (int, float)):
+            seconds.append(float(summary["train_seconds"]))
     wanted = [s.run_id for s in students if s.run_id]
     return {
         "runs_on_disk": len(folders),
@@ -264,14 +267,16 @@ def check_runs(runs: Path, students: list[Student]) -> dict:
         "lost": sum(r not in statuses for r in wanted) + sum(1 for s in students if not s.run_id),
         "duplicated": len(wanted) - len(set(wanted)) + max(0, len(folders) - len(set(wanted))),
         "owners_distinct": len(set(owners)) == len(owners),
+        "train_seconds_mean": statistics.fmean(seconds) if seconds else None,
     }
 
 
 def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: float = 900.0,
-        query: str = "model=lstm&hidden_size=32&epochs=1&batch_size=64", max_jobs: int = 2,
+        query: str = "model=lstm&hidden_size=32&epochs=1&batch_size=64", max_jobs: int | None = None,
         settle_s: float = 10.0) -> dict:
     """Drive the class; returns the report (see the module's docstring)."""
     students = max(1, min(int(students), MAX_STUDENTS))
+    max_jobs = max_jobs or max(1, (os.cpu_count() or 2) - 1)  # the server's default
     data = Path(data or os.environ.get("RNNVIZ_DATA", ROOT / "data" / "names")).expanduser()
     began = time.time()
     client_cpu = time.process_time()
@@ -307,6 +312,11 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
         **disk,
         "time_to_last_result_s": round(results[-1] - clicked, 1) if results else None,
         "time_to_first_result_s": round(results[0] - clicked, 1) if results else None,
+        # The CPU floor: every student's training, one torch thread each, spread over the workers without a gap.
+        "cpu_floor_s": round(students * disk["train_seconds_mean"] / max_jobs, 1)
+        if disk["train_seconds_mean"] else None,
+        "last_result_over_floor": round((results[-1] - clicked) / (students * disk["train_seconds_mean"] / max_jobs),
+                                        2) if results and disk["train_seconds_mean"] else None,
         "rerun_while_waiting_p50_s": _round(percentile(waiting, 0.5)),
         "rerun_while_waiting_p95_s": _round(percentile(waiting, 0.95)),
         "rerun_while_waiting_count": len(waiting),
@@ -342,8 +352,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the link's settings every student opens")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="RNNVIZ_MAX_JOBS for the server (default: its own, the cores less one)")
     args = parser.parse_args(argv)
-    report = run(args.students, args.batch, args.data, args.timeout, args.query)
+    report = run(args.students, args.batch, args.data, args.timeout, args.query, max_jobs=args.workers)
     text = json.dumps(report, indent=2)
     sys.stdout.write(text + "\n")
     if args.json:

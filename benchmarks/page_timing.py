@@ -40,7 +40,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
 
     from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
-    from rnnviz.runs import train_run
+    from rnnviz.runs import TEACHER, train_run
     from ui import resources
 
     torch.set_num_threads(1)  # as the app's server runs
@@ -68,7 +68,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
         gates.text_input(key="gates.name").input(GATES_NAMES[k % len(GATES_NAMES)]).run()
         typed.append((time.perf_counter() - began) * 1000)
     manager = resources.job_manager()
-    run_id = manager.start(TrainConfig(model="lstm", epochs=50), dataset)
+    run_id = manager.start(TrainConfig(model="lstm", epochs=50), dataset, owner=TEACHER)
     try:
         deadline = time.time() + 60
         while not (manager.get(run_id).rows or time.time() > deadline):
@@ -76,7 +76,7 @@ def measure(data: Path, runs: Path, repeats: int) -> dict[str, list[float]]:
         training = reruns()
         still = manager.get(run_id).active
     finally:
-        manager.stop(run_id)
+        manager.stop(run_id, by=TEACHER)
         manager.shutdown(timeout=60)
     if not still:
         raise RuntimeError("the training ended before the reruns were timed")

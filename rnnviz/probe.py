@@ -275,27 +275,30 @@ def probe_reading(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
-def start_probe(manager: JobManager, config: ProbeConfig) -> str:
-    """Run a sweep as a background job of `manager`; ValueError while another sweep is under way."""
+def sweep_task(task) -> tuple[str, str]:
+    """A sweep as a job's work (rnnviz.jobs.Task): run in a worker, reporting progress and each result row."""
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "progress":
+            task.report(done=event["done"], current=f"{event['model']} at L = {event['length']}, "
+                                                    f"seed {event['seed']}")
+        else:
+            task.report(row={k: event[k] for k in RESULT_COLUMNS})
+
+    result = run_probe(task.config, task.control, on_event)
+    if len(result.results):  # kept, so the next visit shows the last sweep at once
+        write_probe(task.root, task.config.to_dict(), result.results.to_dict("records"), result.status,
+                    result.message, time.time())
+    return result.status, result.message
+
+
+def start_probe(manager: JobManager, config: ProbeConfig, owner: str, owner_name: str = "") -> str:
+    """Run a sweep as a background job of `manager`, owned by `owner`; ValueError while another sweep is under
+    way, rnnviz.jobs.JobLimitError when no worker is free or the owner is at their cap."""
     config.validate()
     if any(job.active for job in manager.jobs(kind="probe")):
         raise ValueError("a probe sweep is already running: wait for it or stop it")
-
-    def work(job) -> tuple[str, str]:
-        def on_event(event: dict[str, Any]) -> None:
-            if event["event"] == "progress":
-                job.report(done=event["done"], current=f"{event['model']} at L = {event['length']}, "
-                                                       f"seed {event['seed']}")
-            else:
-                job.report(row={k: event[k] for k in RESULT_COLUMNS})
-
-        result = run_probe(config, job.control, on_event)
-        if len(result.results):  # kept, so the next visit shows the last sweep at once
-            write_probe(manager.root, config.to_dict(), result.results.to_dict("records"), result.status,
-                        result.message, time.time())
-        return result.status, result.message
-
-    return manager.start_task("probe", config, work, config.total_steps)
+    return manager.start_task("probe", config, sweep_task, config.total_steps, owner=owner, owner_name=owner_name)
 
 
 def latest_probe(manager: JobManager):

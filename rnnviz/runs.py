@@ -5,9 +5,10 @@
   metrics.csv     a row per evaluation, appended while training
   snapshots/      state dicts at initialisation (epoch 0) and after each epoch
   model.pt        final weights with config, categories and alphabet
-  summary.json    written last: status, epochs done, seconds, final accuracies
+  summary.json    written last: status, epochs done, seconds, final accuracies, the worker that trained it
   .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
 <runs>/.queue.json        trainings waiting for a worker (rnnviz.jobs), so a restarted server can start them
+<runs>/.board.json        the teacher's switches for the class board (hidden, frozen), shared by every app server
 
 A run without summary.json is "running" while some process holds its lock, else "interrupted"
 (the training process died): its config and curves so far stay readable.
@@ -23,6 +24,7 @@ import os
 import pickle
 import re
 import shutil
+import socket
 import tempfile
 import time
 import zipfile
@@ -52,6 +54,7 @@ RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fu
 FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
 QUEUE_FILE = ".queue.json"
+BOARD_FILE = ".board.json"
 PROBE_FILE = ".probe.json"  # the last memory-probe sweep: its settings and results, shown at once on the next visit
 TEACHER = "teacher"  # the owner of runs trained with the command line, and of runs from before owners
 OWNER_NAME_LIMIT = 24  # characters of a display name kept with a run
@@ -182,6 +185,11 @@ def clean_name(value: Any) -> str:
     return text[:OWNER_NAME_LIMIT].strip()
 
 
+def worker_identity() -> dict[str, Any]:
+    """The process training a run, as its config.json and summary.json record it."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -211,6 +219,7 @@ class RunWriter:
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
                 "created": time.time(), "owner": owner or TEACHER, "owner_name": clean_name(owner_name),
+                "worker": worker_identity(),
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
@@ -265,7 +274,7 @@ class RunWriter:
         summary: dict[str, Any] = {"run_id": self.run_id, "model": self.config.model,
                                    "status": status or (result.status if result else "failed"),
                                    "message": message or (result.message if result else ""),
-                                   "finished": time.time()}
+                                   "finished": time.time(), "worker": worker_identity()}
         if result is not None:
             if result.status != "diverged":
                 with self._writing("model.pt"):
@@ -565,6 +574,40 @@ def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=
     finally:
         writer.close()
     return writer, result
+
+
+def mark_failed(root: Path, run_id: str, message: str, worker: dict[str, Any] | None = None) -> bool:
+    """Record that a run's worker died: summary.json with status failed and the reason, unless the run already has
+    a summary or no folder. The run keeps its config and curves so far. Returns whether it wrote one."""
+    path = run_path(Path(root), run_id)
+    if not (path / "config.json").exists() or (path / "summary.json").exists():
+        return False
+    try:
+        write_json(path / "summary.json", {"run_id": run_id, "status": "failed", "message": message,
+                                           "finished": time.time(), "worker": dict(worker or {})})
+        (path / TRAINING_LOCK).unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
+
+
+def read_board(root: Path) -> tuple[bool, float | None]:
+    """The class board's switches: (hidden, frozen at); (False, None) when none were set or the file is unreadable."""
+    try:
+        values = _read_json(Path(root) / BOARD_FILE)
+    except RunError:
+        return False, None
+    frozen = values.get("frozen_at")
+    return bool(values.get("hidden")), float(frozen) if isinstance(frozen, (int, float)) else None
+
+
+def write_board(root: Path, hidden: bool, frozen_at: float | None) -> None:
+    """Record the class board's switches in the runs folder, where every app server on it reads them."""
+    try:
+        ensure_runs_dir(Path(root))
+        write_json(Path(root) / BOARD_FILE, {"format": FORMAT_VERSION, "hidden": bool(hidden), "frozen_at": frozen_at})
+    except OSError as exc:
+        raise RunError(f"cannot record the board's settings in {root}: {exc.strerror or exc}") from None
 
 
 def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:

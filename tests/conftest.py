@@ -60,6 +60,7 @@ def isolated_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder:
     monkeypatch.setenv("RNNVIZ_RUNS", str(root))
     monkeypatch.setenv("RNNVIZ_DATASETS", str(tmp_path / "datasets"))
     monkeypatch.setenv("RNNVIZ_CACHE", str(cache_folder))
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "2")  # the app's default is the machine's cores less one
     monkeypatch.setattr(data, "DEFAULT_DATA_DIR", tmp_path / "project-data" / "names")
     return root
 
@@ -89,10 +90,22 @@ def fresh_app(isolated_runs: Path):
 
 @pytest.fixture
 def manager(tmp_path: Path):
-    """A JobManager of its own (two trainings at once) over a private runs folder, shut down after the test."""
+    """A JobManager of its own (two jobs at once, in worker processes) over a private runs folder, shut down after
+    the test."""
     from rnnviz.jobs import JobManager
 
     jobs = JobManager(tmp_path / "runs", max_concurrent=2)
+    yield jobs
+    jobs.shutdown()
+
+
+@pytest.fixture
+def thread_manager(tmp_path: Path):
+    """A JobManager whose jobs run in this process's threads: for tests that patch the library to make a training
+    fail (a patch made here never reaches a worker process)."""
+    from rnnviz.jobs import JobManager
+
+    jobs = JobManager(tmp_path / "runs", max_concurrent=2, in_process=True)
     yield jobs
     jobs.shutdown()
 

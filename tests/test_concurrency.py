@@ -17,7 +17,7 @@ import pytest
 from rnnviz import jobs, runs
 from rnnviz.config import TrainConfig
 from rnnviz.jobs import WORKING, JobLimitError, JobManager
-from rnnviz.runs import RunError, list_runs, load_metrics, read_queue
+from rnnviz.runs import TEACHER, RunError, list_runs, load_metrics, read_queue
 from rnnviz.train import Trainer
 
 LIMIT = 2
@@ -51,18 +51,18 @@ class Hands:
         manager = self.manager
         if action == "start":
             config = TrainConfig(**(LONG if rng.random() < 0.5 else SHORT), seed=rng.randrange(1000))
-            new = manager.start(config, self.dataset)
+            new = manager.start(config, self.dataset, owner=TEACHER)
             with self.lock:
                 self.started.append(new)
         elif action == "delete" and run_id:
-            manager.delete(run_id)
+            manager.delete(run_id, by=TEACHER)
             with self.lock:
                 self.deleted.append(run_id)
-        elif action == "stop" and run_id and manager.cancel(run_id):
+        elif action == "stop" and run_id and manager.cancel(run_id, by=TEACHER):
             with self.lock:
                 self.cancelled.append(run_id)
         elif action in ("stop", "pause", "resume") and run_id:
-            getattr(manager, action)(run_id)
+            getattr(manager, action)(run_id, by=TEACHER)
         elif action == "list":
             for info in list_runs(manager.root, manager.active_ids()):
                 if info.error and info.path.exists():
@@ -148,7 +148,7 @@ def test_pages_listing_runs_while_two_trainings_write_never_see_a_broken_run(tmp
         reader.start()
     try:
         for _ in range(2):
-            ids = [manager.start(TrainConfig(**SHORT, seed=seed), tiny_dataset) for seed in (1, 2, 3)]
+            ids = [manager.start(TrainConfig(**SHORT, seed=seed), tiny_dataset, owner=TEACHER) for seed in (1, 2, 3)]
             assert manager.get(ids[2]).status in ("queued", "running")
             for run_id in ids:
                 assert manager.wait(run_id, 60).status == "finished"
@@ -192,8 +192,8 @@ def test_starts_in_the_same_second_never_share_a_run_id(tmp_path, tiny_dataset, 
     monkeypatch.setattr(jobs, "new_run_id", lambda config: next(stamps))
     manager = JobManager(tmp_path / "runs", max_concurrent=LIMIT)
     try:
-        first = manager.start(TrainConfig(**SHORT), tiny_dataset)
-        second = manager.start(TrainConfig(**SHORT), tiny_dataset)
+        first = manager.start(TrainConfig(**SHORT), tiny_dataset, owner=TEACHER)
+        second = manager.start(TrainConfig(**SHORT), tiny_dataset, owner=TEACHER)
         assert (first, second) == ("20300101-000000-rnn-s0-aaaa", "20300101-000000-rnn-s0-bbbb")
         assert manager.wait(first, 60).status == manager.wait(second, 60).status == "finished"
     finally:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.config import TrainConfig, resolve_device
+from rnnviz.config import GPU_MIN_WORK, TrainConfig, resolve_device
 from rnnviz.evaluate import predict
 from rnnviz.inside import read_name
 from rnnviz.runs import load_run, train_run
@@ -19,11 +19,22 @@ from rnnviz.train import Trainer
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
 
+def test_auto_keeps_the_reports_sizes_on_the_cpu_even_beside_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for model in ("rnn", "lstm", "mylstm"):
+        config = TrainConfig(model=model)
+        work = config.resolved_hidden_size * config.batch_size
+        assert resolve_device("auto", work).type == "cpu"
+    assert resolve_device("auto", GPU_MIN_WORK).type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto", 10 * GPU_MIN_WORK).type == "cpu"
+
+
 @needs_cuda
 @pytest.mark.parametrize("model", ["rnn", "lstm", "mylstm"])
 def test_training_on_cuda_keeps_the_model_on_the_gpu_and_saves_a_cpu_loadable_run(model, tiny_dataset,
                                                                                     isolated_runs):
-    assert resolve_device("auto").type == "cuda"
+    assert resolve_device("auto", GPU_MIN_WORK).type == "cuda"
     config = TrainConfig(model=model, hidden_size=16, epochs=3, batch_size=8, device="cuda")
     trainer = Trainer(config, tiny_dataset)
     assert next(trainer.model.parameters()).is_cuda

@@ -18,12 +18,18 @@ from rnnviz import cli, runs
 from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
 from rnnviz.models import RNN
-from rnnviz.runs import RunError, list_runs, load_metrics, train_run
+from rnnviz.runs import TEACHER, RunError, list_runs, load_metrics, train_run
 
 QUICK = {"hidden_size": 8, "batch_size": 8, "epochs": 2, "eval_every": 1}
 DIVERGING = {"model": "rnn", "optimizer": "sgd", "learning_rate": 10.0, "clip_grad": 0, "lr_schedule": "constant",
              "hidden_size": 16, "batch_size": 8, "epochs": 5, "eval_every": 1}
 FULL = OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.fixture
+def manager(thread_manager):
+    """Faults are made by patching the library here, so these jobs run in this process's threads."""
+    return thread_manager
 
 
 def finished(manager: JobManager, run_id: str, timeout: float = 60):
@@ -37,7 +43,7 @@ def summary_of(manager: JobManager, run_id: str) -> dict:
 
 
 def test_a_diverging_learning_rate_ends_the_job_as_diverged_with_the_step_and_its_curves(manager, tiny_dataset):
-    run_id = manager.start(TrainConfig(**DIVERGING), tiny_dataset)
+    run_id = manager.start(TrainConfig(**DIVERGING), tiny_dataset, owner=TEACHER)
     job = finished(manager, run_id)
     assert job.status == "diverged"
     assert f"at step {job.step + 1}" in job.message and "lower the learning rate" in job.message
@@ -60,8 +66,8 @@ def test_a_crash_inside_the_model_fails_that_run_only(manager, tiny_dataset, mon
         return real_forward(self, x, lengths)
 
     monkeypatch.setattr(RNN, "forward_onehot", crashing_forward)
-    healthy = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
-    broken = manager.start(TrainConfig(model="rnn", **QUICK), tiny_dataset)
+    healthy = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
+    broken = manager.start(TrainConfig(model="rnn", **QUICK), tiny_dataset, owner=TEACHER)
     failed = finished(manager, broken)
     assert failed.status == "failed" and failed.message == "RuntimeError: simulated fault in the RNN"
     assert summary_of(manager, broken) | {"status": "failed", "message": failed.message} == summary_of(manager, broken)
@@ -85,7 +91,7 @@ class DiskFillsUp:
 
 def test_a_full_disk_while_appending_metrics_fails_the_job_with_the_reason(manager, tiny_dataset, monkeypatch):
     monkeypatch.setattr(runs, "csv", DiskFillsUp(rows=3))
-    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
     job = finished(manager, run_id)
     assert job.status == "failed"
     assert job.message == f"cannot write metrics.csv of run {run_id}: No space left on device"
@@ -98,7 +104,7 @@ def test_a_full_disk_while_saving_weights_fails_the_job_with_the_reason(manager,
         raise FULL
 
     monkeypatch.setattr(runs, "save_torch_atomic", refuse)
-    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
     job = finished(manager, run_id)
     assert job.status == "failed" and job.message.endswith("snapshot of run " + run_id + ": No space left on device")
     assert summary_of(manager, run_id)["status"] == "failed"
@@ -113,7 +119,7 @@ def test_a_summary_the_disk_refuses_is_reported_and_the_run_lists_as_interrupted
         real_write(path, data)
 
     monkeypatch.setattr(runs, "write_atomic", refuse_summary)
-    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+    run_id = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
     job = finished(manager, run_id)
     assert job.status == "failed"
     assert job.message == f"cannot write summary.json of run {run_id}: No space left on device"
@@ -123,7 +129,7 @@ def test_a_summary_the_disk_refuses_is_reported_and_the_run_lists_as_interrupted
 
 def test_a_run_folder_removed_during_training_fails_the_job_with_the_reason(manager, tiny_dataset, tmp_path):
     run_id = manager.start(TrainConfig(model="lstm", hidden_size=8, batch_size=8, epochs=200, eval_every=1),
-                           tiny_dataset)
+                           tiny_dataset, owner=TEACHER)
     deadline = time.monotonic() + 30
     while manager.get(run_id).step < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -137,7 +143,7 @@ def test_a_runs_path_that_is_a_file_is_refused_at_start(tmp_path, tiny_dataset, 
     blocker.write_text("not a folder")
     manager = JobManager(blocker)
     with pytest.raises(RunError, match="it is a file, not a folder"):
-        manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+        manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
     assert manager.jobs() == [] and manager.active_ids() == set()
     with pytest.raises(RunError, match="it is a file"):
         train_run(TrainConfig(model="lstm", **QUICK), tiny_dataset, blocker)
@@ -149,12 +155,12 @@ def test_a_runs_path_that_is_a_file_is_refused_at_start(tmp_path, tiny_dataset, 
 
 def test_a_failed_job_frees_its_slot(tmp_path, tiny_dataset, monkeypatch):
     monkeypatch.setattr(runs, "csv", DiskFillsUp(rows=1))
-    manager = JobManager(tmp_path / "runs", max_concurrent=1)
+    manager = JobManager(tmp_path / "runs", max_concurrent=1, in_process=True)
     try:
-        first = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+        first = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
         assert finished(manager, first).status == "failed"
         monkeypatch.undo()
-        second = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+        second = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
         assert finished(manager, second).status == "finished"
     finally:
         manager.shutdown()
@@ -176,7 +182,8 @@ def test_a_thread_the_system_refuses_does_not_hold_a_training_slot(manager, tiny
 
     monkeypatch.setattr(threading.Thread, "start", refuse)
     with pytest.raises(RunError, match="could not start the training: can't start new thread"):
-        manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)
+        manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
     monkeypatch.undo()
     assert manager.jobs() == [] and manager.active_ids() == set()
-    assert finished(manager, manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset)).status == "finished"
+    again = manager.start(TrainConfig(model="lstm", **QUICK), tiny_dataset, owner=TEACHER)
+    assert finished(manager, again).status == "finished"

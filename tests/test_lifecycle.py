@@ -21,6 +21,7 @@ from rnnviz import jobs
 from rnnviz.config import TrainConfig
 from rnnviz.jobs import JobManager
 from rnnviz.runs import (
+    TEACHER,
     RunError,
     delete_run,
     list_runs,
@@ -52,10 +53,10 @@ def rss_kib() -> int:
 
 
 def test_stop_takes_effect_within_one_batch(manager, tiny_dataset):
-    run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
+    run_id = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
     wait_for(lambda: manager.get(run_id).step >= 3, what="three steps")
     asked = time.monotonic()
-    manager.stop(run_id)
+    manager.stop(run_id, by=TEACHER)
     seen = manager.get(run_id).step  # the trainer may be inside the next batch, no further
     final = manager.wait(run_id, 30)
     assert final.status == "stopped" and seen <= final.step <= seen + 1
@@ -66,18 +67,18 @@ def test_stop_takes_effect_within_one_batch(manager, tiny_dataset):
 
 
 def test_stop_twice_and_stop_after_the_end_are_harmless(manager, tiny_dataset):
-    stopped = manager.start(TrainConfig(**LONG), tiny_dataset)
-    done = manager.start(TrainConfig(**QUICK), tiny_dataset)
+    stopped = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
+    done = manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)
     wait_for(lambda: manager.get(stopped).step >= 1, what="a first step")
-    assert manager.stop(stopped) and manager.stop(stopped)
+    assert manager.stop(stopped, by=TEACHER) and manager.stop(stopped, by=TEACHER)
     assert manager.wait(stopped, 30).status == "stopped"
     assert manager.wait(done, 60).status == "finished"
     files = {run: {name: (manager.root / run / name).read_bytes() for name in ("summary.json", "model.pt")}
              for run in (stopped, done)}
     for run in (stopped, done, stopped):
-        assert manager.stop(run)  # the teacher clicks Stop on a run that has ended
-        assert not manager.pause(run)
-        manager.resume(run)
+        assert manager.stop(run, by=TEACHER)  # the teacher clicks Stop on a run that has ended
+        assert not manager.pause(run, by=TEACHER)
+        manager.resume(run, by=TEACHER)
     time.sleep(0.1)
     assert manager.get(stopped).status == "stopped" and manager.get(done).status == "finished"
     for run, saved in files.items():
@@ -86,19 +87,19 @@ def test_stop_twice_and_stop_after_the_end_are_harmless(manager, tiny_dataset):
 
 
 def test_a_paused_run_stops_and_a_stopped_run_cannot_be_paused(manager, tiny_dataset):
-    run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
+    run_id = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
     wait_for(lambda: manager.get(run_id).step >= 1, what="a first step")
-    assert manager.pause(run_id) and manager.get(run_id).status == "paused"
-    manager.stop(run_id)
-    manager.pause(run_id)
+    assert manager.pause(run_id, by=TEACHER) and manager.get(run_id).status == "paused"
+    manager.stop(run_id, by=TEACHER)
+    manager.pause(run_id, by=TEACHER)
     assert manager.wait(run_id, 30).status == "stopped"
 
 
 def test_twenty_start_stop_cycles_leave_no_threads_and_bounded_memory(manager, tiny_dataset):
     def cycle() -> None:
-        run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
+        run_id = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
         wait_for(lambda: manager.get(run_id).step >= 1, what="a first step")
-        manager.stop(run_id)
+        manager.stop(run_id, by=TEACHER)
         assert manager.wait(run_id, 30).status == "stopped"
 
     for _ in range(3):  # torch and scikit-learn allocate their caches on first use
@@ -119,11 +120,11 @@ def test_twenty_start_stop_cycles_leave_no_threads_and_bounded_memory(manager, t
 
 
 def test_a_run_deleted_while_shown_gives_one_line_errors_not_crashes(manager, tiny_dataset):
-    run_id = manager.start(TrainConfig(**QUICK), tiny_dataset)
+    run_id = manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)
     manager.wait(run_id, 60)
     (info,) = list_runs(manager.root)
     loaded = load_run(info.path)
-    manager.delete(run_id)
+    manager.delete(run_id, by=TEACHER)
     assert loaded.model is not None  # a page that already holds the model keeps drawing it
     for use in (load_run, load_metrics):
         with pytest.raises(RunError):
@@ -131,7 +132,7 @@ def test_a_run_deleted_while_shown_gives_one_line_errors_not_crashes(manager, ti
     assert list_snapshots(info.path) == []
     assert read_run(info.path).status == "unreadable" and "missing" in read_run(info.path).error
     with pytest.raises(RunError, match="no run"):
-        manager.delete(run_id)  # a second click on Delete
+        manager.delete(run_id, by=TEACHER)  # a second click on Delete
     assert list_runs(manager.root) == []
 
 
@@ -147,7 +148,7 @@ def test_a_run_trained_outside_the_job_manager_cannot_be_deleted_until_it_ends(t
         with pytest.raises(RunError, match="still training"):
             delete_run(isolated_runs, "busy")
         with pytest.raises(RunError, match="still training"):
-            JobManager(isolated_runs).delete("busy")  # another server on the same runs folder
+            JobManager(isolated_runs).delete("busy", by=TEACHER)  # another server on the same runs folder
         assert (isolated_runs / "busy" / "config.json").is_file()
     finally:
         control.stop()
@@ -173,7 +174,7 @@ def test_deleting_a_running_training_from_the_train_page_stops_it_first(app_data
     at.switch_page(nav.TRAIN).run()
     at.sidebar.text_input(key="app.owner.key_input").input("the-key").run()
     manager = resources.job_manager()
-    run_id = manager.start(TrainConfig(**LONG), tiny_dataset)
+    run_id = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
     wait_for(lambda: manager.get(run_id).step >= 1, what="a first step")
     at.run()
     at.selectbox(key="train.manage").set_value(run_id).run()
@@ -255,7 +256,7 @@ def test_the_manager_forgets_the_oldest_ended_jobs_but_never_their_runs(manager,
     monkeypatch.setattr(jobs, "KEEP_ENDED", 3)
     started = []
     for seed in range(5):
-        started.append(manager.start(TrainConfig(**QUICK, seed=seed), tiny_dataset))
+        started.append(manager.start(TrainConfig(**QUICK, seed=seed), tiny_dataset, owner=TEACHER))
         assert manager.wait(started[-1], 60).status == "finished"
     remembered = [job.run_id for job in manager.jobs()]
     assert len(remembered) == 3 and remembered[-1] == started[-1] and started[0] not in remembered

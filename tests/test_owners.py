@@ -13,7 +13,7 @@ import pytest
 
 from rnnviz.config import TrainConfig
 from rnnviz.data import load_folder
-from rnnviz.runs import list_runs
+from rnnviz.runs import TEACHER, list_runs
 from tests.helpers import wait_for_jobs
 from tests.test_page_train import button, form, link_text, open_train
 from ui import keys, owner, resources
@@ -53,7 +53,7 @@ def page_text(at) -> str:
 def stop_all() -> None:
     manager = resources.job_manager()
     for job in manager.jobs():
-        manager.stop(job.run_id)
+        manager.stop(job.run_id, by=TEACHER)
 
 
 def test_only_the_owner_sees_the_controls_and_everyone_sees_the_run(tiny_data):
@@ -208,10 +208,10 @@ def test_copy_link_uses_the_address_the_browser_used(tiny_data):
 
 def test_a_job_started_in_the_library_belongs_to_the_teacher(tiny_data):
     manager = resources.job_manager()
-    run_id = manager.start(TrainConfig(**LONG), load_folder(tiny_data))
+    run_id = manager.start(TrainConfig(**LONG), load_folder(tiny_data), owner=TEACHER)
     try:
         at = open_train()
         assert "Stop" not in labels(at) and "the teacher" in page_text(at)
     finally:
-        manager.stop(run_id)
+        manager.stop(run_id, by=TEACHER)
         wait_for_jobs()

@@ -73,7 +73,7 @@ def test_the_board_ranks_the_class_and_the_teacher_can_hide_and_freeze_it(runs_o
                                                                          tiny_data, isolated_runs):
     from ui import resources
 
-    resources.board_state.clear()
+    resources._board_state.clear()
     monkeypatch.setenv(owner.TEACHER_KEY_ENV, KEY)
     student, teacher = open_board(), open_board()
     assert not student.exception and not [t for t in student.toggle if t.key == keys.BOARD_HIDE]
@@ -96,14 +96,14 @@ def test_the_board_ranks_the_class_and_the_teacher_can_hide_and_freeze_it(runs_o
     student.run()
     assert not student.dataframe and any("hidden the board" in i.value for i in student.info)
     assert teacher.dataframe, "the teacher still sees it"
-    resources.board_state.clear()
+    resources._board_state.clear()
 
 
 @pytest.mark.usefixtures("fresh_app")
 def test_in_presenter_mode_the_board_is_an_html_table_in_large_type(runs_of_the_class):
     from ui import resources
 
-    resources.board_state.clear()
+    resources._board_state.clear()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page(nav.BOARD)
     at.session_state[keys.PRESENTER] = True

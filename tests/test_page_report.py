@@ -10,7 +10,7 @@ import pytest
 
 from rnnviz.jobs import WORKING
 from rnnviz.reproduce import REPORT_RUNS, REPORT_SEEDS, report_config
-from rnnviz.runs import list_runs, train_run
+from rnnviz.runs import TEACHER, list_runs, train_run
 from tests.helpers import assert_clean, charts_of
 from ui import nav, resources
 
@@ -33,7 +33,8 @@ def wait_for_finished_runs(root: Path, count: int, timeout: float = 180) -> list
 
 
 @pytest.mark.slow
-def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs):
+def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs, monkeypatch):
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     at = app(nav.REPORT).run()
     assert_clean(at)
     total = len(REPORT_RUNS) * len(REPORT_SEEDS)
@@ -71,6 +72,8 @@ def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app
         return real_train_run(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "train_run", slow_train_run)
+    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     at = app(nav.REPORT).run()
     at.button[0].click().run()
     assert_clean(at)
@@ -80,7 +83,7 @@ def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app
     manager = resources.job_manager()
     for job in manager.jobs():  # the rest wait in the job manager's queue; only the first two are needed here
         if job.status == "queued":
-            manager.cancel(job.run_id)
+            manager.cancel(job.run_id, by=TEACHER)
     gate.set()
     assert sorted(info.model for info in wait_for_finished_runs(isolated_runs, 2)) == ["rnn", "rnn"]
 
@@ -115,6 +118,8 @@ def test_report_runs_queue_in_the_job_manager_at_its_limit(app, isolated_runs, m
         return real_train_run(*args, **kwargs)
 
     monkeypatch.setattr(jobs, "train_run", held_train_run)
+    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
     monkeypatch.setenv("RNNVIZ_MAX_JOBS", "3")
     total = len(REPORT_RUNS) * len(REPORT_SEEDS)
     at = app(nav.REPORT).run()
@@ -134,8 +139,8 @@ def test_report_runs_queue_in_the_job_manager_at_its_limit(app, isolated_runs, m
         manager = resources.job_manager()
         for job in manager.jobs():
             if job.status == "queued":
-                manager.cancel(job.run_id)
+                manager.cancel(job.run_id, by=TEACHER)
         gate.set()
         for job in manager.jobs():
-            manager.stop(job.run_id)
+            manager.stop(job.run_id, by=TEACHER)
             manager.wait(job.run_id, timeout=60)

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz import charts
 from rnnviz.config import TrainConfig
+from rnnviz.runs import TEACHER
 from tests.conftest import tiny_names
 from tests.helpers import APP, assert_clean, chart_frames, charts_of, open_page, tiny_run, wait_for_jobs
 from tests.helpers import APPTEST_TIMEOUT as TIMEOUT
@@ -181,7 +182,7 @@ def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_da
     while not all(job.rows for job in manager.jobs()) and time.time() < deadline:  # some curve points to draw
         time.sleep(0.05)
     for job in manager.jobs():
-        manager.pause(job.run_id)
+        manager.pause(job.run_id, by=TEACHER)
     at.run()
     assert_clean(at)
     assert len(at.get("progress")) == 2
@@ -196,7 +197,7 @@ def test_demo_while_live_shows_progress_and_leaves_curves_to_the_overlay(real_da
         by_model = {label.split(" ")[0]: c for label, c in colour.items()}
         assert by_model == {"RNN": charts.model_colors()["rnn"], "nn.LSTM": charts.model_colors()["lstm"]}
     for job in manager.jobs():
-        manager.stop(job.run_id)
+        manager.stop(job.run_id, by=TEACHER)
 
 
 def test_demo_beyond_the_worker_limit_waits_in_the_queue(tiny_data, monkeypatch):
@@ -222,7 +223,7 @@ def test_demo_is_refused_in_one_line_when_the_student_already_has_two_runs(tiny_
     assert len(errors) == 1 and errors[0].startswith("Demo not started: you already have 2 trainings"), errors
     assert len(resources.job_manager().jobs()) == 1, "half a demo is taken back"
     for job in resources.job_manager().jobs():
-        resources.job_manager().stop(job.run_id)
+        resources.job_manager().stop(job.run_id, by=TEACHER)
 
 
 # ---------------------------------------------------------------- dataset selector
@@ -369,7 +370,7 @@ def test_the_live_panel_of_a_running_training_draws_without_the_hover_rule(tiny_
         live = [c for c in charts_of(at) if json.loads(c.proto.spec).get("title") in ("loss", "accuracy")]
         assert live and not any(layer.get("name") == "hover_rule" for c in live for layer in layers(c))
     finally:
-        manager.stop(run_id)
+        manager.stop(run_id, by=TEACHER)
 
 
 # ---------------------------------------------------------------- train page (the app's own checks)
@@ -416,13 +417,13 @@ def test_live_panel_shows_progress_and_curves_of_a_running_training(tiny_data):
     deadline = time.time() + 60
     while not manager.get(job.run_id).rows and time.time() < deadline:
         time.sleep(0.05)
-    manager.pause(job.run_id)
+    manager.pause(job.run_id, by=TEACHER)
     at.run()
     assert_clean(at)
     assert "names/s" in at.get("progress")[0].proto.text
     curves = [f for c in charts_of(at) for f in chart_frames(c)]
     assert curves and {"train", "val"} <= set(curves[0]["split"])
-    manager.stop(job.run_id)
+    manager.stop(job.run_id, by=TEACHER)
 
 
 def test_pause_resume_and_stop_buttons_control_the_training(tiny_data):

@@ -113,7 +113,7 @@ def test_the_probe_form_is_generated_from_the_probes_declared_settings(app):
 
     probe = latest_probe(resources.job_manager())
     assert probe is not None and probe.config.forget_bias == PROBE_SETTINGS["forget_bias"].limits[1]
-    resources.job_manager().stop(probe.run_id)
+    resources.job_manager().stop(probe.run_id, by=TEACHER)
     resources.job_manager().wait(probe.run_id, timeout=60)
 
 

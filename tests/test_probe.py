@@ -23,6 +23,7 @@ from rnnviz.probe import (
     start_probe,
     summarize,
 )
+from rnnviz.runs import TEACHER
 from rnnviz.train import Control
 
 TINY = {"lengths": (5, 6), "steps": 4, "batch_size": 8, "hidden_size": 4, "test_size": 16, "seeds": 1}
@@ -153,7 +154,7 @@ def test_stop_ends_the_sweep_within_one_step_and_keeps_what_finished():
 
 
 def test_a_sweep_runs_as_a_job_manager_job_and_keeps_the_results(manager):
-    job_id = start_probe(manager, ProbeConfig(**TINY))
+    job_id = start_probe(manager, ProbeConfig(**TINY), owner=TEACHER)
     done = manager.wait(job_id, timeout=60)
     assert done.kind == "probe" and done.status == "finished" and not done.active
     assert done.progress == 1.0
@@ -165,14 +166,14 @@ def test_a_sweep_runs_as_a_job_manager_job_and_keeps_the_results(manager):
 
 def test_a_second_sweep_is_refused_and_the_first_pauses_resumes_and_stops(manager):
     config = ProbeConfig(**{**TINY, "steps": 5000})
-    job_id = start_probe(manager, config)
+    job_id = start_probe(manager, config, owner=TEACHER)
     with pytest.raises(ValueError, match="already running"):
-        start_probe(manager, ProbeConfig(**TINY))
-    manager.pause(job_id)
+        start_probe(manager, ProbeConfig(**TINY), owner=TEACHER)
+    manager.pause(job_id, by=TEACHER)
     assert manager.get(job_id).status == "paused"
-    manager.resume(job_id)
+    manager.resume(job_id, by=TEACHER)
     assert manager.get(job_id).status == "running"
-    manager.stop(job_id)
+    manager.stop(job_id, by=TEACHER)
     stopped = manager.wait(job_id, timeout=60)
     assert stopped.status == "stopped"
     assert stopped.step < config.total_steps
@@ -181,24 +182,25 @@ def test_a_second_sweep_is_refused_and_the_first_pauses_resumes_and_stops(manage
 def test_a_sweep_takes_a_slot_of_the_job_limit_and_a_training_waits_for_it(tmp_path, tiny_dataset):
     jobs = JobManager(tmp_path / "runs", max_concurrent=1)
     try:
-        probe_id = start_probe(jobs, ProbeConfig(**{**TINY, "steps": 5000}))
-        run_id = jobs.start(TrainConfig(hidden_size=8, epochs=1), tiny_dataset)
+        probe_id = start_probe(jobs, ProbeConfig(**{**TINY, "steps": 5000}), owner=TEACHER)
+        run_id = jobs.start(TrainConfig(hidden_size=8, epochs=1), tiny_dataset, owner=TEACHER)
         assert jobs.get(run_id).status == "queued" and jobs.get(run_id).position == 1
         with pytest.raises(ValueError, match="already running"):  # and a second sweep is refused while one runs
-            start_probe(jobs, ProbeConfig(**TINY))
-        jobs.stop(probe_id)
+            start_probe(jobs, ProbeConfig(**TINY), owner=TEACHER)
+        jobs.stop(probe_id, by=TEACHER)
         assert jobs.wait(run_id, timeout=60).status == "finished"  # the training started once the sweep ended
     finally:
         jobs.shutdown(timeout=30)
 
 
-def test_a_failed_sweep_is_one_line(monkeypatch, manager):
+def test_a_failed_sweep_is_one_line(monkeypatch, thread_manager):
+    manager = thread_manager  # the sweep is broken by a patch in this process
     import rnnviz.probe as probe
 
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory\nsecond line")
 
     monkeypatch.setattr(probe, "run_probe", broken)
-    failed = manager.wait(start_probe(manager, ProbeConfig(**TINY)), timeout=10)
+    failed = manager.wait(start_probe(manager, ProbeConfig(**TINY), owner=TEACHER), timeout=10)
     assert failed.status == "failed"
     assert failed.message == "RuntimeError: out of memory"

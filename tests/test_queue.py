@@ -22,6 +22,10 @@ def one_worker(tmp_path):
     jobs.shutdown()
 
 
+def queued(manager: JobManager) -> int:
+    return sum(job.status == "queued" for job in manager.jobs())
+
+
 def statuses(manager: JobManager, ids: list[str]) -> list[str]:
     return [manager.get(run_id).status for run_id in ids]
 
@@ -36,7 +40,7 @@ def test_trainings_beyond_the_limit_wait_in_line_and_start_by_themselves_in_orde
     assert manager.get(first).position is None
     assert {first, second, third} <= manager.active_ids()
     assert [e["run_id"] for e in read_queue(manager.root)] == [second, third]
-    manager.stop(first)
+    manager.stop(first, by=TEACHER)
     final = [manager.wait(run_id, 60) for run_id in (second, third)]
     assert [job.status for job in final] == ["finished", "finished"]
     assert final[0].started < final[1].started, "first queued, first started"
@@ -46,14 +50,14 @@ def test_trainings_beyond_the_limit_wait_in_line_and_start_by_themselves_in_orde
 
 def test_the_estimated_wait_comes_from_the_running_trainings_own_eta(one_worker, tiny_dataset):
     manager = one_worker
-    first = manager.start(TrainConfig(**LONG), tiny_dataset)
-    queued = manager.start(TrainConfig(**QUICK), tiny_dataset)
+    first = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
+    queued = manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)
     wait_for(lambda: manager.get(first).rows)
     job = manager.get(queued)
     eta = manager.get(first).rows[-1]["eta_s"]
     assert job.position == 1 and job.wait_s is not None
     assert job.wait_s == pytest.approx(eta, rel=0.5, abs=2.0)
-    manager.stop(first)
+    manager.stop(first, by=TEACHER)
 
 
 def test_waits_are_estimated_worker_by_worker():
@@ -66,29 +70,30 @@ def test_waits_are_estimated_worker_by_worker():
 
 def test_a_queued_training_can_be_cancelled_and_never_runs(one_worker, tiny_dataset):
     manager = one_worker
-    first = manager.start(TrainConfig(**LONG), tiny_dataset)
-    queued = manager.start(TrainConfig(**QUICK), tiny_dataset)
+    first = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
+    queued = manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)
     after = manager.start(TrainConfig(**QUICK, seed=3), tiny_dataset, owner="ben")
-    assert manager.cancel(queued)
-    assert manager.get(queued) is None and not manager.cancel(queued) and not manager.stop(queued)
+    assert manager.cancel(queued, by=TEACHER)
+    assert manager.get(queued) is None and not manager.cancel(queued, by=TEACHER)
+    assert not manager.stop(queued, by=TEACHER)
     assert manager.get(after).position == 1
     assert [e["run_id"] for e in read_queue(manager.root)] == [after]
     assert manager.get(first).status == "running"
-    manager.stop(first)
+    manager.stop(first, by=TEACHER)
     assert manager.wait(after, 60).status == "finished"
     assert not (manager.root / queued).exists()
 
 
 def test_stop_and_delete_of_a_queued_training_cancel_it(one_worker, tiny_dataset):
     manager = one_worker
-    first = manager.start(TrainConfig(**LONG), tiny_dataset)
-    a = manager.start(TrainConfig(**QUICK), tiny_dataset)
+    first = manager.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
+    a = manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)
     b = manager.start(TrainConfig(**QUICK), tiny_dataset, owner="ben")
-    assert not manager.pause(a), "a queued training has nothing to pause"
-    assert manager.stop(a)
-    manager.delete(b)
-    assert manager.get(a) is None and manager.get(b) is None and manager.queue_length() == 0
-    manager.stop(first)
+    assert not manager.pause(a, by=TEACHER), "a queued training has nothing to pause"
+    assert manager.stop(a, by=TEACHER)
+    manager.delete(b, by=TEACHER)
+    assert manager.get(a) is None and manager.get(b) is None and queued(manager) == 0
+    manager.stop(first, by=TEACHER)
 
 
 def test_one_owner_is_capped_and_others_are_not(one_worker, tiny_dataset):
@@ -98,7 +103,7 @@ def test_one_owner_is_capped_and_others_are_not(one_worker, tiny_dataset):
     with pytest.raises(JobLimitError, match=r"you already have 2 trainings running or queued \(at most 2 each\)"):
         manager.start(TrainConfig(**QUICK), tiny_dataset, owner="ana")
     manager.start(TrainConfig(**QUICK), tiny_dataset, owner="ben")
-    manager.start(TrainConfig(**QUICK), tiny_dataset, owner="ana", capped=False)  # the teacher's own tools
+    manager.start(TrainConfig(**QUICK), tiny_dataset, owner=TEACHER)  # the teacher is not capped
 
 
 def test_a_full_queue_refuses_in_one_line(one_worker, tiny_dataset):
@@ -109,7 +114,7 @@ def test_a_full_queue_refuses_in_one_line(one_worker, tiny_dataset):
     with pytest.raises(JobLimitError, match=r"the queue is full \(3 trainings are waiting\)") as refused:
         manager.start(TrainConfig(**QUICK), tiny_dataset, owner="e")
     assert "\n" not in str(refused.value)
-    assert manager.queue_length() == 3
+    assert queued(manager) == 3
 
 
 def test_a_restarted_server_starts_the_trainings_that_were_waiting(tmp_path, tiny_folder, tiny_dataset):
@@ -140,7 +145,7 @@ def test_a_restarted_server_starts_the_trainings_that_were_waiting(tmp_path, tin
 def test_queued_trainings_whose_data_is_gone_are_listed_as_not_started(tmp_path, tiny_dataset):
     root = tmp_path / "runs"
     before = JobManager(root, max_concurrent=1)
-    first = before.start(TrainConfig(**LONG), tiny_dataset)
+    first = before.start(TrainConfig(**LONG), tiny_dataset, owner=TEACHER)
     waiting = before.start(TrainConfig(**QUICK), tiny_dataset, owner="ben")
     before.shutdown()
 
@@ -170,7 +175,7 @@ def test_the_app_restarts_the_queue_a_previous_server_left(tiny_data, isolated_r
     from ui import resources
 
     before = JobManager(isolated_runs, max_concurrent=1)
-    running = before.start(TrainConfig(**LONG), load_folder(tiny_data))
+    running = before.start(TrainConfig(**LONG), load_folder(tiny_data), owner=TEACHER)
     waiting = before.start(TrainConfig(**QUICK), load_folder(tiny_data), owner="ben", owner_name="Ben")
     before.shutdown()
     resources._job_manager.clear()  # a new server process

@@ -4,7 +4,7 @@ choices and the job limit."""
 from __future__ import annotations
 
 from rnnviz.config import TrainConfig
-from rnnviz.jobs import JobSnapshot
+from rnnviz.jobs import JobSnapshot, default_max_jobs
 from rnnviz.runs import RunInfo
 from ui import resources, runview
 
@@ -57,4 +57,4 @@ def test_max_jobs_reads_the_environment(monkeypatch):
     assert resources.max_jobs() == 3
     for bad in ("0", "-1", "many"):
         monkeypatch.setenv("RNNVIZ_MAX_JOBS", bad)
-        assert resources.max_jobs() == resources.DEFAULT_MAX_JOBS
+        assert resources.max_jobs() == default_max_jobs()

@@ -19,7 +19,7 @@ from rnnviz.archive import MAX_CATEGORY_CHARS, ArchiveError, extract_category_fi
 from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, allowed_data_roots, check_allowed_folder
 from rnnviz.jobs import JobManager
-from rnnviz.runs import RunError, delete_run, list_runs, load_snapshot, run_path
+from rnnviz.runs import TEACHER, RunError, delete_run, list_runs, load_snapshot, run_path
 from tests.conftest import write_tiny_folder
 from tests.helpers import make_zip
 from tests.test_multi_browser import streamlit_server
@@ -54,10 +54,10 @@ def test_the_job_manager_refuses_run_ids_that_would_leave_the_runs_folder(tmp_pa
     (tmp_path / "victim" / "precious.txt").write_text("keep me")
     manager = JobManager(tmp_path / "runs")
     with pytest.raises(RunError, match="not a valid run id"):
-        manager.start(TrainConfig(**QUICK), tiny_dataset, run_id=run_id)
+        manager.start(TrainConfig(**QUICK), tiny_dataset, run_id=run_id, owner=TEACHER)
     assert manager.jobs() == []
     with pytest.raises(RunError):
-        manager.delete(run_id)
+        manager.delete(run_id, by=TEACHER)
     with pytest.raises(RunError):
         delete_run(tmp_path / "runs", run_id)
     assert (tmp_path / "victim" / "precious.txt").read_text() == "keep me"

@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from rnnviz.registry import RECURRENT_MODELS
-from rnnviz.runs import TEACHER, RunInfo
+from rnnviz.runs import TEACHER, RunInfo, read_board, write_board
 from ui import runview
 
 COLUMNS = ["dataset", "rank", "who", "model", "val acc", "val balanced acc", "test acc", "hidden", "epochs", "lr",
@@ -27,22 +28,21 @@ SAME_RUN = ("who", "dataset", "model", "hidden", "epochs", "lr", "batch", "optim
 @dataclass
 class BoardState:
     """The teacher's switches for the board: hidden from students, or frozen at a moment (finished runs after
-    it wait until it is unfrozen)."""
+    it wait until it is unfrozen). Kept in the runs folder (rnnviz.runs.read_board), so every app server serving
+    that folder shows the same board."""
 
-    hidden: bool = False
-    frozen_at: float | None = None
+    root: Path
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def set(self, hidden: bool | None = None, frozen: bool | None = None) -> None:
         with self.lock:
-            if hidden is not None:
-                self.hidden = hidden
+            was_hidden, frozen_at = read_board(self.root)
             if frozen is not None:
-                self.frozen_at = (self.frozen_at or time.time()) if frozen else None
+                frozen_at = (frozen_at or time.time()) if frozen else None
+            write_board(self.root, was_hidden if hidden is None else hidden, frozen_at)
 
     def read(self) -> tuple[bool, float | None]:
-        with self.lock:
-            return self.hidden, self.frozen_at
+        return read_board(self.root)
 
 
 def _number(value) -> float | None:

@@ -14,9 +14,11 @@ WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a
 
 
 def control(action: str, run_id: str, run_owner: str) -> None:
-    """A run control's callback; the owner is checked again when the click arrives."""
-    if owner.can_manage(run_owner):
-        getattr(resources.job_manager(), action)(run_id)
+    """A run control's callback; the library checks the owner again when the click arrives."""
+    try:
+        getattr(resources.job_manager(), action)(run_id, by=owner.me())
+    except PermissionError as exc:  # the page was drawn before the teacher left teacher mode, say
+        st.session_state[keys.TRAIN_START_ERROR] = guards.one_line(exc)
 
 
 def job_controls(job) -> None:

@@ -2,7 +2,8 @@
 
 Each browser gets a random token that the app stores in a cookie (so a reload keeps it, and no shared link
 carries it); runs record a hash of it as their owner (rnnviz.runs), so a run folder never shows a usable token.
-Only a run's owner, or the teacher, may pause, resume, stop, cancel or delete it; everyone may view it.
+Only a run's owner, or the teacher, may pause, resume, stop, cancel or delete it (rnnviz.jobs.may_control decides,
+and the JobManager enforces it); everyone may view it. The teacher's browser acts, and owns its runs, as TEACHER.
 
 The teacher starts the server with RNNVIZ_TEACHER_KEY set and enters the key once in the sidebar; the browser then
 keeps a proof derived from the key and its token (an HMAC), never the key itself. Keys and proofs are compared in
@@ -21,6 +22,7 @@ import secrets
 
 import streamlit as st
 
+from rnnviz.jobs import may_control
 from rnnviz.runs import OWNER_NAME_LIMIT, TEACHER, clean_name
 from ui import keys
 
@@ -110,25 +112,27 @@ def is_teacher() -> bool:
     return False
 
 
+def me() -> str:
+    """Who this browser is to the library: TEACHER once the key was entered, else its owner id. Runs it starts
+    belong to it (the teacher's are shown as the teacher everywhere, as the command line's are), and every control
+    it asks for is checked against it (`by=`)."""
+    return TEACHER if is_teacher() else owner_id()
+
+
 def is_mine(run_owner: str) -> bool:
     """Whether this browser started a run owned by `run_owner`."""
-    return run_owner != TEACHER and hmac.compare_digest(str(run_owner).encode(), owner_id().encode())
-
-
-def starter_id() -> str:
-    """The owner a run started from this browser records: the teacher's runs belong to the teacher (shown as the
-    teacher everywhere, as the command line's are), everyone else's to their browser."""
-    return TEACHER if is_teacher() else owner_id()
+    return hmac.compare_digest(str(run_owner).encode(), me().encode())
 
 
 def started_here(run_owner: str) -> bool:
     """Whether a run is this browser's own: started from it, or the teacher's runs for the teacher."""
-    return run_owner == starter_id() if run_owner == TEACHER else is_mine(run_owner)
+    return is_mine(run_owner)
 
 
 def can_manage(run_owner: str) -> bool:
-    """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner`."""
-    return is_teacher() or is_mine(run_owner)
+    """Whether this browser may pause, resume, stop, cancel or delete a run owned by `run_owner` (the library's
+    rule: the page only reflects it)."""
+    return may_control(run_owner, me())
 
 
 def who(run_owner: str, run_name: str) -> str:

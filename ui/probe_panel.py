@@ -18,7 +18,7 @@ from rnnviz.probe import (
     start_probe,
     summarize,
 )
-from ui import display, guards, keys, resources, runview, settings_form
+from ui import display, guards, keys, owner, resources, runview, settings_form
 
 REFRESH_S = 1.0
 # Where the form puts each setting that is not advanced (the advanced ones keep their defaults here).
@@ -51,7 +51,7 @@ def probe_form() -> None:
         values = settings_form.values(PROBE_SETTINGS, defaults, defaults.to_dict(), keys.WHY_PROBE_FORM, names)
         values["lengths"] = tuple(sorted(values["lengths"]))
         with guards.reported("Not started: "):
-            start_probe(manager, ProbeConfig(**values))
+            start_probe(manager, ProbeConfig(**values), owner.me(), owner.name())
             st.session_state[keys.WHY_PROBE_ACTIVE] = True
 
 
@@ -89,15 +89,16 @@ def probe_view() -> None:
         if snap.current:
             text += f" · training {snap.current}"
         st.progress(snap.progress, text=text)
-        if snap.active:
+        if snap.active and owner.can_manage(snap.owner):  # the library refuses anyone else
+            by = {"by": owner.me()}
             b1, b2, _ = st.columns([1, 1, 6])
             if snap.status == "paused":
                 b1.button("Resume", icon=":material/play_arrow:", on_click=manager.resume, args=(snap.run_id,),
-                          width="stretch")
+                          kwargs=by, width="stretch")
             else:
                 b1.button("Pause", icon=":material/pause:", on_click=manager.pause, args=(snap.run_id,),
-                          width="stretch")
-            b2.button("Stop", icon=":material/stop:", on_click=manager.stop, args=(snap.run_id,),
+                          kwargs=by, width="stretch")
+            b2.button("Stop", icon=":material/stop:", on_click=manager.stop, args=(snap.run_id,), kwargs=by,
                       width="stretch")
         elif snap.message:
             (st.error if snap.status == "failed" else st.caption)(snap.message)

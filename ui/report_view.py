@@ -22,8 +22,7 @@ from rnnviz.reproduce import (
     report_config,
     report_key,
 )
-from rnnviz.runs import TEACHER
-from ui import display, guards, keys, resources, runview
+from ui import display, guards, keys, owner, resources, runview
 
 REFRESH_S = 2.0
 MATRIX_WIDTH = 460  # pixels of one test matrix: its 3-digit counts fit their cells
@@ -56,11 +55,11 @@ def states(manager: JobManager, run_ids: set[str]) -> list[tuple[str, str]]:
 
 def start_missing(manager: JobManager, found: ReportRuns, dataset, asked: list[RunKey]) -> None:
     """Hand the missing runs to the job manager: it trains as many at once as RNNVIZ_MAX_JOBS allows and queues
-    the rest. They are the class's runs (the teacher's), outside any student's cap."""
+    the rest. They belong to whoever asked for them and count against their cap."""
     started = []
     for model, seed in asked:
         try:
-            manager.start(report_config(model, seed), dataset, owner=TEACHER, capped=False)
+            manager.start(report_config(model, seed), dataset, owner=owner.me(), owner_name=owner.name())
         except guards.USER_ERRORS as exc:
             st.error(f"Not started: {guards.one_line(exc)}", icon=":material/error:")
             break

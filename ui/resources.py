@@ -8,7 +8,6 @@ Torch-heavy modules are imported inside the functions that need them, so light p
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from rnnviz.jobs import JobManager
     from rnnviz.runs import LoadedRun, RunInfo
 
-DEFAULT_MAX_JOBS = 2
 PER_STUDENT = 2  # trainings one browser may have running or queued at once (the teacher is not capped)
 MAX_QUEUE = 60  # trainings waiting for a worker, the whole class together
 # The models are small and the server shares its cores with every training: there one torch thread trains many
@@ -42,12 +40,10 @@ TORCH_THREADS = 1
 
 
 def max_jobs() -> int:
-    """RNNVIZ_MAX_JOBS when it is a whole number of at least 1, else the default."""
-    try:
-        value = int(os.environ.get("RNNVIZ_MAX_JOBS", DEFAULT_MAX_JOBS))
-    except ValueError:
-        return DEFAULT_MAX_JOBS
-    return value if value >= 1 else DEFAULT_MAX_JOBS
+    """RNNVIZ_MAX_JOBS when it is a whole number of at least 1, else the machine's cores less one."""
+    from rnnviz.jobs import max_jobs_from_env
+
+    return max_jobs_from_env()
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,11 +56,12 @@ def torch_threads() -> int:
 
 
 @st.cache_resource(show_spinner=False)
-def _job_manager(root: str, limit: int) -> JobManager:
+def _job_manager(root: str, limit: int, scheduler: str | None, in_process: bool) -> JobManager:
     from rnnviz.jobs import JobManager
 
     torch_threads()
-    manager = JobManager(Path(root), limit, per_owner=PER_STUDENT, max_queue=MAX_QUEUE)
+    manager = JobManager(Path(root), limit, per_owner=PER_STUDENT, max_queue=MAX_QUEUE, scheduler=scheduler,
+                         in_process=in_process)
     manager.restore_queue(_queued_dataset)  # trainings a previous server left waiting start again, in order
     return manager
 
@@ -83,7 +80,9 @@ def runs_root() -> Path:
 
 def job_manager() -> JobManager:
     """The one JobManager of this runs folder, shared by every session."""
-    return _job_manager(str(runs_root()), max_jobs())
+    from rnnviz.jobs import scheduler_from_env, threads_from_env
+
+    return _job_manager(str(runs_root()), max_jobs(), scheduler_from_env(), threads_from_env())
 
 
 def all_runs() -> list[RunInfo]:
@@ -102,11 +101,16 @@ class _DataChoice:
 
 
 @st.cache_resource(show_spinner=False)
-def board_state():
-    """The class board's switches (hidden, frozen), set by the teacher; one per server."""
+def _board_state(root: str):
     from ui.board import BoardState
 
-    return BoardState()
+    return BoardState(Path(root))
+
+
+def board_state():
+    """The class board's switches (hidden, frozen), set by the teacher; kept in the runs folder, so every server
+    on it shows the same board."""
+    return _board_state(str(runs_root()))
 
 
 @st.cache_resource(show_spinner=False)

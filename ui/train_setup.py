@@ -192,7 +192,7 @@ def start_training(dataset) -> None:
 
 def owned() -> dict:
     """Who a training started here belongs to; the teacher is not held to the per-student cap."""
-    return {"owner": owner.starter_id(), "owner_name": owner.name(), "capped": not owner.is_teacher()}
+    return {"owner": owner.me(), "owner_name": owner.name()}  # the library caps students, not the teacher
 
 
 def apply_settings() -> bool:
@@ -235,9 +235,9 @@ def start_demo(dataset) -> None:
     except guards.USER_ERRORS as exc:
         for run_id in started:  # half a demo compares nothing
             try:
-                manager.delete(run_id)
+                manager.delete(run_id, by=owner.me())
             except guards.USER_ERRORS:
-                manager.stop(run_id)
+                manager.stop(run_id, by=owner.me())
         st.session_state[keys.TRAIN_DEMO_ERROR] = f"Demo not started: {guards.one_line(exc)}"
         return
     st.session_state[keys.TRAIN_COMPARE_CHOICE] = started
