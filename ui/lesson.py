@@ -196,7 +196,7 @@ def lead(lesson: Lesson, index: int) -> None:
     """The teacher's step, for the students who follow."""
     if owner.is_teacher():
         with guards.reported():
-            book().lead(lesson.name, index, owner.starter_id())
+            book().lead(lesson.name, index, owner.me())
 
 
 def follow(lesson: Lesson) -> None:
@@ -269,7 +269,7 @@ def start_missing(roles: list[str]) -> None:
     started = list(st.session_state.get(keys.LESSON_TRAINING, []))
     for role in roles:
         try:
-            started.append(manager.start(TrainConfig(model=role), dataset, owner=owner.starter_id(),
+            started.append(manager.start(TrainConfig(model=role), dataset, owner=owner.me(),
                                          owner_name=owner.name(), capped=not owner.is_teacher()))
         except (JobLimitError, *guards.USER_ERRORS) as exc:
             st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
@@ -554,7 +554,7 @@ def teacher_tools(lesson: Lesson, lang: str) -> None:
 
 def _clear(name: str) -> None:
     try:
-        book().clear(name, owner.starter_id())
+        book().clear(name, owner.me())
     except PermissionError as exc:
         st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
 
