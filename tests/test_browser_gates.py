@@ -80,15 +80,21 @@ def letter_shown(page: Page) -> str:
     return (sliders[1].get_attribute("aria-valuetext", timeout=5000) or "") if len(sliders) > 1 else ""
 
 
-@pytest.mark.parametrize("width, height, present", SIZES, ids=["1280x800", "1920x1080-presenter"])
-def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, width, height, present):
+
+def open_kowalski(served, browser, width: int, height: int, present: bool):
+    """A new tab on the Gates page for Kowalski with the served run, drawn and settled."""
     url, run_id = served
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(60_000)
+    page.goto(f"{url}/gates?run={run_id}&name=Kowalski" + ("&present=1" if present else ""))
+    page.wait_for_selector("h3:has-text('Kowalski')", timeout=120_000)
+    settle(page)
+    return page
+
+@pytest.mark.parametrize("width, height, present", SIZES, ids=["1280x800", "1920x1080-presenter"])
+def test_play_through_a_name_and_every_view_fits(served, browser, tmp_path, width, height, present):
+    page = open_kowalski(served, browser, width, height, present)
     try:
-        page.goto(f"{url}/gates?run={run_id}&name=Kowalski" + ("&present=1" if present else ""))
-        page.wait_for_selector("h3:has-text('Kowalski')", timeout=120_000)
-        settle(page)
         check_layout(page, "cell view")
         assert letter_shown(page).endswith("i")  # the last letter first
         page.get_by_role("button", name="Play", exact=True).click()
@@ -155,13 +161,8 @@ def test_the_cell_diagram_and_the_memory_lines_start_on_the_first_screen(served,
                                                                           present):
     """The fold rule: the main chart of the page's main view (the cell diagram), and of the Memory view, shows at
     least 60% of itself on the first screen without scrolling."""
-    url, run_id = served
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(60_000)
+    page = open_kowalski(served, browser, width, height, present)
     try:
-        page.goto(f"{url}/gates?run={run_id}&name=Kowalski" + ("&present=1" if present else ""))
-        page.wait_for_selector("h3:has-text('Kowalski')", timeout=120_000)
-        settle(page)
         cell = page.evaluate(ON_FIRST_SCREEN, "at letter")
         save_screenshot(page, tmp_path, f"gates-fold-cell-{width}")
         print(f"cell diagram at {width}x{height}: {cell}")

@@ -59,21 +59,29 @@ def test_report_page_trains_the_missing_runs_two_at_a_time(app, isolated_runs, m
     assert not at.button  # nothing left to train
 
 
-def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app, isolated_runs, monkeypatch):
+
+def hold_trainings(monkeypatch):
+    """Every training of the page waits on the returned event before it starts; the trainings run in threads (a
+    patch never reaches a worker process) and the report's runs are allowed past a browser's two."""
     import threading
 
     from rnnviz import jobs
 
-    gate = threading.Event()  # holds every training before it writes its folder, as a slow data split would
+    gate = threading.Event()
     real_train_run = jobs.train_run
 
-    def slow_train_run(*args, **kwargs):
+    def held_train_run(*args, **kwargs):
         gate.wait(60)
         return real_train_run(*args, **kwargs)
 
-    monkeypatch.setattr(jobs, "train_run", slow_train_run)
-    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
-    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
+    monkeypatch.setattr(jobs, "train_run", held_train_run)
+    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")
+    monkeypatch.setattr(resources, "PER_STUDENT", 12)
+    return gate
+
+
+def test_report_runs_just_started_show_as_starting_until_their_folders_exist(app, isolated_runs, monkeypatch):
+    gate = hold_trainings(monkeypatch)  # before they write their folders, as a slow data split would
     at = app(nav.REPORT).run()
     at.button[0].click().run()
     assert_clean(at)
@@ -106,20 +114,7 @@ def test_report_page_compares_finished_report_runs(app, tiny_dataset, isolated_r
 
 
 def test_report_runs_queue_in_the_job_manager_at_its_limit(app, isolated_runs, monkeypatch):
-    import threading
-
-    from rnnviz import jobs
-
-    gate = threading.Event()  # holds every training, so the queue can be read before any ends
-    real_train_run = jobs.train_run
-
-    def held_train_run(*args, **kwargs):
-        gate.wait(60)
-        return real_train_run(*args, **kwargs)
-
-    monkeypatch.setattr(jobs, "train_run", held_train_run)
-    monkeypatch.setenv("RNNVIZ_WORKERS", "threads")  # the patch above must reach the trainings
-    monkeypatch.setattr(resources, "PER_STUDENT", 12)  # the report's runs are this browser's, beyond its two
+    gate = hold_trainings(monkeypatch)  # so the queue can be read before any ends
     monkeypatch.setenv("RNNVIZ_MAX_JOBS", "3")
     total = len(REPORT_RUNS) * len(REPORT_SEEDS)
     at = app(nav.REPORT).run()
