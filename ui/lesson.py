@@ -397,7 +397,7 @@ def view_panel(step: Step, facts, lang: str, shown: bool = True) -> None:
     elif isinstance(facts, NotSurnames):
         st.warning(guards.one_line(facts), icon=":material/dataset:")
     elif not shown:
-        st.info(f"**{step.spec.label}** · {word(lang, 'hidden')}", icon=":material/visibility_off:")
+        st.info(word(lang, "hidden"), icon=":material/visibility_off:")  # all in the lesson's language
     else:
         try:
             draw_view(step, facts)
