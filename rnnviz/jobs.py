@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import heapq
 import multiprocessing
+import multiprocessing.popen_forkserver
+import multiprocessing.spawn
 import os
 import signal
 import threading
@@ -219,6 +221,40 @@ def _death(process, worker: dict[str, Any] | None) -> str:
     return f"its worker process (pid {pid}) ended unexpectedly (exit code {code})"
 
 
+_LAUNCH_LOCK = threading.Lock()
+
+
+def _preparation_without_main(name: str) -> dict[str, Any]:
+    """What a new worker is told to prepare, less the re-run of the parent's main script: in a Streamlit server (and
+    under AppTest) `__main__` is whichever page script ran last, which a worker must not run again (it would draw a
+    page in the worker, or fail on a temporary script that is gone). A worker needs only rnnviz, imported by name."""
+    data = _ORIGINAL_PREPARATION(name)
+    data.pop("init_main_from_path", None)
+    data.pop("init_main_from_name", None)
+    return data
+
+
+_ORIGINAL_PREPARATION = multiprocessing.spawn.get_preparation_data
+
+
+class _WorkerPopen(multiprocessing.popen_forkserver.Popen):
+    """The fork server's launcher, telling the worker to prepare without the parent's main script."""
+
+    def _launch(self, process_obj) -> None:
+        with _LAUNCH_LOCK:
+            multiprocessing.spawn.get_preparation_data = _preparation_without_main
+            try:
+                super()._launch(process_obj)
+            finally:
+                multiprocessing.spawn.get_preparation_data = _ORIGINAL_PREPARATION
+
+
+class _WorkerProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _WorkerPopen(process_obj)
+
+
 class _ProcessRunner:
     """Each job in a process forked from a fork server that imported torch once (started ahead by `warm`)."""
 
@@ -232,7 +268,7 @@ class _ProcessRunner:
 
     def _warm(self) -> None:
         try:
-            process = self.context.Process(target=_noop, daemon=True)
+            process = _WorkerProcess(target=_noop, daemon=True)
             process.start()
             process.join(120)
         except Exception:  # the first job starts the fork server itself, and says so if it cannot
@@ -245,8 +281,8 @@ class _ProcessRunner:
             emit: Callable[[str, dict[str, Any]], None]) -> str | None:
         """Run a job to its end; a one-line reason when its worker died without an "end" event, else None."""
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_process_main, args=(payload, sender, control), daemon=True,
-                                       name=f"rnnviz-{job_id}")
+        process = _WorkerProcess(target=_process_main, args=(payload, sender, control), daemon=True,
+                                 name=f"rnnviz-{job_id}")
         try:
             process.start()
         finally:

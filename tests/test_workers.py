@@ -40,6 +40,19 @@ def test_a_task_runs_in_another_process_and_reports_its_rows(manager):
     assert final.worker["pid"] != os.getpid() and len(final.rows) == 1 and final.step == 20
 
 
+def test_a_worker_does_not_run_the_page_script_that_happens_to_be_main(manager, tiny_dataset, monkeypatch, tmp_path):
+    """In the app, `__main__` is whichever page script ran last (under AppTest, a temporary script that is soon
+    gone): a worker started meanwhile trains without running it."""
+    import sys
+    import types
+
+    page = types.ModuleType("__main__")
+    page.__file__ = str(tmp_path / "gone" / "page.py")  # no such file: running it would fail the worker
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    run_id = manager.start(TrainConfig(**QUICK), tiny_dataset, owner="ana")
+    assert manager.wait(run_id, 60).status == "finished"
+
+
 def test_pause_resume_and_stop_reach_the_worker_process(manager, tiny_dataset):
     run_id = manager.start(TrainConfig(**LONG), tiny_dataset, owner="ana")
     wait_for(lambda: manager.get(run_id).step >= 2)
