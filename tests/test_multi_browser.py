@@ -39,14 +39,14 @@ def open_train(browser, url: str, students: int) -> list[Page]:
     return pages
 
 
-def fill(page: Page, epochs: int, batch_size: int) -> None:
-    page.get_by_role("spinbutton", name="Hidden size", exact=True).fill("8")
+def fill(page: Page, epochs: int, batch_size: int, hidden: int = 8) -> None:
+    page.get_by_role("spinbutton", name="Hidden size", exact=True).fill(str(hidden))
     page.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(epochs))
     page.get_by_role("spinbutton", name="Batch size", exact=True).fill(str(batch_size))
 
 
-def start(page: Page, epochs: int, batch_size: int) -> None:
-    fill(page, epochs, batch_size)
+def start(page: Page, epochs: int, batch_size: int, hidden: int = 8) -> None:
+    fill(page, epochs, batch_size, hidden)
     page.get_by_role("button", name="Start training").click()
 
 
@@ -97,10 +97,10 @@ def test_three_students_a_queue_owner_only_controls_and_a_teacher(tmp_path, monk
             ben.wait_for_selector(SETTLED)
 
             # Anna starts a long training and closes her tab at once; Ben starts another long one.
-            start(anna, epochs=200, batch_size=1)
+            start(anna, epochs=200, batch_size=1, hidden=1024)  # outlasts the test, even in a fast worker
             (annas,) = wait_for(lambda: run_folders(runs), 30, "Anna's run folder")
             anna.context.close()
-            start(ben, epochs=200, batch_size=1)
+            start(ben, epochs=200, batch_size=1, hidden=1024)
             bens = wait_for(lambda: [p for p in run_folders(runs) if p != annas], 30, "Ben's run folder")[0]
 
             # Chloe's training waits in the queue with its place; she can cancel it, and stop nobody else's.
