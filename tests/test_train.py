@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import fields
 
@@ -12,7 +13,16 @@ from rnnviz.config import TrainConfig
 from rnnviz.data import DataError, EncodedSplit, Split, split_dataset
 from rnnviz.evaluate import evaluate_encoded
 from rnnviz.registry import RECURRENT_MODELS
-from rnnviz.train import EVENTS, Control, Trainer, class_weights, curve_points
+from rnnviz.train import (
+    EARLY_POINT_NAMES,
+    EVENTS,
+    VAL_SAMPLE,
+    Control,
+    Trainer,
+    class_weights,
+    curve_points,
+    early_point,
+)
 
 # Small and quick: every unit test trains on the 90-name tiny folder.
 QUICK = {"hidden_size": 16, "batch_size": 8, "epochs": 2}
@@ -323,3 +333,51 @@ def test_no_curve_point_averages_fewer_than_a_quarter_of_an_intervals_steps(tiny
     trainer.run()
     windows = [b - a for a, b in zip([0, *steps], steps)]
     assert steps[-1] == 3 * steps_per_epoch and min(windows) >= every / 4
+
+
+# --------------------------------------------------------------------------- the first curve point
+
+
+def many_names_dataset(tmp_path, per_category: int = 3500):
+    """The tiny languages with enough names (8,400 to train on) that an eighth of an epoch averages more than twice
+    EARLY_POINT_NAMES names."""
+    from rnnviz.data import load_folder
+    from tests.conftest import write_tiny_folder
+
+    return load_folder(write_tiny_folder(tmp_path / "many", per_category=per_category))
+
+
+def test_the_first_curve_point_comes_after_a_few_hundred_names_not_an_eighth_of_an_epoch(tmp_path):
+    """A click on Start shows curves at once: the first point averages EARLY_POINT_NAMES training names, and the
+    regular points after it keep their even spacing (an eighth of an epoch each), in the first epoch only."""
+    dataset = many_names_dataset(tmp_path)
+    t = Trainer(TrainConfig(model="rnn", hidden_size=8, batch_size=128, epochs=2), dataset)
+    steps_per_epoch = t.training_parts().steps_per_epoch
+    rows = []
+    t.add_callback("on_eval", rows.append)
+    t.run()
+    steps = [row["step"] for row in rows]
+    regular = sorted(curve_points(steps_per_epoch))
+    early = math.ceil(EARLY_POINT_NAMES / 128)
+    assert steps_per_epoch >= 2 * 8 * early  # an eighth of an epoch is at least twice the early point's steps
+    assert steps[0] == early <= regular[0] / 2
+    assert steps == [early, *regular, *(steps_per_epoch + s for s in regular)]
+    assert rows[0]["epoch"] == pytest.approx(early / steps_per_epoch)
+    assert rows[0]["val_names"] == VAL_SAMPLE and rows[0]["train_loss"] > rows[-1]["train_loss"]
+
+
+@pytest.mark.parametrize("steps_per_epoch, every, batch, expected", [
+    (450, 0, 32, 16),     # the surnames at the defaults: 16 steps of 32 names, then every 56 steps
+    (450, 0, 1, None),    # batch 1: 512 steps would be past the first regular point (56)
+    (14_400, 0, 1, 512),  # the tutorial's batch 1 on the surnames: 512 names before its first of 1,800 steps
+    (450, 30, 32, None),  # a regular point every 30 steps is less than twice 16 away: no early one
+    (450, 40, 32, 16),
+    (9, 0, 8, None),      # a tiny dataset: a point every step already
+])
+def test_an_early_point_only_where_the_first_regular_point_is_at_least_twice_as_far(steps_per_epoch, every, batch,
+                                                                                     expected):
+    points = curve_points(steps_per_epoch, every)
+    early = early_point(points, batch)
+    assert early == expected
+    if early is not None:
+        assert min(points) - early >= early  # the window after the early point is no shorter than its own

@@ -11,6 +11,10 @@ from ui import guards, keys, owner, resources, runview
 from ui.curves import REFRESH_S, curve_pair
 
 WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
+# While one of this browser's trainings has started but drawn no curve point yet: the first point lands about a
+# second after Start, and waiting a whole REFRESH_S more for it would be most of the wait. Once every one has a
+# point the page reruns once and the panel goes back to REFRESH_S.
+FIRST_POINT_REFRESH_S = 0.25
 
 
 def control(action: str, run_id: str, run_owner: str) -> None:
@@ -75,6 +79,11 @@ def mine(job) -> bool:
     return owner.is_mine(job.owner)
 
 
+def awaiting_first_point(jobs) -> bool:
+    """Whether one of this browser's own trainings runs and has no curve point yet."""
+    return any(job.status == "running" and not job.rows and mine(job) for job in jobs)
+
+
 def live_panel(compare_where: str = "below") -> None:
     """This browser's trainings (live curves and controls; queued ones with their place in line), the others'
     running ones as progress bars (the teacher sees every one in full), and how many more wait. A fragment
@@ -88,7 +97,10 @@ def live_panel(compare_where: str = "below") -> None:
     st.session_state[keys.TRAIN_LIVE_IDS] = watched
 
     teacher = owner.is_teacher()
-    if any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
+    awaiting = awaiting_first_point(jobs)
+    if awaiting:
+        every = FIRST_POINT_REFRESH_S
+    elif any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
         every = REFRESH_S
     else:
         every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
@@ -119,6 +131,8 @@ def live_panel(compare_where: str = "below") -> None:
             if others_waiting:
                 st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
                            f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
+            if awaiting and not awaiting_first_point(jobs):
+                st.rerun(scope="app")  # the first points are drawn: back to the usual refresh rate
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
 
