@@ -11,4 +11,6 @@ run.py          every phase once, and the command line (`python -m benchmarks --
 server.py       the one launcher of `streamlit run` (also used by the browser tests)
 class_load.py   a class of simulated students on one server (`python -m benchmarks class-load`)
 recipes.py      a search for a better default training recipe (`python -m benchmarks recipes`)
+devices.py      CPU against GPU per model and size, written where device=auto reads it (`python -m benchmarks devices`)
+first_point.py  Start to the first curve point, through JobManager and in Chromium
 """

@@ -28,33 +28,9 @@ say "throughput: 1, 2, 4, 8, 14 nn.LSTM trainings at once, threads vs processes 
 timeout 330 "$PY" benchmarks/throughput.py --counts 1,2,4,8,14 --epochs 1 --json "$RESULTS/throughput.json" 2>&1 \
     | tee -a "$LOG" || say "throughput: stopped (timeout or error); the rows above are what it measured"
 
-say "device=auto: one CPU thread against the GPU, names/s per model size"
-timeout 90 "$PY" - <<'EOF' 2>&1 | tee -a "$LOG"
-import json, os, time
-import torch
-from rnnviz.data import find_data_dir, load_folder, split_dataset
-from rnnviz.train import TrainConfig, Trainer, Control
-torch.set_num_threads(1)
-dataset = load_folder(find_data_dir())
-rows = []
-for hidden, batch in [(64, 32), (128, 32), (128, 128), (256, 256), (512, 256)]:
-    for device in (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]):
-        config = TrainConfig(model="lstm", hidden_size=hidden, batch_size=batch, epochs=1, device=device)
-        trainer = Trainer(config, dataset)
-        parts = trainer.training_parts()
-        began, seen = time.perf_counter(), 0
-        for chars, lengths, labels in parts.train.batches(batch, torch.Generator().manual_seed(0)):
-            trainer.step(parts, chars.to(trainer.device), lengths.to(trainer.device), labels.to(trainer.device))
-            seen += len(labels)
-            if time.perf_counter() - began > 6:
-                break
-        if device == "cuda":
-            torch.cuda.synchronize()
-        rows.append({"hidden": hidden, "batch": batch, "work": hidden * batch, "device": device,
-                     "names_per_s": round(seen / (time.perf_counter() - began))})
-        print(json.dumps(rows[-1]), flush=True)
-json.dump(rows, open(os.path.join(os.environ.get("OUT", "./device-results"), "device_auto.json"), "w"), indent=2)
-EOF
+say "device=auto: one CPU thread against the GPU, names/s per model and size (the rule auto follows)"
+timeout 240 "$PY" benchmarks/devices.py --models rnn lstm mylstm --seconds 1 --output "$RESULTS/devices.json" 2>&1 \
+    | tee -a "$LOG" || say "devices: stopped (timeout or error); the rows above are what it measured"
 
 if compgen -G ".whl/*.whl" > /dev/null; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import app, inspection, report, threads, training
+from benchmarks import app, first_point, inspection, report, threads, training
 from benchmarks.figures import (
     DEFAULT_THREADS,
     FULL,
@@ -68,7 +68,7 @@ PHASES = {"throughput": "training throughput", "overhead": "Trainer against a ba
           "accuracy": "time to 80% validation accuracy", "comparisons": "models compared over seeds",
           "latency": "gate trace and predict latency", "refresh": "live chart refresh", "cold-start": "app cold start",
           "page-rerun": "Train page rerun", "threads": "torch thread settings",
-          "explain": "Gates page explanations of a typed name"}
+          "explain": "Gates page explanations of a typed name", "first-point": "Start to first curve point"}
 
 
 def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_dir: Path, app_file: Path,
@@ -128,11 +128,14 @@ def _measure_all(result: BenchResult, dataset: NameDataset, split: Split, data_d
         phase("Train page rerun", app.PAGE_RERUN_KEYS, lambda: app.measure_page_rerun(settings, data_dir))
         phase("torch thread settings", threads.THREAD_KEYS,
               lambda: threads.measure_threads(dataset, split, settings, progress))
+        phase("Start to first curve point", first_point.FIRST_POINT_KEYS,
+              lambda: first_point.measure_first_point(dataset, data_dir, settings.first_point_tries,
+                                                      settings.first_point_clicks, progress))
 
 
 FIGURE_KEYS = (*training.THROUGHPUT_KEYS, *training.OVERHEAD_KEYS, *training.COMPARISON_KEYS,
                *training.ACCURACY_KEYS, "gate_trace_ms", "predict_ms", *inspection.EXPLAIN_KEYS, "live_refresh_ms",
-               *app.COLD_START_KEYS, *app.PAGE_RERUN_KEYS, *threads.THREAD_KEYS)
+               *app.COLD_START_KEYS, *app.PAGE_RERUN_KEYS, *threads.THREAD_KEYS, *first_point.FIRST_POINT_KEYS)
 
 
 def _count(text: str) -> int:
@@ -213,7 +216,8 @@ def run_all(args: argparse.Namespace) -> int:
 
 # `python -m benchmarks NAME ...`: the measurements with a command line of their own -> (module, what it measures)
 SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server"),
-               "recipes": ("benchmarks.recipes", "a search for a better default training recipe")}
+               "recipes": ("benchmarks.recipes", "a search for a better default training recipe"),
+               "devices": ("benchmarks.devices", "CPU against GPU per model and size, the rule behind device=auto")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,15 +3,21 @@ them, the rules the CLI, the Train form and shared links are generated from, and
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import os
+import tempfile
+import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from .common import shorten
 from .registry import MODEL_KEYS, MODELS_HELP, REPORT_SIZES, resolved_hidden_size
+from .registry import spec as model_spec
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,9 @@ class TrainConfig:
                         "Fixes the split, the initial weights and the batch order: two runs with the same seed differ "
                         "only in their settings.", limits=(0, 2**31 - 1))
     device: str = setting("auto", "Device",
-                          "auto uses the CPU for small models (faster there) and a CUDA GPU, when there is one, for "
-                          "large ones (hidden size x batch size from 65,536).",
+                          "auto trains on the CPU unless this machine's measurement (python -m benchmarks devices) "
+                          "found its CUDA GPU faster for the model at the nearest measured size; small models, "
+                          "like the report's, train faster on one CPU thread.",
                           choices=("auto", "cpu", "cuda"), advanced=True, in_link=False)
     class_balanced: bool = setting(True, "Class-balanced loss",
                                    "Weight the loss by category frequency (see the class-weight power), so the 9,000 "
@@ -183,17 +190,105 @@ def _short_repr(value: Any, limit: int = 40) -> str:
     return shorten(text, limit)
 
 
-# `auto` and the GPU: a training step of the report's models is too small to fill a GPU, which then loses to one CPU
-# thread on launch costs (measured on an H200 machine: nn.LSTM at hidden 64, batch 32 trained 9,493 names/s on the
-# GPU against 12,520 on one CPU thread). `auto` takes the GPU only from this much work per step (hidden size x batch
-# size) on; benchmarks/device_check.sh measures both devices over sizes to place the line.
-GPU_MIN_WORK = 256 * 256
+# ---------------------------------------------------------------- the device `auto` picks
+#
+# A training step of the report's models is too small to fill a GPU, which then loses to one CPU thread on launch
+# costs (measured on an H200 machine: nn.LSTM at hidden 64, batch 32 trained 9,493 names/s on the GPU against 12,520
+# on one CPU thread). So `auto` is the CPU unless this machine's own measurement (`python -m benchmarks devices`)
+# found the GPU faster for the model at the nearest measured hidden size and batch size.
+
+DEVICES_ENV = "RNNVIZ_DEVICES"  # a path that overrides where the measurement is read and written
+DEVICES_FILE = "devices.json"
+DEVICES_FORMAT = 1
+MEASURE_HINT = "python -m benchmarks devices measures both"
 
 
-def resolve_device(name: str, work: int = 0) -> torch.device:
-    """The device a training runs on; `work` is its hidden size times its batch size (see GPU_MIN_WORK)."""
+def devices_path() -> Path:
+    """Where this machine's CPU-against-GPU measurement lives: RNNVIZ_DEVICES, else devices.json in rnnviz's cache
+    folder (RNNVIZ_CACHE, else ~/.cache/rnnviz). A file per machine, not in the runs folder: machines that share a
+    runs folder (a Dask cluster) can have different GPUs, and a training reads the file of the machine it trains on."""
+    from .data import cache_dir
+
+    override = os.environ.get(DEVICES_ENV, "").strip()
+    return Path(override).expanduser() if override else cache_dir() / DEVICES_FILE
+
+
+@dataclass(frozen=True)
+class DeviceSpeed:
+    """One measured size: names per second on one CPU thread and, where there is one, on the GPU."""
+
+    model: str
+    hidden_size: int
+    batch_size: int
+    cpu: float
+    cuda: float | None = None
+
+    @property
+    def faster(self) -> str:
+        return "cuda" if self.cuda is not None and self.cuda > self.cpu else "cpu"
+
+
+def write_device_speeds(speeds: list[DeviceSpeed], machine: dict[str, Any], path: Path | None = None) -> Path:
+    """Record a measurement (atomically, so a reader never sees half a file); returns its path."""
+    path = devices_path() if path is None else Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**asdict(speed), "faster": speed.faster} for speed in speeds]
+    text = json.dumps({"format": DEVICES_FORMAT, "measured": time.time(), "machine": machine, "speeds": rows},
+                      indent=2)
+    handle, staged = tempfile.mkstemp(prefix=".devices-", suffix=".json", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text + "\n")
+    os.replace(staged, path)
+    return path
+
+
+def read_device_speeds(path: Path | None = None) -> list[DeviceSpeed]:
+    """The measured sizes; none when there is no file, or it cannot be read or understood (then `auto` is the CPU)."""
+    path = devices_path() if path is None else Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+        rows = values["speeds"] if values.get("format") == DEVICES_FORMAT else []
+        speeds = [DeviceSpeed(str(row["model"]), int(row["hidden_size"]), int(row["batch_size"]), float(row["cpu"]),
+                              None if row.get("cuda") is None else float(row["cuda"])) for row in rows]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
+    return [s for s in speeds if s.hidden_size > 0 and s.batch_size > 0 and math.isfinite(s.cpu)]
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # cpu | cuda
+    reason: str  # why, in words
+
+
+def auto_device(model: str, hidden_size: int, batch_size: int, speeds: list[DeviceSpeed] | None = None,
+                gpu: bool | None = None) -> DeviceChoice:
+    """The device `auto` trains `model` at this size on, and why: the GPU only where this machine's measurement
+    (`speeds`, default: read from devices_path()) found it faster at the nearest measured size (nearest in
+    factors of two of the hidden size and of the batch size); else the CPU. `gpu`: whether there is a CUDA GPU
+    (default: ask torch)."""
+    if not (torch.cuda.is_available() if gpu is None else gpu):
+        return DeviceChoice("cpu", "no CUDA GPU on this machine: CPU")
+    measured = [s for s in (read_device_speeds() if speeds is None else speeds)
+                if s.model == model and s.cuda is not None]
+    if not measured:
+        return DeviceChoice("cpu", f"no measurement of {model_spec(model).label} on this machine: CPU ({MEASURE_HINT})")
+    hidden, batch = resolved_hidden_size(model, hidden_size), max(1, batch_size)
+    nearest = min(measured, key=lambda s: (abs(math.log2(s.hidden_size / hidden)) + abs(math.log2(s.batch_size /
+                                                                                                   batch)),
+                                           s.hidden_size, s.batch_size))
+    where = "GPU" if nearest.faster == "cuda" else "CPU"
+    return DeviceChoice(nearest.faster, f"measured on this machine: {where} ({model_spec(model).label} at hidden "
+                                        f"{nearest.hidden_size}, "
+                                        f"batch {nearest.batch_size} trained {nearest.cuda:,.0f} names/s on the GPU, "
+                                        f"{nearest.cpu:,.0f} on one CPU thread)")
+
+
+def resolve_device(name: str, model: str = "", hidden_size: int = 0, batch_size: int = 0) -> torch.device:
+    """The device a training of `model` at this size runs on (`auto`: see auto_device); `auto` without a model
+    (inspecting a trained model, one name at a time) is the CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() and work >= GPU_MIN_WORK else "cpu")
+        return torch.device(auto_device(model, hidden_size, batch_size).device if model else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available: use cpu or auto")
     return torch.device(name)

@@ -128,7 +128,7 @@ class Trainer:
         self.dataset = dataset
         self.control = control or Control()
         self.split = split or split_dataset(dataset, config.val_fraction, config.test_fraction, config.seed)
-        self.device = resolve_device(config.device)
+        self.device = resolve_device(config.device, config.model, config.resolved_hidden_size, config.batch_size)
         for part, label in (("train", "training"), ("val", "validation")):
             if not self.split.part(part):
                 raise DataError(f"the {label} part of the split is empty: use more names per category "

@@ -265,3 +265,35 @@ def test_the_launcher_reports_an_app_that_cannot_start(tmp_path):
         with server.streamlit_server(log, app=tmp_path / "streamlit_app.py", extra_args=("--no-such-flag",),
                                      timeout_s=60):
             pytest.fail("a server that cannot start must not be yielded")
+
+
+# --------------------------------------------------------------------------- python -m benchmarks devices
+
+
+def test_the_device_benchmark_without_a_gpu_writes_a_rule_that_is_the_cpu_everywhere(tmp_path, monkeypatch,
+                                                                                      capsys):
+    from rnnviz.config import auto_device, read_device_speeds, resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    data = write_tiny_folder(tmp_path / "names")
+    output = tmp_path / "devices.json"
+    code = run.main(["devices", "--data", str(data), "--models", "rnn", "lstm", "--hidden-sizes", "8,0",
+                     "--batch-sizes", "4,16", "--steps", "3", "--output", str(output)])
+    assert code == 0
+    table = capsys.readouterr().out
+    speeds = read_device_speeds(output)
+    assert [(s.model, s.hidden_size, s.batch_size) for s in speeds] == [
+        (model, hidden, batch) for model, default in (("rnn", 128), ("lstm", 64)) for hidden in (8, default)
+        for batch in (4, 16)]
+    assert all(s.cpu > 0 and s.cuda is None and s.faster == "cpu" for s in speeds)
+    assert table.count("CPU\n") == len(speeds)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU later: still nothing measured on it
+    monkeypatch.setenv("RNNVIZ_DEVICES", str(output))
+    for s in speeds:
+        assert resolve_device("auto", s.model, s.hidden_size, s.batch_size).type == "cpu"
+        assert auto_device(s.model, s.hidden_size, s.batch_size).reason.startswith("no measurement")
+
+
+def test_the_device_benchmark_refuses_a_batch_of_zero_in_one_line(capsys):
+    assert run.main(["devices", "--batch-sizes", "0,32"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

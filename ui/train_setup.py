@@ -3,11 +3,12 @@ training or the RNN vs nn.LSTM demo, the settings form and the share box."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
-from rnnviz.config import SETTINGS, TrainConfig, resolve_device
+from rnnviz.config import SETTINGS, TrainConfig, auto_device, resolve_device
 from rnnviz.data import DataError, is_embedded
 from rnnviz.datasets import DatasetInfo
 from ui import display, guards, keys, nav, owner, resources, runview, settings_form, shareable
@@ -24,9 +25,24 @@ HELP = {
 
 
 def setting_widget(name: str, where) -> None:
-    """The widget of one TrainConfig field, as its Setting describes it."""
-    settings_form.widget(SETTINGS[name], getattr(TrainConfig(), name), settings_form.key(keys.TRAIN_FORM, name),
+    """The widget of one TrainConfig field, as its Setting describes it; the device's help also says what `auto`
+    picks on this server for the settings in use."""
+    spec = SETTINGS[name]
+    if name == "device":
+        spec = replace(spec, help=spec.help + auto_device_note())
+    settings_form.widget(spec, getattr(TrainConfig(), name), settings_form.key(keys.TRAIN_FORM, name),
                          where, format_func=runview.model_label if name == "model" else str)
+
+
+def auto_device_note() -> str:
+    """What `auto` picks on this server for the session's model, hidden size and batch size, and why."""
+    try:
+        config = TrainConfig.from_dict(settings())
+    except guards.USER_ERRORS:  # the form's message says what is wrong with them
+        return ""
+    choice = auto_device(config.model, config.resolved_hidden_size, config.batch_size)
+    return (f" Here, for {runview.model_label(config.model)} at hidden {config.resolved_hidden_size}, batch "
+            f"{config.batch_size}: {choice.reason}.")
 
 
 def settings() -> dict:
