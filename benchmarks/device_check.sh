@@ -28,6 +28,7 @@ say "throughput: 1, 2, 4, 8, 14 nn.LSTM trainings at once, threads vs processes 
 timeout 330 "$PY" benchmarks/throughput.py --counts 1,2,4,8,14 --epochs 1 --json "$RESULTS/throughput.json" 2>&1 \
     | tee -a "$LOG" || say "throughput: stopped (timeout or error); the rows above are what it measured"
 
+# As a script: `python -m benchmarks devices` is the same command but imports the whole benchmark run (altair too).
 say "device=auto: one CPU thread against the GPU, names/s per model and size (the rule auto follows)"
 timeout 240 "$PY" benchmarks/devices.py --models rnn lstm mylstm --seconds 1 --output "$RESULTS/devices.json" 2>&1 \
     | tee -a "$LOG" || say "devices: stopped (timeout or error); the rows above are what it measured"
