@@ -11,9 +11,9 @@ from ui import guards, keys, owner, resources, runview
 from ui.curves import REFRESH_S, curve_pair
 
 WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
-# While one of this browser's trainings has started but drawn no curve point yet: the first point lands about a
-# second after Start, and waiting a whole REFRESH_S more for it would be most of the wait. Once every one has a
-# point the page reruns once and the panel goes back to REFRESH_S.
+# While one of this browser's trainings has started but drawn no curve point yet: the first point lands well within
+# a second of Start, and waiting up to a whole REFRESH_S more for it would be most of the wait. Once every one has
+# a point on screen the page reruns once and the panel goes back to REFRESH_S.
 FIRST_POINT_REFRESH_S = 0.25
 
 
@@ -105,8 +105,15 @@ def live_panel(compare_where: str = "below") -> None:
     else:
         every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
 
+    # While awaiting, whether a refresh has drawn every first point: kept across the fragment's refreshes (they call
+    # this same closure) until the next full run, so the page reruns on the refresh after the one that drew them and
+    # never cuts that drawing short.
+    drawn = {"first_points": False}
+
     @st.fragment(run_every=every)
     def panel() -> None:
+        if drawn["first_points"]:
+            st.rerun(scope="app")  # the first points are on screen: back to the usual refresh rate
         try:
             jobs = [job for job in manager.jobs() if job.active]
             if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
@@ -131,8 +138,7 @@ def live_panel(compare_where: str = "below") -> None:
             if others_waiting:
                 st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
                            f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
-            if awaiting and not awaiting_first_point(jobs):
-                st.rerun(scope="app")  # the first points are drawn: back to the usual refresh rate
+            drawn["first_points"] = awaiting and not awaiting_first_point(jobs)
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
 
