@@ -111,7 +111,9 @@ class TrainConfig:
                                    limits=(0.0, 0.5), step=0.05, group="split", advanced=True)
     eval_every: int = setting(0, "Steps between curve points",
                               "Training steps between points on the live curves (spread evenly over each epoch, "
-                              "so every point averages about as many steps); 0 gives 8 points per epoch.",
+                              "so every point averages about as many steps); 0 gives 8 points per epoch. Where "
+                              "they are far enough apart, the first epoch also has an early point after its first "
+                              "few hundred names, so the curves begin right after Start.",
                               limits=(0, 1_000_000), group="split", advanced=True)
 
     def __post_init__(self) -> None:
