@@ -178,7 +178,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
 
     Everything it has to say goes through `emit(kind, values)`; it ends with an "end" event, also on failure.
     """
-    emit("begin", worker_identity())
+    emit("begin", worker_identity(payload.get("server", "")))
     try:
         if payload["kind"] != "train":
             status, message = payload["work"](Task(payload["config"], control, emit, Path(payload["root"])))
@@ -189,7 +189,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
             callbacks=[("on_start", lambda event: emit("start", {"total_steps": event["total_steps"]})),
                        ("on_eval", lambda row: emit("eval", dict(row)))],
             run_id=payload["run_id"], split=payload["split"], owner=payload["owner"],
-            owner_name=payload["owner_name"])
+            owner_name=payload["owner_name"], server=payload.get("server", ""))
         emit("end", {"status": result.status, "message": result.message, "summary": {
             "val_accuracy": result.val.get("accuracy"),
             "val_balanced_accuracy": result.val.get("balanced_accuracy"),
@@ -384,7 +384,7 @@ def _dask_main(payload: dict[str, Any], events_name: str, control_names: tuple[s
     events = Queue(events_name)
     if payload["kind"] == "train" and (Path(payload["root"]) / payload["run_id"]).exists():
         # The scheduler gave the job to a second worker after the first was lost: do not train it twice.
-        events.put(("begin", worker_identity()))
+        events.put(("begin", worker_identity(payload.get("server", ""))))
         return
     control = _MirroredControl(control_names)
     try:
@@ -544,11 +544,11 @@ class Job:
         return {"run_id": self.run_id, "config": self.config.to_dict(), "data": self.data_source,
                 "owner": self.owner, "owner_name": self.owner_name, "queued": self.started, "server": server}
 
-    def payload(self, root: Path) -> dict[str, Any]:
+    def payload(self, root: Path, server: str = "") -> dict[str, Any]:
         """What its worker needs, all of it picklable; the dataset and split leave the server's memory."""
         payload = {"kind": self.kind, "config": self.config, "run_id": self.run_id, "root": str(root),
                    "dataset": self.dataset, "split": self.split, "work": self.work, "owner": self.owner,
-                   "owner_name": self.owner_name}
+                   "owner_name": self.owner_name, "server": server}
         self.dataset = self.split = None
         return payload
 
@@ -907,7 +907,7 @@ class JobManager:
                 if job.control.stopped:  # stopped in the moment between its launch and here
                     control.stop()
                 job.control = control
-            lost = self._runner.run(job.run_id, job.payload(self.root), control, job.on_event)
+            lost = self._runner.run(job.run_id, job.payload(self.root, self.server), control, job.on_event)
         except Exception as exc:  # the runner could not start it (no process, no scheduler, no data)
             lost = f"could not start the {job.what}: {failure(exc)}"
         finally:
