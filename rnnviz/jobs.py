@@ -1107,6 +1107,8 @@ class JobManager:
             job = self._jobs.get(run_id)
             if job is not None and (job.status != "queued" or run_id not in self._waiting):
                 return False
+            if job is None and all(entry["run_id"] != run_id for entry in self._queue_view()[0]):
+                return False  # not waiting anywhere (the queue file is only locked to change it)
             with self._shared() as (entries, _, _servers):
                 entry = next((e for e in entries if e["run_id"] == run_id), None)
                 if entry is None:
