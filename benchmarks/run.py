@@ -215,8 +215,9 @@ def run_all(args: argparse.Namespace) -> int:
 
 
 # `python -m benchmarks NAME ...`: the measurements with a command line of their own -> (module, what it measures)
-SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server"),
+SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server or several"),
                "recipes": ("benchmarks.recipes", "a search for a better default training recipe"),
+               "throughput": ("benchmarks.throughput", "N trainings at once: threads of one process against workers"),
                "devices": ("benchmarks.devices", "CPU against GPU per model and size, the rule behind device=auto")}
 
 

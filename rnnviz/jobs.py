@@ -80,9 +80,11 @@ DEFAULT_MAX_QUEUE = 60
 RECENT_DURATIONS = 8  # ended trainings whose lengths estimate how long a queued one will take
 MAX_JOBS_ENV, SCHEDULER_ENV, WORKERS_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER", "RNNVIZ_WORKERS"
 TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses the cores best
-# What a worker needs, imported once by the fork server: this module (so torch) and the scikit-learn parts the
-# training's scores and the n-gram fit use (else each worker imports them at its first score).
-WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
+# What a worker needs, imported once by the fork server: this module (so torch), the scikit-learn parts the
+# training's scores and the n-gram fit use (else each worker imports them at its first score), and rnnviz.warm, whose
+# import trains every model once so that torch's lazy set-up is done before the fork (1.2-1.6 s a worker otherwise).
+WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text",
+                "rnnviz.warm")
 POLL_S = 0.25  # how often a Dask job's follower and its worker's control look for news
 SHARED_POLL_S = 0.5  # how often a manager looks at the shared queue and at control requests from other servers
 HEARTBEAT_S = 5.0  # how often a manager tells the runs folder it is there (with its workers), for the wait estimates
@@ -178,7 +180,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
 
     Everything it has to say goes through `emit(kind, values)`; it ends with an "end" event, also on failure.
     """
-    emit("begin", worker_identity())
+    emit("begin", worker_identity(payload.get("server", "")))
     try:
         if payload["kind"] != "train":
             status, message = payload["work"](Task(payload["config"], control, emit, Path(payload["root"])))
@@ -189,7 +191,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
             callbacks=[("on_start", lambda event: emit("start", {"total_steps": event["total_steps"]})),
                        ("on_eval", lambda row: emit("eval", dict(row)))],
             run_id=payload["run_id"], split=payload["split"], owner=payload["owner"],
-            owner_name=payload["owner_name"])
+            owner_name=payload["owner_name"], server=payload.get("server", ""))
         emit("end", {"status": result.status, "message": result.message, "summary": {
             "val_accuracy": result.val.get("accuracy"),
             "val_balanced_accuracy": result.val.get("balanced_accuracy"),
@@ -384,7 +386,7 @@ def _dask_main(payload: dict[str, Any], events_name: str, control_names: tuple[s
     events = Queue(events_name)
     if payload["kind"] == "train" and (Path(payload["root"]) / payload["run_id"]).exists():
         # The scheduler gave the job to a second worker after the first was lost: do not train it twice.
-        events.put(("begin", worker_identity()))
+        events.put(("begin", worker_identity(payload.get("server", ""))))
         return
     control = _MirroredControl(control_names)
     try:
@@ -544,11 +546,11 @@ class Job:
         return {"run_id": self.run_id, "config": self.config.to_dict(), "data": self.data_source,
                 "owner": self.owner, "owner_name": self.owner_name, "queued": self.started, "server": server}
 
-    def payload(self, root: Path) -> dict[str, Any]:
+    def payload(self, root: Path, server: str = "") -> dict[str, Any]:
         """What its worker needs, all of it picklable; the dataset and split leave the server's memory."""
         payload = {"kind": self.kind, "config": self.config, "run_id": self.run_id, "root": str(root),
                    "dataset": self.dataset, "split": self.split, "work": self.work, "owner": self.owner,
-                   "owner_name": self.owner_name}
+                   "owner_name": self.owner_name, "server": server}
         self.dataset = self.split = None
         return payload
 
@@ -907,7 +909,7 @@ class JobManager:
                 if job.control.stopped:  # stopped in the moment between its launch and here
                     control.stop()
                 job.control = control
-            lost = self._runner.run(job.run_id, job.payload(self.root), control, job.on_event)
+            lost = self._runner.run(job.run_id, job.payload(self.root, self.server), control, job.on_event)
         except Exception as exc:  # the runner could not start it (no process, no scheduler, no data)
             lost = f"could not start the {job.what}: {failure(exc)}"
         finally:
@@ -1107,6 +1109,8 @@ class JobManager:
             job = self._jobs.get(run_id)
             if job is not None and (job.status != "queued" or run_id not in self._waiting):
                 return False
+            if job is None and all(entry["run_id"] != run_id for entry in self._queue_view()[0]):
+                return False  # not waiting anywhere (the queue file is only locked to change it)
             with self._shared() as (entries, _, _servers):
                 entry = next((e for e in entries if e["run_id"] == run_id), None)
                 if entry is None:

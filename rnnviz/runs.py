@@ -191,9 +191,13 @@ def clean_name(value: Any) -> str:
     return text[:OWNER_NAME_LIMIT].strip()
 
 
-def worker_identity() -> dict[str, Any]:
-    """The process training a run, as its config.json and summary.json record it."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+def worker_identity(server: str = "") -> dict[str, Any]:
+    """The process training a run, as its config.json and summary.json record it, with the app server that
+    launched it when one did (rnnviz.jobs.JobManager.server)."""
+    identity: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    if server:
+        identity["server"] = server
+    return identity
 
 
 def _finite(value: Any) -> Any:
@@ -205,8 +209,9 @@ class RunWriter:
 
     def __init__(self, root: Path, config: TrainConfig, dataset_source: Path | str,
                  categories: list[str], run_id: str | None = None, snapshots: bool = True,
-                 owner: str = TEACHER, owner_name: str = ""):
+                 owner: str = TEACHER, owner_name: str = "", server: str = ""):
         self.root = Path(root)
+        self.server = server
         self.config = config
         self.categories = list(categories)
         self.run_id = run_id or new_run_id(config)
@@ -225,7 +230,7 @@ class RunWriter:
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
                 "created": time.time(), "owner": owner or TEACHER, "owner_name": clean_name(owner_name),
-                "worker": worker_identity(),
+                "worker": worker_identity(server),
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
@@ -280,7 +285,7 @@ class RunWriter:
         summary: dict[str, Any] = {"run_id": self.run_id, "model": self.config.model,
                                    "status": status or (result.status if result else "failed"),
                                    "message": message or (result.message if result else ""),
-                                   "finished": time.time(), "worker": worker_identity()}
+                                   "finished": time.time(), "worker": worker_identity(self.server)}
         if result is not None:
             if result.status != "diverged":
                 with self._writing("model.pt"):
@@ -569,11 +574,12 @@ def delete_run(root: Path, run_id: str) -> None:
 
 def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,
               run_id: str | None = None, split=None, owner: str = TEACHER,
-              owner_name: str = "") -> tuple[RunWriter, TrainResult | None]:
-    """Train and record a run; an exception marks it failed (with the message) and is re-raised."""
+              owner_name: str = "", server: str = "") -> tuple[RunWriter, TrainResult | None]:
+    """Train and record a run; an exception marks it failed (with the message) and is re-raised. `server`: the app
+    server that launched it, recorded with the worker."""
     trainer = Trainer(config, dataset, control, split)
     writer = RunWriter(root, config, dataset.source, dataset.categories, run_id, owner=owner,
-                       owner_name=owner_name).attach(trainer)
+                       owner_name=owner_name, server=server).attach(trainer)
     try:
         for event, fn in (callbacks or []):
             trainer.add_callback(event, fn)

@@ -48,6 +48,7 @@ def test_a_free_server_takes_the_next_training_another_server_queued_and_its_que
     assert final.status == "finished" and final.rows, "A followed it to its end, curve included"
     assert final.summary["val_accuracy"] == read_run(a.root / waiting).summary["val_accuracy"]
     assert final.worker["pid"] == read_run(a.root / waiting).summary["worker"]["pid"]
+    assert read_run(a.root / waiting).summary["worker"]["server"] == b.server, "the run records the server"
     assert b.get(waiting).status == "finished" and final.elsewhere == b.server, "it trained on B"
     assert a.get(a_busy).status == "running", "A's own worker was never free"
     assert read_queue(a.root) == []
