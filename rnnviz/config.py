@@ -267,23 +267,25 @@ def auto_device(model: str, hidden_size: int, batch_size: int, speeds: list[Devi
                 gpu: bool | None = None) -> DeviceChoice:
     """The device `auto` trains `model` at this size on, and why: the GPU only where this machine's measurement
     (`speeds`, default: read from devices_path()) found it faster at the nearest measured size (nearest in
-    factors of two of the hidden size and of the batch size); else the CPU. `gpu`: whether there is a CUDA GPU
-    (default: ask torch)."""
-    if not (torch.cuda.is_available() if gpu is None else gpu):
-        return DeviceChoice("cpu", "no CUDA GPU on this machine: CPU")
+    factors of two of the hidden size and of the batch size) and torch sees a CUDA GPU (`gpu`, default: ask
+    torch); else the CPU. Torch is asked only then: its check can set up CUDA in this process, which processes
+    forked from it afterwards (the workers, from their fork server) could not use."""
     measured = [s for s in (read_device_speeds() if speeds is None else speeds)
                 if s.model == model and s.cuda is not None]
     if not measured:
-        return DeviceChoice("cpu", f"no measurement of {model_spec(model).label} on this machine: CPU ({MEASURE_HINT})")
+        return DeviceChoice("cpu", f"no measurement of {model_spec(model).label} on this machine: CPU "
+                                   f"({MEASURE_HINT})")
     hidden, batch = resolved_hidden_size(model, hidden_size), max(1, batch_size)
     nearest = min(measured, key=lambda s: (abs(math.log2(s.hidden_size / hidden)) + abs(math.log2(s.batch_size /
                                                                                                    batch)),
                                            s.hidden_size, s.batch_size))
+    if nearest.faster == "cuda" and not (torch.cuda.is_available() if gpu is None else gpu):
+        return DeviceChoice("cpu", "no CUDA GPU on this machine: CPU")
     where = "GPU" if nearest.faster == "cuda" else "CPU"
     return DeviceChoice(nearest.faster, f"measured on this machine: {where} ({model_spec(model).label} at hidden "
-                                        f"{nearest.hidden_size}, "
-                                        f"batch {nearest.batch_size} trained {nearest.cuda:,.0f} names/s on the GPU, "
-                                        f"{nearest.cpu:,.0f} on one CPU thread)")
+                                        f"{nearest.hidden_size}, batch {nearest.batch_size} trained "
+                                        f"{nearest.cuda:,.0f} names/s on the GPU, {nearest.cpu:,.0f} on one CPU "
+                                        "thread)")
 
 
 def resolve_device(name: str, model: str = "", hidden_size: int = 0, batch_size: int = 0) -> torch.device:

@@ -82,6 +82,20 @@ def test_a_missing_or_unreadable_measurement_means_the_cpu(tmp_path, monkeypatch
     assert "no measurement" in auto_device("lstm", 1024, 512).reason
 
 
+def test_auto_asks_torch_for_a_gpu_only_where_the_measurement_found_the_gpu_faster(tmp_path, monkeypatch):
+    """The workers' fork server trains with `auto` before it forks: a CUDA check there is made only when it counts."""
+    measured(tmp_path, monkeypatch, GPU_AT_LARGE_SIZES)
+
+    def asked() -> bool:
+        raise AssertionError("torch was asked for a GPU")
+
+    monkeypatch.setattr(torch.cuda, "is_available", asked)
+    assert resolve_device("auto", "lstm", 64, 32).type == "cpu"  # measured: the CPU is faster there
+    assert resolve_device("auto", "rnn", 1024, 512).type == "cpu"  # not measured
+    with pytest.raises(AssertionError, match="asked for a GPU"):
+        resolve_device("auto", "lstm", 1024, 512)
+
+
 def test_the_measurement_lives_in_the_cache_folder_unless_rnnviz_devices_names_a_file(tmp_path, monkeypatch):
     monkeypatch.delenv(DEVICES_ENV, raising=False)
     monkeypatch.setenv("RNNVIZ_CACHE", str(tmp_path / "cache"))

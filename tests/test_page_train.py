@@ -551,11 +551,10 @@ def test_unreadable_and_interrupted_runs_are_listed_with_their_reason(tiny_runs,
 def test_the_device_help_says_what_auto_picks_here_and_why(tiny_data, tmp_path, monkeypatch):
     from rnnviz.config import DEVICES_ENV, DeviceSpeed, write_device_speeds
 
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    at = open_train({"model": "lstm", "batch_size": "32"})
-    assert "nn.LSTM at hidden 64, batch 32: no CUDA GPU on this machine: CPU." in form(at, "device").help
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU, and this machine's measurement
     monkeypatch.setenv(DEVICES_ENV, str(tmp_path / "devices.json"))
+    at = open_train({"model": "lstm", "batch_size": "32"})
+    assert "nn.LSTM at hidden 64, batch 32: no measurement of nn.LSTM on this machine: CPU" in form(at, "device").help
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU, and this machine's measurement
     write_device_speeds([DeviceSpeed("lstm", 64, 32, cpu=12_520.0, cuda=9_493.0),
                          DeviceSpeed("lstm", 1024, 512, cpu=700.0, cuda=60_000.0)], {})
     at = open_train({"model": "lstm", "batch_size": "32"})
