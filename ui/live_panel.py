@@ -106,14 +106,12 @@ def live_panel(compare_where: str = "below") -> None:
         every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
 
     # While awaiting, whether a refresh has drawn every first point: kept across the fragment's refreshes (they call
-    # this same closure) until the next full run, so the page reruns on the refresh after the one that drew them and
-    # never cuts that drawing short.
+    # this same closure) until the next full run. The page reruns at the end of the refresh after the one that drew
+    # them, so it never cuts that drawing short, and the cards stay on screen throughout.
     drawn = {"first_points": False}
 
     @st.fragment(run_every=every)
     def panel() -> None:
-        if drawn["first_points"]:
-            st.rerun(scope="app")  # the first points are on screen: back to the usual refresh rate
         try:
             jobs = [job for job in manager.jobs() if job.active]
             if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
@@ -138,6 +136,8 @@ def live_panel(compare_where: str = "below") -> None:
             if others_waiting:
                 st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
                            f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
+            if drawn["first_points"]:
+                st.rerun(scope="app")  # the first points are on screen: back to the usual refresh rate
             drawn["first_points"] = awaiting and not awaiting_first_point(jobs)
         except guards.USER_ERRORS as exc:
             st.error(guards.one_line(exc), icon=":material/error:")
