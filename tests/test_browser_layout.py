@@ -75,13 +75,20 @@ CHECKS = r"""
       if (t.textContent.trim().endsWith('…')) problems.push(`${name}: text cut short: "${t.textContent}"`);
     });
     if (presenting) {
-      chart.querySelectorAll('g.role-title text, g.role-axis-title text, g.role-axis-label text, ' +
-                             'g.role-legend-title text, g.role-legend-label text').forEach(t => {
+      // Every text the chart draws: titles, axes, legends and the text on its marks (a diagram's boxes, a strip's
+      // letters, a note beside a line, a matrix's counts). Hidden text (a count too small for its cell, an axis
+      // label dropped for overlap) is not drawn. The one exception: a long name's letters on a letter axis shrink
+      // so that every one of them fits, which only happens where 18 px letters would not fit along the axis.
+      chart.querySelectorAll('text').forEach(t => {
         const size = parseFloat(getComputedStyle(t).fontSize);
+        if (size >= PRESENTER_FONT || !t.textContent.trim() || t.getAttribute('opacity') === '0') return;
+        const axis = t.closest('g.role-axis');
         const letter = t.textContent.length === 1 && !/[0-9]/.test(t.textContent);
-        // a long name's letters shrink to fit every one of them in; everything else is projector-sized
-        if (!letter && size < PRESENTER_FONT && t.textContent.trim())
-          problems.push(`${name}: "${t.textContent}" is ${size} px in presenter mode`);
+        if (axis && letter && t.closest('g.role-axis-label')) {
+          const count = axis.querySelectorAll('g.role-axis-label text').length;
+          if (count * PRESENTER_FONT / 0.9 > axis.getBoundingClientRect().width * 0.95) return;
+        }
+        problems.push(`${name}: "${t.textContent}" is ${size} px in presenter mode`);
       });
     }
     if (letters.length && title.includes('input gate')) {  // the k-th name's heatmap labels its every letter
@@ -130,11 +137,6 @@ CHECKS = r"""
       const size = parseFloat(getComputedStyle(e).fontSize);
       if (visible(e) && e.innerText.trim() && size < PRESENTER_FONT)
         problems.push(`"${e.innerText.trim().slice(0, 30)}" in a table or code block is ${size} px`);
-    });
-    document.querySelectorAll('[data-testid=stVegaLiteChart] g.mark-text text').forEach(t => {
-      const size = parseFloat(getComputedStyle(t).fontSize);
-      if (t.closest('g.mark-text').parentElement && t.getAttribute('opacity') !== '0' && size < 12
-          && /^[0-9]+$/.test(t.textContent)) problems.push(`a matrix count is ${size} px in presenter mode`);
     });
   }
   return problems;

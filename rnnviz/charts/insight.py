@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..gates import SATURATED, SIGMOID_GATES, STATE_LABELS
 from ..inside import STAGES
-from .theme import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
+from .theme import PALETTE, chart_title, legend, letter_axis, letters, themed
 from .theme import fit_width as _fit_width
 
 DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
@@ -111,7 +111,7 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
         level = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0%} (guessing)"]})
         rule = alt.Chart(level).mark_rule(strokeDash=[4, 4], color="gray").encode(
             y="chance:Q", tooltip=[alt.Tooltip("chance:Q", format=".0%", title="guessing")])
-        text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", fontSize=FONT_SIZE).encode(
+        text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", style="note").encode(
             y="chance:Q", x=alt.value(0), text="label:N")
         layers += [rule, text]
     return _finish(alt.layer(*layers).properties(title=chart_title("remembering the first letter"), height=height))
