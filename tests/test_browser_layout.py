@@ -7,7 +7,8 @@ overlapping, chart text cut short with "…", a table cell reading None, an exce
 the page; in presenter mode also on text under 18 px in a chart, a table or a code block (a data grid, whose canvas
 text no style enlarges, is a failure there), metric numbers no larger than their labels, or an open sidebar. At
 1280x800 each page's main chart (Train's demo curves, Evaluate's confusion matrix) must start on the first screen
-with at least 60% of it visible. A second student's runs and an own dataset's runs are on the server throughout.
+with at least 60% of it visible, and each of Evaluate's two matrices side by side with at least 70%. A second
+student's runs and an own dataset's runs are on the server throughout.
 A screenshot of every screen goes to pytest's tmp_path, or to the folder RNNVIZ_SCREENSHOTS names (e.g.
 docs/screenshots).
 
@@ -33,13 +34,13 @@ LONG_NAME = "Abcdefghijklmnopqrstuvwxyz" * 2 + "Zyxwvutsrqpo"  # 64 letters, no 
 assert len(LONG_NAME) == 64
 PRESENTER_FONT = 18  # smallest chart text on a projector, in pixels
 FOLD_SHARE = 0.6  # of a page's main chart visible without scrolling at 1280x800
-# The share of the main area's first chart (each page's main chart) inside the window.
-FOLD = """() => {
-  const chart = document.querySelector('[data-testid=stMain] [data-testid=stVegaLiteChart]');
-  if (!chart) return 0;
-  const box = chart.getBoundingClientRect();
-  return Math.max(0, Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0)) / box.height;
-}"""
+COMPARE_FOLD_SHARE = 0.7  # of each of Evaluate's two matrices side by side, at 1280x800
+# The share of each of the main area's first `count` charts (each page's main chart) inside the window.
+FOLD = """(count) => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stVegaLiteChart]')]
+  .slice(0, count).map(chart => {
+    const box = chart.getBoundingClientRect();
+    return Math.max(0, Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0)) / box.height;
+  })"""
 OWN = "cities"
 
 # Every problem a class would see on the current screen, as sentences (an empty list: the screen is fine).
@@ -222,9 +223,13 @@ def look(page: Page, folder: Path, name: str, presenting: bool, letters: tuple[i
     return [f"{name}: {problem}" for problem in problems]
 
 
-def below_the_fold(page: Page, what: str) -> list[str]:
-    share = page.evaluate(FOLD)
-    return [] if share >= FOLD_SHARE else [f"{what}: {share:.0%} of it on the first screen"]
+def below_the_fold(page: Page, what: str, count: int = 1, wanted: float = FOLD_SHARE) -> list[str]:
+    """A problem for each of the first `count` charts of the main area (none drawn counts as 0%) with less than
+    `wanted` of it on the first screen."""
+    shares = page.evaluate(FOLD, count)
+    shares += [0.0] * (count - len(shares))
+    return [f"{what}{f' {i + 1}' if count > 1 else ''}: {share:.0%} of it on the first screen"
+            for i, share in enumerate(shares) if share < wanted]
 
 
 def click_segment(page: Page, label: str) -> None:
@@ -261,6 +266,8 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
             problems += below_the_fold(tab, "evaluate: the confusion matrix")
         problems += look(tab, folder, f"evaluate-{size}", presenting)
         pick_option(tab, "Side by side with")
+        if not presenting:
+            problems += below_the_fold(tab, "evaluate side by side: matrix", 2, COMPARE_FOLD_SHARE)
         problems += look(tab, folder, f"evaluate-side-by-side-{size}", presenting)
         for shot, query, letters in (
                 ("gates-short-and-second", f"run={classroom['lstm']}&name=Ito&vs=Schmidt", (3, 7)),
