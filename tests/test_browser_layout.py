@@ -237,9 +237,13 @@ def click_segment(page: Page, label: str) -> None:
     settle(page)
 
 
-def pick_option(page: Page, box_label: str, option: int = 1) -> None:
+def pick_option(page: Page, box_label: str, option: int = 1, avoid: tuple[str, ...] = ()) -> None:
+    """Pick the `option`-th entry of a selectbox, or with `avoid`, its first entry whose label has none of those."""
     page.get_by_test_id("stSelectbox").filter(has_text=box_label).first.click()
-    page.get_by_role("option").nth(option).click()
+    options = page.get_by_role("option")
+    if avoid:
+        option = next(i for i, text in enumerate(options.all_inner_texts()) if not any(a in text for a in avoid))
+    options.nth(option).click()
     settle(page)
 
 
@@ -266,6 +270,10 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
             problems += below_the_fold(tab, "evaluate: the confusion matrix")
         problems += look(tab, folder, f"evaluate-{size}", presenting)
         pick_option(tab, "Side by side with")
+        problems += look(tab, folder, f"evaluate-side-by-side-{OWN}-{size}", presenting)
+        # Two surname runs: 18 languages, the largest matrices the page draws side by side.
+        pick_option(tab, "Run", avoid=(OWN,))
+        pick_option(tab, "Side by side with", avoid=(OWN, "(nothing)"))
         if not presenting:
             problems += below_the_fold(tab, "evaluate side by side: matrix", 2, COMPARE_FOLD_SHARE)
         problems += look(tab, folder, f"evaluate-side-by-side-{size}", presenting)
