@@ -98,6 +98,7 @@ class Student:
     clicked: float = 0.0
     finished: float = 0.0
     reruns: list[tuple[float, float]] = field(default_factory=list)  # (started at, seconds) of each fragment rerun
+    server_pid: int = 0  # the app server this student's browser talks to
     full_reruns: int = 0  # whole-page runs (the rest are the live panel's fragment alone)
 
     @property
@@ -213,7 +214,7 @@ def start_server(runs: Path, data: Path, port: int, log: Path, max_jobs: int) ->
     return process
 
 
-async def drive(students: list[Student], batch: int, deadline: float, server_pid: int,
+async def drive(students: list[Student], batch: int, deadline: float, server_pids: list[int],
                 memory: dict[str, float]) -> None:
     peak = {"mb": 0.0}
     loads: list[float] = []
@@ -221,7 +222,7 @@ async def drive(students: list[Student], batch: int, deadline: float, server_pid
 
     async def sample() -> None:
         while not stop.is_set():
-            peak["mb"] = max(peak["mb"], rss_mb(server_pid))
+            peak["mb"] = max(peak["mb"], sum(rss_mb(pid) for pid in server_pids))
             loads.append(load_average())
             await asyncio.sleep(0.5)
 
@@ -230,11 +231,11 @@ async def drive(students: list[Student], batch: int, deadline: float, server_pid
         for first in range(0, len(students), batch):  # the class opens the page a batch at a time
             await asyncio.gather(*(s.connect(timeout=max(5.0, deadline - time.time()))
                                    for s in students[first:first + batch]))
-        memory["connected"] = rss_mb(server_pid)
-        memory["cpu_at_clicks"] = cpu_s(server_pid)
+        memory["connected"] = sum(rss_mb(pid) for pid in server_pids)
+        memory["cpu_at_clicks"] = sum(cpu_s(pid) for pid in server_pids)
         await asyncio.gather(*(s.start() for s in students))  # everyone clicks Start at once
         await asyncio.gather(*(s.watch(deadline) for s in students if s.run_id))
-        memory["cpu_at_end"] = cpu_s(server_pid)
+        memory["cpu_at_end"] = sum(cpu_s(pid) for pid in server_pids)
     finally:
         stop.set()
         await sampler
@@ -243,12 +244,21 @@ async def drive(students: list[Student], batch: int, deadline: float, server_pid
         await asyncio.gather(*(s.close() for s in students if hasattr(s, "ws")), return_exceptions=True)
 
 
+async def visit_once(urls: list[str], query: str, deadline: float) -> None:
+    """Open the Train page once on each server and leave, as a teacher checking each server would."""
+    for k, url in enumerate(urls):
+        visitor = Student(MAX_STUDENTS + k, url, query)
+        await visitor.connect(timeout=max(5.0, deadline - time.time()))
+        await visitor.close()
+
+
 def check_runs(runs: Path, students: list[Student]) -> dict:
     """What the runs folder says: every student's run finished, none lost, none duplicated."""
     folders = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")] if runs.is_dir() else []
     statuses = {}
     owners = []
     seconds = []
+    trained_by: dict[str, str] = {}  # run id -> the pid of the app server whose worker trained it
     for folder in folders:
         try:
             summary = json.loads((folder / "summary.json").read_text())
@@ -257,6 +267,8 @@ def check_runs(runs: Path, students: list[Student]) -> dict:
             statuses[folder.name] = "unfinished"
             continue
         statuses[folder.name] = summary.get("status")
+        server = str((summary.get("worker") or {}).get("server", ""))  # host:pid:tag of the app server
+        trained_by[folder.name] = server.split(":")[1] if server.count(":") >= 2 else ""
         owners.append(meta.get("owner"))
         if isinstance(summary.get("train_seconds"), (int, float)):
             seconds.append(float(summary["train_seconds"]))
@@ -267,35 +279,52 @@ def check_runs(runs: Path, students: list[Student]) -> dict:
         "lost": sum(r not in statuses for r in wanted) + sum(1 for s in students if not s.run_id),
         "duplicated": len(wanted) - len(set(wanted)) + max(0, len(folders) - len(set(wanted))),
         "owners_distinct": len(set(owners)) == len(owners),
+        # Students whose training a server other than the one they clicked on trained (a queue shared by servers).
+        "trained_by_another_server": sum(bool(s.run_id) and trained_by.get(s.run_id) not in ("", str(s.server_pid))
+                                         for s in students),
         "train_seconds_mean": statistics.fmean(seconds) if seconds else None,
     }
 
 
 def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: float = 900.0,
         query: str = "model=lstm&hidden_size=32&epochs=1&batch_size=64", max_jobs: int | None = None,
-        settle_s: float = 10.0) -> dict:
-    """Drive the class; returns the report (see the module's docstring)."""
+        settle_s: float = 10.0, servers: int = 1, all_on_first: bool = False) -> dict:
+    """Drive the class; returns the report (see the module's docstring). `servers`: app servers on one runs
+    folder (each with `max_jobs` workers), the students spread over them in turn, as behind a proxy, or all on the
+    first one (`all_on_first`: the others only take trainings from the shared queue)."""
     students = max(1, min(int(students), MAX_STUDENTS))
     max_jobs = max_jobs or max(1, (os.cpu_count() or 2) - 1)  # the server's default
     data = Path(data or os.environ.get("RNNVIZ_DATA", ROOT / "data" / "names")).expanduser()
     began = time.time()
     client_cpu = time.process_time()
     deadline = began + timeout
+    servers = max(1, int(servers))
     with tempfile.TemporaryDirectory(prefix="rnnviz-class-") as tmp:
-        runs, log, port = Path(tmp) / "runs", Path(tmp) / "server.log", free_port()
-        server = start_server(runs, data, port, log, max_jobs)
+        runs, logs, ports = Path(tmp) / "runs", [], []
+        processes: list[subprocess.Popen] = []
         memory: dict[str, float] = {}
-        class_ = [Student(i, f"http://127.0.0.1:{port}", query) for i in range(students)]
         try:
-            time.sleep(2.0)  # the server's own warm-up training
-            memory["before"] = rss_mb(server.pid)
-            asyncio.run(drive(class_, batch, deadline, server.pid, memory))
+            for k in range(servers):
+                logs.append(Path(tmp) / f"server-{k}.log")
+                ports.append(free_port())
+                processes.append(start_server(runs, data, ports[-1], logs[-1], max_jobs))
+            pids = [process.pid for process in processes]
+            on = [0 if all_on_first else i % servers for i in range(students)]
+            class_ = [Student(i, f"http://127.0.0.1:{ports[on[i]]}", query, server_pid=pids[on[i]])
+                      for i in range(students)]
+            if all_on_first:  # a server starts its job manager, and so takes part in the queue, at its first visit
+                asyncio.run(visit_once([f"http://127.0.0.1:{port}" for port in ports[1:]], query, deadline))
+            time.sleep(2.0)  # the servers' own warm-up
+            memory["before"] = sum(rss_mb(pid) for pid in pids)
+            asyncio.run(drive(class_, batch, deadline, pids, memory))
             time.sleep(settle_s)  # sessions close and their memory is let go
-            memory["after"] = rss_mb(server.pid)
+            memory["after"] = sum(rss_mb(pid) for pid in pids)
         finally:
-            app_server.stop(server, timeout_s=20)
+            for process in processes:
+                app_server.stop(process, timeout_s=20)
         disk = check_runs(runs, class_)
-        server_log = log.read_text(errors="replace")
+        server_log = "".join(log.read_text(errors="replace") for log in logs if log.exists())
+    max_jobs *= servers  # the workers of all the servers together, from here on
     clicked = min((s.clicked for s in class_ if s.clicked), default=began)
     results = sorted(s.finished for s in class_ if s.result)
     # While trainings hold both workers and the rest wait: from the clicks until all but max_jobs results are in.
@@ -304,6 +333,7 @@ def run(students: int = 30, batch: int = 10, data: Path | None = None, timeout: 
     every = [sec for s in class_ for _, sec in s.reruns]
     return {
         "students": students,
+        "servers": servers,
         "workers": max_jobs,
         "settings": query,
         "results_arrived": sum(bool(s.result) for s in class_),
@@ -352,10 +382,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the link's settings every student opens")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="app servers on one runs folder, students spread over them (a shared queue)")
     parser.add_argument("--workers", type=int, default=None,
                         help="RNNVIZ_MAX_JOBS for the server (default: its own, the cores less one)")
     args = parser.parse_args(argv)
-    report = run(args.students, args.batch, args.data, args.timeout, args.query, max_jobs=args.workers)
+    report = run(args.students, args.batch, args.data, args.timeout, args.query, max_jobs=args.workers,
+                 servers=args.servers)
     text = json.dumps(report, indent=2)
     sys.stdout.write(text + "\n")
     if args.json:

@@ -19,8 +19,9 @@ worker that dies (killed, out of memory, a lost cluster machine) fails its run w
 its slot; nothing else is touched.
 
 At most `max_concurrent` jobs hold a worker; a training started beyond that waits as `queued` in a first-in-first-out
-queue and starts by itself when a worker frees. The queue is recorded in the runs folder (rnnviz.runs.write_queue),
-so a restarted server starts the trainings that were waiting (`restore_queue`).
+queue and starts by itself when a worker frees. The queue lives in the runs folder (rnnviz.runs.write_queue, under
+its file lock), so every app server on the folder shares one line (see JobManager) and a restarted server starts
+the trainings that were waiting (`restore_queue`).
 
 Every job has an owner (an opaque id from the caller, or TEACHER). Only the owner or the teacher may stop, pause,
 resume, cancel or delete it (`may_control`; others get a PermissionError); `per_owner` caps one owner's active
@@ -29,6 +30,7 @@ or queued jobs, tasks included, except the teacher's.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import multiprocessing
 import multiprocessing.popen_forkserver
@@ -38,12 +40,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
-from .data import NameDataset, Split
+from .data import NameDataset, Split, load_folder
 from .runs import (
     TEACHER,
     RunError,
@@ -51,11 +54,17 @@ from .runs import (
     delete_run,
     ensure_runs_dir,
     failure,
+    is_training,
+    load_metrics,
     mark_failed,
     new_run_id,
-    read_queue,
+    queue_locked,
+    read_queue_state,
     read_run,
+    read_worker,
+    request_control,
     run_path,
+    take_control_request,
     train_run,
     worker_identity,
     write_queue,
@@ -75,6 +84,12 @@ TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses 
 # training's scores and the n-gram fit use (else each worker imports them at its first score).
 WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
 POLL_S = 0.25  # how often a Dask job's follower and its worker's control look for news
+SHARED_POLL_S = 0.5  # how often a manager looks at the shared queue and at control requests from other servers
+HEARTBEAT_S = 5.0  # how often a manager tells the runs folder it is there (with its workers), for the wait estimates
+SERVER_GONE_S = 30.0  # a server not heard of for this long no longer counts towards the workers
+TAKEN_KEEP_S = 3600.0  # how long the queue file remembers which server took a training that has no folder yet
+CLAIM_SEEN_S = 60.0  # ... and one whose folder exists, when the server that queued it never came to read it
+START_GRACE_S = 120.0  # a training another server took must have its folder by then, or it counts as failed
 
 
 class JobLimitError(ValueError):
@@ -163,7 +178,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
 
     Everything it has to say goes through `emit(kind, values)`; it ends with an "end" event, also on failure.
     """
-    emit("begin", worker_identity())
+    emit("begin", worker_identity(payload.get("server", "")))
     try:
         if payload["kind"] != "train":
             status, message = payload["work"](Task(payload["config"], control, emit, Path(payload["root"])))
@@ -174,7 +189,7 @@ def execute(payload: dict[str, Any], control: Control, emit: Callable[[str, dict
             callbacks=[("on_start", lambda event: emit("start", {"total_steps": event["total_steps"]})),
                        ("on_eval", lambda row: emit("eval", dict(row)))],
             run_id=payload["run_id"], split=payload["split"], owner=payload["owner"],
-            owner_name=payload["owner_name"])
+            owner_name=payload["owner_name"], server=payload.get("server", ""))
         emit("end", {"status": result.status, "message": result.message, "summary": {
             "val_accuracy": result.val.get("accuracy"),
             "val_balanced_accuracy": result.val.get("balanced_accuracy"),
@@ -369,7 +384,7 @@ def _dask_main(payload: dict[str, Any], events_name: str, control_names: tuple[s
     events = Queue(events_name)
     if payload["kind"] == "train" and (Path(payload["root"]) / payload["run_id"]).exists():
         # The scheduler gave the job to a second worker after the first was lost: do not train it twice.
-        events.put(("begin", worker_identity()))
+        events.put(("begin", worker_identity(payload.get("server", ""))))
         return
     control = _MirroredControl(control_names)
     try:
@@ -469,6 +484,7 @@ class JobSnapshot:
     current: str = ""  # what a task is doing now, in words
     seconds: float = 0.0  # since it started, or its whole time once ended
     worker: dict[str, Any] = field(default_factory=dict)  # {"host", "pid"} of the process running it
+    elsewhere: str = ""  # the app server that took it from the shared queue, when not this one
 
     @property
     def active(self) -> bool:
@@ -506,21 +522,33 @@ class Job:
         self.worker: dict[str, Any] = {}
         self.thread: threading.Thread | None = None
         self.done = threading.Event()  # set when it has ended, was cancelled or could not start
+        self.elsewhere = ""  # the app server training it, when another server on the runs folder took it
+        self.requested: tuple[str, str] | None = None  # a control for that server, not yet delivered
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> Job:
+        """A training as the shared queue file records it (another server may have queued it); its names are
+        loaded from `data` when a worker takes it."""
+        job = cls(entry["run_id"], TrainConfig.from_dict(entry["config"]), str(entry.get("owner") or TEACHER),
+                  str(entry.get("owner_name") or ""))
+        job.data_source = str(entry.get("data") or "")
+        job.started = float(entry.get("queued") or time.time())
+        return job
 
     @property
     def what(self) -> str:
         """The job in words: "training", or the task's name."""
         return "training" if self.kind == "train" else self.kind
 
-    def queue_entry(self) -> dict[str, Any]:
+    def queue_entry(self, server: str = "") -> dict[str, Any]:
         return {"run_id": self.run_id, "config": self.config.to_dict(), "data": self.data_source,
-                "owner": self.owner, "owner_name": self.owner_name, "queued": self.started}
+                "owner": self.owner, "owner_name": self.owner_name, "queued": self.started, "server": server}
 
-    def payload(self, root: Path) -> dict[str, Any]:
+    def payload(self, root: Path, server: str = "") -> dict[str, Any]:
         """What its worker needs, all of it picklable; the dataset and split leave the server's memory."""
         payload = {"kind": self.kind, "config": self.config, "run_id": self.run_id, "root": str(root),
                    "dataset": self.dataset, "split": self.split, "work": self.work, "owner": self.owner,
-                   "owner_name": self.owner_name}
+                   "owner_name": self.owner_name, "server": server}
         self.dataset = self.split = None
         return payload
 
@@ -535,7 +563,8 @@ class Job:
             seconds = (self.ended or time.time()) - self.started
             return JobSnapshot(self.run_id, self.config, status, self.message, list(self.rows), step,
                                self.total_steps, self.started, dict(self.summary), self.owner, self.owner_name,
-                               position, wait_s, self.kind, self.current, seconds, dict(self.worker))
+                               position, wait_s, self.kind, self.current, seconds, dict(self.worker),
+                               self.elsewhere)
 
     def remaining_s(self) -> float | None:
         """Seconds of training left by the trainer's own estimate; None before its first point."""
@@ -564,14 +593,23 @@ class Job:
 
 
 class JobManager:
-    """Starts, queues, controls and forgets background jobs; at most `max_concurrent` run at once.
+    """Starts, queues, controls and forgets background jobs; at most `max_concurrent` run here at once.
 
     `scheduler`: a Dask scheduler's address to send the jobs to; `in_process`: run them in this process's threads
-    instead of worker processes (see the module's docstring).
+    instead of worker processes (see the module's docstring). `load_dataset(folder)`: how to load the names of a
+    training that another app server on the same runs folder queued (without it, this manager takes only its own
+    trainings from the shared queue; `restore_queue` sets it too).
+
+    The queue is shared by every manager (every app server) on the runs folder: it lives in the folder's queue file,
+    changed under a file lock, so a class behind several servers waits in one line, first come first served, and a
+    server with a free worker takes the next training whoever queued it. The server that queued a training another
+    one took follows it from its run folder (its curve, its end), and passes its owner's stop, pause and resume on
+    through a request in that folder, which the training's server honours within a second.
     """
 
     def __init__(self, root: Path, max_concurrent: int | None = None, per_owner: int | None = None,
-                 max_queue: int = DEFAULT_MAX_QUEUE, scheduler: str | None = None, in_process: bool = False):
+                 max_queue: int = DEFAULT_MAX_QUEUE, scheduler: str | None = None, in_process: bool = False,
+                 load_dataset: Callable[[str], NameDataset] | None = None):
         self.root = Path(root)
         self.max_concurrent = max_concurrent or default_max_jobs()
         self.per_owner = per_owner  # active-or-queued jobs of one owner but the teacher; None: no cap
@@ -583,33 +621,202 @@ class JobManager:
         else:
             self._runner = _ProcessRunner()
         self._jobs: dict[str, Job] = {}
-        self._queue: list[Job] = []
+        self._waiting: dict[str, Job] = {}  # this server's jobs that wait in the shared queue
+        self._load_dataset = load_dataset
+        self.server = f"{worker_identity()['host']}:{os.getpid()}:{os.urandom(3).hex()}"
+        self._heartbeat = 0.0
         self._durations: list[float] = []
         self._closed = False
         self._lock = threading.Lock()
+        self._halt = threading.Event()  # set by shutdown: the shared queue's poller and the followers stop
+        self._poller = threading.Thread(target=self._poll, name="rnnviz-shared-queue", daemon=True)
+        self._poller.start()
 
     @property
     def runner(self) -> str:
         """Where jobs run: "processes", "dask" or "threads"."""
         return self._runner.name
 
-    def _check_cap(self, owner: str) -> None:
-        """JobLimitError when `owner` (not the teacher) has `per_owner` jobs active or queued (under self._lock)."""
+    # ------------------------------------------------------------ the queue every server on the runs folder shares
+
+    @contextmanager
+    def _shared(self):
+        """The runs folder's queue as (entries, taken, servers), under its file lock, to read or change in place;
+        written back when the block changed it. A claim (which server took a training) stays until the server that
+        queued the training has seen it, or a minute after its folder appeared; servers not heard of lately are
+        dropped."""
+        with queue_locked(self.root):
+            entries, taken, servers = read_queue_state(self.root)
+            before = copy.deepcopy((entries, taken, servers))
+            now = time.time()
+            taken = {run_id: claim for run_id, claim in taken.items() if now - float(claim.get("at") or 0) < (
+                TAKEN_KEEP_S if claim.get("failed") or not (self.root / run_id).is_dir() else CLAIM_SEEN_S)}
+            servers = {name: seen for name, seen in servers.items()
+                       if now - float(seen.get("at") or 0) < SERVER_GONE_S}
+            yield entries, taken, servers
+            if (entries, taken, servers) != before:
+                write_queue(self.root, entries, taken, servers if entries else {})
+
+    def _queue_view(self) -> tuple[list[dict[str, Any]], int]:
+        """The shared queue's entries, in order, and the workers of the other servers heard of lately (read without
+        the lock: the file is replaced whole, never written in place)."""
+        entries, _, servers = read_queue_state(self.root)
+        now = time.time()
+        others = sum(int(seen.get("workers") or 0) for name, seen in servers.items()
+                     if name != self.server and now - float(seen.get("at") or 0) < SERVER_GONE_S)
+        return entries, others
+
+    def _can_take(self, entry: dict[str, Any]) -> bool:
+        """Whether this server can train a queued entry: its own, or anyone's once it knows how to load data."""
+        return entry["run_id"] in self._waiting or self._load_dataset is not None
+
+    def _poll(self) -> None:
+        """Twice a second: take trainings from the shared queue while workers are free, notice this server's
+        queued trainings that another server took or cancelled, honour control requests from other servers."""
+        while not self._halt.wait(SHARED_POLL_S):
+            try:
+                self._sync()
+            except Exception:  # the runs folder was briefly unreachable: try again at the next poll
+                continue
+
+    def _sync(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._promote()
+            now = time.time()
+            with self._shared() as (entries, taken, servers):
+                if entries and (now - self._heartbeat >= HEARTBEAT_S or self.server not in servers):
+                    servers[self.server] = {"workers": self.max_concurrent, "at": now}
+                    self._heartbeat = now
+                queued = {entry["run_id"] for entry in entries}
+                moved = {run_id: job for run_id, job in self._waiting.items() if run_id not in queued}
+                claims = {run_id: taken.pop(run_id) for run_id in moved if run_id in taken}  # seen: done with
+            for run_id, job in moved.items():
+                del self._waiting[run_id]
+                if run_id in claims or (self.root / run_id).is_dir():
+                    self._follow_elsewhere(job, claims.get(run_id, {}))
+                else:  # cancelled on another server
+                    del self._jobs[run_id]
+                    job.dataset = job.split = None
+                    with job.lock:
+                        job.status = CANCELLED
+                    job.done.set()
+            here = [job for job in self._jobs.values()
+                    if job.status == "running" and not job.elsewhere and job.kind == "train"]
+        for job in here:
+            request = take_control_request(self.root / job.run_id)
+            if request is not None and may_control(job.owner, request["by"]):
+                with job.lock:
+                    getattr(job.control, request["action"])()
+
+    def _follow_elsewhere(self, job: Job, claim: dict[str, Any]) -> None:
+        """Follow, from its run folder, a training of ours that another server took (under self._lock)."""
+        job.elsewhere = str(claim.get("by") or "another server")
+        job.status = "running"
+        job.started = float(claim.get("at") or time.time())
+        job.dataset = job.split = None
+        job.thread = threading.Thread(target=self._watch, args=(job,), name=f"rnnviz-watch-{job.run_id}",
+                                      daemon=True)
+        job.thread.start()
+
+    def _watch(self, job: Job) -> None:
+        """Keep a job that another server trains up to date from its folder, until its summary is written."""
+        path = self.root / job.run_id
+        seen, idle_since = None, None
+        try:
+            while not self._halt.is_set():
+                if job.requested and path.is_dir():
+                    action, by = job.requested
+                    try:
+                        request_control(self.root, job.run_id, action, by)
+                        job.requested = None
+                    except RunError:
+                        pass
+                if (path / "summary.json").exists():
+                    self._read_elsewhere(job, path, seen)
+                    info = read_run(path)
+                    summary = info.summary
+                    with job.lock:
+                        job.status = info.status if info.status in FINAL_STATUSES else "failed"
+                        job.message = str(summary.get("message") or info.error or "")
+                        job.summary = {key: summary.get(key) for key in SUMMARY_KEYS}
+                        job.worker = dict(summary.get("worker") or job.worker)
+                        job.total_steps = int(summary.get("steps") or job.total_steps)
+                    return
+                if path.is_dir():
+                    seen = self._read_elsewhere(job, path, seen)
+                    if is_training(path):
+                        idle_since = None
+                    elif idle_since is None:
+                        idle_since = time.time()
+                    elif time.time() - idle_since > START_GRACE_S / 20 and not (path / "summary.json").exists():
+                        self._fail_elsewhere(job, "the server that trained it stopped without a result")
+                        return
+                else:
+                    claim = read_queue_state(self.root)[1].get(job.run_id, {})
+                    if claim.get("failed"):
+                        self._fail_elsewhere(job, str(claim["failed"]))
+                        return
+                    if time.time() - job.started > START_GRACE_S:
+                        self._fail_elsewhere(job, "another server took it from the queue but never started it")
+                        return
+                self._halt.wait(SHARED_POLL_S)
+        finally:
+            with job.lock:
+                job.ended = time.time()
+            if job.status != "running":
+                job.done.set()
+
+    @staticmethod
+    def _read_elsewhere(job: Job, path: Path, seen: tuple | None) -> tuple | None:
+        """Take a folder's curve rows and worker into the job when metrics.csv changed; its new (size, mtime)."""
+        try:
+            stat = (path / "metrics.csv").stat()
+        except OSError:
+            return seen
+        if (stat.st_size, stat.st_mtime_ns) == seen:
+            return seen
+        try:
+            rows = load_metrics(path).to_dict("records")
+        except RunError:
+            return seen
+        worker = read_worker(path)
+        with job.lock:
+            job.rows = rows
+            job.worker = worker or job.worker
+            if rows and rows[-1].get("elapsed_s"):
+                last = rows[-1]
+                job.total_steps = int(round(last["step"] + last["eta_s"] * last["step"] / last["elapsed_s"]))
+        return (stat.st_size, stat.st_mtime_ns)
+
+    @staticmethod
+    def _fail_elsewhere(job: Job, message: str) -> None:
+        with job.lock:
+            job.status, job.message = "failed", message
+
+    # ------------------------------------------------------------ starting
+
+    def _check_cap(self, owner: str, entries: list[dict[str, Any]]) -> None:
+        """JobLimitError when `owner` (not the teacher) has `per_owner` jobs active here or queued on any server
+        (under self._lock)."""
         if self.per_owner is None or owner == TEACHER:
             return
         mine = [j for j in self._jobs.values() if j.status in ACTIVE and j.owner == owner]
-        if len(mine) >= self.per_owner:
+        queued_elsewhere = [e for e in entries if e.get("owner") == owner and e["run_id"] not in self._jobs]
+        if len(mine) + len(queued_elsewhere) >= self.per_owner:
             what = "trainings" if all(j.kind == "train" for j in mine) else "trainings or sweeps"
             raise JobLimitError(
-                f"you already have {len(mine)} {what} running or queued (at most {self.per_owner} each): "
-                "wait for one to finish, or stop or cancel one")
+                f"you already have {len(mine) + len(queued_elsewhere)} {what} running or queued "
+                f"(at most {self.per_owner} each): wait for one to finish, or stop or cancel one")
 
     def _working(self) -> int:
-        return sum(j.status == "running" for j in self._jobs.values())
+        """Jobs holding one of this server's workers."""
+        return sum(j.status == "running" and not j.elsewhere for j in self._jobs.values())
 
     def start(self, config: TrainConfig, dataset: NameDataset, split: Split | None = None, run_id: str | None = None,
               *, owner: str, owner_name: str = "", capped: bool = True) -> str:
-        """Launch a training, or queue it when every worker is busy, and return its run id at once.
+        """Launch a training, or queue it when every worker is busy or others wait, and return its run id at once.
 
         JobLimitError when its owner has `per_owner` jobs active or queued (unless not `capped`) or the queue is
         full; RunError for a bad run id or a runs directory that cannot be written.
@@ -623,24 +830,26 @@ class JobManager:
         with self._lock:
             if self._closed:
                 raise RunError("the server is shutting down: start the training again once it is back")
-            if capped:
-                self._check_cap(owner)
-            if self._working() >= self.max_concurrent and len(self._queue) >= self.max_queue:
-                raise JobLimitError(f"the queue is full ({len(self._queue)} trainings are waiting): "
-                                    "try again when some have started")
-            if run_id is None:
-                run_id = self._fresh_id(config)
-            elif run_id in self._jobs or (self.root / run_id).exists():
-                raise ValueError(f"a job named {run_id!r} already exists")
-            self._forget_old_ended()
-            job = Job(run_id, config, owner, owner_name, dataset=dataset, split=split)
-            self._jobs[run_id] = job
-            if self._working() < self.max_concurrent and not self._queue:
-                self._launch(job)
-            else:
-                self._queue.append(job)
-                self._promote()  # a worker may have freed since the count above
-                self._save_queue()
+            with self._shared() as (entries, taken, _):
+                if capped:
+                    self._check_cap(owner, entries)
+                if self._working() >= self.max_concurrent and len(entries) >= self.max_queue:
+                    raise JobLimitError(f"the queue is full ({len(entries)} trainings are waiting): "
+                                        "try again when some have started")
+                waiting = {entry["run_id"] for entry in entries} | set(taken)
+                if run_id is None:
+                    run_id = self._fresh_id(config, waiting)
+                elif run_id in self._jobs or run_id in waiting or (self.root / run_id).exists():
+                    raise ValueError(f"a job named {run_id!r} already exists")
+                self._forget_old_ended()
+                job = Job(run_id, config, owner, owner_name, dataset=dataset, split=split)
+                self._jobs[run_id] = job
+                if self._working() < self.max_concurrent and not entries:
+                    self._launch(job)
+                else:
+                    entries.append(job.queue_entry(self.server))
+                    self._waiting[run_id] = job
+            self._promote()  # a worker may be free while others' trainings it cannot take wait first
         return run_id
 
     def start_task(self, kind: str, config: Any, work: Callable[[Task], tuple[str, str]], total_steps: int,
@@ -656,7 +865,7 @@ class JobManager:
         with self._lock:
             if self._closed:
                 raise RunError(f"the server is shutting down: start the {kind} again once it is back")
-            self._check_cap(owner)
+            self._check_cap(owner, self._queue_view()[0])
             running = self._working()
             if running >= self.max_concurrent:
                 raise JobLimitError(
@@ -687,21 +896,27 @@ class JobManager:
         """Run the job on the runner and keep its state from the worker's events; fail it if the worker dies."""
         lost = None
         try:
+            if job.kind == "train" and job.dataset is None:  # queued by another server: load its names here
+                try:
+                    job.dataset = (self._load_dataset or load_folder)(job.data_source)
+                except Exception as exc:
+                    raise RunError(f"could not load its names from {job.data_source or 'an unrecorded folder'}: "
+                                   f"{failure(exc)}") from None
             control = self._runner.control(job.run_id)
             with job.lock:
                 if job.control.stopped:  # stopped in the moment between its launch and here
                     control.stop()
                 job.control = control
-            lost = self._runner.run(job.run_id, job.payload(self.root), control, job.on_event)
-        except Exception as exc:  # the runner could not start it (no process, no scheduler)
+            lost = self._runner.run(job.run_id, job.payload(self.root, self.server), control, job.on_event)
+        except Exception as exc:  # the runner could not start it (no process, no scheduler, no data)
             lost = f"could not start the {job.what}: {failure(exc)}"
         finally:
             if lost is not None or job.status == "running":
                 message = lost or "its worker ended without a result"
                 with job.lock:
                     job.status, job.message = "failed", message
-                if job.kind == "train":
-                    mark_failed(self.root, job.run_id, message, job.worker)
+                if job.kind == "train" and not mark_failed(self.root, job.run_id, message, job.worker):
+                    self._tell_queuer(job.run_id, message)
             with job.lock:
                 job.current = ""
                 job.ended = time.time()
@@ -709,63 +924,86 @@ class JobManager:
                 if job.status == "finished" and job.kind == "train":
                     self._durations = [*self._durations, time.time() - job.started][-RECENT_DURATIONS:]
                 self._promote()
-                self._save_queue()
             job.done.set()
 
+    def _tell_queuer(self, run_id: str, message: str) -> None:
+        """A training taken from the shared queue failed before it had a folder: say why where its queuer looks."""
+        try:
+            with self._shared() as (_, taken, _servers):
+                if run_id in taken:
+                    taken[run_id] = {**taken[run_id], "failed": message}
+        except RunError:
+            pass
+
     def _promote(self) -> None:
-        """Start waiting jobs while workers are free (under self._lock), first queued first."""
-        while self._queue and not self._closed and self._working() < self.max_concurrent:
-            job = self._queue.pop(0)
+        """Start waiting jobs while workers are free (under self._lock): the first in the shared queue that this
+        server can train, whoever queued it."""
+        while not self._closed and self._working() < self.max_concurrent:
+            with self._shared() as (entries, taken, _):
+                index = next((i for i, entry in enumerate(entries) if self._can_take(entry)), None)
+                if index is None:
+                    return
+                entry = entries.pop(index)
+                run_id = entry["run_id"]
+                if entry.get("server") != self.server:
+                    taken[run_id] = {"by": self.server, "at": time.time()}
+            job = self._waiting.pop(run_id, None)
+            if job is None:
+                if run_id in self._jobs or (self.root / run_id).exists():
+                    continue  # trained already: an entry a crashed server left behind
+                try:
+                    job = Job.from_entry(entry)
+                except (ValueError, TypeError, KeyError):
+                    continue
+                self._jobs[run_id] = job
             try:
                 self._launch(job)
             except RunError:
                 continue
 
-    def _save_queue(self) -> None:
-        """Record the queue on disk (under self._lock); a disk that refuses only costs the restart its queue."""
-        try:
-            write_queue(self.root, [job.queue_entry() for job in self._queue])
-        except RunError:
-            pass
-
-    def restore_queue(self, load_dataset) -> list[str]:
-        """Queue again, in their order, the trainings a previous server left waiting; `load_dataset(folder)` gives
-        the names of a recorded data folder. One whose data cannot be loaded is kept as "not started" with the
-        reason. Returns the run ids queued again."""
+    def restore_queue(self, load_dataset: Callable[[str], NameDataset]) -> list[str]:
+        """Adopt the trainings waiting in the runs folder's queue (a previous server's, or other servers'), loading
+        their names with `load_dataset(folder)`, which this manager also uses for any it takes later. One whose
+        data cannot be loaded leaves the queue and is kept here as "not started" with the reason. Returns the run
+        ids adopted, in their order; the first start at once when workers are free."""
+        self._load_dataset = load_dataset
         restored = []
-        for entry in read_queue(self.root):
+        for entry in self._queue_view()[0]:
             run_id = entry["run_id"]
             with self._lock:
-                known = run_id in self._jobs
-            if known or (self.root / run_id).exists():
-                continue
-            owner = str(entry.get("owner") or TEACHER)
-            owner_name = str(entry.get("owner_name") or "")
-            try:
-                config = TrainConfig.from_dict(entry["config"])
-                dataset = load_dataset(str(entry.get("data") or ""))
-                self.start(config, dataset, run_id=run_id, owner=owner, owner_name=owner_name, capped=False)
-                restored.append(run_id)
-            except Exception as exc:  # the reason is shown in the run list
-                try:
-                    config = TrainConfig.from_dict(entry["config"])
-                except (ValueError, TypeError):
+                if run_id in self._jobs or (self.root / run_id).exists():
                     continue
-                job = Job(run_id, config, owner, owner_name)
+            try:
+                job = Job.from_entry(entry)
+            except (ValueError, TypeError, KeyError):
+                continue
+            try:
+                job.dataset = load_dataset(job.data_source)
+            except Exception as exc:  # the reason is shown in the run list
                 job.status = NOT_STARTED
                 job.message = f"queued before the server restarted, not started: {failure(exc)}"
                 job.done.set()
                 with self._lock:
+                    with self._shared() as (entries, _, _servers):
+                        entries[:] = [e for e in entries if e["run_id"] != run_id]
                     self._jobs.setdefault(run_id, job)
+                continue
+            with self._lock:
+                if run_id in self._jobs:
+                    continue
+                self._jobs[run_id] = job
+                self._waiting[run_id] = job
+            restored.append(run_id)
         with self._lock:
-            self._save_queue()
+            self._promote()
         return restored
 
-    def _fresh_id(self, config: TrainConfig) -> str:
-        """A new id that neither a job nor a folder has; ids stamped in the same second can collide."""
+    def _fresh_id(self, config: TrainConfig, waiting: set[str]) -> str:
+        """A new id that neither a job, a queued training nor a folder has; ids stamped in the same second can
+        collide."""
         for _ in range(100):
             run_id = new_run_id(config)
-            if run_id not in self._jobs and not (self.root / run_id).exists():
+            if run_id not in self._jobs and run_id not in waiting and not (self.root / run_id).exists():
                 return run_id
         raise RunError(f"could not find a free run id in {self.root}")
 
@@ -773,6 +1011,8 @@ class JobManager:
         ended = sorted((j for j in self._jobs.values() if j.status not in ACTIVE), key=lambda j: j.started)
         for job in ended[: max(0, len(ended) - KEEP_ENDED + 1)]:
             del self._jobs[job.run_id]
+
+    # ------------------------------------------------------------ reading
 
     def _typical_duration(self, working: list[Job]) -> float | None:
         """How long a training lasts here: the recent ones that finished, else the running ones' own estimates."""
@@ -785,30 +1025,41 @@ class JobManager:
                 totals.append(time.time() - job.started + left)
         return sum(totals) / len(totals) if totals else None
 
-    def _places(self) -> dict[str, tuple[int, float | None]]:
-        """Each queued job's place in line (1 = next) and estimated seconds until it starts."""
+    def _places(self) -> tuple[dict[str, tuple[int, float | None]], list[dict[str, Any]]]:
+        """Each queued training's place in the shared line (1 = next) and estimated seconds until it starts, and
+        the entries of the line that no job here stands for (other servers' trainings)."""
+        entries, others = self._queue_view()
+        if not entries:
+            return {}, []
         with self._lock:
-            queue_ = list(self._queue)
-            working = [j for j in self._jobs.values() if j.status == "running"]
+            working = [j for j in self._jobs.values() if j.status == "running" and not j.elsewhere]
             typical = self._typical_duration(working)
-        if not queue_:
-            return {}
-        remaining = [None if job.control.paused else job.remaining_s() for job in working]
-        waits = estimate_waits(remaining, self.max_concurrent, typical, len(queue_))
-        return {job.run_id: (place, wait) for place, (job, wait) in enumerate(zip(queue_, waits), start=1)}
+            foreign = [entry for entry in entries if entry["run_id"] not in self._jobs]
+        # Other servers' workers count as busy for a typical training's length: were they free, nothing would wait.
+        remaining = [None if job.control.paused else job.remaining_s() for job in working] + [None] * others
+        waits = estimate_waits(remaining, self.max_concurrent + others, typical, len(entries))
+        places = {entry["run_id"]: (place, wait) for place, (entry, wait) in enumerate(zip(entries, waits), start=1)}
+        return places, foreign
 
     def jobs(self, kind: str = "train") -> list[JobSnapshot]:
-        """Snapshots of the jobs of one kind: trainings unless asked for a task's."""
-        places = self._places()
+        """Snapshots of the jobs of one kind: trainings unless asked for a task's. Trainings include those that
+        other servers on the runs folder queued, with their place in the shared line."""
+        places, foreign = self._places()
         with self._lock:
             jobs = [job for job in self._jobs.values() if job.kind == kind]
-        return [job.snapshot(*places.get(job.run_id, (None, None))) for job in jobs]
+        snapshots = [job.snapshot(*places.get(job.run_id, (None, None))) for job in jobs]
+        if kind == "train":
+            snapshots += [snapshot for entry in foreign
+                          if (snapshot := _entry_snapshot(entry, places)) is not None]
+        return snapshots
 
     def get(self, run_id: str) -> JobSnapshot | None:
         job = self._job(run_id)
+        places, foreign = self._places()
         if job is None:
-            return None
-        return job.snapshot(*self._places().get(run_id, (None, None)))
+            entry = next((e for e in foreign if e["run_id"] == run_id), None)
+            return None if entry is None else _entry_snapshot(entry, places)
+        return job.snapshot(*places.get(run_id, (None, None)))
 
     def active_ids(self) -> set[str]:
         """Run ids of the trainings under way (tasks are not runs)."""
@@ -822,6 +1073,8 @@ class JobManager:
         with self._lock:
             return self._jobs.get(run_id)
 
+    # ------------------------------------------------------------ controls
+
     def _owned_job(self, run_id: str, by: str, what: str) -> Job | None:
         """The job, once `by` may control it (PermissionError if not); None when there is no such job here."""
         job = self._job(run_id)
@@ -829,16 +1082,42 @@ class JobManager:
             raise _refuse(what, run_id)
         return job
 
+    def _control(self, job: Job, action: str, by: str) -> None:
+        """Stop, pause or resume a job: its worker's control here, or a request to the server that trains it."""
+        with job.lock:
+            getattr(job.control, action)()
+            if job.elsewhere:
+                job.requested = (action, by)  # delivered by its watcher as soon as the run has a folder
+
+    def _control_on_disk(self, run_id: str, action: str, by: str) -> bool:
+        """Stop, pause or resume a training that another server on the runs folder trains and this one never knew."""
+        path = run_path(self.root, run_id)
+        if not (path.is_dir() and is_training(path)):
+            return False
+        if not may_control(read_run(path).owner, by):
+            raise _refuse(action, run_id)
+        request_control(self.root, run_id, action, by)
+        return True
+
     def cancel(self, run_id: str, *, by: str) -> bool:
-        """Take a queued training out of the line (it never ran, so nothing is kept); False if it is not queued."""
+        """Take a queued training out of the shared line (it never ran, so nothing is kept); False if it is not
+        queued."""
         self._owned_job(run_id, by, "cancel")
         with self._lock:
             job = self._jobs.get(run_id)
-            if job is None or job.status != "queued" or job not in self._queue:
+            if job is not None and (job.status != "queued" or run_id not in self._waiting):
                 return False
-            self._queue.remove(job)
+            with self._shared() as (entries, _, _servers):
+                entry = next((e for e in entries if e["run_id"] == run_id), None)
+                if entry is None:
+                    return False
+                if job is None and not may_control(str(entry.get("owner") or TEACHER), by):
+                    raise _refuse("cancel", run_id)
+                entries.remove(entry)
+            self._waiting.pop(run_id, None)
+            if job is None:
+                return True
             del self._jobs[run_id]
-            self._save_queue()
         job.dataset = job.split = None
         with job.lock:
             job.status = CANCELLED  # for anyone still holding it (wait); the manager has forgotten it
@@ -848,28 +1127,27 @@ class JobManager:
     def stop(self, run_id: str, *, by: str) -> bool:
         """Ask a job to stop (a queued one is cancelled); harmless when it has ended or was never here."""
         job = self._owned_job(run_id, by, "stop")
-        if job is None:
-            return False
         if self.cancel(run_id, by=by):
             return True
-        with job.lock:
-            job.control.stop()
+        if job is None:
+            return self._control_on_disk(run_id, "stop", by)
+        self._control(job, "stop", by)
         return True
 
     def pause(self, run_id: str, *, by: str) -> bool:
         job = self._owned_job(run_id, by, "pause")
-        if job is None or job.status != "running":
+        if job is None:
+            return self._control_on_disk(run_id, "pause", by)
+        if job.status != "running":
             return False
-        with job.lock:
-            job.control.pause()
+        self._control(job, "pause", by)
         return True
 
     def resume(self, run_id: str, *, by: str) -> bool:
         job = self._owned_job(run_id, by, "resume")
         if job is None:
-            return False
-        with job.lock:
-            job.control.resume()
+            return self._control_on_disk(run_id, "resume", by)
+        self._control(job, "resume", by)
         return True
 
     def wait(self, run_id: str, timeout: float | None = None) -> JobSnapshot | None:
@@ -886,14 +1164,15 @@ class JobManager:
         """Cancel the run if it is queued; else stop it if it is training, wait for it, remove its folder."""
         job = self._owned_job(run_id, by, "delete")
         if job is None:
+            if self.cancel(run_id, by=by):
+                return
             path = run_path(self.root, run_id)
             if path.is_dir() and not may_control(read_run(path).owner, by):
                 raise _refuse("delete", run_id)
         elif self.cancel(run_id, by=by):
             return
         else:
-            with job.lock:
-                job.control.stop()
+            self._control(job, "stop", by)
             if job.thread is not None:
                 job.thread.join(timeout)
                 if job.thread.is_alive():
@@ -906,14 +1185,31 @@ class JobManager:
         delete_run(self.root, run_id)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop every job and start no more; the queue stays recorded for the next server."""
+        """Stop every job this server trains and start no more; the queue stays recorded for the other servers
+        and the next one. Trainings another server took go on there."""
         with self._lock:
             self._closed = True
             jobs = list(self._jobs.values())
+        self._halt.set()
         for job in jobs:
-            with job.lock:
-                job.control.stop()
+            if not job.elsewhere:
+                with job.lock:
+                    job.control.stop()
         for job in jobs:
             if job.thread is not None:
                 job.thread.join(timeout)
+        self._poller.join(timeout)
         self._runner.close()
+
+
+FINAL_STATUSES = ("finished", "stopped", "failed", "diverged")
+SUMMARY_KEYS = ("val_accuracy", "val_balanced_accuracy", "test_accuracy", "train_seconds")
+
+
+def _entry_snapshot(entry: dict[str, Any], places: dict[str, tuple[int, float | None]]) -> JobSnapshot | None:
+    """A snapshot of a training that another server queued, as the shared queue file records it."""
+    try:
+        job = Job.from_entry(entry)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return job.snapshot(*places.get(job.run_id, (None, None)))

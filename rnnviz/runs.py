@@ -7,7 +7,10 @@
   model.pt        final weights with config, categories and alphabet
   summary.json    written last: status, epochs done, seconds, final accuracies, the worker that trained it
   .training.lock  held (flock) by the process training the run, removed at the end; a crash releases it
-<runs>/.queue.json        trainings waiting for a worker (rnnviz.jobs), so a restarted server can start them
+  .control.json   a stop, pause or resume request from another app server, taken by the server training the run
+<runs>/.queue.json        the trainings waiting for a worker, the servers that took some lately, and the servers on
+                          the folder (rnnviz.jobs): one line for every app server on the folder, and a restarted
+                          server starts them; changed only under the lock on <runs>/.queue.lock
 <runs>/.board.json        the teacher's switches for the class board (hidden, frozen), shared by every app server
 
 A run without summary.json is "running" while some process holds its lock, else "interrupted"
@@ -53,7 +56,10 @@ METRIC_COLUMNS = ["step", "epoch", "elapsed_s", "train_loss", "train_acc", "val_
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: "$" would let "id\n" in
 FORMAT_VERSION = 1
 TRAINING_LOCK = ".training.lock"
-QUEUE_FILE = ".queue.json"
+QUEUE_FILE = ".queue.json"  # the trainings waiting for a worker, shared by every app server on the folder
+QUEUE_LOCK = ".queue.lock"
+CONTROL_FILE = ".control.json"  # in a run folder: a stop, pause or resume request from another app server
+CONTROL_ACTIONS = ("stop", "pause", "resume")
 BOARD_FILE = ".board.json"
 PROBE_FILE = ".probe.json"  # the last memory-probe sweep: its settings and results, shown at once on the next visit
 TEACHER = "teacher"  # the owner of runs trained with the command line, and of runs from before owners
@@ -185,9 +191,13 @@ def clean_name(value: Any) -> str:
     return text[:OWNER_NAME_LIMIT].strip()
 
 
-def worker_identity() -> dict[str, Any]:
-    """The process training a run, as its config.json and summary.json record it."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+def worker_identity(server: str = "") -> dict[str, Any]:
+    """The process training a run, as its config.json and summary.json record it, with the app server that
+    launched it when one did (rnnviz.jobs.JobManager.server)."""
+    identity: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    if server:
+        identity["server"] = server
+    return identity
 
 
 def _finite(value: Any) -> Any:
@@ -199,8 +209,9 @@ class RunWriter:
 
     def __init__(self, root: Path, config: TrainConfig, dataset_source: Path | str,
                  categories: list[str], run_id: str | None = None, snapshots: bool = True,
-                 owner: str = TEACHER, owner_name: str = ""):
+                 owner: str = TEACHER, owner_name: str = "", server: str = ""):
         self.root = Path(root)
+        self.server = server
         self.config = config
         self.categories = list(categories)
         self.run_id = run_id or new_run_id(config)
@@ -219,7 +230,7 @@ class RunWriter:
                 "format": FORMAT_VERSION, "run_id": self.run_id, "config": config.to_dict(),
                 "categories": self.categories, "alphabet": ALPHABET, "data": str(dataset_source),
                 "created": time.time(), "owner": owner or TEACHER, "owner_name": clean_name(owner_name),
-                "worker": worker_identity(),
+                "worker": worker_identity(server),
             })
             with open(staging / "metrics.csv", "w", newline="") as handle:
                 csv.writer(handle).writerow(METRIC_COLUMNS)
@@ -274,7 +285,7 @@ class RunWriter:
         summary: dict[str, Any] = {"run_id": self.run_id, "model": self.config.model,
                                    "status": status or (result.status if result else "failed"),
                                    "message": message or (result.message if result else ""),
-                                   "finished": time.time(), "worker": worker_identity()}
+                                   "finished": time.time(), "worker": worker_identity(self.server)}
         if result is not None:
             if result.status != "diverged":
                 with self._writing("model.pt"):
@@ -347,6 +358,15 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise RunError(f"{path.name} is not a JSON object")
     return values
+
+
+def read_worker(path: Path) -> dict[str, Any]:
+    """The worker (host, pid) that config.json says trains or trained a run; empty when it cannot be read."""
+    try:
+        worker = _read_json(Path(path) / "config.json").get("worker")
+    except RunError:
+        return {}
+    return dict(worker) if isinstance(worker, dict) else {}
 
 
 def read_run(path: Path, active: set[str] | None = None) -> RunInfo:
@@ -554,11 +574,12 @@ def delete_run(root: Path, run_id: str) -> None:
 
 def train_run(config: TrainConfig, dataset, root: Path, control=None, callbacks=None,
               run_id: str | None = None, split=None, owner: str = TEACHER,
-              owner_name: str = "") -> tuple[RunWriter, TrainResult | None]:
-    """Train and record a run; an exception marks it failed (with the message) and is re-raised."""
+              owner_name: str = "", server: str = "") -> tuple[RunWriter, TrainResult | None]:
+    """Train and record a run; an exception marks it failed (with the message) and is re-raised. `server`: the app
+    server that launched it, recorded with the worker."""
     trainer = Trainer(config, dataset, control, split)
     writer = RunWriter(root, config, dataset.source, dataset.categories, run_id, owner=owner,
-                       owner_name=owner_name).attach(trainer)
+                       owner_name=owner_name, server=server).attach(trainer)
     try:
         for event, fn in (callbacks or []):
             trainer.add_callback(event, fn)
@@ -610,16 +631,67 @@ def write_board(root: Path, hidden: bool, frozen_at: float | None) -> None:
         raise RunError(f"cannot record the board's settings in {root}: {exc.strerror or exc}") from None
 
 
-def write_queue(root: Path, entries: list[dict[str, Any]]) -> None:
-    """Record the trainings waiting for a worker (in order); no file when none wait."""
+def write_queue(root: Path, entries: list[dict[str, Any]], taken: dict[str, dict[str, Any]] | None = None,
+                servers: dict[str, dict[str, Any]] | None = None) -> None:
+    """Record the trainings waiting for a worker (in order), the ones app servers took from the line lately
+    (`taken`: run id -> {"by": server, "at": time, "failed": reason if it could not start}) and the servers that
+    share the folder (`servers`: server -> {"workers": N, "at": last seen}); no file when none wait or were taken."""
     path = Path(root) / QUEUE_FILE
     try:
-        if entries:
-            write_json(path, {"format": FORMAT_VERSION, "queued": entries})
+        if entries or taken:
+            write_json(path, {"format": FORMAT_VERSION, "queued": entries, "taken": taken or {},
+                              "servers": servers or {}})
         else:
             path.unlink(missing_ok=True)
     except OSError as exc:
         raise RunError(f"cannot record the queue in {root}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def queue_locked(root: Path):
+    """Hold the runs folder's queue lock: every app server on the folder takes it to read and change the queue, so
+    two servers never take the same training (an flock, which NFS v4 and local disks honour; none where the system
+    has no fcntl, and then only one server may use a runs folder)."""
+    root = ensure_runs_dir(Path(root))
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(root / QUEUE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RunError(f"cannot lock the queue in {root}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def request_control(root: Path, run_id: str, action: str, by: str) -> None:
+    """Ask whichever app server trains `run_id` to stop, pause or resume it: a request in the run's folder that the
+    server looks for twice a second and honours when `by` may control the run (the owner or the teacher)."""
+    if action not in CONTROL_ACTIONS:
+        raise ValueError(f"unknown control {action!r}: choose one of {', '.join(CONTROL_ACTIONS)}")
+    path = run_path(Path(root), run_id)
+    try:
+        write_json(path / CONTROL_FILE, {"action": action, "by": by, "at": time.time()})
+    except OSError as exc:
+        raise RunError(f"cannot ask the server that trains {run_id} to {action} it: {exc.strerror or exc}") from None
+
+
+def take_control_request(path: Path) -> dict[str, Any] | None:
+    """The stop, pause or resume request left in a run's folder by another server, removed as it is read; None
+    when there is none or it cannot be read."""
+    file = Path(path) / CONTROL_FILE
+    if not file.exists():
+        return None
+    try:
+        values = _read_json(file)
+        file.unlink(missing_ok=True)
+    except (RunError, OSError):
+        return None
+    action, by = values.get("action"), values.get("by")
+    return {"action": action, "by": by} if action in CONTROL_ACTIONS and isinstance(by, str) else None
 
 
 def write_probe(root: Path, config: dict[str, Any], rows: list[dict[str, Any]], status: str, message: str,
@@ -649,14 +721,24 @@ def read_probe(root: Path) -> dict[str, Any] | None:
 
 
 def read_queue(root: Path) -> list[dict[str, Any]]:
-    """The trainings a previous server left waiting, in order; entries that cannot be read are dropped."""
+    """The trainings waiting for a worker, first in line first; entries that cannot be read are dropped."""
+    return read_queue_state(root)[0]
+
+
+def read_queue_state(root: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The queue file as (waiting entries, taken lately, servers); see write_queue. Empty when there is none."""
     path = Path(root) / QUEUE_FILE
     if not path.exists():
-        return []
+        return [], {}, {}
     try:
         values = _read_json(path)
     except RunError:
-        return []
-    entries = values.get("queued") if values.get("format") == FORMAT_VERSION else None
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("config"), dict)
-            and isinstance(e.get("run_id"), str)] if isinstance(entries, list) else []
+        return [], {}, {}
+    if values.get("format") != FORMAT_VERSION:
+        return [], {}, {}
+    entries, taken, servers = values.get("queued"), values.get("taken"), values.get("servers")
+    entries = [e for e in entries if isinstance(e, dict) and isinstance(e.get("config"), dict)
+               and isinstance(e.get("run_id"), str)] if isinstance(entries, list) else []
+    taken = {k: v for k, v in taken.items() if isinstance(v, dict)} if isinstance(taken, dict) else {}
+    servers = {k: v for k, v in servers.items() if isinstance(v, dict)} if isinstance(servers, dict) else {}
+    return entries, taken, servers

@@ -21,3 +21,16 @@ def test_five_students_each_get_their_result(tmp_path):
     assert report["rerun_while_waiting_count"] > 0 and report["rerun_while_waiting_p95_s"] is not None
     assert report["rss_peak_mb"] >= report["rss_before_mb"] > 0
     assert report["server_tracebacks"] == 0
+
+
+@pytest.mark.slow
+def test_a_second_server_on_the_runs_folder_trains_for_students_of_the_first(tmp_path):
+    data = write_tiny_folder(tmp_path / "names")
+    report = class_load.run(students=4, batch=4, data=data, timeout=240, max_jobs=1, servers=2, all_on_first=True,
+                            query="model=rnn&hidden_size=8&epochs=3&batch_size=8", settle_s=1.0)
+    assert report["refused"] == [] and report["servers"] == 2
+    assert report["results_arrived"] == 4 and report["finished"] == 4 and report["runs_on_disk"] == 4
+    assert report["lost"] == 0 and report["duplicated"] == 0
+    assert report["trained_by_another_server"] >= 1, "the idle server took trainings from the shared queue"
+    assert all(r.startswith("finished: validation accuracy") for r in report["results"])
+    assert report["server_tracebacks"] == 0

@@ -113,7 +113,7 @@ def test_start_stop_pause_delete_from_many_threads_keep_every_run_consistent(tmp
     waiting = {entry["run_id"] for entry in read_queue(manager.root)}  # still in line when the server stopped
     assert waiting <= set(hands.started) - deleted
     kept = set(hands.started) - deleted - waiting
-    on_disk = {path.name for path in manager.root.iterdir()} - {runs.QUEUE_FILE}
+    on_disk = {path.name for path in manager.root.iterdir()} - {runs.QUEUE_FILE, runs.QUEUE_LOCK}
     assert on_disk == kept, "no run lost, none left behind half-deleted, no stray temporary folders"
     infos = list_runs(manager.root)
     assert {info.run_id for info in infos} == kept
