@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.helpers import SETTLED, save_screenshot, streamlit_server
+from tests.helpers import SETTLED, keep_probe, save_screenshot, streamlit_server
 
 pytestmark = pytest.mark.slow
 
@@ -152,11 +152,12 @@ def shots_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory, real_data_dir):
     """Runs as a class would have them (RNNVIZ_RUNS, RNNVIZ_DATASETS in a temporary folder): the report's runs
-    of one seed, a second student's small surname runs of the three models, and the three models on an own dataset
-    of 3 categories."""
+    of one seed, a second student's small surname runs of the three models, the three models on an own dataset
+    of 3 categories, and a small memory probe."""
     from rnnviz import datasets
     from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
+    from rnnviz.probe import ProbeConfig, run_probe
     from rnnviz.reproduce import REPORT_SEEDS, find_report_runs
     from rnnviz.runs import list_runs, train_run
     from tests.conftest import write_tiny_folder
@@ -178,6 +179,8 @@ def classroom(tmp_path_factory, real_data_dir):
         own = load_folder(datasets.dataset_path(OWN, stored))
         for model in ("rnn", "lstm", "mylstm"):
             train_run(TrainConfig(model=model, epochs=2, hidden_size=16, batch_size=16), own, runs)
+        probe = ProbeConfig(lengths=(5, 10), steps=20, seeds=2, hidden_size=8, test_size=40)
+        keep_probe(runs, probe, run_probe(probe).results)  # Why LSTM? opens on its chart and its chance note
         infos = list_runs(runs)
     finally:
         for key, value in saved.items():
@@ -283,6 +286,8 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
                 ("gates-own-dataset", f"run={classroom['own_lstm']}&name=Nakamura", (8,))):
             open_page("gates", query)
             problems += look(tab, folder, f"{shot}-{size}", presenting, letters)
+        click_segment(tab, "Where it comes from")  # letters on the attribution's axis, category names on the map
+        problems += look(tab, folder, f"gates-where-it-comes-from-{size}", presenting)
         open_page("why")  # the argument's first step: the memory probe
         problems += look(tab, folder, f"why-memory-probe-{size}", presenting)
         click_segment(tab, "Gradient flow")
