@@ -212,8 +212,9 @@ def run_all(args: argparse.Namespace) -> int:
 
 
 # `python -m benchmarks NAME ...`: the measurements with a command line of their own -> (module, what it measures)
-SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server"),
-               "recipes": ("benchmarks.recipes", "a search for a better default training recipe")}
+SUBCOMMANDS = {"class-load": ("benchmarks.class_load", "a class of simulated students on one server or several"),
+               "recipes": ("benchmarks.recipes", "a search for a better default training recipe"),
+               "throughput": ("benchmarks.throughput", "N trainings at once: threads of one process against workers")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

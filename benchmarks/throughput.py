@@ -1,7 +1,7 @@
 """Aggregate training throughput: N trainings at once, in threads of one process (before) and in worker processes
 (after), through rnnviz.jobs.JobManager as the app runs them.
 
-    python benchmarks/throughput.py --counts 1,2,4,8,14 --epochs 2 --json throughput.json
+    python -m benchmarks throughput --counts 1,2,4,8,14 --epochs 2 --json throughput.json
 
 Each training is an nn.LSTM (batch 32, the report's size) on the surnames; every one starts at the same moment. The
 figure is names trained per second by all of them together: (training names x epochs x N) / the wall time from the

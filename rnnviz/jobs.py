@@ -80,9 +80,11 @@ DEFAULT_MAX_QUEUE = 60
 RECENT_DURATIONS = 8  # ended trainings whose lengths estimate how long a queued one will take
 MAX_JOBS_ENV, SCHEDULER_ENV, WORKERS_ENV = "RNNVIZ_MAX_JOBS", "RNNVIZ_SCHEDULER", "RNNVIZ_WORKERS"
 TORCH_THREADS = 1  # per worker: the models are small, and one thread each uses the cores best
-# What a worker needs, imported once by the fork server: this module (so torch) and the scikit-learn parts the
-# training's scores and the n-gram fit use (else each worker imports them at its first score).
-WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text")
+# What a worker needs, imported once by the fork server: this module (so torch), the scikit-learn parts the
+# training's scores and the n-gram fit use (else each worker imports them at its first score), and rnnviz.warm, whose
+# import trains every model once so that torch's lazy set-up is done before the fork (1.2-1.6 s a worker otherwise).
+WARM_MODULES = ("rnnviz.jobs", "sklearn.metrics", "sklearn.linear_model", "sklearn.feature_extraction.text",
+                "rnnviz.warm")
 POLL_S = 0.25  # how often a Dask job's follower and its worker's control look for news
 SHARED_POLL_S = 0.5  # how often a manager looks at the shared queue and at control requests from other servers
 HEARTBEAT_S = 5.0  # how often a manager tells the runs folder it is there (with its workers), for the wait estimates
@@ -1107,6 +1109,8 @@ class JobManager:
             job = self._jobs.get(run_id)
             if job is not None and (job.status != "queued" or run_id not in self._waiting):
                 return False
+            if job is None and all(entry["run_id"] != run_id for entry in self._queue_view()[0]):
+                return False  # not waiting anywhere (the queue file is only locked to change it)
             with self._shared() as (entries, _, _servers):
                 entry = next((e for e in entries if e["run_id"] == run_id), None)
                 if entry is None:

@@ -223,3 +223,21 @@ def test_the_board_settings_live_in_the_runs_folder_so_two_servers_agree(tmp_pat
     assert hidden and frozen_at is not None
     second.set(frozen=False)
     assert first.read() == (True, None)
+
+
+def test_the_fork_server_trains_every_model_once_so_a_worker_starts_its_training_set_up(monkeypatch):
+    from rnnviz import jobs, warm
+    from rnnviz.registry import SPECS
+
+    assert "rnnviz.warm" in jobs.WARM_MODULES
+    trained, real = [], warm.train_run
+
+    def recording(config, dataset, root, **kwargs):
+        trained.append(config.model)
+        writer, result = real(config, dataset, root, **kwargs)
+        assert result.status == "finished" and (writer.path / "model.pt").is_file()
+        return writer, result
+
+    monkeypatch.setattr(warm, "train_run", recording)
+    warm.warm_up()
+    assert trained == list(SPECS)
