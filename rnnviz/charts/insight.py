@@ -92,8 +92,9 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
     """Held-out accuracy against string length: per model the mean over seeds (line) and the lowest to highest
     seed (bar), with the chance level dashed and labelled. `summary` is rnnviz.probe.summarize's table."""
     base = alt.Chart(summary)
+    lengths = sorted({int(length) for length in summary["length"]})  # ticks at the lengths measured, whole numbers
     x = alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
-              scale=alt.Scale(zero=False))
+              scale=alt.Scale(zero=False), axis=alt.Axis(values=lengths, format="d"))
     color = alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(summary)))
     tooltip = ["model:N", "length:Q", alt.Tooltip("mean:Q", format=".1%", title="mean over seeds"),
                alt.Tooltip("spread:Q", format=".1%", title="standard deviation"),
