@@ -31,7 +31,7 @@ with frame.page(nav.EVALUATE):
                                  help="Both are held out from training; keep test for the final word.")
     info = by_id[run_id]
     # The matrix starts on the first screen: the replay slider, the scores and the names of a cell sit beside it
-    # (two runs: each with its scores above its matrix, the replay slider over both).
+    # (two runs: each with its scores under its matrix's title, the replay slider over both).
     if compare_id is None:
         left, right = st.columns([3, 2], gap="large")
         snapshot = view.pick_snapshot(info, right)
@@ -62,16 +62,14 @@ with frame.page(nav.EVALUATE):
         other = by_id[compare_id]
         other_snapshot = snapshot if snapshot is not None and snapshot in list_snapshots(other.path) else None
         with left:
-            view.scores(report, st)
-            view.heatmap(report, f"{labels[run_id]} · {when}", view.COMPARE_SIDE, selectable=True,
-                         name=f"confusion-{name}")
+            view.heatmap(report, labels[run_id], view.COMPARE_SIDE, selectable=True, name=f"confusion-{name}",
+                         subtitle=view.score_line(report, when))
         with right, guards.reported(f"{labels[compare_id]}: "):
             other_report = resources.run_report(other, which, other_snapshot)
-            view.scores(other_report, st)
             other_when = runview.snapshot_label(runview.FINAL if other_snapshot is None else other_snapshot)
             other_name = f"{compare_id}-{which}" + ("" if other_snapshot is None else f"-epoch{other_snapshot}")
-            view.heatmap(other_report, f"{labels[compare_id]} · {other_when}", view.COMPARE_SIDE,
-                         selectable=False, name=f"confusion-{other_name}")
+            view.heatmap(other_report, labels[compare_id], view.COMPARE_SIDE, selectable=False,
+                         name=f"confusion-{other_name}", subtitle=view.score_line(other_report, other_when))
         left, right = st.columns(2, gap="large")
         with left:
             view.mistakes(report, name)

@@ -7,7 +7,8 @@ overlapping, chart text cut short with "…", a table cell reading None, an exce
 the page; in presenter mode also on text under 18 px in a chart, a table or a code block (a data grid, whose canvas
 text no style enlarges, is a failure there), metric numbers no larger than their labels, or an open sidebar. At
 1280x800 each page's main chart (Train's demo curves, Evaluate's confusion matrix) must start on the first screen
-with at least 60% of it visible. A second student's runs and an own dataset's runs are on the server throughout.
+with at least 60% of it visible, and each of Evaluate's two matrices side by side with at least 70%. A second
+student's runs and an own dataset's runs are on the server throughout.
 A screenshot of every screen goes to pytest's tmp_path, or to the folder RNNVIZ_SCREENSHOTS names (e.g.
 docs/screenshots).
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.helpers import SETTLED, save_screenshot, streamlit_server
+from tests.helpers import SETTLED, keep_probe, save_screenshot, streamlit_server
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +34,13 @@ LONG_NAME = "Abcdefghijklmnopqrstuvwxyz" * 2 + "Zyxwvutsrqpo"  # 64 letters, no 
 assert len(LONG_NAME) == 64
 PRESENTER_FONT = 18  # smallest chart text on a projector, in pixels
 FOLD_SHARE = 0.6  # of a page's main chart visible without scrolling at 1280x800
-# The share of the main area's first chart (each page's main chart) inside the window.
-FOLD = """() => {
-  const chart = document.querySelector('[data-testid=stMain] [data-testid=stVegaLiteChart]');
-  if (!chart) return 0;
-  const box = chart.getBoundingClientRect();
-  return Math.max(0, Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0)) / box.height;
-}"""
+COMPARE_FOLD_SHARE = 0.7  # of each of Evaluate's two matrices side by side, at 1280x800
+# The share of each of the main area's first `count` charts (each page's main chart) inside the window.
+FOLD = """(count) => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stVegaLiteChart]')]
+  .slice(0, count).map(chart => {
+    const box = chart.getBoundingClientRect();
+    return Math.max(0, Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0)) / box.height;
+  })"""
 OWN = "cities"
 
 # Every problem a class would see on the current screen, as sentences (an empty list: the screen is fine).
@@ -75,13 +76,20 @@ CHECKS = r"""
       if (t.textContent.trim().endsWith('…')) problems.push(`${name}: text cut short: "${t.textContent}"`);
     });
     if (presenting) {
-      chart.querySelectorAll('g.role-title text, g.role-axis-title text, g.role-axis-label text, ' +
-                             'g.role-legend-title text, g.role-legend-label text').forEach(t => {
+      // Every text the chart draws: titles, axes, legends and the text on its marks (a diagram's boxes, a strip's
+      // letters, a note beside a line, a matrix's counts). Hidden text (a count too small for its cell, an axis
+      // label dropped for overlap) is not drawn. The one exception: a long name's letters on a letter axis shrink
+      // so that every one of them fits, which only happens where 18 px letters would not fit along the axis.
+      chart.querySelectorAll('text').forEach(t => {
         const size = parseFloat(getComputedStyle(t).fontSize);
+        if (size >= PRESENTER_FONT || !t.textContent.trim() || t.getAttribute('opacity') === '0') return;
+        const axis = t.closest('g.role-axis');
         const letter = t.textContent.length === 1 && !/[0-9]/.test(t.textContent);
-        // a long name's letters shrink to fit every one of them in; everything else is projector-sized
-        if (!letter && size < PRESENTER_FONT && t.textContent.trim())
-          problems.push(`${name}: "${t.textContent}" is ${size} px in presenter mode`);
+        if (axis && letter && t.closest('g.role-axis-label')) {
+          const count = axis.querySelectorAll('g.role-axis-label text').length;
+          if (count * PRESENTER_FONT / 0.9 > axis.getBoundingClientRect().width * 0.95) return;
+        }
+        problems.push(`${name}: "${t.textContent}" is ${size} px in presenter mode`);
       });
     }
     if (letters.length && title.includes('input gate')) {  // the k-th name's heatmap labels its every letter
@@ -131,11 +139,6 @@ CHECKS = r"""
       if (visible(e) && e.innerText.trim() && size < PRESENTER_FONT)
         problems.push(`"${e.innerText.trim().slice(0, 30)}" in a table or code block is ${size} px`);
     });
-    document.querySelectorAll('[data-testid=stVegaLiteChart] g.mark-text text').forEach(t => {
-      const size = parseFloat(getComputedStyle(t).fontSize);
-      if (t.closest('g.mark-text').parentElement && t.getAttribute('opacity') !== '0' && size < 12
-          && /^[0-9]+$/.test(t.textContent)) problems.push(`a matrix count is ${size} px in presenter mode`);
-    });
   }
   return problems;
 }
@@ -149,11 +152,12 @@ def shots_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory, real_data_dir):
     """Runs as a class would have them (RNNVIZ_RUNS, RNNVIZ_DATASETS in a temporary folder): the report's runs
-    of one seed, a second student's small surname runs of the three models, and the three models on an own dataset
-    of 3 categories."""
+    of one seed, a second student's small surname runs of the three models, the three models on an own dataset
+    of 3 categories, and a small memory probe."""
     from rnnviz import datasets
     from rnnviz.config import TrainConfig
     from rnnviz.data import load_folder
+    from rnnviz.probe import ProbeConfig, run_probe
     from rnnviz.reproduce import REPORT_SEEDS, find_report_runs
     from rnnviz.runs import list_runs, train_run
     from tests.conftest import write_tiny_folder
@@ -175,6 +179,8 @@ def classroom(tmp_path_factory, real_data_dir):
         own = load_folder(datasets.dataset_path(OWN, stored))
         for model in ("rnn", "lstm", "mylstm"):
             train_run(TrainConfig(model=model, epochs=2, hidden_size=16, batch_size=16), own, runs)
+        probe = ProbeConfig(lengths=(5, 10), steps=20, seeds=2, hidden_size=8, test_size=40)
+        keep_probe(runs, probe, run_probe(probe).results)  # Why LSTM? opens on its chart and its chance note
         infos = list_runs(runs)
     finally:
         for key, value in saved.items():
@@ -220,9 +226,13 @@ def look(page: Page, folder: Path, name: str, presenting: bool, letters: tuple[i
     return [f"{name}: {problem}" for problem in problems]
 
 
-def below_the_fold(page: Page, what: str) -> list[str]:
-    share = page.evaluate(FOLD)
-    return [] if share >= FOLD_SHARE else [f"{what}: {share:.0%} of it on the first screen"]
+def below_the_fold(page: Page, what: str, count: int = 1, wanted: float = FOLD_SHARE) -> list[str]:
+    """A problem for each of the first `count` charts of the main area (none drawn counts as 0%) with less than
+    `wanted` of it on the first screen."""
+    shares = page.evaluate(FOLD, count)
+    shares += [0.0] * (count - len(shares))
+    return [f"{what}{f' {i + 1}' if count > 1 else ''}: {share:.0%} of it on the first screen"
+            for i, share in enumerate(shares) if share < wanted]
 
 
 def click_segment(page: Page, label: str) -> None:
@@ -230,9 +240,13 @@ def click_segment(page: Page, label: str) -> None:
     settle(page)
 
 
-def pick_option(page: Page, box_label: str, option: int = 1) -> None:
+def pick_option(page: Page, box_label: str, option: int = 1, avoid: tuple[str, ...] = ()) -> None:
+    """Pick the `option`-th entry of a selectbox, or with `avoid`, its first entry whose label has none of those."""
     page.get_by_test_id("stSelectbox").filter(has_text=box_label).first.click()
-    page.get_by_role("option").nth(option).click()
+    options = page.get_by_role("option")
+    if avoid:
+        option = next(i for i, text in enumerate(options.all_inner_texts()) if not any(a in text for a in avoid))
+    options.nth(option).click()
     settle(page)
 
 
@@ -259,6 +273,12 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
             problems += below_the_fold(tab, "evaluate: the confusion matrix")
         problems += look(tab, folder, f"evaluate-{size}", presenting)
         pick_option(tab, "Side by side with")
+        problems += look(tab, folder, f"evaluate-side-by-side-{OWN}-{size}", presenting)
+        # Two surname runs: 18 languages, the largest matrices the page draws side by side.
+        pick_option(tab, "Run", avoid=(OWN,))
+        pick_option(tab, "Side by side with", avoid=(OWN, "(nothing)"))
+        if not presenting:
+            problems += below_the_fold(tab, "evaluate side by side: matrix", 2, COMPARE_FOLD_SHARE)
         problems += look(tab, folder, f"evaluate-side-by-side-{size}", presenting)
         for shot, query, letters in (
                 ("gates-short-and-second", f"run={classroom['lstm']}&name=Ito&vs=Schmidt", (3, 7)),
@@ -266,6 +286,8 @@ def test_every_page_fits_the_screen(size, layout_app, classroom, browser, tmp_pa
                 ("gates-own-dataset", f"run={classroom['own_lstm']}&name=Nakamura", (8,))):
             open_page("gates", query)
             problems += look(tab, folder, f"{shot}-{size}", presenting, letters)
+        click_segment(tab, "Where it comes from")  # letters on the attribution's axis, category names on the map
+        problems += look(tab, folder, f"gates-where-it-comes-from-{size}", presenting)
         open_page("why")  # the argument's first step: the memory probe
         problems += look(tab, folder, f"why-memory-probe-{size}", presenting)
         click_segment(tab, "Gradient flow")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnviz import charts
+from rnnviz import charts, export
 
 
 def metrics_frame(n: int, start_epoch: float = 0.0) -> pd.DataFrame:
@@ -169,15 +171,60 @@ def test_x_axis_spans_the_planned_training_while_a_run_trains():
 def test_presenter_theme_draws_no_chart_text_under_18_pixels():
     big = charts.theme(1.6).to_dict()
     sizes = [big["axis"]["labelFontSize"], big["axis"]["titleFontSize"], big["legend"]["labelFontSize"],
-             big["legend"]["titleFontSize"], big["title"]["fontSize"], big["title"]["subtitleFontSize"],
-             big["text"]["fontSize"]]
+             big["legend"]["titleFontSize"], big["title"]["fontSize"], big["title"]["subtitleFontSize"]]
+    sizes += [style["fontSize"] for style in big["style"].values()]  # every text mark's role
     assert min(sizes) >= charts.PRESENTER_TEXT_MIN == 18
-    assert charts.theme(1.2).to_dict()["text"]["fontSize"] >= 18  # a milder scale too: the floor holds
-    assert charts.theme().to_dict()["text"]["fontSize"] < 18  # the laptop view keeps its small marks
+    assert min(s["fontSize"] for s in charts.theme(1.2).to_dict()["style"].values()) >= 18  # a milder scale too
+    assert charts.theme().to_dict()["style"]["text"]["fontSize"] < 18  # the laptop view keeps its small marks
     matrix = charts.confusion_heatmap(confusion(["A", "B"], np.eye(2)), ["A", "B"])
     smallest = {p["name"]: p.get("value") for p in charts.themed(matrix, 1.6).to_dict()["params"]}
     assert smallest[charts.COUNT_PARAM] >= 18  # a count too small to read on a projector is left to the tooltip
     assert {p["name"]: p.get("value") for p in matrix.to_dict()["params"]}[charts.COUNT_PARAM] == 8
+
+
+def _drawn_text_sizes(chart: alt.TopLevelMixin) -> list[tuple[float, str]]:
+    """(font size in pixels, text) of every text the chart draws visibly, read from its SVG rendering."""
+    svg = export.chart_bytes(chart, "svg").decode()
+    drawn = []
+    for attributes, text in re.findall(r"<text([^>]*)>([^<]*)", svg):
+        size = re.search(r'font-size="([0-9.]+)px"', attributes)
+        if text.strip() and size and 'opacity="0"' not in attributes:
+            drawn.append((float(size.group(1)), text))
+    return drawn
+
+
+def test_every_chart_text_is_projector_sized_in_presenter_mode():
+    """Every text each builder draws (axes, legends, titles and the text written on marks: a diagram's boxes, a
+    strip's letters, a note beside a line, a map's letters, an attribution's letters), rendered at presenter
+    mode's scale, is at least 18 px; in the laptop view some are smaller, so the floor is presenter mode's."""
+    from ui.presenter import FONT_SCALE
+
+    values = {key: 0.5 for key in ("c_prev", "f", "i", "g", "o", "c", "h", "h_prev", "tanh_c", "f_c", "i_g")}
+    summary = pd.DataFrame({"model": ["RNN", "RNN"], "length": [5, 10], "mean": [0.9, 0.5], "spread": [0.1, 0.1],
+                            "low": [0.8, 0.4], "high": [1.0, 0.6], "seeds": [3, 3], "chance": [0.25, 0.25]})
+    strips = charts.letter_strips_frame([("Kowalski", "Kowalski", np.linspace(-1, 1, 8))])
+    attribution = pd.DataFrame({"position": [0, 1, 2], "label": ["0:a", "1:b", "2:c"], "letter": list("abc"),
+                                "occlusion": [0.3, -0.1, 0.2], "gradient_x_input": [0.1, 0.2, -0.1]})
+    background = pd.DataFrame({"x": [0.0, 1.0, 5.0, 6.0], "y": [0.0, 1.0, 5.0, 6.0],
+                               "category": ["Polish", "Polish", "Irish", "Irish"], "name": list("abcd")})
+    path = pd.DataFrame({"series": ["1. ab"] * 2, "position": [0, 1], "label": ["0:a", "1:b"],
+                         "letter": ["a", "b"], "x": [0.0, 1.0], "y": [0.0, 1.0]})
+    built = {
+        "cell diagram": charts.cell_diagram(values, "k", 3, scale=FONT_SCALE),
+        "letter strips": charts.letter_strips(strips, "unit 3", "h", scale=FONT_SCALE),
+        "memory probe": charts.probe_chart(summary),
+        "attribution": charts.attribution_chart(attribution, "Polish"),
+        "hidden path": charts.hidden_path_chart(background, path, (0.5, 0.2)),
+        "confusion matrix": charts.confusion_heatmap(confusion(["A", "B"], [[40, 2], [3, 50]]), ["A", "B"]),
+        "top three": charts.top_chart([("Polish", 0.9), ("Czech", 0.06)]),
+        "gate heatmap": charts.gate_heatmap(gate_frame(np.zeros((3, 2)), "abc"), "i", "input gate"),
+    }
+    for name, chart in built.items():
+        small = [(size, text) for size, text in _drawn_text_sizes(charts.themed(chart, FONT_SCALE))
+                 if size < charts.PRESENTER_TEXT_MIN]
+        assert not small, f"{name}: text under 18 px in presenter mode: {small[:5]}"
+    laptop = [size for chart in built.values() for size, _ in _drawn_text_sizes(chart)]
+    assert min(laptop) < charts.PRESENTER_TEXT_MIN  # the check reads real sizes: the laptop view has small text
 
 
 def test_curve_chart_draws_points_only_on_short_curves():

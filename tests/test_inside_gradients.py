@@ -18,6 +18,7 @@ from rnnviz.inside import (
     gate_saturation,
     gradient_flow,
     input_gradient_norms,
+    letter_number,
     name_gradient_flow,
     read_name,
 )
@@ -122,6 +123,10 @@ def test_name_gradient_flow_uses_each_models_own_guess_unless_a_category_is_chos
     assert set(own.frame["target"]) == {guess}
     assert own.used == "Petrov"
     assert own.frame["distance"].tolist() == [5, 4, 3, 2, 1, 0]
+    # letters count from 0 in the frame, as in every reading; the label shows them from 1 (letter_number)
+    assert own.frame["position"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert own.frame["char"].tolist() == [f"{letter_number(t)}:{ch}" for t, ch in enumerate("Petrov")]
+    assert (own.frame["position"] + own.frame["distance"] == len("Petrov") - 1).all()
     chosen = name_gradient_flow([("MyLSTM", "trained", model)], categories, "Petrov", category="Tunson")
     assert set(chosen.frame["target"]) == {"Tunson"}
     expected = input_gradient_norms(model, *encode(["Petrov"]), torch.tensor([2]))[0]

@@ -100,3 +100,12 @@ def test_name_gradient_chart_can_show_each_line_relative_to_its_last_letter():
     assert ic.name_gradient_chart(frame).to_dict()["encoding"]["y"]["field"] == "norm"
     relative = ic.name_gradient_chart(frame, relative=True).to_dict()
     assert relative["encoding"]["y"]["field"] == "relative" and "share" in relative["encoding"]["y"]["title"]
+
+
+def test_probe_chart_ticks_the_lengths_measured_as_whole_numbers():
+    from rnnviz.probe import summarize
+
+    results = pd.DataFrame({"model": ["RNN", "RNN"], "length": [5, 10], "seed": [0, 0], "accuracy": [0.5, 0.3],
+                            "chance": [0.25] * 2, "final_loss": [1.0] * 2, "steps": [20] * 2, "seconds": [1.0] * 2})
+    axis = ic.probe_chart(summarize(results)).to_dict()["layer"][1]["encoding"]["x"]["axis"]
+    assert axis["values"] == [5, 10] and axis["format"] == "d"

@@ -123,6 +123,38 @@ def test_a_step_whose_runs_are_missing_offers_one_button_that_trains_them(tiny_d
     assert at.success and "nn.LSTM" in at.success[0].value
 
 
+def test_a_step_needing_more_trainings_than_a_student_may_run_at_once_trains_them_one_after_the_other(
+        tiny_data, isolated_runs):
+    """The gradient step reads three models and a student may have PER_STUDENT (2) trainings running or queued:
+    the job manager refuses a third. One click trains all three, the third as soon as one of the first two ends,
+    and the student sees no refusal, only that they train one after the other."""
+    from ui.resources import PER_STUDENT, job_manager
+
+    lesson = find_lesson("why_lstm")
+    number = next(i for i, step in enumerate(lesson.steps, 1) if step.view == "gradient")
+    at = open_lesson("why_lstm", number)
+    trains = [b for b in at.button if b.label.startswith("Train")]
+    assert [b.label for b in trains] == ["Train RNN, tanh RNN, nn.LSTM"]
+    assert len(trains) == 1 and PER_STUDENT < 3  # the step asks for more than the cap allows at once
+    trains[0].click().run()
+    assert_clean(at)
+    assert not at.warning and not at.error, [w.value for w in (*at.warning, *at.error)]
+    assert "one after the other" in texts(at)
+    manager = job_manager()
+    assert len(manager.jobs()) == PER_STUDENT  # the cap holds: two now, the third waits in this browser
+    for _ in range(3):  # each page run starts what waits as soon as the cap has room
+        wait_for_jobs(300)
+        at.run()
+        assert_clean(at)
+        assert not at.warning and not at.error, [w.value for w in (*at.warning, *at.error)]
+    jobs = wait_for_jobs(300)
+    assert sorted((job.config.model, job.status) for job in jobs) == [
+        ("elman", "finished"), ("lstm", "finished"), ("rnn", "finished")]
+    at.run()
+    assert_clean(at)
+    assert not [b for b in at.button if b.label.startswith("Train")] and "needs" not in texts(at)
+
+
 def test_the_probe_step_without_a_saved_probe_offers_the_probe(tiny_data, isolated_runs):
     at = open_lesson("why_lstm", 6)
     assert "memory probe at 30 letters" in texts(at)

@@ -14,7 +14,7 @@ from rnnviz.runs import list_snapshots
 from ui import display, guards, keys, runview
 
 MATRIX_SIDE = 470  # pixels a confusion matrix aims for, alone (3/5 of the page); two side by side get COMPARE_SIDE
-COMPARE_SIDE = 400
+COMPARE_SIDE = 380
 MIN_CELL, MAX_CELL = 16, 56  # a 2-category matrix is not a postage stamp, a 25-category one still fits
 
 
@@ -50,15 +50,22 @@ def scores(report, column) -> None:
     column.caption(f"on {len(report.names):,} names")
 
 
+def score_line(report, when: str) -> str:
+    """Which weights and the scores in one line, a matrix's subtitle when two stand side by side (metrics above
+    them would push the matrices below the first screen)."""
+    return (f"{when} · accuracy {report.accuracy:.1%}, balanced {report.balanced_accuracy:.1%} "
+            f"({len(report.names):,} names)")
+
+
 def cell_size(n_categories: int, side: int) -> int:
     """Pixels per matrix cell so the matrix is about `side` pixels (taller in presenter mode)."""
     return max(MIN_CELL, min(MAX_CELL, display.height(side) // max(1, n_categories)))
 
 
-def heatmap(report, title: str, side: int, selectable: bool, name: str) -> None:
+def heatmap(report, title: str, side: int, selectable: bool, name: str, subtitle: str = "") -> None:
     frame = report.confusion_frame()
     chart = charts.confusion_heatmap(frame, report.categories, title=title, selectable=selectable,
-                                     cell=cell_size(len(report.categories), side))
+                                     cell=cell_size(len(report.categories), side), subtitle=subtitle)
     if selectable:
         display.chart(chart, name, data=frame, on_select=select_cell, selection_mode="cell", key=keys.EVAL_CHART)
     else:

@@ -89,7 +89,7 @@ def cell_step(subject: Subject, unit_options: list[int], top_unit: int) -> None:
     with left:
         display.chart(charts.cell_diagram(step.values, step.letter, unit, height=display.height(300),
                                           scale=display.scale()),
-                      "cell-diagram", alt=f"Unit {unit} at letter {t + 1} ({step.letter}): c = "
+                      "cell-diagram", alt=f"Unit {unit} at letter {inside.letter_number(t)} ({step.letter}): c = "
                                           f"{step.values['c']:.2f}, h = {step.values['h']:.2f}", downloads=False)
         st.markdown("  \n".join(f"`{equation}`" for equation in step.equations))
     with right:

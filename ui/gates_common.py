@@ -87,9 +87,13 @@ def strip_cell(rows: list, room: int) -> int:
 
 
 def keep_choice(key: str, options: list, default) -> None:
-    """Drop a remembered choice that the current run or name no longer offers."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default
+    """The control's value for this page run: its remembered choice while the current run or name offers it, else
+    `default`. It is written back either way, before the widget is drawn, so that the browser is always sent the
+    value the page computes with: a widget whose browser-side state was dropped (a new surname typed while the
+    page was still drawing the previous one) would otherwise show its first option ("1: K") beside a result
+    computed at another ("the 4th letter ('a')")."""
+    value = st.session_state.get(key)
+    st.session_state[key] = value if value in options else default
 
 
 def settings_from_link(run_ids: list[str]) -> None:

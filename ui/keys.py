@@ -146,5 +146,6 @@ LESSON_FOLLOW = "lesson.follow"  # a student follows the teacher's step
 LESSON_ANSWER = "lesson.answer"  # prefix of the answer widgets: lesson.answer.<lesson>.<step>
 LESSON_RUN = "lesson.run"  # prefix of the run pickers: lesson.run.<role>
 LESSON_TRAINING = "lesson.training"  # run ids this session started for a step
+LESSON_WAITING = "lesson.waiting"  # models a step needs that this session trains once its cap has room
 LESSON_NOTICE = "lesson.notice"  # one line to show after a rerun (an answer refused, a training not started)
 LESSON_REVEALED = "lesson.revealed"  # prefix: the presenter revealed a step's answer (lesson.revealed.<lesson>.<step>)

@@ -55,6 +55,8 @@ WORDS = {  # the page's own words in each language
         "clear": "Clear this lesson's answers",
         "needs": "This step needs {what}, and there is none on the surname data yet.",
         "train": "Train {what}",
+        "one_by_one": "They train one after the other, {n} at a time: a browser may train at most {n} at once.",
+        "waiting": "{what} starts as soon as one of these ends.",
         "probe": "Run the memory probe (about 20 s)",
         "probe_needed": "This step needs the memory probe at {n} letters, which has not been run yet.",
         "wait": "The model's answer appears once the step's runs exist.",
@@ -79,6 +81,8 @@ WORDS = {  # the page's own words in each language
         "clear": "清除本课的所有答案",
         "needs": "这一步需要 {what}，但姓氏数据上还没有训练好的模型。",
         "train": "训练 {what}",
+        "one_by_one": "它们会依次训练，每次 {n} 个：每个浏览器最多同时训练 {n} 个模型。",
+        "waiting": "其中一个训练结束后，{what} 会立即开始。",
         "probe": "运行记忆探针实验（约 20 秒）",
         "probe_needed": "这一步需要长度为 {n} 的记忆探针实验结果，目前还没有运行。",
         "wait": "模型训练完成后，这里会显示模型的答案。",
@@ -259,22 +263,45 @@ def run_pickers(step: Step, lang: str) -> None:
 
 
 def start_missing(roles: list[str]) -> None:
-    """Train each missing role's model with the default settings on the surname data, owned by this browser."""
+    """Train each missing role's model with the default settings on the surname data, owned by this browser: as
+    many now as its cap allows (the job manager refuses more), the rest one after the other as these end."""
+    st.session_state[keys.LESSON_WAITING] = list(roles)
+    start_waiting(roles)
+
+
+def start_waiting(roles: list[str]) -> None:
+    """Start the waiting trainings of `roles` (a step's missing ones) while the job manager accepts them. A refusal
+    while some of this browser's lesson trainings run only means "not yet": the next page run (or progress tick
+    after one ends) tries again. A refusal with none of them running would never clear, so it is said and the
+    waiting ones are dropped."""
+    waiting = list(st.session_state.get(keys.LESSON_WAITING, []))
+    if not any(role in roles for role in waiting):
+        return
     manager = resources.job_manager()
     try:
         dataset = resources.current_dataset()
     except guards.USER_ERRORS as exc:
         st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
+        st.session_state[keys.LESSON_WAITING] = []
         return
     started = list(st.session_state.get(keys.LESSON_TRAINING, []))
-    for role in roles:
+    for role in [role for role in waiting if role in roles]:
         try:
             started.append(manager.start(TrainConfig(model=role), dataset, owner=owner.me(),
                                          owner_name=owner.name(), capped=not owner.is_teacher()))
-        except (JobLimitError, *guards.USER_ERRORS) as exc:
-            st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
+        except JobLimitError as exc:
+            st.session_state[keys.LESSON_TRAINING] = started
+            if not _active_jobs():
+                st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
+                waiting = []
             break
+        except guards.USER_ERRORS as exc:
+            st.session_state[keys.LESSON_NOTICE] = guards.one_line(exc)
+            waiting = []
+            break
+        waiting.remove(role)
     st.session_state[keys.LESSON_TRAINING] = started
+    st.session_state[keys.LESSON_WAITING] = waiting
 
 
 def start_lesson_probe(step: Step) -> None:
@@ -294,30 +321,46 @@ def _active_jobs() -> list:
     return jobs
 
 
+def _waiting(roles: list[str]) -> list[str]:
+    return [role for role in st.session_state.get(keys.LESSON_WAITING, []) if role in roles]
+
+
 @st.fragment(run_every=PROGRESS_EVERY_S)
-def _progress() -> None:
+def _progress(roles: list[str], lang: str) -> None:
+    before = len(_active_jobs())
+    start_waiting(roles)  # one of this browser's trainings may have ended: the next waiting one starts
     jobs = _active_jobs()
-    if not jobs:
+    if not jobs or len(jobs) > before:
         st.rerun(scope="app")
     for job in jobs:
         label = getattr(job, "current", "") or runview.job_label(job)
         st.progress(job.progress, text=f"{label} · {job.status}")
+    if waiting := _waiting(roles):
+        st.caption(word(lang, "waiting", what=", ".join(MODEL_LABELS.get(r, r) for r in waiting)))
 
 
 def missing_view(missing: MissingRuns, step: Step, lang: str) -> None:
-    """What a step lacks and ONE button that makes it; progress while it is made."""
+    """What a step lacks and ONE button that makes it; progress while it is made. A step may need more trainings
+    than a student may run at once: they train one after the other, and the step says so."""
+    roles = [] if missing.probe else list(missing.roles)
+    start_waiting(roles)
     if missing.probe:
         length = probe_config(step).lengths[0]
         st.info(word(lang, "probe_needed", n=length), icon=":material/hourglass_empty:")
         label, action, args = word(lang, "probe"), start_lesson_probe, (step,)
     else:
-        what = ", ".join(MODEL_LABELS.get(r, r) for r in missing.roles)
+        what = ", ".join(MODEL_LABELS.get(r, r) for r in roles)
         st.info(word(lang, "needs", what=what), icon=":material/model_training:")
-        label, action, args = word(lang, "train", what=what), start_missing, (missing.roles,)
-    busy = bool(_active_jobs())
+        label, action, args = word(lang, "train", what=what), start_missing, (roles,)
+    cap = resources.job_manager().per_owner
+    if cap is not None and len(roles) > cap and not owner.is_teacher():
+        st.caption(word(lang, "one_by_one", n=cap))
+    if keys.LESSON_NOTICE in st.session_state:
+        st.warning(st.session_state.pop(keys.LESSON_NOTICE), icon=":material/info:")
+    busy = bool(_active_jobs() or _waiting(roles))
     st.button(label, type="primary", icon=":material/play_arrow:", on_click=action, args=args, disabled=busy)
     if busy:
-        _progress()
+        _progress(roles, lang)
 
 
 # ---------------------------------------------------------------- the live view

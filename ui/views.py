@@ -11,10 +11,6 @@ from rnnviz.registry import has_gates
 from ui import display
 
 
-def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 def memory_reading(result: inside.MemoryOverTime) -> str:
     """One or two sentences read off the lines: where the unit forgets and writes most, what its state ends at."""
     used = result.used
@@ -22,14 +18,14 @@ def memory_reading(result: inside.MemoryOverTime) -> str:
         f, i, c = result.values("f"), result.values("i"), result.values("c")
         forget, write = int(f.argmin()), int(i.argmax())
         kept = int((f > 0.9).sum())
-        return (f"Unit {result.unit} forgets most at the {_ordinal(forget + 1)} letter '{used[forget]}' "
-                f"(f = {f[forget]:.2f}) and writes most at the {_ordinal(write + 1)} '{used[write]}' "
+        return (f"Unit {result.unit} forgets most at the {inside.ordinal(forget)} letter '{used[forget]}' "
+                f"(f = {f[forget]:.2f}) and writes most at the {inside.ordinal(write)} '{used[write]}' "
                 f"(i = {i[write]:.2f}); its forget gate stays above 0.9 at {kept} of {len(used)} letters, "
                 f"and c ends at {c[-1]:.2f}.")
     h = result.values("h")
     jump = int(abs(h - [0.0, *h[:-1]]).argmax())
     return (f"The RNN's unit {result.unit} has no gate: each letter's h is a new sum of the letter, the old h and "
-            f"a bias. It moves most at the {_ordinal(jump + 1)} letter '{used[jump]}' and ends at {h[-1]:.2f}.")
+            f"a bias. It moves most at the {inside.ordinal(jump)} letter '{used[jump]}' and ends at {h[-1]:.2f}.")
 
 
 def memory_over_time(run, name: str, unit: int | None = None, where=None, label: str = "",
@@ -61,7 +57,7 @@ def rnn_step(run, name: str, letter: int, unit: int | None = None, where=None) -
         return None
     step = inside.rnn_step(run.model, run.categories, name, letter, unit)
     left, right = where.columns([3, 2], gap="large")
-    left.markdown(f"**RNN, unit {step.unit}, letter {letter + 1} ('{step.letter}')**  \n"
+    left.markdown(f"**RNN, unit {step.unit}, letter {inside.letter_number(letter)} ('{step.letter}')**  \n"
                   f"`h_prev = {step.values['h_prev']:.2f}` (unit {step.unit}'s h before this letter)  \n"
                   + "  \n".join(f"`{equation}`" for equation in step.equations))
     after = ", ".join(f"{c} {p:.0%}" for c, p in step.top)

@@ -82,6 +82,7 @@ from .theme import (
     PALETTE_COLORS,
     PICK,
     PRESENTER_TEXT_MIN,
+    TEXT_STYLES,
     TITLE_WRAP,
     chart_title,
     finish,
@@ -93,6 +94,7 @@ from .theme import (
     pickable,
     series_colors,
     shade,
+    text_size,
     theme,
     themed,
     wrap_title,
@@ -109,9 +111,10 @@ __all__ = [  # every builder and constant, so callers write charts.X
     "rows_frame", "smoothed_curves", "GATE_KEYS_BOUNDED", "GATE_SCALE_TITLES", "PREFIX_TOP",
     "gate_heatmap", "gate_means_chart", "prefix_chart", "prefix_top", "COUNT_FONT_MAX",
     "COUNT_FONT_MIN", "COUNT_PARAM", "FONT_SIZE", "LEGEND_COLUMNS", "LETTER_EXPR", "LETTER_FONT_MAX",
-    "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PICK", "PRESENTER_TEXT_MIN", "TITLE_WRAP",
+    "LETTER_FONT_MIN", "LETTER_PARAM", "PALETTE", "PALETTE_COLORS", "PICK", "PRESENTER_TEXT_MIN",
+    "TEXT_STYLES", "TITLE_WRAP",
     "chart_title", "finish", "fit_width", "legend", "letter_axis", "letters", "model_colors", "series_colors",
-    "pickable", "shade", "theme", "themed", "wrap_title",
+    "pickable", "shade", "text_size", "theme", "themed", "wrap_title",
     "MODEL_MARK", "accuracy_bars", "choice_answers", "estimate_answers", "memory_lines", "validation_curves",
 ]
 

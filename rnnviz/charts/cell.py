@@ -12,8 +12,6 @@ import pandas as pd
 
 from .curves import CurveChart
 from .theme import (
-    FONT_SIZE,
-    LETTER_EXPR,
     chart_title,
     finish,
     legend,
@@ -79,7 +77,8 @@ def cell_frames(values: dict[str, float], letter: str) -> tuple[pd.DataFrame, pd
 def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int = 330, scale: float = 1.0
                  ) -> alt.LayerChart:
     """One LSTM step of one unit as a diagram: the cell state runs along the top, the gates below it, the letter
-    and the previous h feed the gates from the bottom; every box shows its value. `scale` enlarges the text."""
+    and the previous h feed the gates from the bottom; every box shows its value. `scale` spaces the two lines
+    of a box and the arrowheads for a projector, whose larger type the theme sets (TEXT_STYLES)."""
     nodes, edges, heads = cell_frames(values, letter)
     # Box corners and colours as columns, not transforms or conditions: typed channels build fastest.
     nodes = nodes.assign(left=nodes["x"] - nodes["half"], right=nodes["x"] + nodes["half"], bottom=nodes["y"] - 0.55,
@@ -102,9 +101,9 @@ def cell_diagram(values: dict[str, float], letter: str, unit: int, height: int =
                  alt.Tooltip(field="value", type="quantitative", format=".4f")],
     )
     ink = alt.Fill(field="ink", type="nominal", scale=None)  # fill, not color: the boxes' colour scale is theirs
-    first = alt.Chart(nodes).mark_text(dy=-8 * scale, fontSize=round((FONT_SIZE - 1) * scale)).encode(
+    first = alt.Chart(nodes).mark_text(dy=-8 * scale, style="box_label").encode(
         x=x, y=y, text=alt.Text(field="line1", type="nominal"), fill=ink)
-    second = alt.Chart(nodes).mark_text(dy=9 * scale, fontSize=round(FONT_SIZE * scale), fontWeight="bold").encode(
+    second = alt.Chart(nodes).mark_text(dy=9 * scale, style="box_value", fontWeight="bold").encode(
         x=x, y=y, text=alt.Text(field="line2", type="nominal"), fill=ink)
     return _quick_layer([lines, arrows, boxes, first, second],
                         f"unit {unit} reading '{letter}': c after = f·c before + i·g, h = o·tanh(c)", height,
@@ -175,7 +174,8 @@ def letter_strips_frame(rows: Sequence[tuple[str, str, Sequence[float]]]) -> pd.
 def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int = 22, scale: float = 1.0
                   ) -> alt.LayerChart:
     """Karpathy's view: names written out letter by letter, each letter's background coloured by a unit's value
-    (columns: row, position, letter, value); `scale` enlarges cells and letters."""
+    (columns: row, position, letter, value); `scale` enlarges the cells for a projector, whose larger letters
+    the theme sets (TEXT_STYLES)."""
     cell = round(cell * scale)
     rows = list(dict.fromkeys(frame["row"]))
     longest = int(frame["position"].max()) + 1 if len(frame) else 1
@@ -189,7 +189,7 @@ def letter_strips(frame: pd.DataFrame, title: str, value_title: str, cell: int =
                                                              legend=alt.Legend(orient="top", gradientLength=gradient,
                                                                                titleLimit=0)),
                                    tooltip=["row:N", "position:O", "letter:N", alt.Tooltip("value:Q", format=".3f")])
-    text = base.mark_text(fontSize=round(FONT_SIZE * scale), font="monospace").encode(
+    text = base.mark_text(style="letter", font="monospace").encode(
         x=x, y=y, text=alt.Text(field="letter", type="nominal"),
         fill=alt.Fill(field="ink", type="nominal", scale=None))  # fill, not color: the rects' colour scale is theirs
     return themed(alt.layer(rect, text, title=title).properties(width=alt.Step(cell), height=alt.Step(cell + 4)))
@@ -231,18 +231,15 @@ def attribution_chart(frame: pd.DataFrame, category: str, measure: str = "occlus
     data = frame[["position", "label", "letter", measure]].rename(columns={measure: "value"}).dropna(
         subset=["value"])
     labels = frame["label"].tolist()
-    small = len(labels) > 30
     percent = measure == "occlusion"
     chart = alt.Chart(data, title=chart_title(title.format(category=category))).mark_bar().encode(
-        x=alt.X("label:O", sort=labels, title=None,
-                axis=alt.Axis(labelExpr=LETTER_EXPR, labelAngle=0, labelOverlap=False,
-                              labelFontSize=FONT_SIZE - 3 if small else FONT_SIZE + 2)),
+        x=alt.X("label:O", sort=labels, title=None, axis=letter_axis(len(labels))),
         y=alt.Y("value:Q", title=wrap_title(axis_title, 30), axis=alt.Axis(format="+.0%" if percent else "+.2f")),
         color=alt.condition("datum.value >= 0", alt.value("#2166ac"), alt.value("#b2182b")),
         tooltip=[alt.Tooltip("position:O", title="letter number (from 0)"), "letter:N",
                  alt.Tooltip("value:Q", title=axis_title, format="+.1%" if percent else "+.3f")],
     )
-    return finish(chart.properties(height=height, width="container"))
+    return finish(letters(chart.properties(height=height, width="container")))
 
 
 def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: tuple[float, float],
@@ -273,7 +270,7 @@ def hidden_path_chart(background: pd.DataFrame, path: pd.DataFrame, explained: t
                           legend=alt.Legend(orient="bottom", symbolType="stroke", symbolStrokeWidth=3))
     line = alt.Chart(path).mark_line(color="#111", strokeWidth=2.5).encode(x=x, y=y, order="position:Q",
                                                                           strokeDash=dash)
-    letters = alt.Chart(path).mark_text(fontSize=FONT_SIZE + 1, fontWeight="bold", dy=-10, color="#111").encode(
+    letters = alt.Chart(path).mark_text(style="path_letter", fontWeight="bold", dy=-10, color="#111").encode(
         x=x, y=y, text="letter:N", tooltip=["series:N", "position:Q", "letter:N"])
     points = alt.Chart(path).mark_point(filled=True, color="#111", size=40).encode(x=x, y=y)
     chart = alt.layer(dots, halo, names, line, points, letters,

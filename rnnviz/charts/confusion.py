@@ -22,8 +22,9 @@ def most_confused(confusion: pd.DataFrame) -> tuple[str, str] | None:
 
 
 def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title: str = "",
-                      selectable: bool = True, cell: int = 26) -> alt.LayerChart:
-    """Rows true, columns predicted, colour the row-normalised rate, counts written in and in tooltips.
+                      selectable: bool = True, cell: int = 26, subtitle: str = "") -> alt.LayerChart:
+    """Rows true, columns predicted, colour the row-normalised rate, counts written in and in tooltips; a
+    `subtitle` under the title (e.g. the run's scores, when two matrices stand side by side).
 
     The matrix is as wide as its column and `cell` pixels per row tall; the counts are sized to their cells
     (and left to the tooltip when a cell is too small to hold them). With `selectable`, clicking a cell selects
@@ -60,7 +61,7 @@ def confusion_heatmap(confusion: pd.DataFrame, categories: Sequence[str], title:
         x=x, y=y, text=alt.Text("count:Q"), tooltip=tooltip,
         color=alt.condition("datum.rate > 0.5", alt.value("white"), alt.value("#222")),
     ).transform_filter("datum.count > 0")
-    layered = alt.layer(rect, text, title=chart_title(title) if title else alt.Undefined, height=cell * n,
+    layered = alt.layer(rect, text, title=chart_title(title, subtitle) if title else alt.Undefined, height=cell * n,
                         params=[alt.VariableParameter(name=COUNT_PARAM, value=COUNT_FONT_MIN)])
     return finish(layered)
 

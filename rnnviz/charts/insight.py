@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..gates import SATURATED, SIGMOID_GATES, STATE_LABELS
 from ..inside import STAGES
-from .theme import FONT_SIZE, PALETTE, chart_title, legend, letter_axis, letters, themed
+from .theme import PALETTE, chart_title, legend, letter_axis, letters, themed
 from .theme import fit_width as _fit_width
 
 DASH_NOTE = "dashed: weights at initialisation · solid: trained weights"
@@ -92,8 +92,9 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
     """Held-out accuracy against string length: per model the mean over seeds (line) and the lowest to highest
     seed (bar), with the chance level dashed and labelled. `summary` is rnnviz.probe.summarize's table."""
     base = alt.Chart(summary)
+    lengths = sorted({int(length) for length in summary["length"]})  # ticks at the lengths measured, whole numbers
     x = alt.X("length:Q", title="string length L (the class letter is L - 1 steps before the end)",
-              scale=alt.Scale(zero=False))
+              scale=alt.Scale(zero=False), axis=alt.Axis(values=lengths, format="d"))
     color = alt.Color("model:N", title="model", scale=alt.Scale(scheme=PALETTE), legend=legend(_models(summary)))
     tooltip = ["model:N", "length:Q", alt.Tooltip("mean:Q", format=".1%", title="mean over seeds"),
                alt.Tooltip("spread:Q", format=".1%", title="standard deviation"),
@@ -111,7 +112,7 @@ def probe_chart(summary: pd.DataFrame, height: int = 320) -> alt.LayerChart:
         level = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0%} (guessing)"]})
         rule = alt.Chart(level).mark_rule(strokeDash=[4, 4], color="gray").encode(
             y="chance:Q", tooltip=[alt.Tooltip("chance:Q", format=".0%", title="guessing")])
-        text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", fontSize=FONT_SIZE).encode(
+        text = alt.Chart(level).mark_text(align="left", dx=4, dy=-7, color="gray", style="note").encode(
             y="chance:Q", x=alt.value(0), text="label:N")
         layers += [rule, text]
     return _finish(alt.layer(*layers).properties(title=chart_title("remembering the first letter"), height=height))

@@ -25,6 +25,17 @@ COUNT_PARAM = "count_font_min"  # the chart parameter that holds the smallest co
 LETTER_FONT_MAX = FONT_SIZE + 2  # letters of a name are drawn a little larger than other axis labels
 LETTER_PARAM = "letter_font"  # the chart parameter that holds a letter axis's largest type
 LETTER_FONT_MIN = 7  # a 64-letter name in a narrow column still labels every letter, in smaller type
+# Text a chart writes on its marks, by role, at its laptop size: a mark names its role (`mark_text(style=...)`)
+# rather than a size, so the theme scales it for a projector and holds it to PRESENTER_TEXT_MIN like every other
+# chart text.
+TEXT_STYLES = {
+    "text": 11,  # any other text mark (Vega-Lite's default style for text marks)
+    "note": FONT_SIZE,  # a label written beside a line (e.g. the chance level)
+    "box_label": FONT_SIZE - 1,  # the name of a box in a diagram
+    "box_value": FONT_SIZE,  # the value in a box of a diagram
+    "letter": FONT_SIZE,  # a letter written in a cell of a letter strip
+    "path_letter": FONT_SIZE + 1,  # a letter written at a point of a path
+}
 TITLE_WRAP = 34  # characters per line of a chart title: a title wraps instead of being cut short
 LEGEND_COLUMNS = 3  # entries per row of a legend above or below a chart, so every entry stays inside it
 
@@ -38,9 +49,7 @@ LETTER_EXPR = (
 def theme(scale: float = 1.0) -> alt.Config:
     """The app's chart configuration; `scale` > 1 enlarges text, lines and marks for a projector, where no text
     is smaller than PRESENTER_TEXT_MIN."""
-    font, text = round(FONT_SIZE * scale), round(11 * scale)
-    if scale > 1:
-        font, text = max(font, PRESENTER_TEXT_MIN), max(text, PRESENTER_TEXT_MIN)
+    font = text_size(FONT_SIZE, scale)
     return alt.Config(
         axis=alt.AxisConfig(labelFontSize=font, titleFontSize=font, labelLimit=round(260 * scale), titleLimit=0,
                             tickSize=round(5 * scale)),
@@ -48,8 +57,16 @@ def theme(scale: float = 1.0) -> alt.Config:
                                 symbolSize=round(100 * scale * scale), symbolStrokeWidth=round(2 * scale)),
         title=alt.TitleConfig(fontSize=font + 2, subtitleFontSize=font, limit=0, anchor="start"),
         line=alt.LineConfig(strokeWidth=round(2 * scale)),
-        text=alt.MarkConfig(fontSize=text),
+        # Text marks are sized through styles only: a size in config.text would outrank every named style.
+        style={name: {"fontSize": text_size(size, scale)} for name, size in TEXT_STYLES.items()},
     )
+
+
+def text_size(pixels: int, scale: float = 1.0) -> int:
+    """Chart text of `pixels` in the laptop view, at `scale`: larger for a projector, never under
+    PRESENTER_TEXT_MIN there."""
+    size = round(pixels * scale)
+    return max(size, PRESENTER_TEXT_MIN) if scale > 1 else size
 
 
 def themed(chart: alt.TopLevelMixin, scale: float = 1.0) -> alt.TopLevelMixin:

@@ -104,7 +104,9 @@ def gradient_flow(entries: list[tuple[str, str, Classifier]], pairs: list[tuple[
 
 @dataclass
 class NameFlow:
-    """One typed name's gradient norms per position under each model; `frame` has NAME_FLOW_COLUMNS."""
+    """One typed name's gradient norms per position under each model; `frame` has NAME_FLOW_COLUMNS, where
+    `position` counts the letters from 0 (shown from 1 through letter_number, as in `char`) and `distance` counts
+    back from the last letter."""
 
     name: str
     used: str
@@ -132,7 +134,7 @@ def name_gradient_flow(entries: list[tuple[str, str, Classifier]], categories: l
             target = categories.index(category)
         norms = input_gradient_norms(model, chars, lengths, torch.tensor([target]))[0]
         frames.append(pd.DataFrame({
-            "model": label, "stage": stage, "target": categories[target], "position": np.arange(1, n + 1),
+            "model": label, "stage": stage, "target": categories[target], "position": np.arange(n),
             "char": letter_labels(cleaned.text), "distance": distance, "norm": norms,
             "relative": norms / norms[-1] if norms[-1] > 0 else np.nan,
         }))

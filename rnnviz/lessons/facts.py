@@ -27,7 +27,16 @@ from ..charts import most_confused
 from ..config import TrainConfig
 from ..data import DataError, load_folder, split_dataset
 from ..evaluate import report
-from ..inside import cell_step, flow_summary, gradient_flow, letter_labels, read_name, unit_contributions, what_if
+from ..inside import (
+    cell_step,
+    flow_summary,
+    gradient_flow,
+    letter_labels,
+    letter_number,
+    read_name,
+    unit_contributions,
+    what_if,
+)
 from ..probe import ProbeConfig, saved_probe
 from ..registry import MODEL_LABELS
 from ..reproduce import REPORT_ACCURACY
@@ -341,7 +350,7 @@ def cell_view(step: Step, runs, source: Source) -> Live:
     v = cell.values
     band = "keep" if v["f"] >= KEEP else "forget" if v["f"] <= FORGET else "half"
     top, top_p = reading.top(1)[0]  # the guess for the whole name, which the unit was chosen for
-    facts = {"name": reading.used, "letter": cell.letter, "position": str(t + 1), "unit": str(unit),
+    facts = {"name": reading.used, "letter": cell.letter, "position": str(letter_number(t)), "unit": str(unit),
              **{key: two(v[key]) for key in ("f", "i", "o", "c", "h")},
              **{key: factor(v[key]) for key in ("g", "c_prev")}, "top": top, "top_p": percent(top_p)}
     return Live(facts, {"f_value": v["f"], "c_value": v["c"]}, {"band": band},
@@ -368,7 +377,7 @@ def memory_view(step: Step, runs, source: Source) -> Live:
     c = reading.values["c"][:, unit]
     lowest = int(np.argmin(f))
     facts = {"name": reading.used, "unit": str(unit), "rnn_unit": str(rnn_unit), "f_mean": two(float(f.mean())),
-             "f_min": two(float(f[lowest])), "f_min_letter": f"{reading.used[lowest]} ({lowest + 1})",
+             "f_min": two(float(f[lowest])), "f_min_letter": f"{reading.used[lowest]} ({letter_number(lowest)})",
              "c_first": two(float(c[0])), "c_last": two(float(c[-1])), "top": reading.top(1)[0][0]}
     outcome = "keeps" if float(f.mean()) >= 0.5 else "forgets"
     return Live(facts, {"f_mean": float(f.mean())}, {"memory": outcome}, {"memory": pd.concat(rows, ignore_index=True)})
