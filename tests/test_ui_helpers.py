@@ -35,3 +35,16 @@ def test_letter_strips_shrink_for_long_names_and_stay_within_their_bounds():
     assert strip_cell(long, 460) < strip_cell(short, 460)
     assert strip_cell(long, 460) * 17 + len(long[0][0]) * 8 + 30 <= 460
     assert strip_cell(long, 100) == 6  # never smaller than legible
+
+
+def test_the_live_panel_speeds_up_when_a_queued_training_of_this_browser_starts(monkeypatch):
+    from types import SimpleNamespace
+
+    from ui import live_panel, owner
+
+    monkeypatch.setattr(owner, "me", lambda: "ana")
+    queued, running = SimpleNamespace(status="queued", owner="ana"), SimpleNamespace(status="running", owner="ana")
+    others = SimpleNamespace(status="running", owner="ben")
+    assert not live_panel.working_here([queued, others], teacher=False)  # waiting: the slow refresh
+    assert live_panel.working_here([running, others], teacher=False)  # started: the panel reruns at 1 s
+    assert live_panel.working_here([queued, others], teacher=True)  # the teacher follows every training

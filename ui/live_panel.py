@@ -79,6 +79,11 @@ def mine(job) -> bool:
     return owner.is_mine(job.owner)
 
 
+def working_here(jobs, teacher: bool) -> bool:
+    """Whether a training this browser follows holds a worker (its own; the teacher's: any)."""
+    return any(job.status in WORKING and (teacher or mine(job)) for job in jobs)
+
+
 def awaiting_first_point(jobs) -> bool:
     """Whether one of this browser's own trainings runs and has no curve point yet."""
     return any(job.status == "running" and not job.rows and mine(job) for job in jobs)
@@ -98,9 +103,10 @@ def live_panel(compare_where: str = "below") -> None:
 
     teacher = owner.is_teacher()
     awaiting = awaiting_first_point(jobs)
+    working = working_here(jobs, teacher)
     if awaiting:
         every = FIRST_POINT_REFRESH_S
-    elif any(job.status in WORKING and (teacher or mine(job)) for job in jobs):
+    elif working:
         every = REFRESH_S
     else:
         every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
@@ -116,6 +122,8 @@ def live_panel(compare_where: str = "below") -> None:
             jobs = [job for job in manager.jobs() if job.active]
             if followed(jobs) != st.session_state.get(keys.TRAIN_LIVE_IDS, []):
                 st.rerun(scope="app")  # the run table, the announcements and the refresh rate follow
+            if not working and working_here(jobs, teacher):
+                st.rerun(scope="app")  # a queued training of ours started: refresh at the training's rate
             overlaid = set(st.session_state.get(keys.TRAIN_COMPARE, []))
             others_waiting = 0
             shown = []  # (job, whether its curves are drawn)
