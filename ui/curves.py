@@ -7,9 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz import charts
+from rnnviz.jobs import WORKING
 from ui import display, guards, keys, owner, resources, runview, shareable
 
 REFRESH_S = 1.0  # live curves refresh while one of this browser's trainings runs (the teacher's: any)
+WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
 HELP = {
     "smooth": "Exponential moving average as in TensorBoard (debiased, so the start is not pulled to zero). "
@@ -102,9 +104,13 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
         return
     manager = resources.job_manager()
     infos_by_id = {info.run_id: info for info in infos}
+    training = {job.run_id for job in manager.jobs() if job.status in WORKING}
     live = any(run_id in manager.active_ids() for run_id in selected)
+    # Redrawn every second while an overlaid run trains; while they only wait in the queue there is nothing new
+    # to draw (in a class of 30 those redraws were the server's largest cost), so a slow check for their start.
+    every = REFRESH_S if training & set(selected) else WAITING_REFRESH_S if live else None
 
-    @st.fragment(run_every=REFRESH_S if live else None)
+    @st.fragment(run_every=every)
     def overlay() -> None:
         frames = []
         for run_id in selected:

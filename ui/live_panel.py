@@ -8,9 +8,8 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.jobs import WORKING
 from ui import guards, keys, owner, resources, runview
-from ui.curves import REFRESH_S, curve_pair
+from ui.curves import REFRESH_S, WAITING_REFRESH_S, curve_pair
 
-WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
 # While one of this browser's trainings has started but drawn no curve point yet: the first point lands well within
 # a second of Start, and waiting up to a whole REFRESH_S more for it would be most of the wait. Once every one has
 # a point on screen the page reruns once and the panel goes back to REFRESH_S.
