@@ -3,6 +3,8 @@ accuracy pair, and the Compare runs overlay."""
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +14,14 @@ from ui import display, guards, keys, owner, resources, runview, shareable
 
 REFRESH_S = 1.0  # live curves refresh while one of this browser's trainings runs (the teacher's: any)
 WAITING_REFRESH_S = 5.0  # while it only waits in the queue or watches others: a class of 30 costs the server less
+
+
+def waiting_refresh_s() -> float:
+    """The slow refresh, spread over 3.75-6.25 s by a factor drawn once per browser: a class that clicked Start
+    together would otherwise refresh together, every session at once behind one interpreter (30 students: a
+    refresh took 0.6 s at the median where 3 students took 0.05 s)."""
+    spread = st.session_state.setdefault(keys.TRAIN_REFRESH_SPREAD, random.uniform(0.75, 1.25))
+    return WAITING_REFRESH_S * spread
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "time (s)"}
 HELP = {
     "smooth": "Exponential moving average as in TensorBoard (debiased, so the start is not pulled to zero). "
@@ -108,7 +118,7 @@ def compare_runs(infos, labels: dict[str, str]) -> None:
     live = any(run_id in manager.active_ids() for run_id in selected)
     # Redrawn every second while an overlaid run trains; while they only wait in the queue there is nothing new
     # to draw (in a class of 30 those redraws were the server's largest cost), so a slow check for their start.
-    every = REFRESH_S if training & set(selected) else WAITING_REFRESH_S if live else None
+    every = REFRESH_S if training & set(selected) else waiting_refresh_s() if live else None
 
     @st.fragment(run_every=every)
     def overlay() -> None:

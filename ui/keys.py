@@ -23,6 +23,7 @@ TRAIN_DEMO = "train.demo"  # the demo button
 TRAIN_DEMO_ERROR = "train.demo_error"  # why the demo did not start, shown under its button
 TRAIN_AUTO_SEED = "train.auto_seed"  # the seed picked for this browser, while no link fixed one
 TRAIN_DEMO_SHOWN = "train.demo_shown"  # the demo's notice; its curves keep their place until the overlay changes
+TRAIN_REFRESH_SPREAD = "train.refresh_spread"  # this browser's factor on the waiting refresh (0.75-1.25)
 TRAIN_ENDED = "train.ended"  # (ok, text) of the trainings that ended since the last start: every notice stays
 
 # Evaluate page

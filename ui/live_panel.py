@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz import charts
 from rnnviz.jobs import WORKING
 from ui import guards, keys, owner, resources, runview
-from ui.curves import REFRESH_S, WAITING_REFRESH_S, curve_pair
+from ui.curves import REFRESH_S, curve_pair, waiting_refresh_s
 
 # While one of this browser's trainings has started but drawn no curve point yet: the first point lands well within
 # a second of Start, and waiting up to a whole REFRESH_S more for it would be most of the wait. Once every one has
@@ -108,7 +108,7 @@ def live_panel(compare_where: str = "below") -> None:
     elif working:
         every = REFRESH_S
     else:
-        every = WAITING_REFRESH_S if any(job.active for job in jobs) else None
+        every = waiting_refresh_s() if any(job.active for job in jobs) else None
 
     # While awaiting, whether a refresh has drawn every first point: kept across the fragment's refreshes (they call
     # this same closure) until the next full run. The page reruns at the end of the refresh after the one that drew
