@@ -94,6 +94,8 @@ def browser_first_points(data_dir: Path, tries: int, timeout_s: float = 60.0, th
 
 
 def _browser_try(browser: app_timing.Browser, url: str, timeout_s: float, think_s: float) -> float:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     context = browser.browser.new_context(viewport={"width": 1600, "height": 1000})
     try:
         page = context.new_page()
@@ -107,8 +109,10 @@ def _browser_try(browser: app_timing.Browser, url: str, timeout_s: float, think_
         page.wait_for_function(FIRST_POINT_JS, polling=10)
         seconds = time.perf_counter() - began
         stop = page.get_by_role("button", name="Stop").first
-        if stop.is_visible():  # a training on a small dataset may already have finished
-            stop.click()
+        try:  # a training on a small dataset may end, and its Stop button go, at any moment
+            stop.click(timeout=3000)
+        except PlaywrightTimeout:
+            pass
         page.wait_for_function(ENDED_JS, polling=50)  # its worker is free for the next try
         return seconds
     finally:

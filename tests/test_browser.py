@@ -236,7 +236,8 @@ def journey(app_url: str, page: Page, shots: Path, timings: dict[str, float]) ->
     page.get_by_test_id("stButtonGroup").first.get_by_text("Heatmaps", exact=True).click()  # the page opens on the cell
     settle(page)
     heatmaps = page.locator("[data-testid=stVegaLiteChart] g.mark-rect")
-    assert heatmaps.count() >= 6  # input, forget and output gates for each name
+    # input, forget and output gates for each name (drawn after the view's rerun, slowly on a busy machine)
+    wait_for(lambda: heatmaps.count() >= 6, timeout=30, what="six gate heatmaps", interval=0.2)
     screenshot(page, shots, "gates")
 
 

@@ -159,7 +159,7 @@ def test_three_students_a_queue_owner_only_controls_and_a_teacher(tmp_path, monk
     assert sorted(i.status for i in infos) == ["finished", "stopped", "stopped"]
     assert all(i.error == "" for i in infos)
     assert {i.owner_name for i in infos} == {"", "Ben"} and len({i.owner for i in infos}) == 3
-    assert len({i.run_id for i in infos}) == 3 == len(list(runs.iterdir())), "no run lost, duplicated or half-made"
+    assert len({i.run_id for i in infos}) == 3 == len(run_folders(runs)), "no run lost, duplicated or half-made"
     server_log = log.read_text(errors="replace")
     assert "Traceback" not in server_log and "Exception" not in server_log, server_log[-3000:]
     assert TEACHER_KEY not in server_log
