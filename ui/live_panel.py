@@ -142,7 +142,8 @@ def live_panel(compare_where: str = "below") -> None:
                     show_job(job, False, curves=curves, compare_where=compare_where)
             if others_waiting:
                 st.caption(f"{others_waiting} more training{'s' if others_waiting > 1 else ''} of the class "
-                           f"waiting in the queue; {resources.max_jobs()} train at once (RNNVIZ_MAX_JOBS).")
+                           f"waiting in the queue; this server trains {resources.max_jobs()} at once "
+                           "(RNNVIZ_MAX_JOBS).")
             if drawn["first_points"]:
                 st.rerun(scope="app")  # the first points are on screen: back to the usual refresh rate
             drawn["first_points"] = awaiting and not awaiting_first_point(jobs)
