@@ -256,6 +256,22 @@ def test_encode_pads_with_lengths():
     assert lengths.tolist() == [2, 3]
 
 
+def test_encode_puts_each_letter_where_a_name_by_name_loop_puts_it():
+    import random
+
+    import torch
+
+    from rnnviz.data import ALPHABET, CHAR_INDEX
+
+    rng = random.Random(5)
+    names = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12))) for _ in range(200)]
+    chars, lengths = encode(names)
+    expected = torch.zeros(len(names), max(map(len, names)), dtype=torch.long)
+    for row, name in enumerate(names):  # the reference: one name at a time
+        expected[row, : len(name)] = torch.tensor([CHAR_INDEX[ch] for ch in name])
+    assert torch.equal(chars, expected) and lengths.tolist() == [len(name) for name in names]
+
+
 @pytest.mark.parametrize("names", [[], ["ok", ""]])
 def test_encode_refuses_nothing_to_encode(names):
     with pytest.raises(DataError):
