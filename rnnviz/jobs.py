@@ -740,7 +740,7 @@ class JobManager:
                     info = read_run(path)
                     summary = info.summary
                     with job.lock:
-                        job.status = info.status if info.status in FINAL_STATUSES else "failed"
+                        job.status = "failed" if info.status == "unreadable" else info.status  # its summary's
                         job.message = str(summary.get("message") or info.error or "")
                         job.summary = {key: summary.get(key) for key in SUMMARY_KEYS}
                         job.worker = dict(summary.get("worker") or job.worker)
@@ -1206,7 +1206,6 @@ class JobManager:
         self._runner.close()
 
 
-FINAL_STATUSES = ("finished", "stopped", "failed", "diverged")
 SUMMARY_KEYS = ("val_accuracy", "val_balanced_accuracy", "test_accuracy", "train_seconds")
 
 
